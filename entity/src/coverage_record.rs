@@ -1,0 +1,28 @@
+//! `coverage_records`: one row per (city, branch type, period year). Every figure is nullable:
+//! unknown stays null, and `source` says where the known ones come from.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "coverage_records")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub city_code: String,
+    pub branch_type: crate::BranchType,
+    pub period: i32,
+    pub branch_count: Option<i32>,
+    pub eligible_count: Option<i32>,
+    pub new_branches: Option<i32>,
+    pub stated_rate: Option<f64>,
+    pub rate_scope: Option<String>,
+    pub source: Option<String>,
+    pub version: i32,
+    pub updated_at: DateTimeUtc,
+    pub updated_by: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,43 @@
+//! The closed vocabularies stored as text columns. The database guards them with CHECK
+//! constraints (see the migration); these enums are their Rust side.
+
+use sea_orm::entity::prelude::*;
+
+/// Kind of grassroots branch (基层科协组织) counted by the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum BranchType {
+    /// 企业科协: branches in enterprises.
+    #[sea_orm(string_value = "ENTERPRISE")]
+    Enterprise,
+    /// 高校科协: branches in universities (with medical and research institutes).
+    #[sea_orm(string_value = "UNIVERSITY")]
+    University,
+    /// 乡镇（街道）科协: branches in townships and urban sub-districts.
+    #[sea_orm(string_value = "TOWNSHIP")]
+    Township,
+}
+
+/// Administrative kind of one of the 18 cities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum CityKind {
+    /// 省辖市: prefecture-level city.
+    #[sea_orm(string_value = "PREFECTURE_CITY")]
+    PrefectureCity,
+    /// 示范区: demonstration zone (济源示范区), counted among the 18.
+    #[sea_orm(string_value = "DEMONSTRATION_ZONE")]
+    DemonstrationZone,
+}
+
+/// Level of a pilot programme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ProgramLevel {
+    /// 国家级: national.
+    #[sea_orm(string_value = "NATIONAL")]
+    National,
+    /// 省级: provincial.
+    #[sea_orm(string_value = "PROVINCIAL")]
+    Provincial,
+}

@@ -1,0 +1,16 @@
+//! Schema migrations, oldest first. Migrations create the schema only; the report's facts are
+//! loaded by the application (`src/seed`), so an operator can migrate an empty database.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261130_000001_create_coverage_tables;
+
+/// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261130_000001_create_coverage_tables::Migration)]
+    }
+}

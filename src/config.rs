@@ -1,0 +1,46 @@
+//! The one place that reads flags and environment: clap parses both, so every setting has a flag,
+//! an environment variable and a default, and `--help` documents all three.
+
+use std::net::SocketAddr;
+
+/// Default database: an SQLite file under `data/`, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/coverage.db?mode=rwc";
+
+/// Where the data lives.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://PATH?mode=rwc`, `sqlite::memory:` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Connections in the pool (default: 8 for SQLite files, 16 for PostgreSQL).
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", global = true)]
+    pub database_max_connections: Option<u32>,
+}
+
+/// How the HTTP server behaves.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "COVERAGE_API_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+    /// Largest `first` a connection accepts; larger values are capped to it.
+    #[arg(long, env = "COVERAGE_API_MAX_PAGE_SIZE", default_value_t = 100)]
+    pub max_page_size: u32,
+    /// Seconds a request may take before it is answered with 408.
+    #[arg(long, env = "COVERAGE_API_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "COVERAGE_API_BODY_LIMIT", default_value_t = 256 * 1024)]
+    pub body_limit: usize,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            max_page_size: 100,
+            request_timeout_secs: 10,
+            body_limit: 256 * 1024,
+        }
+    }
+}

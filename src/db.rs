@@ -1,0 +1,96 @@
+//! Connecting to the database (SQLite file, in-memory SQLite, or PostgreSQL), migrating it, and
+//! counting the SQL statements it runs (for tests, benchmarks and the DataLoader budget).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database as SeaDatabase, DatabaseConnection, DbBackend, DbErr};
+
+use crate::config::DatabaseArgs;
+
+/// A connection pool and the number of statements it has run.
+#[derive(Clone, Debug)]
+pub struct Database {
+    /// The sea-orm pool.
+    pub conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl Database {
+    /// Statements run through this pool since it was opened.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The backend (SQLite or PostgreSQL).
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+}
+
+/// Opens a pool on `args.database_url`. SQLite files get WAL, `synchronous=FULL` (a commit is
+/// durable before it is acknowledged), foreign keys and a busy timeout; an in-memory SQLite
+/// database gets exactly one connection that is never recycled, since each connection to
+/// `:memory:` would otherwise see a database of its own.
+pub async fn connect(args: &DatabaseArgs) -> Result<Database, DbErr> {
+    let url = args.database_url.as_str();
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    let is_sqlite = url.starts_with("sqlite:");
+    let in_memory = is_sqlite && url.contains(":memory:") || url.contains("mode=memory");
+    if in_memory {
+        opts.max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None::<Duration>)
+            .max_lifetime(None::<Duration>);
+    } else if is_sqlite {
+        opts.max_connections(args.database_max_connections.unwrap_or(8));
+    } else {
+        opts.max_connections(args.database_max_connections.unwrap_or(16));
+    }
+    if is_sqlite {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+        if !in_memory {
+            create_parent_dir(url);
+        }
+    }
+    let mut conn = SeaDatabase::connect(opts).await?;
+    let statements = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&statements);
+    conn.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, failed = info.failed, "sql");
+    });
+    Ok(Database { conn, statements })
+}
+
+/// `sqlite://data/coverage.db?mode=rwc` needs `data/` to exist before SQLite can create the file.
+fn create_parent_dir(url: &str) {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+        && let Err(err) = std::fs::create_dir_all(parent)
+    {
+        tracing::warn!(%err, dir = %parent.display(), "could not create the database directory");
+    }
+}
+
+/// Applies every pending migration (schema only).
+pub async fn migrate(db: &Database) -> Result<(), DbErr> {
+    Migrator::up(&db.conn, None).await
+}

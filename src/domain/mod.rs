@@ -1,0 +1,13 @@
+//! Plain types and rules of the domain, free of GraphQL and SQL: the coverage-rate arithmetic,
+//! page requests and their cursors.
+
+mod page;
+mod rate;
+
+pub use entity::{BranchType, CityKind, ProgramLevel};
+pub use page::{Page, PageRequest, decode_cursor, encode_cursor};
+pub use rate::{CoverageRate, coverage_rate, ratio_of_sums};
+
+/// Branch types in the order the API lists them.
+pub const BRANCH_TYPES: [BranchType; 3] =
+    [BranchType::Enterprise, BranchType::University, BranchType::Township];

@@ -1,0 +1,278 @@
+//! `City`, the paged city list (`cities`) and `city(code)`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use entity::city;
+
+use super::coverage::{BranchType, Coverage};
+use super::error::GqlResultExt;
+use super::loaders::{CoverageKey, HistoryKey};
+use super::pilot::{PilotDesignation, PilotProgram};
+use super::{Limits, db, loaders};
+use crate::domain::{self, BRANCH_TYPES, PageRequest, encode_cursor};
+use crate::service::cities as svc;
+
+/// Administrative kind of a city.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::CityKind")]
+pub enum CityKind {
+    /// 省辖市: a prefecture-level city.
+    PrefectureCity,
+    /// 示范区: a demonstration zone (济源示范区), counted among the 18 cities.
+    DemonstrationZone,
+}
+
+/// One of the province's 18 cities (省辖市及示范区).
+pub struct City(pub city::Model);
+
+impl From<city::Model> for City {
+    fn from(model: city::Model) -> Self {
+        Self(model)
+    }
+}
+
+#[Object]
+impl City {
+    /// Administrative division code (行政区划代码, GB/T 2260), e.g. `410800` for Jiaozuo.
+    async fn code(&self) -> ID {
+        ID(self.0.code.clone())
+    }
+
+    /// Chinese name (中文名), e.g. 焦作.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Name in pinyin, e.g. Jiaozuo.
+    async fn name_en(&self) -> &str {
+        &self.0.name_en
+    }
+
+    /// Prefecture-level city or demonstration zone.
+    async fn kind(&self) -> CityKind {
+        self.0.kind.into()
+    }
+
+    /// Coverage records (覆盖情况) of one period, one per branch type that has a record, in the
+    /// order ENTERPRISE, UNIVERSITY, TOWNSHIP. `period` defaults to the latest period with data
+    /// in the whole database (the same for every city, so a dashboard compares like with like).
+    async fn coverage(
+        &self,
+        ctx: &Context<'_>,
+        period: Option<i32>,
+        branch_type: Option<BranchType>,
+    ) -> Result<Vec<Coverage>> {
+        let key = CoverageKey {
+            city_code: self.0.code.clone(),
+            period,
+            branch_type: branch_type.map(Into::into),
+        };
+        let mut records =
+            loaders(ctx)?.coverage_by_city.load_one(key).await.gql()?.unwrap_or_default();
+        records.sort_by_key(|r| BRANCH_TYPES.iter().position(|t| *t == r.branch_type));
+        Ok(records.into_iter().map(Coverage::from).collect())
+    }
+
+    /// Every period's coverage records (历年覆盖情况), oldest first; within a period in the
+    /// order ENTERPRISE, UNIVERSITY, TOWNSHIP.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        branch_type: Option<BranchType>,
+    ) -> Result<Vec<Coverage>> {
+        let key = HistoryKey { city_code: self.0.code.clone(), branch_type: branch_type.map(Into::into) };
+        let mut records =
+            loaders(ctx)?.history_by_city.load_one(key).await.gql()?.unwrap_or_default();
+        records.sort_by_key(|r| (r.period, BRANCH_TYPES.iter().position(|t| *t == r.branch_type)));
+        Ok(records.into_iter().map(Coverage::from).collect())
+    }
+
+    /// Pilot programmes (试点) this city holds, by programme code.
+    async fn pilot_programs(&self, ctx: &Context<'_>) -> Result<Vec<PilotProgram>> {
+        let rows = loaders(ctx)?.programs_by_city.load_one(self.0.code.clone()).await.gql()?;
+        Ok(rows.unwrap_or_default().into_iter().map(|(_, p)| PilotProgram(p)).collect())
+    }
+
+    /// This city's designations: which programme, since when, on what source.
+    async fn pilot_designations(&self, ctx: &Context<'_>) -> Result<Vec<PilotDesignation>> {
+        let rows = loaders(ctx)?.programs_by_city.load_one(self.0.code.clone()).await.gql()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(designation, program)| PilotDesignation {
+                designation,
+                program: Some(program),
+                city: Some(self.0.clone()),
+            })
+            .collect())
+    }
+}
+
+/// Sort direction.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OrderDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// What a city list is sorted by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum CityOrderField {
+    /// Administrative code.
+    #[default]
+    Code,
+    /// Name, in pinyin order (音序, the order of Chinese dictionaries).
+    Name,
+    /// Branch count of `branchType` in `period`; cities without one last.
+    BranchCount,
+    /// Coverage rate of `branchType` in `period` (computed or stated); cities without one last.
+    CoverageRate,
+}
+
+/// How to sort a city list. Unknown figures sort last in either direction; ties go by code.
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct CityOrder {
+    /// The key (default CODE).
+    #[graphql(default)]
+    pub field: CityOrderField,
+    /// The direction (default ASC).
+    #[graphql(default)]
+    pub direction: OrderDirection,
+    /// The branch type whose figure orders the list; required for BRANCH_COUNT and COVERAGE_RATE.
+    pub branch_type: Option<BranchType>,
+    /// The period whose figure orders the list (default: the latest period with data).
+    pub period: Option<i32>,
+}
+
+/// A lower bound on a branch type's coverage rate in a period.
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct CoverageThreshold {
+    /// The branch type.
+    pub branch_type: BranchType,
+    /// The period (default: the latest period with data).
+    pub period: Option<i32>,
+    /// The least coverage rate, between 0 and 1; cities whose rate is unknown never pass.
+    pub rate: f64,
+}
+
+/// Which cities a list holds; every condition given must hold.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct CityFilter {
+    /// Only cities designated in this programme (e.g. `KECHUANG_PILOT`).
+    pub program_code: Option<ID>,
+    /// Only cities of this kind.
+    pub kind: Option<CityKind>,
+    /// Only cities whose coverage rate reaches a bound.
+    pub min_coverage: Option<CoverageThreshold>,
+}
+
+/// Relay page information.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// Whether items follow this page.
+    pub has_next_page: bool,
+    /// Whether items precede this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first item of this page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item of this page; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// A city and its cursor.
+#[derive(SimpleObject)]
+pub struct CityEdge {
+    /// The city.
+    pub node: City,
+    /// Where this city stands in the list; pass as `after` to continue after it.
+    pub cursor: String,
+}
+
+/// A page of cities (Relay connection).
+pub struct CityConnection {
+    page: domain::Page<city::Model>,
+}
+
+#[Object]
+impl CityConnection {
+    /// The cities of this page with their cursors.
+    async fn edges(&self) -> Vec<CityEdge> {
+        (self.page.offset..)
+            .zip(&self.page.items)
+            .map(|(offset, c)| CityEdge { node: City(c.clone()), cursor: encode_cursor(offset) })
+            .collect()
+    }
+
+    /// The cities of this page.
+    async fn nodes(&self) -> Vec<City> {
+        self.page.items.iter().cloned().map(City).collect()
+    }
+
+    /// Where this page stands.
+    async fn page_info(&self) -> PageInfo {
+        let last = self.page.offset + self.page.items.len() as u64;
+        let has_items = !self.page.items.is_empty();
+        PageInfo {
+            has_next_page: self.page.has_next_page(),
+            has_previous_page: self.page.offset > 0,
+            start_cursor: has_items.then(|| encode_cursor(self.page.offset)),
+            end_cursor: has_items.then(|| encode_cursor(last - 1)),
+        }
+    }
+
+    /// Cities in the whole filtered list, over all pages.
+    async fn total_count(&self) -> u64 {
+        self.page.total
+    }
+}
+
+/// City queries.
+#[derive(Default)]
+pub struct CityQuery;
+
+#[Object]
+impl CityQuery {
+    /// Cities, filtered, sorted and paged (Relay connection). `first` defaults to 20 and is
+    /// capped at 100; `after` takes a cursor from a previous page.
+    async fn cities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CityFilter>,
+        order_by: Option<CityOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<CityConnection> {
+        let page = PageRequest::new(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)
+            .gql()?;
+        let filter = filter.unwrap_or_default();
+        let filter = svc::CityFilter {
+            program_code: filter.program_code.map(|id| id.0),
+            kind: filter.kind.map(Into::into),
+            min_coverage: filter.min_coverage.map(|t| svc::CoverageThreshold {
+                branch_type: t.branch_type.into(),
+                period: t.period,
+                min_rate: t.rate,
+            }),
+        };
+        let order = order_by.map_or_else(svc::CityOrder::default, |o| svc::CityOrder {
+            field: match o.field {
+                CityOrderField::Code => svc::CityOrderField::Code,
+                CityOrderField::Name => svc::CityOrderField::Name,
+                CityOrderField::BranchCount => svc::CityOrderField::BranchCount,
+                CityOrderField::CoverageRate => svc::CityOrderField::CoverageRate,
+            },
+            descending: o.direction == OrderDirection::Desc,
+            branch_type: o.branch_type.map(Into::into),
+            period: o.period,
+        });
+        let page = svc::list(&db(ctx)?.conn, &filter, &order, page).await.gql()?;
+        Ok(CityConnection { page })
+    }
+
+    /// One city by its administrative code; null when there is none.
+    async fn city(&self, ctx: &Context<'_>, code: ID) -> Result<Option<City>> {
+        Ok(svc::get(&db(ctx)?.conn, &code).await.gql()?.map(City))
+    }
+}

@@ -1,0 +1,44 @@
+//! The only place GraphQL error codes (`extensions.code`) are written. Clients branch on these
+//! codes; messages are for people. Internal causes are logged here and never sent.
+
+use async_graphql::{Error, ErrorExtensions};
+
+use crate::error::AppError;
+
+/// The input was unusable (bad cursor, negative `first`, a rate out of range…).
+pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+/// The thing asked for does not exist.
+pub const NOT_FOUND: &str = "NOT_FOUND";
+/// Something failed on our side; the log has the cause.
+pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+
+/// The GraphQL error a client sees for `err`.
+pub fn to_graphql(err: &AppError) -> Error {
+    let (code, message) = match err {
+        AppError::BadUserInput(message) => (BAD_USER_INPUT, message.clone()),
+        AppError::NotFound(message) => (NOT_FOUND, message.clone()),
+        AppError::Database(cause) => {
+            tracing::error!(error = %cause, "database error while answering a request");
+            (INTERNAL_SERVER_ERROR, "internal error; it has been logged".to_owned())
+        }
+    };
+    Error::new(message).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// `.gql()?` in resolvers: a service result into a GraphQL result with its code.
+pub trait GqlResultExt<T> {
+    /// Converts the error with [`to_graphql`].
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResultExt<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| to_graphql(&e))
+    }
+}
+
+impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| to_graphql(&e))
+    }
+}

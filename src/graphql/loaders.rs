@@ -1,0 +1,172 @@
+//! Every DataLoader, named by what it loads and by which key. Each turns the keys gathered from
+//! one level of a query (and from concurrent requests: the loaders are shared and cache nothing,
+//! so no answer is ever stale) into one `IN (…)` statement.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{city, coverage_record, pilot_designation, pilot_program};
+
+use crate::db::Database;
+use crate::domain::BranchType;
+use crate::error::AppError;
+use crate::service;
+
+/// Loader errors must be `Clone`: one failure answers every key of the batch.
+pub type LoadError = Arc<AppError>;
+
+/// The loaders a schema carries, built once with it.
+pub struct Loaders {
+    /// City by code.
+    pub city_by_code: DataLoader<CityByCode>,
+    /// A city's records in one period.
+    pub coverage_by_city: DataLoader<CoverageByCity>,
+    /// A city's records in every period.
+    pub history_by_city: DataLoader<HistoryByCity>,
+    /// A city's programmes, with the designation.
+    pub programs_by_city: DataLoader<ProgramsByCity>,
+    /// A programme's cities, with the designation.
+    pub cities_by_program: DataLoader<CitiesByProgram>,
+}
+
+impl Loaders {
+    /// Builds every loader over `db`.
+    pub fn new(db: &Database) -> Self {
+        fn make<T: Send + Sync + 'static>(loader: T) -> DataLoader<T> {
+            DataLoader::new(loader, tokio::spawn)
+        }
+        Self {
+            city_by_code: make(CityByCode(db.clone())),
+            coverage_by_city: make(CoverageByCity(db.clone())),
+            history_by_city: make(HistoryByCity(db.clone())),
+            programs_by_city: make(ProgramsByCity(db.clone())),
+            cities_by_program: make(CitiesByProgram(db.clone())),
+        }
+    }
+}
+
+/// Groups `rows` into a map by the key `key_of` gives, keeping their order.
+fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = HashMap::new();
+    for (k, v) in rows {
+        map.entry(k).or_default().push(v);
+    }
+    map
+}
+
+/// Loads cities by code.
+pub struct CityByCode(Database);
+
+impl Loader<String> for CityByCode {
+    type Value = city::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, city::Model>, LoadError> {
+        let cities = service::cities::by_codes(&self.0.conn, keys).await?;
+        Ok(cities.into_iter().map(|c| (c.code.clone(), c)).collect())
+    }
+}
+
+/// Which records of a city `City.coverage` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CoverageKey {
+    /// The city.
+    pub city_code: String,
+    /// The period; the latest period with data when `None`.
+    pub period: Option<i32>,
+    /// One branch type, or all.
+    pub branch_type: Option<BranchType>,
+}
+
+/// Loads a city's records in one period. Keys with the same arguments (the usual case: one
+/// field of a list) share one statement.
+pub struct CoverageByCity(Database);
+
+impl Loader<CoverageKey> for CoverageByCity {
+    type Value = Vec<coverage_record::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CoverageKey],
+    ) -> Result<HashMap<CoverageKey, Self::Value>, LoadError> {
+        let mut out = HashMap::with_capacity(keys.len());
+        let by_args = group(keys.iter().map(|k| ((k.period, k.branch_type), k.city_code.clone())));
+        for ((period, branch_type), codes) in by_args {
+            let rows =
+                service::coverage::for_cities(&self.0.conn, &codes, period, branch_type).await?;
+            let mut by_city = group(rows.into_iter().map(|r| (r.city_code.clone(), r)));
+            for city_code in codes {
+                let records = by_city.remove(&city_code).unwrap_or_default();
+                out.insert(CoverageKey { city_code, period, branch_type }, records);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Which records `City.history` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HistoryKey {
+    /// The city.
+    pub city_code: String,
+    /// One branch type, or all.
+    pub branch_type: Option<BranchType>,
+}
+
+/// Loads a city's records over every period, oldest first.
+pub struct HistoryByCity(Database);
+
+impl Loader<HistoryKey> for HistoryByCity {
+    type Value = Vec<coverage_record::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[HistoryKey]) -> Result<HashMap<HistoryKey, Self::Value>, LoadError> {
+        let mut out = HashMap::with_capacity(keys.len());
+        let by_args = group(keys.iter().map(|k| (k.branch_type, k.city_code.clone())));
+        for (branch_type, codes) in by_args {
+            let rows = service::coverage::history(&self.0.conn, &codes, branch_type).await?;
+            let mut by_city = group(rows.into_iter().map(|r| (r.city_code.clone(), r)));
+            for city_code in codes {
+                let records = by_city.remove(&city_code).unwrap_or_default();
+                out.insert(HistoryKey { city_code, branch_type }, records);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A designation with the programme it names.
+pub type DesignatedProgram = (pilot_designation::Model, pilot_program::Model);
+
+/// Loads the programmes a city holds, by programme code.
+pub struct ProgramsByCity(Database);
+
+impl Loader<String> for ProgramsByCity {
+    type Value = Vec<DesignatedProgram>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        let rows = service::pilots::programs_of_cities(&self.0.conn, keys).await?;
+        let mut map = group(rows.into_iter().map(|(d, p)| (d.city_code.clone(), (d, p))));
+        Ok(keys.iter().map(|k| (k.clone(), map.remove(k).unwrap_or_default())).collect())
+    }
+}
+
+/// A designation with the city it names.
+pub type DesignatedCity = (pilot_designation::Model, city::Model);
+
+/// Loads the cities designated in a programme, by city code.
+pub struct CitiesByProgram(Database);
+
+impl Loader<String> for CitiesByProgram {
+    type Value = Vec<DesignatedCity>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        let rows = service::pilots::cities_of_programs(&self.0.conn, keys).await?;
+        let mut map = group(rows.into_iter().map(|(d, c)| (d.program_code.clone(), (d, c))));
+        Ok(keys.iter().map(|k| (k.clone(), map.remove(k).unwrap_or_default())).collect())
+    }
+}

@@ -1,0 +1,60 @@
+//! The GraphQL schema: one builder ([`build_schema`]) that wires data, loaders and limits, and
+//! one file per area. Resolvers are thin: context → one service call or loader → GraphQL type.
+
+pub mod city;
+pub mod coverage;
+pub mod error;
+pub mod loaders;
+pub mod pilot;
+pub mod summary;
+
+use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+
+use crate::db::Database;
+pub use loaders::Loaders;
+
+/// The root query: the per-area roots merged.
+#[derive(MergedObject, Default)]
+pub struct Query(city::CityQuery, pilot::PilotQuery, summary::SummaryQuery);
+
+/// The schema type served by the API.
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Limits the resolvers apply.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest page a connection returns.
+    pub max_page_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_page_size: 100 }
+    }
+}
+
+/// Query depth allowed: GraphiQL's own introspection query nests about 13 deep.
+const MAX_DEPTH: usize = 15;
+
+/// Builds the schema over `db`: data, loaders and limits in one place.
+pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .data(Loaders::new(&db))
+        .data(db)
+        .data(limits)
+        .limit_depth(MAX_DEPTH)
+        .finish()
+}
+
+/// The schema's SDL, as `coverage-api schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription).finish().sdl()
+}
+
+fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Database> {
+    ctx.data::<Database>()
+}
+
+fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
+    ctx.data::<Loaders>()
+}

@@ -1,0 +1,122 @@
+//! The province-wide summary and the list of periods.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+use entity::province_total;
+
+use super::city::City;
+use super::coverage::BranchType;
+use super::error::GqlResultExt;
+use super::{db, loaders};
+use crate::service::{coverage as coverage_svc, summary as svc};
+
+/// The province's coverage in one period.
+pub struct CoverageSummary(svc::Summary);
+
+#[Object]
+impl CoverageSummary {
+    /// The period summarised.
+    async fn period(&self) -> i32 {
+        self.0.period
+    }
+
+    /// One entry per branch type (ENTERPRISE, UNIVERSITY, TOWNSHIP), present even when nothing
+    /// is known of it.
+    async fn by_type(&self) -> Vec<TypeSummary> {
+        self.0.by_type.iter().cloned().map(TypeSummary).collect()
+    }
+}
+
+/// One branch type across the province in a period. The rate is a ratio of sums over the cities
+/// that report both counts — never an average of city rates — and the province's own reported
+/// total stands beside the cities' sum: the two need not agree.
+pub struct TypeSummary(svc::TypeSummary);
+
+#[Object]
+impl TypeSummary {
+    /// The branch type.
+    async fn branch_type(&self) -> BranchType {
+        self.0.branch_type.into()
+    }
+
+    /// Cities that report both the branch count and the eligible count: the rate's base.
+    async fn cities_reporting(&self) -> i64 {
+        self.0.cities_reporting
+    }
+
+    /// Cities with any record of this type in the period (counts, a stated rate or new branches).
+    async fn cities_with_data(&self) -> i64 {
+        self.0.cities_with_data
+    }
+
+    /// Σ branchCount over the reporting cities; null when no city reports.
+    async fn branch_count_sum(&self) -> Option<i64> {
+        self.0.branch_count_sum
+    }
+
+    /// Σ eligibleCount over the reporting cities; null when no city reports.
+    async fn eligible_count_sum(&self) -> Option<i64> {
+        self.0.eligible_count_sum
+    }
+
+    /// branchCountSum ÷ eligibleCountSum; null when no city reports (or none is eligible).
+    async fn coverage_rate(&self) -> Option<f64> {
+        self.0.coverage_rate
+    }
+
+    /// Σ newBranches over the cities that state it; null when none does.
+    async fn new_branches_sum(&self) -> Option<i64> {
+        self.0.new_branches_sum
+    }
+
+    /// The total the province itself reports (省级报告数), e.g. 927 enterprise branches in 2023.
+    async fn province_reported_total(&self) -> Option<i32> {
+        self.0.province_total.as_ref().and_then(|t| t.total)
+    }
+
+    /// The province's own statement for this type and period, with its note and source.
+    async fn province_report(&self) -> Option<ProvinceReport> {
+        self.0.province_total.clone().map(ProvinceReport::from)
+    }
+
+    /// Cities at 100 % coverage (全覆盖), computed or stated, by code.
+    async fn full_coverage_cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
+        let codes = &self.0.full_coverage_city_codes;
+        let mut found = loaders(ctx)?.city_by_code.load_many(codes.iter().cloned()).await.gql()?;
+        Ok(codes.iter().filter_map(|c| found.remove(c)).map(City).collect())
+    }
+}
+
+/// What the province reports for a branch type and period, apart from the cities' figures.
+#[derive(SimpleObject)]
+pub struct ProvinceReport {
+    /// The total stated, if the statement gives one.
+    pub total: Option<i32>,
+    /// What the statement says beyond the number.
+    pub note: Option<String>,
+    /// Where it comes from.
+    pub source: Option<String>,
+}
+
+impl From<province_total::Model> for ProvinceReport {
+    fn from(m: province_total::Model) -> Self {
+        Self { total: m.total, note: m.note, source: m.source }
+    }
+}
+
+/// Summary queries.
+#[derive(Default)]
+pub struct SummaryQuery;
+
+#[Object]
+impl SummaryQuery {
+    /// The province's coverage in `period` (default: the latest period with data). An error
+    /// with code NOT_FOUND when the database holds no data at all.
+    async fn summary(&self, ctx: &Context<'_>, period: Option<i32>) -> Result<CoverageSummary> {
+        Ok(CoverageSummary(svc::summary(&db(ctx)?.conn, period).await.gql()?))
+    }
+
+    /// Every period (year) with data, oldest first.
+    async fn periods(&self, ctx: &Context<'_>) -> Result<Vec<i32>> {
+        coverage_svc::periods(&db(ctx)?.conn).await.gql()
+    }
+}

@@ -1,0 +1,28 @@
+//! coverage-api: a GraphQL service over the coverage of the grassroots branches of the Henan
+//! Provincial Association for Science and Technology (河南省科协) in the province's 18 cities.
+//!
+//! The map of the crate, outside in:
+//! - [`cli`]: the command line (serve, migrate, schema, seed-synthetic) and what each runs.
+//! - [`config`]: the one place that reads flags and environment.
+//! - [`telemetry`]: the tracing subscriber, set up once.
+//! - [`server`] and [`routes`]: the HTTP server and its one list of routes.
+//! - [`graphql`]: the schema; thin resolvers and the DataLoaders that batch nested fields.
+//! - [`service`]: the read operations and their SQL; knows nothing of GraphQL.
+//! - [`domain`]: plain types and rules (coverage-rate arithmetic, periods, cursors).
+//! - [`db`]: connecting (SQLite pragmas, pool sizes), migrating, counting statements.
+//! - [`seed`]: the report's facts and the synthetic data generator.
+//! - [`error`]: the library's error type.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod routes;
+pub mod seed;
+pub mod server;
+pub mod service;
+pub mod telemetry;
+
+pub use error::AppError;

@@ -1,0 +1,71 @@
+//! Running the HTTP server: the same code in `main` and in tests. It takes a bound listener and
+//! a shutdown future, so tests bind port 0 and never sleep waiting for it.
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+use crate::config::{DatabaseArgs, ServeArgs};
+use crate::db::{self, Database};
+use crate::graphql::{self, Limits};
+use crate::routes::{self, AppState, HttpLimits};
+use crate::seed;
+
+/// Connects, migrates and, when the database holds no cities, loads the report's facts.
+pub async fn prepare_database(args: &DatabaseArgs) -> anyhow::Result<Database> {
+    let db = db::connect(args).await?;
+    db::migrate(&db).await?;
+    seed::report::load_if_empty(&db).await?;
+    Ok(db)
+}
+
+/// The application state for `db` under `args`.
+pub fn state(db: Database, args: &ServeArgs) -> AppState {
+    let limits = Limits { max_page_size: u64::from(args.max_page_size) };
+    AppState { schema: graphql::build_schema(db.clone(), limits), db }
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    args: &ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = HttpLimits {
+        body_limit: args.body_limit,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
+    };
+    axum::serve(listener, routes::router(state, limits))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

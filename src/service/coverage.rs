@@ -1,0 +1,70 @@
+//! Coverage records: per city for one period, per city across periods, and the list of periods.
+
+use std::collections::BTreeSet;
+
+use entity::{coverage_record, province_total};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::period_expr;
+use crate::domain::BranchType;
+use crate::error::AppResult;
+
+/// Records of the given cities in `period` (the latest period with data when `None`), of one
+/// branch type or all. One statement, whatever the number of cities.
+pub async fn for_cities(
+    db: &impl ConnectionTrait,
+    city_codes: &[String],
+    period: Option<i32>,
+    branch_type: Option<BranchType>,
+) -> AppResult<Vec<coverage_record::Model>> {
+    let mut query = coverage_record::Entity::find()
+        .filter(coverage_record::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
+        .filter(Expr::col(coverage_record::Column::Period).eq(period_expr(period)));
+    if let Some(branch_type) = branch_type {
+        query = query.filter(coverage_record::Column::BranchType.eq(branch_type));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// Every period's records of the given cities, of one branch type or all, oldest first.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    city_codes: &[String],
+    branch_type: Option<BranchType>,
+) -> AppResult<Vec<coverage_record::Model>> {
+    let mut query = coverage_record::Entity::find()
+        .filter(coverage_record::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
+        .order_by_asc(coverage_record::Column::Period);
+    if let Some(branch_type) = branch_type {
+        query = query.filter(coverage_record::Column::BranchType.eq(branch_type));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// Every period with data (coverage records or province totals), oldest first.
+pub async fn periods(db: &impl ConnectionTrait) -> AppResult<Vec<i32>> {
+    let from_records: Vec<i32> = coverage_record::Entity::find()
+        .select_only()
+        .column(coverage_record::Column::Period)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let from_totals: Vec<i32> = province_total::Entity::find()
+        .select_only()
+        .column(province_total::Column::Period)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let all: BTreeSet<i32> = from_records.into_iter().chain(from_totals).collect();
+    Ok(all.into_iter().collect())
+}
+
+/// The latest period with data, if there is any data.
+pub async fn latest_period(db: &impl ConnectionTrait) -> AppResult<Option<i32>> {
+    Ok(periods(db).await?.last().copied())
+}

@@ -1,0 +1,52 @@
+//! Pilot programmes and which cities hold them.
+
+use entity::{city, pilot_designation, pilot_program};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::error::AppResult;
+
+/// Every programme, by code.
+pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<pilot_program::Model>> {
+    Ok(pilot_program::Entity::find()
+        .order_by_asc(pilot_program::Column::Code)
+        .all(db)
+        .await?)
+}
+
+/// The programmes each of the given cities holds, as (designation, programme) pairs ordered by
+/// programme code. One statement (a join), whatever the number of cities.
+pub async fn programs_of_cities(
+    db: &impl ConnectionTrait,
+    city_codes: &[String],
+) -> AppResult<Vec<(pilot_designation::Model, pilot_program::Model)>> {
+    let rows = pilot_designation::Entity::find()
+        .find_also_related(pilot_program::Entity)
+        .filter(pilot_designation::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
+        .order_by_asc(pilot_designation::Column::ProgramCode)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(designation, program)| program.map(|p| (designation, p)))
+        .collect())
+}
+
+/// The member cities of each of the given programmes, as (designation, city) pairs ordered
+/// by city code. One statement (a join), whatever the number of programmes.
+pub async fn cities_of_programs(
+    db: &impl ConnectionTrait,
+    program_codes: &[String],
+) -> AppResult<Vec<(pilot_designation::Model, city::Model)>> {
+    let rows = pilot_designation::Entity::find()
+        .find_also_related(city::Entity)
+        .filter(
+            pilot_designation::Column::ProgramCode.is_in(program_codes.iter().map(String::as_str)),
+        )
+        .order_by_asc(pilot_designation::Column::CityCode)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(designation, city)| city.map(|c| (designation, c)))
+        .collect())
+}

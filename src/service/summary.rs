@@ -1,0 +1,138 @@
+//! The province-wide summary of one period: per branch type, the sums over the cities, the
+//! ratio-of-sums coverage rate, the province's own reported total and the fully covered cities.
+
+use entity::{coverage_record, province_total};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+};
+
+use super::{coverage::latest_period, rate_sql};
+use crate::domain::{BRANCH_TYPES, BranchType, ratio_of_sums};
+use crate::error::{AppError, AppResult};
+
+/// The summary of one period.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The period summarised.
+    pub period: i32,
+    /// One entry per branch type, in the API's order, present even when nothing is known.
+    pub by_type: Vec<TypeSummary>,
+}
+
+/// One branch type's figures in a period.
+#[derive(Debug, Clone)]
+pub struct TypeSummary {
+    /// The branch type.
+    pub branch_type: BranchType,
+    /// Cities with a record of this type in the period, whatever it holds.
+    pub cities_with_data: i64,
+    /// Cities that report both the branch and the eligible count: the base of the rate.
+    pub cities_reporting: i64,
+    /// Σ branches over the reporting cities; `None` when no city reports.
+    pub branch_count_sum: Option<i64>,
+    /// Σ eligible over the reporting cities; `None` when no city reports.
+    pub eligible_count_sum: Option<i64>,
+    /// Σ newly established branches over the cities that state them.
+    pub new_branches_sum: Option<i64>,
+    /// Σ branches ÷ Σ eligible over the reporting cities.
+    pub coverage_rate: Option<f64>,
+    /// What the province itself reported, if anything.
+    pub province_total: Option<province_total::Model>,
+    /// Cities whose coverage rate (computed or stated) is 100 %, by code.
+    pub full_coverage_city_codes: Vec<String>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Aggregate {
+    branch_type: BranchType,
+    cities_with_data: i64,
+    cities_reporting: i64,
+    branch_count_sum: Option<i64>,
+    eligible_count_sum: Option<i64>,
+    new_branches_sum: Option<i64>,
+}
+
+/// The summary of `period`, or of the latest period with data; `NotFound` when there is none.
+pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResult<Summary> {
+    let period = match period {
+        Some(p) => p,
+        None => latest_period(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound("there is no data for any period yet".into()))?,
+    };
+    let both = "branch_count IS NOT NULL AND eligible_count IS NOT NULL";
+    // CAST: PostgreSQL's SUM(integer) is bigint already, SQLite's is integer; both decode as i64.
+    let aggregate = Query::select()
+        .column(coverage_record::Column::BranchType)
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("cities_with_data"))
+        .expr_as(
+            Expr::cust(format!("CAST(SUM(CASE WHEN {both} THEN 1 ELSE 0 END) AS BIGINT)")),
+            Alias::new("cities_reporting"),
+        )
+        .expr_as(
+            Expr::cust(format!("CAST(SUM(CASE WHEN {both} THEN branch_count END) AS BIGINT)")),
+            Alias::new("branch_count_sum"),
+        )
+        .expr_as(
+            Expr::cust(format!("CAST(SUM(CASE WHEN {both} THEN eligible_count END) AS BIGINT)")),
+            Alias::new("eligible_count_sum"),
+        )
+        .expr_as(Expr::cust("CAST(SUM(new_branches) AS BIGINT)"), Alias::new("new_branches_sum"))
+        .from(coverage_record::Entity)
+        .and_where(Expr::col(coverage_record::Column::Period).eq(period))
+        .group_by_col(coverage_record::Column::BranchType)
+        .to_owned();
+    let aggregates = Aggregate::find_by_statement(db.get_database_backend().build(&aggregate))
+        .all(db)
+        .await?;
+
+    let full = Query::select()
+        .column((Alias::new("r"), coverage_record::Column::BranchType))
+        .column((Alias::new("r"), coverage_record::Column::CityCode))
+        .from_as(coverage_record::Entity, Alias::new("r"))
+        .and_where(Expr::col((Alias::new("r"), coverage_record::Column::Period)).eq(period))
+        .and_where(rate_sql("r").gte(1.0))
+        .order_by((Alias::new("r"), coverage_record::Column::CityCode), sea_orm::sea_query::Order::Asc)
+        .to_owned();
+    let full_rows: Vec<(BranchType, String)> = db
+        .query_all(&full)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("", "branch_type")?, row.try_get("", "city_code")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+
+    let totals = province_total::Entity::find()
+        .filter(province_total::Column::Period.eq(period))
+        .all(db)
+        .await?;
+
+    let by_type = BRANCH_TYPES
+        .iter()
+        .map(|&branch_type| {
+            let agg = aggregates.iter().find(|a| a.branch_type == branch_type);
+            let reporting = agg.map_or(0, |a| a.cities_reporting);
+            let (branch_sum, eligible_sum) = if reporting > 0 {
+                (agg.and_then(|a| a.branch_count_sum), agg.and_then(|a| a.eligible_count_sum))
+            } else {
+                (None, None)
+            };
+            TypeSummary {
+                branch_type,
+                cities_with_data: agg.map_or(0, |a| a.cities_with_data),
+                cities_reporting: reporting,
+                branch_count_sum: branch_sum,
+                eligible_count_sum: eligible_sum,
+                new_branches_sum: agg.and_then(|a| a.new_branches_sum),
+                coverage_rate: ratio_of_sums(branch_sum, eligible_sum),
+                province_total: totals.iter().find(|t| t.branch_type == branch_type).cloned(),
+                full_coverage_city_codes: full_rows
+                    .iter()
+                    .filter(|(t, _)| *t == branch_type)
+                    .map(|(_, code)| code.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Summary { period, by_type })
+}

@@ -1,0 +1,13 @@
+//! Logging through `tracing`, set up once per process. `RUST_LOG` overrides the default filter.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. Safe to call twice: the second call is a no-op.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
