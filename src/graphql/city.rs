@@ -30,6 +30,7 @@ impl From<city::Model> for City {
     }
 }
 
+/// One of the province's 18 cities (省辖市及示范区).
 #[Object]
 impl City {
     /// Administrative division code (行政区划代码, GB/T 2260), e.g. `410800` for Jiaozuo.
@@ -58,7 +59,9 @@ impl City {
     async fn coverage(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The period (year); default: the latest period with data.")]
         period: Option<i32>,
+        #[graphql(desc = "Only this branch type; default: every type.")]
         branch_type: Option<BranchType>,
     ) -> Result<Vec<Coverage>> {
         let key = CoverageKey {
@@ -77,6 +80,7 @@ impl City {
     async fn history(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only this branch type; default: every type.")]
         branch_type: Option<BranchType>,
     ) -> Result<Vec<Coverage>> {
         let key = HistoryKey { city_code: self.0.code.clone(), branch_type: branch_type.map(Into::into) };
@@ -195,6 +199,7 @@ pub struct CityConnection {
     page: domain::Page<city::Model>,
 }
 
+/// A page of cities (Relay connection).
 #[Object]
 impl CityConnection {
     /// The cities of this page with their cursors.
@@ -239,9 +244,11 @@ impl CityQuery {
     async fn cities(
         &self,
         ctx: &Context<'_>,
-        filter: Option<CityFilter>,
-        order_by: Option<CityOrder>,
+        #[graphql(desc = "Which cities; default: all.")] filter: Option<CityFilter>,
+        #[graphql(desc = "Sort order; default: by code, ascending.")] order_by: Option<CityOrder>,
+        #[graphql(desc = "Page size: default 20, at most 100 (larger values are capped).")]
         first: Option<i32>,
+        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<CityConnection> {
         let page = PageRequest::new(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size)
@@ -272,7 +279,11 @@ impl CityQuery {
     }
 
     /// One city by its administrative code; null when there is none.
-    async fn city(&self, ctx: &Context<'_>, code: ID) -> Result<Option<City>> {
+    async fn city(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Administrative code, e.g. 410800.")] code: ID,
+    ) -> Result<Option<City>> {
         Ok(svc::get(&db(ctx)?.conn, &code).await.gql()?.map(City))
     }
 }

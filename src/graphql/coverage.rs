@@ -33,6 +33,8 @@ impl From<coverage_record::Model> for Coverage {
     }
 }
 
+/// A city's figures for one branch type in one period (a year). Every figure may be unknown
+/// (null); `source` says where the known ones come from.
 #[Object]
 impl Coverage {
     /// The city.

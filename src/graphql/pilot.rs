@@ -21,6 +21,7 @@ pub enum ProgramLevel {
 /// A pilot programme or demonstration status that cities hold.
 pub struct PilotProgram(pub pilot_program::Model);
 
+/// A pilot programme or demonstration status that cities hold.
 #[Object]
 impl PilotProgram {
     /// Stable code: KECHUANG_PILOT, INNOVATION_DEMO, QUANYU_KEPU, HUISHI_HEZUO.
@@ -68,6 +69,7 @@ pub struct PilotDesignation {
     pub(super) city: Option<city::Model>,
 }
 
+/// A city's designation in a programme.
 #[Object]
 impl PilotDesignation {
     /// The programme.

@@ -12,6 +12,7 @@ use crate::service::{coverage as coverage_svc, summary as svc};
 /// The province's coverage in one period.
 pub struct CoverageSummary(svc::Summary);
 
+/// The province's coverage in one period.
 #[Object]
 impl CoverageSummary {
     /// The period summarised.
@@ -31,6 +32,8 @@ impl CoverageSummary {
 /// total stands beside the cities' sum: the two need not agree.
 pub struct TypeSummary(svc::TypeSummary);
 
+/// One branch type across the province in a period: the cities' sums, their ratio-of-sums
+/// rate, the province's own reported total and the fully covered cities.
 #[Object]
 impl TypeSummary {
     /// The branch type.
@@ -111,7 +114,11 @@ pub struct SummaryQuery;
 impl SummaryQuery {
     /// The province's coverage in `period` (default: the latest period with data). An error
     /// with code NOT_FOUND when the database holds no data at all.
-    async fn summary(&self, ctx: &Context<'_>, period: Option<i32>) -> Result<CoverageSummary> {
+    async fn summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The period (year); default: the latest period with data.")] period: Option<i32>,
+    ) -> Result<CoverageSummary> {
         Ok(CoverageSummary(svc::summary(&db(ctx)?.conn, period).await.gql()?))
     }
 

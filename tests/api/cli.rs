@@ -1,0 +1,86 @@
+//! The binary's subcommands and its life cycle.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn temp_sqlite(name: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("coverage-api-test-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let url = format!("sqlite://{}/coverage.db?mode=rwc", dir.display());
+    (dir, url)
+}
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coverage-api"));
+    command.env_remove("DATABASE_URL").env("RUST_LOG", "info");
+    command
+}
+
+#[test]
+fn seed_synthetic_fills_an_empty_database_and_refuses_a_full_one() {
+    let (dir, url) = temp_sqlite("synthetic");
+    let first = binary()
+        .args(["seed-synthetic", "--cities", "7", "--periods", "2", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout),
+        "generated 7 synthetic cities and 42 coverage records\n"
+    );
+    let second = binary()
+        .args(["seed-synthetic", "--cities", "7", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already holds cities"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn migrate_creates_the_schema_without_data() {
+    let (dir, url) = temp_sqlite("migrate");
+    let out = binary().args(["migrate", "--database-url", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("coverage.db").exists());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn serve_creates_and_seeds_a_fresh_file_then_stops_on_sigterm() {
+    let (dir, url) = temp_sqlite("serve");
+    let mut child = binary()
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(at) = line.find("addr=") {
+            break line[at + 5..].trim().to_owned();
+        }
+    };
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .json(&serde_json::json!({ "query": "{ cities { totalCount } pilotPrograms { code } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["cities"]["totalCount"], 18);
+    assert_eq!(body["data"]["pilotPrograms"].as_array().unwrap().len(), 4);
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a graceful shutdown exits 0, got {status}");
+    std::fs::remove_dir_all(dir).ok();
+}

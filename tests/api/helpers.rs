@@ -1,0 +1,248 @@
+//! `TestApp`: the real router on a real database, bound to a free port. In-memory SQLite by
+//! default; with `TEST_DATABASE_URL` (a PostgreSQL server URL) each app gets a fresh database of
+//! its own, dropped when the app is.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::Utc;
+use coverage_api::config::{DatabaseArgs, ServeArgs};
+use coverage_api::db::{self, Database};
+use coverage_api::{seed, server};
+use entity::{BranchType, coverage_record};
+use sea_orm::{ActiveValue::NotSet, ConnectionTrait, EntityTrait, Set};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// A running server and a handle on its database.
+pub struct TestApp {
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// The server's database (its statement counter included).
+    pub db: Database,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    postgres: Option<PostgresDb>,
+}
+
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl TestApp {
+    /// A server over the report's facts, as a fresh `serve` loads them.
+    pub async fn spawn() -> Self {
+        let app = Self::spawn_empty().await;
+        seed::report::load_if_empty(&app.db).await.expect("load the report");
+        app
+    }
+
+    /// A server over a synthetic data set of `cities` cities and `periods` periods.
+    pub async fn spawn_synthetic(cities: usize, periods: usize) -> Self {
+        let app = Self::spawn_empty().await;
+        seed::synthetic::generate(&app.db, cities, periods).await.expect("generate");
+        app
+    }
+
+    /// A server over a migrated database holding nothing.
+    pub async fn spawn_empty() -> Self {
+        let (url, postgres) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!(
+                    "coverage_test_{}_{}",
+                    std::process::id(),
+                    NEXT_DB.fetch_add(1, Ordering::Relaxed)
+                );
+                let admin = db::connect(&args(&admin_url)).await.expect("connect to PostgreSQL");
+                admin
+                    .conn
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .await
+                    .expect("drop an old test database");
+                admin
+                    .conn
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create a test database");
+                admin.conn.close_by_ref().await.ok();
+                (database_url(&admin_url, &name), Some(PostgresDb { admin_url, name }))
+            }
+            _ => ("sqlite::memory:".to_owned(), None),
+        };
+        let db = db::connect(&args(&url)).await.expect("connect");
+        db::migrate(&db).await.expect("migrate");
+        let serve = ServeArgs::default();
+        let state = server::state(db.clone(), &serve);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            server::run(listener, state, &serve, async {
+                rx.await.ok();
+            })
+            .await
+            .expect("server");
+        });
+        Self { addr, db, client: reqwest::Client::new(), shutdown: Some(tx), postgres }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs `query` to /graphql and returns the whole JSON response.
+    pub async fn query(&self, query: &str) -> Value {
+        self.query_with(query, json!({})).await
+    }
+
+    /// POSTs `query` with `variables` to /graphql and returns the whole JSON response.
+    pub async fn query_with(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 200, "GraphQL answers 200");
+        response.json().await.expect("JSON body")
+    }
+
+    /// GETs `path`; returns status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(self.url(path)).send().await.expect("send");
+        (response.status().as_u16(), response.text().await.expect("body"))
+    }
+
+    /// Statements the database runs while `f` runs (nothing else uses it meanwhile).
+    pub async fn statements_during<F: std::future::Future>(&self, f: F) -> (u64, F::Output) {
+        let before = self.db.statement_count();
+        let out = f.await;
+        (self.db.statement_count() - before, out)
+    }
+
+    /// Inserts a coverage record straight into the database (tests only: the write API is a
+    /// later issue).
+    #[allow(clippy::too_many_arguments)] // one argument per figure reads best in the tests
+    pub async fn insert_coverage(
+        &self,
+        city: &str,
+        branch_type: BranchType,
+        period: i32,
+        branch_count: Option<i32>,
+        eligible_count: Option<i32>,
+        new_branches: Option<i32>,
+        stated_rate: Option<f64>,
+    ) {
+        coverage_record::Entity::insert(coverage_record::ActiveModel {
+            id: NotSet,
+            city_code: Set(city.into()),
+            branch_type: Set(branch_type),
+            period: Set(period),
+            branch_count: Set(branch_count),
+            eligible_count: Set(eligible_count),
+            new_branches: Set(new_branches),
+            stated_rate: Set(stated_rate),
+            rate_scope: Set(None),
+            source: Set(Some("test".into())),
+            version: Set(1),
+            updated_at: Set(Utc::now()),
+            updated_by: Set(Some("test".into())),
+        })
+        .exec(&self.db.conn)
+        .await
+        .expect("insert coverage");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+        if let Some(pg) = self.postgres.take() {
+            // Drop runs outside async code; a thread with its own runtime removes the database.
+            let handle = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(admin) = db::connect(&args(&pg.admin_url)).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name);
+                        admin.conn.execute_unprepared(&sql).await.ok();
+                    }
+                });
+            });
+            handle.join().ok();
+        }
+    }
+}
+
+fn args(url: &str) -> DatabaseArgs {
+    DatabaseArgs { database_url: url.to_owned(), database_max_connections: Some(4) }
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (admin_url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    format!("{host_part}/{name}{query}")
+}
+
+/// The 18 cities as DOMAIN.md lists them: code, name, pinyin, kind. Written out here, apart
+/// from the seed, so that a slip in either shows.
+pub const CITIES: [(&str, &str, &str, &str); 18] = [
+    ("410100", "郑州", "Zhengzhou", "PREFECTURE_CITY"),
+    ("410200", "开封", "Kaifeng", "PREFECTURE_CITY"),
+    ("410300", "洛阳", "Luoyang", "PREFECTURE_CITY"),
+    ("410400", "平顶山", "Pingdingshan", "PREFECTURE_CITY"),
+    ("410500", "安阳", "Anyang", "PREFECTURE_CITY"),
+    ("410600", "鹤壁", "Hebi", "PREFECTURE_CITY"),
+    ("410700", "新乡", "Xinxiang", "PREFECTURE_CITY"),
+    ("410800", "焦作", "Jiaozuo", "PREFECTURE_CITY"),
+    ("410900", "濮阳", "Puyang", "PREFECTURE_CITY"),
+    ("411000", "许昌", "Xuchang", "PREFECTURE_CITY"),
+    ("411100", "漯河", "Luohe", "PREFECTURE_CITY"),
+    ("411200", "三门峡", "Sanmenxia", "PREFECTURE_CITY"),
+    ("411300", "南阳", "Nanyang", "PREFECTURE_CITY"),
+    ("411400", "商丘", "Shangqiu", "PREFECTURE_CITY"),
+    ("411500", "信阳", "Xinyang", "PREFECTURE_CITY"),
+    ("411600", "周口", "Zhoukou", "PREFECTURE_CITY"),
+    ("411700", "驻马店", "Zhumadian", "PREFECTURE_CITY"),
+    ("419001", "济源", "Jiyuan", "DEMONSTRATION_ZONE"),
+];
+
+/// The codes of a `cities { nodes { code } }` response.
+pub fn codes(response: &Value) -> Vec<String> {
+    response["data"]["cities"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["code"].as_str().expect("code").to_owned())
+        .collect()
+}
+
+/// The response a single top-level error with `code` gives for the field at `path`.
+pub fn error_response(message: &str, line: u32, column: u32, path: &str, code: &str) -> Value {
+    json!({
+        "data": null,
+        "errors": [{
+            "message": message,
+            "locations": [{ "line": line, "column": column }],
+            "path": [path],
+            "extensions": { "code": code }
+        }]
+    })
+}

@@ -1,0 +1,15 @@
+//! The API's integration suite: the real router on a real database (in-memory SQLite, or a
+//! fresh PostgreSQL database per test when `TEST_DATABASE_URL` is set), whole responses asserted.
+
+// A failed expectation in a test should panic with its message: that is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cities;
+mod city;
+mod cli;
+mod helpers;
+mod http;
+mod pilots;
+mod schema;
+mod statements;
+mod summary;
