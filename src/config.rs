@@ -21,13 +21,28 @@ pub struct DatabaseArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "COVERAGE_API_ADDR", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     pub addr: SocketAddr,
     /// Largest `first` a connection accepts; larger values are capped to it.
-    #[arg(long, env = "COVERAGE_API_MAX_PAGE_SIZE", default_value_t = 100, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_PAGE_SIZE",
+        default_value_t = 100,
+        global = true
+    )]
     pub max_page_size: u32,
     /// Seconds a request may take before it is answered with 408.
-    #[arg(long, env = "COVERAGE_API_REQUEST_TIMEOUT", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_REQUEST_TIMEOUT",
+        default_value_t = 10,
+        global = true
+    )]
     pub request_timeout_secs: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COVERAGE_API_BODY_LIMIT", default_value_t = 256 * 1024, global = true)]

@@ -69,7 +69,12 @@ pub async fn connect(args: &DatabaseArgs) -> Result<Database, DbErr> {
     let counter = Arc::clone(&statements);
     conn.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, failed = info.failed, "sql");
+        tracing::trace!(
+            sql = %info.statement.sql,
+            elapsed_us = info.elapsed.as_micros() as u64,
+            failed = info.failed,
+            "statement"
+        );
     });
     Ok(Database { conn, statements })
 }

@@ -4,17 +4,17 @@
 use std::time::Duration;
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use axum::Router;
 use sea_orm::ConnectionTrait;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::db::Database;
-use crate::graphql::AppSchema;
+use crate::graphql::{self, AppSchema};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -41,13 +41,18 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(limits.body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    state.schema.execute(request.into_inner()).await.into()
+    graphql::execute(&state.schema, &state.db, request.into_inner())
+        .await
+        .into()
 }
 
 /// GraphiQL, opened with the dashboard query in the editor. Hand-written because async-graphql's

@@ -21,8 +21,13 @@ pub async fn prepare_database(args: &DatabaseArgs) -> anyhow::Result<Database> {
 
 /// The application state for `db` under `args`.
 pub fn state(db: Database, args: &ServeArgs) -> AppState {
-    let limits = Limits { max_page_size: u64::from(args.max_page_size) };
-    AppState { schema: graphql::build_schema(db.clone(), limits), db }
+    let limits = Limits {
+        max_page_size: u64::from(args.max_page_size),
+    };
+    AppState {
+        schema: graphql::build_schema(db.clone(), limits),
+        db,
+    }
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.

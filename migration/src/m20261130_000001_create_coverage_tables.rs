@@ -83,7 +83,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Cities::Table)
-                    .col(ColumnDef::new(Cities::Code).string_len(12).not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Cities::Code)
+                            .string_len(12)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Cities::Name).string_len(64).not_null())
                     .col(ColumnDef::new(Cities::NameEn).string_len(64).not_null())
                     .col(ColumnDef::new(Cities::Kind).string_len(24).not_null())
@@ -103,12 +108,32 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(CoverageRecords::CityCode).string_len(12).not_null())
-                    .col(ColumnDef::new(CoverageRecords::BranchType).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(CoverageRecords::CityCode)
+                            .string_len(12)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CoverageRecords::BranchType)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(CoverageRecords::Period).integer().not_null())
-                    .col(ColumnDef::new(CoverageRecords::BranchCount).integer().null())
-                    .col(ColumnDef::new(CoverageRecords::EligibleCount).integer().null())
-                    .col(ColumnDef::new(CoverageRecords::NewBranches).integer().null())
+                    .col(
+                        ColumnDef::new(CoverageRecords::BranchCount)
+                            .integer()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(CoverageRecords::EligibleCount)
+                            .integer()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(CoverageRecords::NewBranches)
+                            .integer()
+                            .null(),
+                    )
                     .col(ColumnDef::new(CoverageRecords::StatedRate).double().null())
                     .col(ColumnDef::new(CoverageRecords::RateScope).text().null())
                     .col(ColumnDef::new(CoverageRecords::Source).text().null())
@@ -176,10 +201,27 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(PilotPrograms::Table)
-                    .col(ColumnDef::new(PilotPrograms::Code).string_len(32).not_null().primary_key())
-                    .col(ColumnDef::new(PilotPrograms::Name).string_len(128).not_null())
-                    .col(ColumnDef::new(PilotPrograms::NameEn).string_len(128).not_null())
-                    .col(ColumnDef::new(PilotPrograms::Level).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(PilotPrograms::Code)
+                            .string_len(32)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(PilotPrograms::Name)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(PilotPrograms::NameEn)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(PilotPrograms::Level)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(PilotPrograms::StatedSize).integer().null())
                     .col(ColumnDef::new(PilotPrograms::Source).text().null())
                     .check(Expr::col(PilotPrograms::Level).is_in(["NATIONAL", "PROVINCIAL"]))
@@ -192,9 +234,21 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(PilotDesignations::Table)
-                    .col(ColumnDef::new(PilotDesignations::CityCode).string_len(12).not_null())
-                    .col(ColumnDef::new(PilotDesignations::ProgramCode).string_len(32).not_null())
-                    .col(ColumnDef::new(PilotDesignations::SinceYear).integer().null())
+                    .col(
+                        ColumnDef::new(PilotDesignations::CityCode)
+                            .string_len(12)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(PilotDesignations::ProgramCode)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(PilotDesignations::SinceYear)
+                            .integer()
+                            .null(),
+                    )
                     .col(ColumnDef::new(PilotDesignations::Source).text().null())
                     .primary_key(
                         Index::create()
@@ -236,7 +290,11 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(ProvinceTotals::Table)
-                    .col(ColumnDef::new(ProvinceTotals::BranchType).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(ProvinceTotals::BranchType)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(ProvinceTotals::Period).integer().not_null())
                     .col(ColumnDef::new(ProvinceTotals::Total).integer().null())
                     .col(ColumnDef::new(ProvinceTotals::Note).text().null())
@@ -268,7 +326,9 @@ impl MigrationTrait for Migration {
             CoverageRecords::Table.into_iden(),
             Cities::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -9,5 +9,8 @@ pub use page::{Page, PageRequest, decode_cursor, encode_cursor};
 pub use rate::{CoverageRate, coverage_rate, ratio_of_sums};
 
 /// Branch types in the order the API lists them.
-pub const BRANCH_TYPES: [BranchType; 3] =
-    [BranchType::Enterprise, BranchType::University, BranchType::Township];
+pub const BRANCH_TYPES: [BranchType; 3] = [
+    BranchType::Enterprise,
+    BranchType::University,
+    BranchType::Township,
+];

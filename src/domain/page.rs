@@ -70,7 +70,11 @@ pub fn decode_cursor(cursor: &str) -> AppResult<u64> {
     let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
     let offset = text.strip_prefix(CURSOR_PREFIX).ok_or_else(invalid)?;
     // Offsets beyond i64 cannot be handed to SQL; no real list gets there.
-    offset.parse::<u64>().ok().filter(|n| *n < i64::MAX as u64).ok_or_else(invalid)
+    offset
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n < i64::MAX as u64)
+        .ok_or_else(invalid)
 }
 
 #[cfg(test)]
@@ -85,14 +89,26 @@ mod tests {
     #[test]
     fn garbage_is_not_a_cursor() {
         for bad in ["", "!!", "b2Zmc2V0Oi0x", "eHl6"] {
-            assert!(matches!(decode_cursor(bad), Err(AppError::BadUserInput(_))), "{bad}");
+            assert!(
+                matches!(decode_cursor(bad), Err(AppError::BadUserInput(_))),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn first_defaults_to_twenty_and_is_capped() {
-        assert_eq!(PageRequest::new(None, None, 100).ok(), Some(PageRequest { offset: 0, limit: 20 }));
-        assert_eq!(PageRequest::new(Some(500), None, 100).ok().map(|p| p.limit), Some(100));
+        assert_eq!(
+            PageRequest::new(None, None, 100).ok(),
+            Some(PageRequest {
+                offset: 0,
+                limit: 20
+            })
+        );
+        assert_eq!(
+            PageRequest::new(Some(500), None, 100).ok().map(|p| p.limit),
+            Some(100)
+        );
         assert!(PageRequest::new(Some(-1), None, 100).is_err());
     }
 }

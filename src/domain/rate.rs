@@ -24,7 +24,10 @@ pub fn coverage_rate(
             value: Some(f64::from(branches) / f64::from(eligible)),
             is_stated: false,
         },
-        _ => CoverageRate { value: stated_rate, is_stated: stated_rate.is_some() },
+        _ => CoverageRate {
+            value: stated_rate,
+            is_stated: stated_rate.is_some(),
+        },
     }
 }
 
@@ -45,7 +48,10 @@ mod tests {
     fn counts_win_over_a_stated_rate() {
         assert_eq!(
             coverage_rate(Some(3), Some(4), Some(0.9)),
-            CoverageRate { value: Some(0.75), is_stated: false }
+            CoverageRate {
+                value: Some(0.75),
+                is_stated: false
+            }
         );
     }
 
@@ -53,13 +59,22 @@ mod tests {
     fn a_stated_rate_is_used_when_a_count_is_missing() {
         assert_eq!(
             coverage_rate(Some(3), None, Some(0.95)),
-            CoverageRate { value: Some(0.95), is_stated: true }
+            CoverageRate {
+                value: Some(0.95),
+                is_stated: true
+            }
         );
     }
 
     #[test]
     fn zero_eligible_gives_no_computed_rate() {
-        assert_eq!(coverage_rate(Some(0), Some(0), None), CoverageRate { value: None, is_stated: false });
+        assert_eq!(
+            coverage_rate(Some(0), Some(0), None),
+            CoverageRate {
+                value: None,
+                is_stated: false
+            }
+        );
     }
 
     #[test]

@@ -117,6 +117,10 @@ impl Coverage {
 
 impl Coverage {
     fn rate(&self) -> crate::domain::CoverageRate {
-        coverage_rate(self.0.branch_count, self.0.eligible_count, self.0.stated_rate)
+        coverage_rate(
+            self.0.branch_count,
+            self.0.eligible_count,
+            self.0.stated_rate,
+        )
     }
 }

@@ -19,7 +19,10 @@ pub fn to_graphql(err: &AppError) -> Error {
         AppError::NotFound(message) => (NOT_FOUND, message.clone()),
         AppError::Database(cause) => {
             tracing::error!(error = %cause, "database error while answering a request");
-            (INTERNAL_SERVER_ERROR, "internal error; it has been logged".to_owned())
+            (
+                INTERNAL_SERVER_ERROR,
+                "internal error; it has been logged".to_owned(),
+            )
         }
     };
     Error::new(message).extend_with(|_, ext| ext.set("code", code))

@@ -1,11 +1,13 @@
 //! Every DataLoader, named by what it loads and by which key. Each turns the keys gathered from
-//! one level of a query (and from concurrent requests: the loaders are shared and cache nothing,
-//! so no answer is ever stale) into one `IN (…)` statement.
+//! one level of a query into one `IN (…)` statement. Loaders are built per request, with a cache
+//! that lives as long as the request: nothing is ever served stale, and a list resolver can feed
+//! the cache ahead of its children (see `city::prefetch`), which makes batching independent of
+//! the loaders' time window.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{city, coverage_record, pilot_designation, pilot_program};
 
 use crate::db::Database;
@@ -16,25 +18,28 @@ use crate::service;
 /// Loader errors must be `Clone`: one failure answers every key of the batch.
 pub type LoadError = Arc<AppError>;
 
-/// The loaders a schema carries, built once with it.
+/// A loader with a cache for the length of one request.
+pub type RequestLoader<T> = DataLoader<T, HashMapCache>;
+
+/// The loaders of one request.
 pub struct Loaders {
     /// City by code.
-    pub city_by_code: DataLoader<CityByCode>,
+    pub city_by_code: RequestLoader<CityByCode>,
     /// A city's records in one period.
-    pub coverage_by_city: DataLoader<CoverageByCity>,
+    pub coverage_by_city: RequestLoader<CoverageByCity>,
     /// A city's records in every period.
-    pub history_by_city: DataLoader<HistoryByCity>,
+    pub history_by_city: RequestLoader<HistoryByCity>,
     /// A city's programmes, with the designation.
-    pub programs_by_city: DataLoader<ProgramsByCity>,
+    pub programs_by_city: RequestLoader<ProgramsByCity>,
     /// A programme's cities, with the designation.
-    pub cities_by_program: DataLoader<CitiesByProgram>,
+    pub cities_by_program: RequestLoader<CitiesByProgram>,
 }
 
 impl Loaders {
-    /// Builds every loader over `db`.
+    /// Builds every loader over `db`, for one request.
     pub fn new(db: &Database) -> Self {
-        fn make<T: Send + Sync + 'static>(loader: T) -> DataLoader<T> {
-            DataLoader::new(loader, tokio::spawn)
+        fn make<T: Send + Sync + 'static>(loader: T) -> RequestLoader<T> {
+            DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
         }
         Self {
             city_by_code: make(CityByCode(db.clone())),
@@ -46,8 +51,10 @@ impl Loaders {
     }
 }
 
-/// Groups `rows` into a map by the key `key_of` gives, keeping their order.
-fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+/// Groups (key, value) pairs into a map of vectors, keeping their order.
+pub(super) fn group<K: std::hash::Hash + Eq, V>(
+    rows: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = HashMap::new();
     for (k, v) in rows {
         map.entry(k).or_default().push(v);
@@ -92,14 +99,24 @@ impl Loader<CoverageKey> for CoverageByCity {
         keys: &[CoverageKey],
     ) -> Result<HashMap<CoverageKey, Self::Value>, LoadError> {
         let mut out = HashMap::with_capacity(keys.len());
-        let by_args = group(keys.iter().map(|k| ((k.period, k.branch_type), k.city_code.clone())));
+        let by_args = group(
+            keys.iter()
+                .map(|k| ((k.period, k.branch_type), k.city_code.clone())),
+        );
         for ((period, branch_type), codes) in by_args {
             let rows =
                 service::coverage::for_cities(&self.0.conn, &codes, period, branch_type).await?;
             let mut by_city = group(rows.into_iter().map(|r| (r.city_code.clone(), r)));
             for city_code in codes {
                 let records = by_city.remove(&city_code).unwrap_or_default();
-                out.insert(CoverageKey { city_code, period, branch_type }, records);
+                out.insert(
+                    CoverageKey {
+                        city_code,
+                        period,
+                        branch_type,
+                    },
+                    records,
+                );
             }
         }
         Ok(out)
@@ -122,7 +139,10 @@ impl Loader<HistoryKey> for HistoryByCity {
     type Value = Vec<coverage_record::Model>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[HistoryKey]) -> Result<HashMap<HistoryKey, Self::Value>, LoadError> {
+    async fn load(
+        &self,
+        keys: &[HistoryKey],
+    ) -> Result<HashMap<HistoryKey, Self::Value>, LoadError> {
         let mut out = HashMap::with_capacity(keys.len());
         let by_args = group(keys.iter().map(|k| (k.branch_type, k.city_code.clone())));
         for (branch_type, codes) in by_args {
@@ -130,7 +150,13 @@ impl Loader<HistoryKey> for HistoryByCity {
             let mut by_city = group(rows.into_iter().map(|r| (r.city_code.clone(), r)));
             for city_code in codes {
                 let records = by_city.remove(&city_code).unwrap_or_default();
-                out.insert(HistoryKey { city_code, branch_type }, records);
+                out.insert(
+                    HistoryKey {
+                        city_code,
+                        branch_type,
+                    },
+                    records,
+                );
             }
         }
         Ok(out)
@@ -150,7 +176,10 @@ impl Loader<String> for ProgramsByCity {
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
         let rows = service::pilots::programs_of_cities(&self.0.conn, keys).await?;
         let mut map = group(rows.into_iter().map(|(d, p)| (d.city_code.clone(), (d, p))));
-        Ok(keys.iter().map(|k| (k.clone(), map.remove(k).unwrap_or_default())).collect())
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), map.remove(k).unwrap_or_default()))
+            .collect())
     }
 }
 
@@ -166,7 +195,13 @@ impl Loader<String> for CitiesByProgram {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
         let rows = service::pilots::cities_of_programs(&self.0.conn, keys).await?;
-        let mut map = group(rows.into_iter().map(|(d, c)| (d.program_code.clone(), (d, c))));
-        Ok(keys.iter().map(|k| (k.clone(), map.remove(k).unwrap_or_default())).collect())
+        let mut map = group(
+            rows.into_iter()
+                .map(|(d, c)| (d.program_code.clone(), (d, c))),
+        );
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), map.remove(k).unwrap_or_default()))
+            .collect())
     }
 }

@@ -8,7 +8,9 @@ pub mod loaders;
 pub mod pilot;
 pub mod summary;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, MergedObject, Request, Response, Schema,
+};
 
 use crate::db::Database;
 pub use loaders::Loaders;
@@ -36,19 +38,26 @@ impl Default for Limits {
 /// Query depth allowed: GraphiQL's own introspection query nests about 13 deep.
 const MAX_DEPTH: usize = 15;
 
-/// Builds the schema over `db`: data, loaders and limits in one place.
+/// Builds the schema over `db`: data and limits in one place. Loaders are per request: see
+/// [`execute`].
 pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
     Schema::build(Query::default(), EmptyMutation, EmptySubscription)
-        .data(Loaders::new(&db))
         .data(db)
         .data(limits)
         .limit_depth(MAX_DEPTH)
         .finish()
 }
 
+/// Executes one GraphQL request with a fresh set of loaders.
+pub async fn execute(schema: &AppSchema, db: &Database, request: Request) -> Response {
+    schema.execute(request.data(Loaders::new(db))).await
+}
+
 /// The schema's SDL, as `coverage-api schema` prints it and `schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
 }
 
 fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Database> {

@@ -57,8 +57,16 @@ impl PilotProgram {
 
     /// Member cities on record, by code.
     async fn cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
-        let rows = loaders(ctx)?.cities_by_program.load_one(self.0.code.clone()).await.gql()?;
-        Ok(rows.unwrap_or_default().into_iter().map(|(_, c)| City(c)).collect())
+        let rows = loaders(ctx)?
+            .cities_by_program
+            .load_one(self.0.code.clone())
+            .await
+            .gql()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, c)| City(c))
+            .collect())
     }
 }
 
@@ -101,6 +109,11 @@ pub struct PilotQuery;
 impl PilotQuery {
     /// Every pilot programme, by code.
     async fn pilot_programs(&self, ctx: &Context<'_>) -> Result<Vec<PilotProgram>> {
-        Ok(svc::list(&db(ctx)?.conn).await.gql()?.into_iter().map(PilotProgram).collect())
+        Ok(svc::list(&db(ctx)?.conn)
+            .await
+            .gql()?
+            .into_iter()
+            .map(PilotProgram)
+            .collect())
     }
 }

@@ -84,8 +84,16 @@ impl TypeSummary {
     /// Cities at 100 % coverage (全覆盖), computed or stated, by code.
     async fn full_coverage_cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
         let codes = &self.0.full_coverage_city_codes;
-        let mut found = loaders(ctx)?.city_by_code.load_many(codes.iter().cloned()).await.gql()?;
-        Ok(codes.iter().filter_map(|c| found.remove(c)).map(City).collect())
+        let mut found = loaders(ctx)?
+            .city_by_code
+            .load_many(codes.iter().cloned())
+            .await
+            .gql()?;
+        Ok(codes
+            .iter()
+            .filter_map(|c| found.remove(c))
+            .map(City)
+            .collect())
     }
 }
 
@@ -102,7 +110,11 @@ pub struct ProvinceReport {
 
 impl From<province_total::Model> for ProvinceReport {
     fn from(m: province_total::Model) -> Self {
-        Self { total: m.total, note: m.note, source: m.source }
+        Self {
+            total: m.total,
+            note: m.note,
+            source: m.source,
+        }
     }
 }
 
@@ -117,9 +129,12 @@ impl SummaryQuery {
     async fn summary(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The period (year); default: the latest period with data.")] period: Option<i32>,
+        #[graphql(desc = "The period (year); default: the latest period with data.")]
+        period: Option<i32>,
     ) -> Result<CoverageSummary> {
-        Ok(CoverageSummary(svc::summary(&db(ctx)?.conn, period).await.gql()?))
+        Ok(CoverageSummary(
+            svc::summary(&db(ctx)?.conn, period).await.gql()?,
+        ))
     }
 
     /// Every period (year) with data, oldest first.

@@ -99,7 +99,14 @@ const CITY_FIGURES: [CityFigure; 5] = [
 ];
 
 /// A programme: code, Chinese name, English name, level, stated size, quote.
-type ProgramFact = (&'static str, &'static str, &'static str, ProgramLevel, Option<i32>, &'static str);
+type ProgramFact = (
+    &'static str,
+    &'static str,
+    &'static str,
+    ProgramLevel,
+    Option<i32>,
+    &'static str,
+);
 
 /// The programmes. The national innovation-driven demonstration cities have no stated size: the
 /// report names the two Henan cities selected in 2023 but gives no count of the programme.
@@ -178,28 +185,32 @@ pub async fn load_if_empty(db: &Database) -> AppResult<bool> {
         return Ok(false);
     }
     let now = Utc::now();
-    city::Entity::insert_many(CITIES.iter().map(|&(code, name, name_en, kind)| city::ActiveModel {
-        code: Set(code.into()),
-        name: Set(name.into()),
-        name_en: Set(name_en.into()),
-        kind: Set(kind),
+    city::Entity::insert_many(CITIES.iter().map(|&(code, name, name_en, kind)| {
+        city::ActiveModel {
+            code: Set(code.into()),
+            name: Set(name.into()),
+            name_en: Set(name_en.into()),
+            kind: Set(kind),
+        }
     }))
     .exec(&txn)
     .await?;
-    coverage_record::Entity::insert_many(CITY_FIGURES.iter().map(|f| coverage_record::ActiveModel {
-        id: NotSet,
-        city_code: Set(f.city.into()),
-        branch_type: Set(f.branch_type),
-        period: Set(REPORT_PERIOD),
-        branch_count: Set(None),
-        eligible_count: Set(None),
-        new_branches: Set(f.new_branches),
-        stated_rate: Set(f.stated_rate),
-        rate_scope: Set(f.rate_scope.map(Into::into)),
-        source: Set(Some(source(f.quote))),
-        version: Set(1),
-        updated_at: Set(now),
-        updated_by: Set(Some(SEED_ACTOR.into())),
+    coverage_record::Entity::insert_many(CITY_FIGURES.iter().map(|f| {
+        coverage_record::ActiveModel {
+            id: NotSet,
+            city_code: Set(f.city.into()),
+            branch_type: Set(f.branch_type),
+            period: Set(REPORT_PERIOD),
+            branch_count: Set(None),
+            eligible_count: Set(None),
+            new_branches: Set(f.new_branches),
+            stated_rate: Set(f.stated_rate),
+            rate_scope: Set(f.rate_scope.map(Into::into)),
+            source: Set(Some(source(f.quote))),
+            version: Set(1),
+            updated_at: Set(now),
+            updated_by: Set(Some(SEED_ACTOR.into())),
+        }
     }))
     .exec(&txn)
     .await?;
@@ -239,6 +250,9 @@ pub async fn load_if_empty(db: &Database) -> AppResult<bool> {
     .exec(&txn)
     .await?;
     txn.commit().await?;
-    tracing::info!(cities = CITIES.len(), "loaded the report's facts into an empty database");
+    tracing::info!(
+        cities = CITIES.len(),
+        "loaded the report's facts into an empty database"
+    );
     Ok(true)
 }

@@ -67,13 +67,19 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
             };
             let mut branches: i32 = rng.random_range(0..=eligible / 2);
             for p in 0..periods {
-                let added = rng.random_range(0..=(eligible - branches) / 3 + 1).min(eligible - branches);
+                let added = rng
+                    .random_range(0..=(eligible - branches) / 3 + 1)
+                    .min(eligible - branches);
                 branches += added;
                 totals[p * BRANCH_TYPES.len() + t] += i64::from(branches);
                 // One record in ten states only a rate, one in twenty lacks a denominator.
                 let roll: f64 = rng.random();
                 let (branch_count, eligible_count, stated_rate) = if roll < 0.10 && eligible > 0 {
-                    (None, None, Some((f64::from(branches) / f64::from(eligible) * 100.0).round() / 100.0))
+                    (
+                        None,
+                        None,
+                        Some((f64::from(branches) / f64::from(eligible) * 100.0).round() / 100.0),
+                    )
                 } else if roll < 0.15 {
                     (Some(branches), None, None)
                 } else {
@@ -100,14 +106,36 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
     let record_count = records.len();
     let mut records = records.into_iter().peekable();
     while records.peek().is_some() {
-        coverage_record::Entity::insert_many(records.by_ref().take(BATCH)).exec(&txn).await?;
+        coverage_record::Entity::insert_many(records.by_ref().take(BATCH))
+            .exec(&txn)
+            .await?;
     }
 
     let programs = [
-        ("HUISHI_HEZUO", "“会市合作”战略合作协议", "Association–city cooperation agreements", ProgramLevel::Provincial),
-        ("INNOVATION_DEMO", "全国创新驱动示范市", "National innovation-driven demonstration cities", ProgramLevel::National),
-        ("KECHUANG_PILOT", "“科创中原”试点城市", "Kechuang Zhongyuan pilot cities", ProgramLevel::Provincial),
-        ("QUANYU_KEPU", "全域科普试点", "All-area science popularisation pilots", ProgramLevel::Provincial),
+        (
+            "HUISHI_HEZUO",
+            "“会市合作”战略合作协议",
+            "Association–city cooperation agreements",
+            ProgramLevel::Provincial,
+        ),
+        (
+            "INNOVATION_DEMO",
+            "全国创新驱动示范市",
+            "National innovation-driven demonstration cities",
+            ProgramLevel::National,
+        ),
+        (
+            "KECHUANG_PILOT",
+            "“科创中原”试点城市",
+            "Kechuang Zhongyuan pilot cities",
+            ProgramLevel::Provincial,
+        ),
+        (
+            "QUANYU_KEPU",
+            "全域科普试点",
+            "All-area science popularisation pilots",
+            ProgramLevel::Provincial,
+        ),
     ];
     let mut designations = Vec::new();
     for code in &codes {
@@ -129,8 +157,13 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
             name_en: Set(name_en.into()),
             level: Set(level),
             stated_size: Set(Some(
-                i32::try_from(designations.iter().filter(|d| d.program_code.as_ref() == code).count())
-                    .unwrap_or(i32::MAX),
+                i32::try_from(
+                    designations
+                        .iter()
+                        .filter(|d| d.program_code.as_ref() == code)
+                        .count(),
+                )
+                .unwrap_or(i32::MAX),
             )),
             source: Set(Some(SOURCE.into())),
         }
@@ -139,14 +172,18 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
     .await?;
     let mut designations = designations.into_iter().peekable();
     while designations.peek().is_some() {
-        pilot_designation::Entity::insert_many(designations.by_ref().take(BATCH)).exec(&txn).await?;
+        pilot_designation::Entity::insert_many(designations.by_ref().take(BATCH))
+            .exec(&txn)
+            .await?;
     }
     province_total::Entity::insert_many(totals.iter().enumerate().map(|(i, &sum)| {
         province_total::ActiveModel {
             branch_type: Set(BRANCH_TYPES[i % BRANCH_TYPES.len()]),
             period: Set(first_period + i32::try_from(i / BRANCH_TYPES.len()).unwrap_or_default()),
             total: Set(i32::try_from(sum).ok()),
-            note: Set(Some("synthetic: the sum of the synthetic cities' branch counts".into())),
+            note: Set(Some(
+                "synthetic: the sum of the synthetic cities' branch counts".into(),
+            )),
             source: Set(Some(SOURCE.into())),
             updated_at: Set(now),
         }
@@ -154,5 +191,8 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
     .exec(&txn)
     .await?;
     txn.commit().await?;
-    Ok(Generated { cities, records: record_count })
+    Ok(Generated {
+        cities,
+        records: record_count,
+    })
 }

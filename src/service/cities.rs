@@ -3,8 +3,7 @@
 use entity::{city, coverage_record, pilot_designation};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder,
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
 };
 
 use super::{period_expr, rate_sql};
@@ -61,7 +60,12 @@ pub struct CityOrder {
 
 impl Default for CityOrder {
     fn default() -> Self {
-        Self { field: CityOrderField::Code, descending: false, branch_type: None, period: None }
+        Self {
+            field: CityOrderField::Code,
+            descending: false,
+            branch_type: None,
+            period: None,
+        }
     }
 }
 
@@ -120,9 +124,18 @@ pub async fn list(
     };
     let items = rows
         .into_iter()
-        .map(|row| city::Model { code: row.code, name: row.name, name_en: row.name_en, kind: row.kind })
+        .map(|row| city::Model {
+            code: row.code,
+            name: row.name,
+            name_en: row.name_en,
+            kind: row.kind,
+        })
         .collect();
-    Ok(Page { items, offset: page.offset, total })
+    Ok(Page {
+        items,
+        offset: page.offset,
+        total,
+    })
 }
 
 async fn count(db: &impl ConnectionTrait, mut base: SelectStatement) -> AppResult<u64> {
@@ -151,7 +164,9 @@ fn filtered(filter: &CityFilter) -> AppResult<SelectStatement> {
                 Query::select()
                     .column(pilot_designation::Column::CityCode)
                     .from(pilot_designation::Entity)
-                    .and_where(Expr::col(pilot_designation::Column::ProgramCode).eq(program.as_str()))
+                    .and_where(
+                        Expr::col(pilot_designation::Column::ProgramCode).eq(program.as_str()),
+                    )
                     .to_owned(),
             ),
         );
@@ -163,14 +178,24 @@ fn filtered(filter: &CityFilter) -> AppResult<SelectStatement> {
                 threshold.min_rate
             )));
         }
-        join_coverage(&mut query, "filter_cov", threshold.branch_type, threshold.period, JoinType::InnerJoin);
+        join_coverage(
+            &mut query,
+            "filter_cov",
+            threshold.branch_type,
+            threshold.period,
+            JoinType::InnerJoin,
+        );
         query.and_where(rate_sql("filter_cov").gte(threshold.min_rate));
     }
     Ok(query)
 }
 
 fn apply_order(query: &mut SelectStatement, order: &CityOrder) -> AppResult<()> {
-    let direction = if order.descending { Order::Desc } else { Order::Asc };
+    let direction = if order.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
     let key = match order.field {
         CityOrderField::Code => None,
         CityOrderField::Name => Some(Expr::col((city::Entity, city::Column::NameEn))),
@@ -180,9 +205,18 @@ fn apply_order(query: &mut SelectStatement, order: &CityOrder) -> AppResult<()> 
                     "ordering by BRANCH_COUNT or COVERAGE_RATE needs orderBy.branchType".into(),
                 )
             })?;
-            join_coverage(query, "order_cov", branch_type, order.period, JoinType::LeftJoin);
+            join_coverage(
+                query,
+                "order_cov",
+                branch_type,
+                order.period,
+                JoinType::LeftJoin,
+            );
             Some(if order.field == CityOrderField::BranchCount {
-                Expr::col((Alias::new("order_cov"), coverage_record::Column::BranchCount))
+                Expr::col((
+                    Alias::new("order_cov"),
+                    coverage_record::Column::BranchCount,
+                ))
             } else {
                 rate_sql("order_cov")
             })
@@ -193,7 +227,11 @@ fn apply_order(query: &mut SelectStatement, order: &CityOrder) -> AppResult<()> 
         query.order_by_expr(key.clone().is_null(), Order::Asc);
         query.order_by_expr(key, direction.clone());
     }
-    let code_direction = if order.field == CityOrderField::Code { direction } else { Order::Asc };
+    let code_direction = if order.field == CityOrderField::Code {
+        direction
+    } else {
+        Order::Asc
+    };
     query.order_by((city::Entity, city::Column::Code), code_direction);
     Ok(())
 }
@@ -213,7 +251,10 @@ fn join_coverage(
         a.clone(),
         Expr::col((a.clone(), coverage_record::Column::CityCode))
             .equals((city::Entity, city::Column::Code))
-            .and(Expr::col((a.clone(), coverage_record::Column::BranchType)).eq(branch_type.to_value()))
+            .and(
+                Expr::col((a.clone(), coverage_record::Column::BranchType))
+                    .eq(branch_type.to_value()),
+            )
             .and(Expr::col((a, coverage_record::Column::Period)).eq(period_expr(period))),
     );
 }

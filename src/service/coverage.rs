@@ -4,9 +4,7 @@ use std::collections::BTreeSet;
 
 use entity::{coverage_record, province_total};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::period_expr;
 use crate::domain::BranchType;

@@ -3,9 +3,7 @@
 
 use entity::{coverage_record, province_total};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::{coverage::latest_period, rate_sql};
 use crate::domain::{BRANCH_TYPES, BranchType, ratio_of_sums};
@@ -67,18 +65,27 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
         .column(coverage_record::Column::BranchType)
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("cities_with_data"))
         .expr_as(
-            Expr::cust(format!("CAST(SUM(CASE WHEN {both} THEN 1 ELSE 0 END) AS BIGINT)")),
+            Expr::cust(format!(
+                "CAST(SUM(CASE WHEN {both} THEN 1 ELSE 0 END) AS BIGINT)"
+            )),
             Alias::new("cities_reporting"),
         )
         .expr_as(
-            Expr::cust(format!("CAST(SUM(CASE WHEN {both} THEN branch_count END) AS BIGINT)")),
+            Expr::cust(format!(
+                "CAST(SUM(CASE WHEN {both} THEN branch_count END) AS BIGINT)"
+            )),
             Alias::new("branch_count_sum"),
         )
         .expr_as(
-            Expr::cust(format!("CAST(SUM(CASE WHEN {both} THEN eligible_count END) AS BIGINT)")),
+            Expr::cust(format!(
+                "CAST(SUM(CASE WHEN {both} THEN eligible_count END) AS BIGINT)"
+            )),
             Alias::new("eligible_count_sum"),
         )
-        .expr_as(Expr::cust("CAST(SUM(new_branches) AS BIGINT)"), Alias::new("new_branches_sum"))
+        .expr_as(
+            Expr::cust("CAST(SUM(new_branches) AS BIGINT)"),
+            Alias::new("new_branches_sum"),
+        )
         .from(coverage_record::Entity)
         .and_where(Expr::col(coverage_record::Column::Period).eq(period))
         .group_by_col(coverage_record::Column::BranchType)
@@ -93,13 +100,21 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
         .from_as(coverage_record::Entity, Alias::new("r"))
         .and_where(Expr::col((Alias::new("r"), coverage_record::Column::Period)).eq(period))
         .and_where(rate_sql("r").gte(1.0))
-        .order_by((Alias::new("r"), coverage_record::Column::CityCode), sea_orm::sea_query::Order::Asc)
+        .order_by(
+            (Alias::new("r"), coverage_record::Column::CityCode),
+            sea_orm::sea_query::Order::Asc,
+        )
         .to_owned();
     let full_rows: Vec<(BranchType, String)> = db
         .query_all(&full)
         .await?
         .iter()
-        .map(|row| Ok((row.try_get("", "branch_type")?, row.try_get("", "city_code")?)))
+        .map(|row| {
+            Ok((
+                row.try_get("", "branch_type")?,
+                row.try_get("", "city_code")?,
+            ))
+        })
         .collect::<Result<_, sea_orm::DbErr>>()?;
 
     let totals = province_total::Entity::find()
@@ -113,7 +128,10 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
             let agg = aggregates.iter().find(|a| a.branch_type == branch_type);
             let reporting = agg.map_or(0, |a| a.cities_reporting);
             let (branch_sum, eligible_sum) = if reporting > 0 {
-                (agg.and_then(|a| a.branch_count_sum), agg.and_then(|a| a.eligible_count_sum))
+                (
+                    agg.and_then(|a| a.branch_count_sum),
+                    agg.and_then(|a| a.eligible_count_sum),
+                )
             } else {
                 (None, None)
             };
@@ -125,7 +143,10 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
                 eligible_count_sum: eligible_sum,
                 new_branches_sum: agg.and_then(|a| a.new_branches_sum),
                 coverage_rate: ratio_of_sums(branch_sum, eligible_sum),
-                province_total: totals.iter().find(|t| t.branch_type == branch_type).cloned(),
+                province_total: totals
+                    .iter()
+                    .find(|t| t.branch_type == branch_type)
+                    .cloned(),
                 full_coverage_city_codes: full_rows
                     .iter()
                     .filter(|(t, _)| *t == branch_type)

@@ -48,10 +48,14 @@ async fn cities_lists_the_eighteen_cities_by_code_with_cursors() {
 #[tokio::test]
 async fn first_defaults_to_twenty_and_is_capped_at_one_hundred() {
     let app = TestApp::spawn_synthetic(150, 1).await;
-    let default = app.query("{ cities { totalCount nodes { code } pageInfo { hasNextPage } } }").await;
+    let default = app
+        .query("{ cities { totalCount nodes { code } pageInfo { hasNextPage } } }")
+        .await;
     assert_eq!(codes(&default).len(), 20);
     assert_eq!(default["data"]["cities"]["totalCount"], 150);
-    let capped = app.query("{ cities(first: 1000) { nodes { code } pageInfo { hasNextPage endCursor } } }").await;
+    let capped = app
+        .query("{ cities(first: 1000) { nodes { code } pageInfo { hasNextPage endCursor } } }")
+        .await;
     assert_eq!(codes(&capped).len(), 100);
     assert_eq!(
         capped["data"]["cities"]["pageInfo"],
@@ -153,7 +157,13 @@ async fn a_negative_first_is_bad_user_input() {
     let response = app.query("{ cities(first: -1) { totalCount } }").await;
     assert_eq!(
         response,
-        error_response("`first` must be zero or more, got -1", 1, 3, "cities", "BAD_USER_INPUT")
+        error_response(
+            "`first` must be zero or more, got -1",
+            1,
+            3,
+            "cities",
+            "BAD_USER_INPUT"
+        )
     );
 }
 
@@ -169,7 +179,9 @@ async fn filter_by_programme_kind_and_both() {
             "nodes": [{ "code": "410700" }, { "code": "410800" }, { "code": "411100" }] } } })
     );
     let by_kind = app
-        .query("{ cities(filter: { kind: DEMONSTRATION_ZONE }) { totalCount nodes { code name } } }")
+        .query(
+            "{ cities(filter: { kind: DEMONSTRATION_ZONE }) { totalCount nodes { code name } } }",
+        )
         .await;
     assert_eq!(
         by_kind,
@@ -178,11 +190,17 @@ async fn filter_by_programme_kind_and_both() {
     let none = app
         .query(r#"{ cities(filter: { programCode: "INNOVATION_DEMO", kind: DEMONSTRATION_ZONE }) { totalCount nodes { code } } }"#)
         .await;
-    assert_eq!(none, json!({ "data": { "cities": { "totalCount": 0, "nodes": [] } } }));
+    assert_eq!(
+        none,
+        json!({ "data": { "cities": { "totalCount": 0, "nodes": [] } } })
+    );
     let unknown = app
         .query(r#"{ cities(filter: { programCode: "NO_SUCH_PROGRAM" }) { totalCount nodes { code } } }"#)
         .await;
-    assert_eq!(unknown, json!({ "data": { "cities": { "totalCount": 0, "nodes": [] } } }));
+    assert_eq!(
+        unknown,
+        json!({ "data": { "cities": { "totalCount": 0, "nodes": [] } } })
+    );
 }
 
 #[tokio::test]
@@ -201,7 +219,16 @@ async fn filter_by_minimum_coverage_uses_stated_and_computed_rates() {
         .await;
     assert_eq!(codes(&high), ["410400", "411200", "411500"]);
     // A computed rate: 40 of 50 townships in Zhengzhou.
-    app.insert_coverage("410100", BranchType::Township, 2023, Some(40), Some(50), None, None).await;
+    app.insert_coverage(
+        "410100",
+        BranchType::Township,
+        2023,
+        Some(40),
+        Some(50),
+        None,
+        None,
+    )
+    .await;
     let eighty = app
         .query("{ cities(filter: { minCoverage: { branchType: TOWNSHIP, rate: 0.8 } }) { nodes { code } } }")
         .await;
@@ -220,7 +247,13 @@ async fn a_minimum_coverage_outside_zero_to_one_is_bad_user_input() {
         .await;
     assert_eq!(
         response,
-        error_response("minCoverage.rate must be between 0 and 1, got 1.5", 1, 3, "cities", "BAD_USER_INPUT")
+        error_response(
+            "minCoverage.rate must be between 0 and 1, got 1.5",
+            1,
+            3,
+            "cities",
+            "BAD_USER_INPUT"
+        )
     );
 }
 
@@ -230,10 +263,14 @@ async fn order_by_name_is_pinyin_order_either_way() {
     let mut expected: Vec<(&str, &str)> = CITIES.iter().map(|c| (c.2, c.0)).collect();
     expected.sort();
     let asc: Vec<&str> = expected.iter().map(|e| e.1).collect();
-    let response = app.query("{ cities(first: 100, orderBy: { field: NAME }) { nodes { code } } }").await;
+    let response = app
+        .query("{ cities(first: 100, orderBy: { field: NAME }) { nodes { code } } }")
+        .await;
     assert_eq!(codes(&response), asc);
     let response = app
-        .query("{ cities(first: 100, orderBy: { field: NAME, direction: DESC }) { nodes { code } } }")
+        .query(
+            "{ cities(first: 100, orderBy: { field: NAME, direction: DESC }) { nodes { code } } }",
+        )
         .await;
     let desc: Vec<&str> = asc.iter().rev().copied().collect();
     assert_eq!(codes(&response), desc);
@@ -242,7 +279,9 @@ async fn order_by_name_is_pinyin_order_either_way() {
 #[tokio::test]
 async fn order_by_code_descending() {
     let app = TestApp::spawn().await;
-    let response = app.query("{ cities(first: 3, orderBy: { field: CODE, direction: DESC }) { nodes { code } } }").await;
+    let response = app
+        .query("{ cities(first: 3, orderBy: { field: CODE, direction: DESC }) { nodes { code } } }")
+        .await;
     assert_eq!(codes(&response), ["419001", "411700", "411600"]);
 }
 
@@ -256,13 +295,21 @@ async fn order_by_coverage_rate_puts_unknown_rates_last_in_both_directions() {
     let desc = app
         .query("{ cities(first: 100, orderBy: { field: COVERAGE_RATE, branchType: TOWNSHIP, direction: DESC }) { nodes { code } } }")
         .await;
-    let mut expected = vec!["410400".to_owned(), "411200".to_owned(), "411500".to_owned()];
+    let mut expected = vec![
+        "410400".to_owned(),
+        "411200".to_owned(),
+        "411500".to_owned(),
+    ];
     expected.extend(rest.clone());
     assert_eq!(codes(&desc), expected, "ties by code, unknown last");
     let asc = app
         .query("{ cities(first: 100, orderBy: { field: COVERAGE_RATE, branchType: TOWNSHIP }) { nodes { code } } }")
         .await;
-    let mut expected = vec!["411500".to_owned(), "410400".to_owned(), "411200".to_owned()];
+    let mut expected = vec![
+        "411500".to_owned(),
+        "410400".to_owned(),
+        "411200".to_owned(),
+    ];
     expected.extend(rest);
     assert_eq!(codes(&asc), expected);
 }
@@ -270,10 +317,46 @@ async fn order_by_coverage_rate_puts_unknown_rates_last_in_both_directions() {
 #[tokio::test]
 async fn order_by_branch_count_of_a_period_puts_unknown_counts_last() {
     let app = TestApp::spawn().await;
-    app.insert_coverage("410100", BranchType::Enterprise, 2024, Some(120), Some(300), None, None).await;
-    app.insert_coverage("410200", BranchType::Enterprise, 2024, Some(15), Some(90), None, None).await;
-    app.insert_coverage("410300", BranchType::Enterprise, 2024, Some(80), None, None, None).await;
-    app.insert_coverage("410500", BranchType::Enterprise, 2024, None, Some(70), None, None).await;
+    app.insert_coverage(
+        "410100",
+        BranchType::Enterprise,
+        2024,
+        Some(120),
+        Some(300),
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410200",
+        BranchType::Enterprise,
+        2024,
+        Some(15),
+        Some(90),
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410300",
+        BranchType::Enterprise,
+        2024,
+        Some(80),
+        None,
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410500",
+        BranchType::Enterprise,
+        2024,
+        None,
+        Some(70),
+        None,
+        None,
+    )
+    .await;
     let desc = app
         .query("{ cities(first: 4, orderBy: { field: BRANCH_COUNT, branchType: ENTERPRISE, period: 2024, direction: DESC }) { nodes { code } } }")
         .await;
@@ -288,7 +371,9 @@ async fn order_by_branch_count_of_a_period_puts_unknown_counts_last() {
 #[tokio::test]
 async fn ordering_by_a_figure_without_a_branch_type_is_bad_user_input() {
     let app = TestApp::spawn().await;
-    let response = app.query("{ cities(orderBy: { field: COVERAGE_RATE }) { totalCount } }").await;
+    let response = app
+        .query("{ cities(orderBy: { field: COVERAGE_RATE }) { totalCount } }")
+        .await;
     assert_eq!(
         response,
         error_response(

@@ -77,15 +77,45 @@ async fn a_city_the_report_gives_no_figure_for_has_none() {
 #[tokio::test]
 async fn an_unknown_city_is_null() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.query(r#"{ city(code: "999999") { name } }"#).await, json!({ "data": { "city": null } }));
+    assert_eq!(
+        app.query(r#"{ city(code: "999999") { name } }"#).await,
+        json!({ "data": { "city": null } })
+    );
 }
 
 #[tokio::test]
 async fn counts_win_over_a_stated_rate_and_zero_eligible_gives_no_rate() {
     let app = TestApp::spawn().await;
-    app.insert_coverage("410100", BranchType::Enterprise, 2023, Some(3), Some(4), Some(1), Some(0.9)).await;
-    app.insert_coverage("410100", BranchType::University, 2023, Some(0), Some(0), None, None).await;
-    app.insert_coverage("410100", BranchType::Township, 2023, Some(7), None, None, None).await;
+    app.insert_coverage(
+        "410100",
+        BranchType::Enterprise,
+        2023,
+        Some(3),
+        Some(4),
+        Some(1),
+        Some(0.9),
+    )
+    .await;
+    app.insert_coverage(
+        "410100",
+        BranchType::University,
+        2023,
+        Some(0),
+        Some(0),
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410100",
+        BranchType::Township,
+        2023,
+        Some(7),
+        None,
+        None,
+        None,
+    )
+    .await;
     let response = app
         .query(r#"{ city(code: "410100") { coverage { branchType branchCount eligibleCount coverageRate rateIsStated statedRate } } }"#)
         .await;
@@ -102,9 +132,36 @@ async fn counts_win_over_a_stated_rate_and_zero_eligible_gives_no_rate() {
 #[tokio::test]
 async fn coverage_defaults_to_the_latest_period_and_history_is_oldest_first() {
     let app = TestApp::spawn().await;
-    app.insert_coverage("410800", BranchType::Enterprise, 2022, Some(100), Some(400), None, None).await;
-    app.insert_coverage("410800", BranchType::Enterprise, 2024, Some(310), Some(400), Some(17), None).await;
-    app.insert_coverage("410800", BranchType::Township, 2022, Some(90), Some(100), None, None).await;
+    app.insert_coverage(
+        "410800",
+        BranchType::Enterprise,
+        2022,
+        Some(100),
+        Some(400),
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410800",
+        BranchType::Enterprise,
+        2024,
+        Some(310),
+        Some(400),
+        Some(17),
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410800",
+        BranchType::Township,
+        2022,
+        Some(90),
+        Some(100),
+        None,
+        None,
+    )
+    .await;
     let response = app
         .query(
             r#"{ city(code: "410800") {
@@ -157,7 +214,11 @@ async fn a_coverage_record_leads_back_to_its_city() {
 #[tokio::test]
 async fn updated_at_is_an_rfc3339_timestamp() {
     let app = TestApp::spawn().await;
-    let response = app.query(r#"{ city(code: "410800") { coverage { updatedAt } } }"#).await;
-    let at = response["data"]["city"]["coverage"][0]["updatedAt"].as_str().unwrap();
+    let response = app
+        .query(r#"{ city(code: "410800") { coverage { updatedAt } } }"#)
+        .await;
+    let at = response["data"]["city"]["coverage"][0]["updatedAt"]
+        .as_str()
+        .unwrap();
     assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
 }

@@ -20,10 +20,22 @@ fn binary() -> Command {
 fn seed_synthetic_fills_an_empty_database_and_refuses_a_full_one() {
     let (dir, url) = temp_sqlite("synthetic");
     let first = binary()
-        .args(["seed-synthetic", "--cities", "7", "--periods", "2", "--database-url", &url])
+        .args([
+            "seed-synthetic",
+            "--cities",
+            "7",
+            "--periods",
+            "2",
+            "--database-url",
+            &url,
+        ])
         .output()
         .unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&first.stdout),
         "generated 7 synthetic cities and 42 coverage records\n"
@@ -44,8 +56,15 @@ fn seed_synthetic_fills_an_empty_database_and_refuses_a_full_one() {
 #[test]
 fn migrate_creates_the_schema_without_data() {
     let (dir, url) = temp_sqlite("migrate");
-    let out = binary().args(["migrate", "--database-url", &url]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = binary()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.join("coverage.db").exists());
     std::fs::remove_dir_all(dir).ok();
 }
@@ -78,9 +97,15 @@ async fn serve_creates_and_seeds_a_fresh_file_then_stops_on_sigterm() {
         .unwrap();
     assert_eq!(body["data"]["cities"]["totalCount"], 18);
     assert_eq!(body["data"]["pilotPrograms"].as_array().unwrap().len(), 4);
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let status = child.wait().unwrap();
-    assert!(status.success(), "a graceful shutdown exits 0, got {status}");
+    assert!(
+        status.success(),
+        "a graceful shutdown exits 0, got {status}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -36,14 +36,18 @@ impl TestApp {
     /// A server over the report's facts, as a fresh `serve` loads them.
     pub async fn spawn() -> Self {
         let app = Self::spawn_empty().await;
-        seed::report::load_if_empty(&app.db).await.expect("load the report");
+        seed::report::load_if_empty(&app.db)
+            .await
+            .expect("load the report");
         app
     }
 
     /// A server over a synthetic data set of `cities` cities and `periods` periods.
     pub async fn spawn_synthetic(cities: usize, periods: usize) -> Self {
         let app = Self::spawn_empty().await;
-        seed::synthetic::generate(&app.db, cities, periods).await.expect("generate");
+        seed::synthetic::generate(&app.db, cities, periods)
+            .await
+            .expect("generate");
         app
     }
 
@@ -56,7 +60,9 @@ impl TestApp {
                     std::process::id(),
                     NEXT_DB.fetch_add(1, Ordering::Relaxed)
                 );
-                let admin = db::connect(&args(&admin_url)).await.expect("connect to PostgreSQL");
+                let admin = db::connect(&args(&admin_url))
+                    .await
+                    .expect("connect to PostgreSQL");
                 admin
                     .conn
                     .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
@@ -68,7 +74,10 @@ impl TestApp {
                     .await
                     .expect("create a test database");
                 admin.conn.close_by_ref().await.ok();
-                (database_url(&admin_url, &name), Some(PostgresDb { admin_url, name }))
+                (
+                    database_url(&admin_url, &name),
+                    Some(PostgresDb { admin_url, name }),
+                )
             }
             _ => ("sqlite::memory:".to_owned(), None),
         };
@@ -76,7 +85,9 @@ impl TestApp {
         db::migrate(&db).await.expect("migrate");
         let serve = ServeArgs::default();
         let state = server::state(db.clone(), &serve);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -86,7 +97,13 @@ impl TestApp {
             .await
             .expect("server");
         });
-        Self { addr, db, client: reqwest::Client::new(), shutdown: Some(tx), postgres }
+        Self {
+            addr,
+            db,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            postgres,
+        }
     }
 
     /// `http://127.0.0.1:PORT{path}`.
@@ -115,7 +132,10 @@ impl TestApp {
     /// GETs `path`; returns status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let response = self.client.get(self.url(path)).send().await.expect("send");
-        (response.status().as_u16(), response.text().await.expect("body"))
+        (
+            response.status().as_u16(),
+            response.text().await.expect("body"),
+        )
     }
 
     /// Statements the database runs while `f` runs (nothing else uses it meanwhile).
@@ -167,7 +187,9 @@ impl Drop for TestApp {
         if let Some(pg) = self.postgres.take() {
             // Drop runs outside async code; a thread with its own runtime removes the database.
             let handle = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
                 else {
                     return;
                 };
@@ -184,7 +206,10 @@ impl Drop for TestApp {
 }
 
 fn args(url: &str) -> DatabaseArgs {
-    DatabaseArgs { database_url: url.to_owned(), database_max_connections: Some(4) }
+    DatabaseArgs {
+        database_url: url.to_owned(),
+        database_max_connections: Some(4),
+    }
 }
 
 /// `admin_url` with its database name replaced by `name`.

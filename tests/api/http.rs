@@ -20,7 +20,10 @@ async fn get_graphql_opens_graphiql_with_the_dashboard_query() {
     let (status, body) = app.get("/graphql").await;
     assert_eq!(status, 200);
     assert!(body.contains("graphiql.min.js"), "loads GraphiQL");
-    assert!(body.contains("query Dashboard"), "puts the dashboard query in the editor");
+    assert!(
+        body.contains("query Dashboard"),
+        "puts the dashboard query in the editor"
+    );
 }
 
 #[tokio::test]

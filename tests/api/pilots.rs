@@ -41,7 +41,12 @@ async fn every_programme_and_designation_names_its_source() {
         .query("{ pilotPrograms { source } cities(first: 100) { nodes { pilotDesignations { source } } } }")
         .await;
     for program in response["data"]["pilotPrograms"].as_array().unwrap() {
-        assert!(program["source"].as_str().unwrap().starts_with("河南省科协九届七次全委会议工作报告"));
+        assert!(
+            program["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("河南省科协九届七次全委会议工作报告")
+        );
     }
     let designations: Vec<_> = response["data"]["cities"]["nodes"]
         .as_array()
@@ -51,6 +56,11 @@ async fn every_programme_and_designation_names_its_source() {
         .collect();
     assert_eq!(designations.len(), 6);
     for d in designations {
-        assert!(d["source"].as_str().unwrap().starts_with("河南省科协九届七次全委会议工作报告"));
+        assert!(
+            d["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("河南省科协九届七次全委会议工作报告")
+        );
     }
 }

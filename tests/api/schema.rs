@@ -10,8 +10,9 @@ fn schema_graphql_matches_what_the_binary_prints() {
         .expect("run coverage-api schema");
     assert!(output.status.success());
     let printed = String::from_utf8(output.stdout).expect("UTF-8");
-    let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
-        .expect("read schema.graphql");
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+            .expect("read schema.graphql");
     assert!(
         printed == checked_in,
         "schema.graphql is stale: regenerate it with `cargo run -- schema > schema.graphql`"
@@ -29,7 +30,11 @@ async fn every_type_field_argument_and_enum_value_has_a_description() {
         )
         .await;
     let builtin = ["Int", "Float", "String", "Boolean", "ID"];
-    let described = |v: &serde_json::Value| v["description"].as_str().is_some_and(|d| !d.trim().is_empty());
+    let described = |v: &serde_json::Value| {
+        v["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
     let mut missing = Vec::new();
     for t in response["data"]["__schema"]["types"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();

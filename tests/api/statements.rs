@@ -20,7 +20,8 @@ async fn the_dashboard_query_takes_at_most_four_statements_at_18_cities() {
     let app = TestApp::spawn().await;
     let (statements, cities) = dashboard_statements(&app).await;
     assert_eq!(cities, 18);
-    assert!(statements <= 4, "{statements} statements");
+    // The page (with its total), the page's coverage, the page's programmes.
+    assert_eq!(statements, 3);
 }
 
 #[tokio::test]
@@ -28,9 +29,11 @@ async fn the_dashboard_query_takes_at_most_four_statements_at_1800_cities() {
     let app = TestApp::spawn_synthetic(1800, 2).await;
     let (statements, cities) = dashboard_statements(&app).await;
     assert_eq!(cities, 100);
-    assert!(statements <= 4, "{statements} statements");
+    assert_eq!(statements, 3);
     // Every city of the page got its three records: the batch really covered all of them.
-    let response = app.query("{ cities(first: 100) { nodes { coverage { period } } } }").await;
+    let response = app
+        .query("{ cities(first: 100) { nodes { coverage { period } } } }")
+        .await;
     for node in response["data"]["cities"]["nodes"].as_array().unwrap() {
         assert_eq!(node["coverage"].as_array().unwrap().len(), 3);
     }
@@ -43,6 +46,40 @@ async fn nested_programme_members_and_their_coverage_are_batched_too() {
     let query = "{ pilotPrograms { code cities { code coverage { coverageRate city { code } } history { period } } } }";
     let (statements, response) = app.statements_during(app.query(query)).await;
     assert!(response.get("errors").is_none(), "{response}");
-    // programmes, members, coverage, history, the cities of the coverage records: one each.
-    assert!(statements <= 5, "{statements} statements");
+    // Five loaders (programmes, members, coverage, history, the records' cities) would be five
+    // statements; unbatched, about 600. async-graphql batches by time window, and keys that
+    // arrive from an earlier batch's results can straddle two windows, so allow each loader a
+    // second batch. (The dashboard's keys all arrive in one poll and never split.)
+    assert!(statements <= 10, "{statements} statements");
+}
+
+#[tokio::test]
+async fn aliased_coverage_fields_with_different_arguments_each_get_their_own_figures() {
+    let app = TestApp::spawn_synthetic(30, 3).await;
+    let query = "{ cities(first: 2) { nodes { code \
+        latest: coverage(branchType: TOWNSHIP) { period branchType } \
+        older: coverage(period: 2021) { period } } \
+        edges { node { code coverage(period: 2022, branchType: ENTERPRISE) { period branchType } } } } }";
+    let (statements, response) = app.statements_during(app.query(query)).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    // The page, then one statement per distinct set of coverage arguments.
+    assert_eq!(statements, 4);
+    let city = |i: usize| {
+        let code = format!("{}", 900_001 + i);
+        serde_json::json!({
+            "code": code,
+            "latest": [{ "period": 2023, "branchType": "TOWNSHIP" }],
+            "older": [{ "period": 2021 }, { "period": 2021 }, { "period": 2021 }]
+        })
+    };
+    assert_eq!(
+        response["data"]["cities"]["nodes"],
+        serde_json::json!([city(0), city(1)])
+    );
+    for edge in response["data"]["cities"]["edges"].as_array().unwrap() {
+        assert_eq!(
+            edge["node"]["coverage"],
+            serde_json::json!([{ "period": 2022, "branchType": "ENTERPRISE" }])
+        );
+    }
 }

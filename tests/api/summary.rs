@@ -59,13 +59,67 @@ async fn the_rate_is_a_ratio_of_sums_over_cities_reporting_both_counts() {
     let app = TestApp::spawn().await;
     // Enterprise 2024: 1 of 10 and 199 of 200 → 200 / 210 (the average of rates would be 0.5475).
     // A city with no denominator and a city with only a stated rate stay out of the base.
-    app.insert_coverage("410100", BranchType::Enterprise, 2024, Some(1), Some(10), Some(1), None).await;
-    app.insert_coverage("410200", BranchType::Enterprise, 2024, Some(199), Some(200), Some(20), None).await;
-    app.insert_coverage("410300", BranchType::Enterprise, 2024, Some(5), None, None, None).await;
-    app.insert_coverage("410400", BranchType::Enterprise, 2024, None, None, None, Some(0.9)).await;
+    app.insert_coverage(
+        "410100",
+        BranchType::Enterprise,
+        2024,
+        Some(1),
+        Some(10),
+        Some(1),
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410200",
+        BranchType::Enterprise,
+        2024,
+        Some(199),
+        Some(200),
+        Some(20),
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410300",
+        BranchType::Enterprise,
+        2024,
+        Some(5),
+        None,
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410400",
+        BranchType::Enterprise,
+        2024,
+        None,
+        None,
+        None,
+        Some(0.9),
+    )
+    .await;
     // Township 2024: 50 of 50 is full coverage; 0 of 0 is no rate at all.
-    app.insert_coverage("410500", BranchType::Township, 2024, Some(50), Some(50), None, None).await;
-    app.insert_coverage("410600", BranchType::Township, 2024, Some(0), Some(0), None, None).await;
+    app.insert_coverage(
+        "410500",
+        BranchType::Township,
+        2024,
+        Some(50),
+        Some(50),
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "410600",
+        BranchType::Township,
+        2024,
+        Some(0),
+        Some(0),
+        None,
+        None,
+    )
+    .await;
     let response = app.query(&format!("{{ {SUMMARY} periods }}")).await;
     assert_eq!(
         response,
@@ -107,7 +161,16 @@ async fn a_database_without_data_has_no_summary_and_no_periods() {
     let response = app.query("{ summary { period } }").await;
     assert_eq!(
         response,
-        error_response("there is no data for any period yet", 1, 3, "summary", "NOT_FOUND")
+        error_response(
+            "there is no data for any period yet",
+            1,
+            3,
+            "summary",
+            "NOT_FOUND"
+        )
     );
-    assert_eq!(app.query("{ periods }").await, json!({ "data": { "periods": [] } }));
+    assert_eq!(
+        app.query("{ periods }").await,
+        json!({ "data": { "periods": [] } })
+    );
 }
