@@ -26,3 +26,8 @@ pub mod service;
 pub mod telemetry;
 
 pub use error::AppError;
+
+/// mimalloc instead of glibc's allocator: a GraphQL response is built from many small
+/// allocations, and under load glibc's malloc/free took about 15 % of the server's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

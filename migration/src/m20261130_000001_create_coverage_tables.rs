@@ -173,12 +173,14 @@ impl MigrationTrait for Migration {
                                 .lte(Expr::col(CoverageRecords::EligibleCount))),
                     )
                     .check(Expr::col(CoverageRecords::Version).gte(1))
+                    // One record per (city, type, period). City and period lead: the loaders ask
+                    // for `city_code IN (…) AND period = …`, and a city's history in period order.
                     .index(
                         Index::create()
-                            .name("ux_coverage_records_city_type_period")
+                            .name("ux_coverage_records_city_period_type")
                             .col(CoverageRecords::CityCode)
-                            .col(CoverageRecords::BranchType)
                             .col(CoverageRecords::Period)
+                            .col(CoverageRecords::BranchType)
                             .unique(),
                     )
                     .to_owned(),

@@ -5,7 +5,9 @@ use chrono::Utc;
 use entity::{city, coverage_record, pilot_designation, pilot_program, province_total};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveValue::NotSet, EntityTrait, PaginatorTrait, Set, TransactionTrait};
+use sea_orm::{
+    ActiveValue::NotSet, ConnectionTrait, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+};
 
 use super::report::REPORT_PERIOD;
 use crate::db::Database;
@@ -191,6 +193,8 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
     .exec(&txn)
     .await?;
     txn.commit().await?;
+    // Fresh statistics after a bulk load, so both planners pick the selective indexes at once.
+    db.conn.execute_unprepared("ANALYZE").await?;
     Ok(Generated {
         cities,
         records: record_count,

@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 
 use entity::{coverage_record, province_total};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::period_expr;
+use super::{LATEST_PERIOD_SQL, period_expr};
 use crate::domain::BranchType;
 use crate::error::AppResult;
 
@@ -64,5 +64,11 @@ pub async fn periods(db: &impl ConnectionTrait) -> AppResult<Vec<i32>> {
 
 /// The latest period with data, if there is any data.
 pub async fn latest_period(db: &impl ConnectionTrait) -> AppResult<Option<i32>> {
-    Ok(periods(db).await?.last().copied())
+    let query = Query::select()
+        .expr_as(Expr::cust(LATEST_PERIOD_SQL), Alias::new("latest"))
+        .to_owned();
+    Ok(match db.query_one(&query).await? {
+        Some(row) => row.try_get::<Option<i32>>("", "latest")?,
+        None => None,
+    })
 }

@@ -9,9 +9,11 @@ pub mod summary;
 use sea_orm::sea_query::Expr;
 
 /// SQL for the latest period with data: the newest year of any coverage record or province
-/// total. Kept as one subquery so "latest" costs no extra round trip.
-const LATEST_PERIOD_SQL: &str = "(SELECT MAX(period) FROM (SELECT period FROM coverage_records \
-     UNION ALL SELECT period FROM province_totals) AS all_periods)";
+/// total. Kept as one subquery so "latest" costs no extra round trip; each inner MAX is answered
+/// from an index (`ix_coverage_records_period_type`, the province totals' key) rather than a scan.
+const LATEST_PERIOD_SQL: &str = "(SELECT MAX(latest) FROM (\
+     SELECT MAX(period) AS latest FROM coverage_records \
+     UNION ALL SELECT MAX(period) AS latest FROM province_totals) AS latest_periods)";
 
 /// `period`, or the latest period with data when it is `None`.
 fn period_expr(period: Option<i32>) -> Expr {
