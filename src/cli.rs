@@ -17,6 +17,13 @@ pub struct Cli {
     serve: ServeArgs,
 }
 
+impl Cli {
+    /// Runtime worker threads asked for, if any (default: one per core).
+    pub fn worker_threads(&self) -> Option<usize> {
+        self.serve.worker_threads
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (the default): migrate, load the report's facts into an empty database,

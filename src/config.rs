@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COVERAGE_API_BODY_LIMIT", default_value_t = 256 * 1024, global = true)]
     pub body_limit: usize,
+    /// Async runtime worker threads (default: one per core).
+    #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true)]
+    pub worker_threads: Option<usize>,
 }
 
 impl Default for ServeArgs {
@@ -56,6 +59,7 @@ impl Default for ServeArgs {
             max_page_size: 100,
             request_timeout_secs: 10,
             body_limit: 256 * 1024,
+            worker_threads: None,
         }
     }
 }
