@@ -385,3 +385,37 @@ async fn ordering_by_a_figure_without_a_branch_type_is_bad_user_input() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_sorted_filtered_page_carries_each_citys_own_records() {
+    let app = TestApp::spawn().await;
+    app.insert_coverage("410400", BranchType::Enterprise, 2023, Some(30), Some(60), None, None).await;
+    app.insert_coverage("411500", BranchType::University, 2023, Some(2), Some(4), None, None).await;
+    let response = app
+        .query(
+            "{ cities(first: 2, after: \"b2Zmc2V0OjA\", \
+               filter: { minCoverage: { branchType: TOWNSHIP, rate: 0.5 } }, \
+               orderBy: { field: COVERAGE_RATE, branchType: TOWNSHIP, direction: ASC }) { \
+               totalCount nodes { code coverage { branchType coverageRate } } } }",
+        )
+        .await;
+    // Ascending rate: Xinyang (0.99), then Pingdingshan and Sanmenxia (1.0, by code); the cursor
+    // skips Xinyang.
+    assert_eq!(
+        response,
+        json!({ "data": { "cities": { "totalCount": 3, "nodes": [
+            { "code": "410400", "coverage": [
+                { "branchType": "ENTERPRISE", "coverageRate": 0.5 },
+                { "branchType": "TOWNSHIP", "coverageRate": 1.0 }
+            ] },
+            { "code": "411200", "coverage": [{ "branchType": "TOWNSHIP", "coverageRate": 1.0 }] }
+        ] } } })
+    );
+    let first = app
+        .query("{ cities(first: 1, orderBy: { field: COVERAGE_RATE, branchType: TOWNSHIP }) { nodes { code coverage(branchType: UNIVERSITY) { coverageRate } } } }")
+        .await;
+    assert_eq!(
+        first,
+        json!({ "data": { "cities": { "nodes": [{ "code": "411500", "coverage": [{ "coverageRate": 0.5 }] }] } } })
+    );
+}
