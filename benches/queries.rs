@@ -18,7 +18,6 @@ use coverage_api::graphql::{self, AppSchema};
 use coverage_api::{seed, server};
 
 const CLIENTS: usize = 16;
-const RUN_FOR: Duration = Duration::from_secs(3);
 
 const QUERIES: [(&str, &str); 3] = [
     (
@@ -43,6 +42,18 @@ const QUERIES: [(&str, &str); 3] = [
 ];
 
 fn main() {
+    // `cargo bench -- dashboard` runs only the queries whose name contains an argument;
+    // BENCH_SECONDS sets how long each is measured (default 3).
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let run_for = Duration::from_secs_f64(
+        std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3.0),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,7 +66,10 @@ fn main() {
             let schema = server::state(db.clone(), &ServeArgs::default()).schema;
             let code = if cities == 18 { "410800" } else { "900001" };
             for (name, query) in QUERIES {
-                let (rps, statements) = measure(&schema, &db, query, code).await;
+                if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+                    continue;
+                }
+                let (rps, statements) = measure(&schema, &db, query, code, run_for).await;
                 println!("| {name} | {cities} | {rps:.0} | {statements:.1} |");
             }
             db.conn.close_by_ref().await.ok();
@@ -92,9 +106,15 @@ fn request(query: &str, code: &str) -> async_graphql::Request {
     ))
 }
 
-/// Requests per second over `RUN_FOR` with `CLIENTS` concurrent clients, and statements per
+/// Requests per second over `run_for` with `CLIENTS` concurrent clients, and statements per
 /// request measured on one request alone.
-async fn measure(schema: &AppSchema, db: &Database, query: &str, code: &str) -> (f64, f64) {
+async fn measure(
+    schema: &AppSchema,
+    db: &Database,
+    query: &str,
+    code: &str,
+    run_for: Duration,
+) -> (f64, f64) {
     let before = db.statement_count();
     let response = graphql::execute(schema, db, request(query, code)).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
@@ -107,7 +127,7 @@ async fn measure(schema: &AppSchema, db: &Database, query: &str, code: &str) -> 
         let (schema, db, done) = (schema.clone(), db.clone(), Arc::clone(&done));
         let (query, code) = (query.to_owned(), code.to_owned());
         clients.push(tokio::spawn(async move {
-            while started.elapsed() < RUN_FOR {
+            while started.elapsed() < run_for {
                 let response = graphql::execute(&schema, &db, request(&query, &code)).await;
                 assert!(response.errors.is_empty());
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -307,31 +307,11 @@ impl CityQuery {
             branch_type: o.branch_type.map(Into::into),
             period: o.period,
         });
-        let wanted = WantedByPage::of(ctx)?;
-        // The first set of coverage arguments rides along with the page's own statement.
-        let joined = wanted
-            .coverage
-            .first()
-            .map(|&(period, branch_type)| svc::CoverageSpec {
-                period,
-                branch_type,
-            });
-        let result = svc::list(&db(ctx)?.conn, &filter, &order, page, joined)
+        let page = svc::list(&db(ctx)?.conn, &filter, &order, page)
             .await
             .gql()?;
-        let codes: Vec<String> = result.page.items.iter().map(|c| c.code.clone()).collect();
-        if let (Some(spec), Some(records)) = (joined, result.coverage) {
-            feed_coverage(
-                loaders(ctx)?,
-                &codes,
-                spec.period,
-                spec.branch_type,
-                records,
-            )
-            .await;
-        }
-        prefetch(ctx, &codes, &wanted).await?;
-        Ok(CityConnection { page: result.page })
+        prefetch(ctx, &page.items).await?;
+        Ok(CityConnection { page })
     }
 
     /// One city by its administrative code; null when there is none.
@@ -344,91 +324,67 @@ impl CityQuery {
     }
 }
 
-/// What the query will ask of each city of a page, read ahead from its selection (under both
-/// `nodes` and `edges.node`, aliases and fragments included).
-struct WantedByPage {
-    /// Each distinct set of `coverage` arguments.
-    coverage: Vec<(Option<i32>, Option<entity::BranchType>)>,
-    /// Whether `pilotPrograms` or `pilotDesignations` is selected.
-    programs: bool,
-}
-
-impl WantedByPage {
-    fn of(ctx: &Context<'_>) -> Result<Self> {
-        let look = ctx.look_ahead();
-        let nodes = [look.field("nodes"), look.field("edges").field("node")];
-        let mut coverage = Vec::new();
-        for field in nodes
-            .iter()
-            .flat_map(|n| n.field("coverage").selection_fields())
-        {
-            let mut period = None;
-            let mut branch_type = None;
-            for (name, value) in field.arguments()? {
-                match name.as_str() {
-                    "period" => period = <Option<i32>>::parse(Some(value)).ok().flatten(),
-                    "branchType" => {
-                        branch_type = <Option<BranchType>>::parse(Some(value))
-                            .ok()
-                            .flatten()
-                            .map(Into::into)
-                    }
-                    _ => {}
-                }
-            }
-            if !coverage.contains(&(period, branch_type)) {
-                coverage.push((period, branch_type));
-            }
-        }
-        let programs = nodes
-            .iter()
-            .any(|n| n.field("pilotPrograms").exists() || n.field("pilotDesignations").exists());
-        Ok(Self { coverage, programs })
-    }
-}
-
-/// Puts `records` in the request's coverage cache under every city of the page (an empty list
-/// for a city without one), so `City.coverage` with these arguments runs no statement.
-async fn feed_coverage(
-    loaders: &super::Loaders,
-    codes: &[String],
-    period: Option<i32>,
-    branch_type: Option<entity::BranchType>,
-    records: Vec<entity::coverage_record::Model>,
-) {
-    let mut by_city = group(records.into_iter().map(|r| (r.city_code.clone(), r)));
-    let values = codes.iter().map(|code| {
-        let key = CoverageKey {
-            city_code: code.clone(),
-            period,
-            branch_type,
-        };
-        (key, by_city.remove(code).unwrap_or_default())
-    });
-    loaders.coverage_by_city.feed_many(values).await;
-}
-
-/// Feeds the loaders with the rest of what the page's cities will ask for: coverage for any
-/// further set of arguments, and programmes; one statement each. async-graphql's loaders batch
-/// by time window, and a page's resolvers yield to the scheduler every few cities, so a slow
-/// moment could split a page over two batches; feeding ahead makes the dashboard's statement
-/// count fixed, and saves the window's delay.
-async fn prefetch(ctx: &Context<'_>, codes: &[String], wanted: &WantedByPage) -> Result<()> {
-    if codes.is_empty() {
+/// Feeds the loaders with what the page's cities will ask for: their coverage (for each set of
+/// arguments the query uses) and their programmes, one statement each. The children's loads then
+/// hit the request's cache. async-graphql's loaders batch by time window, and a page's resolvers
+/// yield to the scheduler every few cities, so a slow moment could split a page over two
+/// batches; this makes the dashboard's statement count fixed, and saves the window's delay.
+async fn prefetch(ctx: &Context<'_>, cities: &[city::Model]) -> Result<()> {
+    if cities.is_empty() {
         return Ok(());
     }
+    let codes: Vec<String> = cities.iter().map(|c| c.code.clone()).collect();
+    let look = ctx.look_ahead();
+    let nodes = [look.field("nodes"), look.field("edges").field("node")];
+    let mut coverage_args: Vec<(Option<i32>, Option<entity::BranchType>)> = Vec::new();
+    for field in nodes
+        .iter()
+        .flat_map(|n| n.field("coverage").selection_fields())
+    {
+        let mut period = None;
+        let mut branch_type = None;
+        for (name, value) in field.arguments()? {
+            match name.as_str() {
+                "period" => period = <Option<i32>>::parse(Some(value)).ok().flatten(),
+                "branchType" => {
+                    branch_type = <Option<BranchType>>::parse(Some(value))
+                        .ok()
+                        .flatten()
+                        .map(Into::into)
+                }
+                _ => {}
+            }
+        }
+        if !coverage_args.contains(&(period, branch_type)) {
+            coverage_args.push((period, branch_type));
+        }
+    }
+    let wants_programs = nodes
+        .iter()
+        .any(|n| n.field("pilotPrograms").exists() || n.field("pilotDesignations").exists());
+
     let db = &db(ctx)?.conn;
     let loaders = loaders(ctx)?;
     let coverage = async {
-        for &(period, branch_type) in wanted.coverage.iter().skip(1) {
-            let rows = crate::service::coverage::for_cities(db, codes, period, branch_type).await?;
-            feed_coverage(loaders, codes, period, branch_type, rows).await;
+        for (period, branch_type) in coverage_args {
+            let rows =
+                crate::service::coverage::for_cities(db, &codes, period, branch_type).await?;
+            let mut by_city = group(rows.into_iter().map(|r| (r.city_code.clone(), r)));
+            let values = codes.iter().map(|code| {
+                let key = CoverageKey {
+                    city_code: code.clone(),
+                    period,
+                    branch_type,
+                };
+                (key, by_city.remove(code).unwrap_or_default())
+            });
+            loaders.coverage_by_city.feed_many(values).await;
         }
         Ok::<_, crate::AppError>(())
     };
     let programs = async {
-        if wanted.programs {
-            let rows = crate::service::pilots::programs_of_cities(db, codes).await?;
+        if wants_programs {
+            let rows = crate::service::pilots::programs_of_cities(db, &codes).await?;
             let mut by_city = group(rows.into_iter().map(|(d, p)| (d.city_code.clone(), (d, p))));
             let values = codes
                 .iter()

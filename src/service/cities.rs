@@ -1,12 +1,9 @@
 //! Cities: one by code, several by code, and the filtered, ordered, paged list.
 
 use entity::{city, coverage_record, pilot_designation};
-use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, WindowStatement,
-};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    QueryFilter, QueryOrder,
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
 };
 
 use super::{period_expr, rate_sql};
@@ -82,17 +79,6 @@ struct CityRow {
     total_count: i64,
 }
 
-impl CityRow {
-    fn into_model(self) -> city::Model {
-        city::Model {
-            code: self.code,
-            name: self.name,
-            name_en: self.name_en,
-            kind: self.kind,
-        }
-    }
-}
-
 /// One city, if the code exists.
 pub async fn get(db: &impl ConnectionTrait, code: &str) -> AppResult<Option<city::Model>> {
     Ok(city::Entity::find_by_id(code.to_owned()).one(db).await?)
@@ -107,39 +93,17 @@ pub async fn by_codes(db: &impl ConnectionTrait, codes: &[String]) -> AppResult<
         .await?)
 }
 
-/// Which coverage records to bring along with a page of cities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CoverageSpec {
-    /// The period; the latest period with data when `None`.
-    pub period: Option<i32>,
-    /// One branch type, or all.
-    pub branch_type: Option<BranchType>,
-}
-
-/// A page of cities and, when asked for, the page's coverage records.
-#[derive(Debug, Clone)]
-pub struct CityPage {
-    /// The cities.
-    pub page: Page<city::Model>,
-    /// The records of the page's cities that match the [`CoverageSpec`] given, if one was.
-    pub coverage: Option<Vec<coverage_record::Model>>,
-}
-
-/// One page of the cities that pass `filter`, sorted by `order`, with their coverage records
-/// when `coverage` says which. One statement: the total comes from a window function beside the
-/// rows, and the records are joined to the page (each statement costs a round trip through the
-/// pool and the driver, which dominates a dashboard request). Only a page past the end (or of
-/// size 0) costs a second, counting statement.
+/// One page of the cities that pass `filter`, sorted by `order`. One statement: the total comes
+/// from a window function beside the rows; only a page past the end (or of size 0) costs a
+/// second, counting statement.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &CityFilter,
     order: &CityOrder,
     page: PageRequest,
-    coverage: Option<CoverageSpec>,
-) -> AppResult<CityPage> {
+) -> AppResult<Page<city::Model>> {
     let base = filtered(filter)?;
     let mut query = base.clone();
-    let keys = order_keys(&mut query, order)?;
     query
         .columns([
             (city::Entity, city::Column::Code),
@@ -150,108 +114,29 @@ pub async fn list(
         .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("total_count"))
         .limit(page.limit)
         .offset(page.offset);
-    for (key, direction) in &keys {
-        query.order_by_expr(key.clone(), direction.clone());
-    }
-    let (items, total, records) = match coverage {
-        None => {
-            let rows = CityRow::find_by_statement(db.get_database_backend().build(&query))
-                .all(db)
-                .await?;
-            let total = rows.first().map(|r| r.total_count);
-            (
-                rows.into_iter()
-                    .map(CityRow::into_model)
-                    .collect::<Vec<_>>(),
-                total,
-                None,
-            )
-        }
-        Some(spec) => {
-            let (cities, total, records) = with_coverage(db, query, &keys, spec).await?;
-            (cities, total, Some(records))
-        }
-    };
-    let total = match total {
-        Some(n) => u64::try_from(n).unwrap_or_default(),
+    apply_order(&mut query, order)?;
+    let rows = CityRow::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    let total = match rows.first() {
+        Some(row) => u64::try_from(row.total_count).unwrap_or_default(),
         None => count(db, base).await?,
     };
-    Ok(CityPage {
-        page: Page {
-            items,
-            offset: page.offset,
-            total,
-        },
-        coverage: records,
+    let items = rows
+        .into_iter()
+        .map(|row| city::Model {
+            code: row.code,
+            name: row.name,
+            name_en: row.name_en,
+            kind: row.kind,
+        })
+        .collect();
+    Ok(Page {
+        items,
+        offset: page.offset,
+        total,
     })
 }
-
-/// Runs the page `query` as a subquery numbered in its own order, with the matching coverage
-/// records left-joined; splits the rows back into cities (in order) and records.
-async fn with_coverage(
-    db: &impl ConnectionTrait,
-    mut query: SelectStatement,
-    keys: &[(Expr, Order)],
-    spec: CoverageSpec,
-) -> AppResult<(Vec<city::Model>, Option<i64>, Vec<coverage_record::Model>)> {
-    let mut window = WindowStatement::new();
-    for (key, direction) in keys {
-        window.order_by_expr(key.clone(), direction.clone());
-    }
-    query.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("position"));
-    let page = Alias::new("page");
-    let cov = Alias::new("page_cov");
-    let mut on = Expr::col((cov.clone(), coverage_record::Column::CityCode))
-        .equals((page.clone(), city::Column::Code))
-        .and(
-            Expr::col((cov.clone(), coverage_record::Column::Period)).eq(period_expr(spec.period)),
-        );
-    if let Some(branch_type) = spec.branch_type {
-        on = on.and(
-            Expr::col((cov.clone(), coverage_record::Column::BranchType))
-                .eq(branch_type.to_value()),
-        );
-    }
-    let mut outer = Query::select();
-    outer
-        .columns([
-            (page.clone(), Alias::new("code")),
-            (page.clone(), Alias::new("name")),
-            (page.clone(), Alias::new("name_en")),
-            (page.clone(), Alias::new("kind")),
-            (page.clone(), Alias::new("total_count")),
-        ])
-        .from_subquery(query, page.clone())
-        .join_as(JoinType::LeftJoin, coverage_record::Entity, cov.clone(), on)
-        .order_by((page, Alias::new("position")), Order::Asc);
-    for column in coverage_record::Column::iter() {
-        let name = column.as_str();
-        outer.expr_as(
-            Expr::col((cov.clone(), column)),
-            Alias::new(format!("{COVERAGE_PREFIX}{name}")),
-        );
-    }
-    let rows = db.query_all(&outer).await?;
-    let mut cities: Vec<city::Model> = Vec::new();
-    let mut records = Vec::new();
-    let mut total = None;
-    for row in &rows {
-        let city = CityRow::from_query_result(row, "")?;
-        total = Some(city.total_count);
-        if cities.last().is_none_or(|c| c.code != city.code) {
-            cities.push(city.into_model());
-        }
-        if let Some(record) =
-            coverage_record::Model::from_query_result_optional(row, COVERAGE_PREFIX)?
-        {
-            records.push(record);
-        }
-    }
-    Ok((cities, total, records))
-}
-
-/// Prefix of the joined coverage columns, as sea-orm's `from_query_result` expects it.
-const COVERAGE_PREFIX: &str = "page_cov_";
 
 async fn count(db: &impl ConnectionTrait, mut base: SelectStatement) -> AppResult<u64> {
     base.column((city::Entity, city::Column::Code));
@@ -305,10 +190,7 @@ fn filtered(filter: &CityFilter) -> AppResult<SelectStatement> {
     Ok(query)
 }
 
-/// The ORDER BY keys of `order` (adding the join they need to `query`): the key itself with
-/// unknown values last in either direction (SQLite sorts NULL first ascending, PostgreSQL last,
-/// so the portable form sorts on `key IS NULL` first), then the code as tie-breaker.
-fn order_keys(query: &mut SelectStatement, order: &CityOrder) -> AppResult<Vec<(Expr, Order)>> {
+fn apply_order(query: &mut SelectStatement, order: &CityOrder) -> AppResult<()> {
     let direction = if order.descending {
         Order::Desc
     } else {
@@ -340,21 +222,18 @@ fn order_keys(query: &mut SelectStatement, order: &CityOrder) -> AppResult<Vec<(
             })
         }
     };
-    let mut keys = Vec::with_capacity(3);
     if let Some(key) = key {
-        keys.push((key.clone().is_null(), Order::Asc));
-        keys.push((key, direction.clone()));
+        // Portable NULLS LAST: SQLite sorts NULL first ascending, PostgreSQL last.
+        query.order_by_expr(key.clone().is_null(), Order::Asc);
+        query.order_by_expr(key, direction.clone());
     }
     let code_direction = if order.field == CityOrderField::Code {
         direction
     } else {
         Order::Asc
     };
-    keys.push((
-        Expr::col((city::Entity, city::Column::Code)),
-        code_direction,
-    ));
-    Ok(keys)
+    query.order_by((city::Entity, city::Column::Code), code_direction);
+    Ok(())
 }
 
 /// Joins the coverage record of each city for `branch_type` in `period` as `alias`.

@@ -389,8 +389,26 @@ async fn ordering_by_a_figure_without_a_branch_type_is_bad_user_input() {
 #[tokio::test]
 async fn a_sorted_filtered_page_carries_each_citys_own_records() {
     let app = TestApp::spawn().await;
-    app.insert_coverage("410400", BranchType::Enterprise, 2023, Some(30), Some(60), None, None).await;
-    app.insert_coverage("411500", BranchType::University, 2023, Some(2), Some(4), None, None).await;
+    app.insert_coverage(
+        "410400",
+        BranchType::Enterprise,
+        2023,
+        Some(30),
+        Some(60),
+        None,
+        None,
+    )
+    .await;
+    app.insert_coverage(
+        "411500",
+        BranchType::University,
+        2023,
+        Some(2),
+        Some(4),
+        None,
+        None,
+    )
+    .await;
     let response = app
         .query(
             "{ cities(first: 2, after: \"b2Zmc2V0OjA\", \
