@@ -12,7 +12,7 @@ pub struct DatabaseArgs {
     /// Database URL: `sqlite://PATH?mode=rwc`, `sqlite::memory:` or `postgres://USER@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
-    /// Connections in the pool (default: 8 for SQLite files, 16 for PostgreSQL).
+    /// Connections in the pool (default: twice the cores, at least 4).
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", global = true)]
     pub database_max_connections: Option<u32>,
 }
