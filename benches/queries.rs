@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use coverage_api::auth::Actor;
 use coverage_api::config::{DatabaseArgs, ServeArgs};
 use coverage_api::db::{self, Database};
 use coverage_api::graphql::{self, AppSchema};
@@ -93,7 +94,7 @@ async fn database(cities: usize) -> (Database, std::path::PathBuf) {
     .unwrap();
     db::migrate(&db).await.unwrap();
     if cities == 18 {
-        seed::report::load_if_empty(&db).await.unwrap();
+        seed::report::load_if_empty(&db.conn).await.unwrap();
     } else {
         seed::synthetic::generate(&db, cities, 5).await.unwrap();
     }
@@ -116,7 +117,7 @@ async fn measure(
     run_for: Duration,
 ) -> (f64, f64) {
     let before = db.statement_count();
-    let response = graphql::execute(schema, db, request(query, code)).await;
+    let response = graphql::execute(schema, db, Actor::Anonymous, request(query, code)).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let statements = (db.statement_count() - before) as f64;
 
@@ -128,7 +129,8 @@ async fn measure(
         let (query, code) = (query.to_owned(), code.to_owned());
         clients.push(tokio::spawn(async move {
             while started.elapsed() < run_for {
-                let response = graphql::execute(&schema, &db, request(&query, &code)).await;
+                let response =
+                    graphql::execute(&schema, &db, Actor::Anonymous, request(&query, &code)).await;
                 assert!(response.errors.is_empty());
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

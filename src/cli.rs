@@ -1,8 +1,9 @@
-//! The command line: `serve` (the default), `migrate`, `schema`, `seed-synthetic`.
+//! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed-synthetic`.
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{DatabaseArgs, ServeArgs};
+use crate::service::tokens;
 use crate::{db, graphql, seed, server, telemetry};
 
 /// GraphQL API over the grassroots branch coverage of the Henan science association.
@@ -20,7 +21,7 @@ pub struct Cli {
 impl Cli {
     /// Runtime worker threads asked for, if any (default: one per core).
     pub fn worker_threads(&self) -> Option<usize> {
-        self.serve.worker_threads
+        self.serve.worker_threads.map(usize::from)
     }
 }
 
@@ -35,6 +36,11 @@ enum Command {
     Schema,
     /// Migrate the database and fill it with a synthetic data set (benchmarks, demos). Refuses
     /// a database that already holds cities.
+    /// Manage the API tokens writers use (`Authorization: Bearer <secret>`).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     SeedSynthetic {
         /// Cities to generate.
         #[arg(long, default_value_t = 1800)]
@@ -45,12 +51,110 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token; its secret is printed once, on the last line of stdout, and never stored.
+    Create {
+        /// `admin` (province) or `city-staff` (one city office).
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The city a city-staff token may write (administrative code, e.g. 410800).
+        #[arg(long)]
+        city: Option<String>,
+        /// Who holds it, e.g. "Jiaozuo office".
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id; its history stays readable.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Admin,
+    CityStaff,
+}
+
+impl From<RoleArg> for entity::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => entity::Role::Admin,
+            RoleArg::CityStaff => entity::Role::CityStaff,
+        }
+    }
+}
+
+async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Result<()> {
+    // The same preparation as `serve`, so a city-staff token can be made on a fresh database.
+    let db = server::prepare_database(database).await?;
+    match command {
+        TokenCommand::Create { role, city, name } => {
+            let new = tokens::create(&db.conn, &name, role.into(), city.as_deref()).await?;
+            println!(
+                "created token {} ({}, {}{})",
+                new.token.id,
+                new.token.name,
+                role_name(new.token.role),
+                new.token
+                    .city_code
+                    .as_deref()
+                    .map(|c| format!(", city {c}"))
+                    .unwrap_or_default()
+            );
+            println!("the secret is shown once; keep it safe:");
+            println!("{}", new.secret);
+        }
+        TokenCommand::List => {
+            println!(
+                "{:>4}  {:<10}  {:<6}  {:<25}  {:<25}  {:<25}  name",
+                "id", "role", "city", "created", "last used", "revoked"
+            );
+            for t in tokens::list(&db.conn).await? {
+                let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("-".to_owned(), |t| t.to_rfc3339())
+                };
+                println!(
+                    "{:>4}  {:<10}  {:<6}  {:<25}  {:<25}  {:<25}  {}",
+                    t.id,
+                    role_name(t.role),
+                    t.city_code.as_deref().unwrap_or("-"),
+                    t.created_at.to_rfc3339(),
+                    at(t.last_used_at),
+                    at(t.revoked_at),
+                    t.name
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let t = tokens::revoke(&db.conn, id).await?;
+            println!("revoked token {} ({})", t.id, t.name);
+        }
+    }
+    Ok(())
+}
+
+fn role_name(role: entity::Role) -> &'static str {
+    match role {
+        entity::Role::Admin => "admin",
+        entity::Role::CityStaff => "city-staff",
+    }
+}
+
 /// Runs what the command line asks.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {
             print!("{}", graphql::sdl());
             Ok(())
+        }
+        Command::Token { command } => {
+            telemetry::init();
+            token(&cli.database, command).await
         }
         Command::Migrate => {
             telemetry::init();

@@ -48,8 +48,8 @@ pub struct ServeArgs {
     #[arg(long, env = "COVERAGE_API_BODY_LIMIT", default_value_t = 256 * 1024, global = true)]
     pub body_limit: usize,
     /// Async runtime worker threads (default: one per core).
-    #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true)]
-    pub worker_threads: Option<usize>,
+    #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
 }
 
 impl Default for ServeArgs {

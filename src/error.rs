@@ -12,6 +12,12 @@ pub enum AppError {
     /// The thing asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The caller's credentials are missing, malformed, unknown or revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The database failed; the cause is logged, the client sees a generic message.
     #[error("database error: {0}")]
     Database(#[from] DbErr),

@@ -2,7 +2,7 @@
 //! Provincial Association for Science and Technology (河南省科协) in the province's 18 cities.
 //!
 //! The map of the crate, outside in:
-//! - [`cli`]: the command line (serve, migrate, schema, seed-synthetic) and what each runs.
+//! - [`cli`]: the command line (serve, migrate, schema, token, seed-synthetic) and what each runs.
 //! - [`config`]: the one place that reads flags and environment.
 //! - [`telemetry`]: the tracing subscriber, set up once.
 //! - [`server`] and [`routes`]: the HTTP server and its one list of routes.
@@ -12,7 +12,9 @@
 //! - [`db`]: connecting (SQLite pragmas, pool sizes), migrating, counting statements.
 //! - [`seed`]: the report's facts and the synthetic data generator.
 //! - [`error`]: the library's error type.
+//! - [`auth`]: bearer tokens to actors.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

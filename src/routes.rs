@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use sea_orm::ConnectionTrait;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth;
 use crate::db::Database;
 use crate::graphql::{self, AppSchema};
 
@@ -40,7 +42,9 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(limits.body_limit))
+        // GraphQLRequest streams the body, so axum's DefaultBodyLimit would not apply: limit the
+        // body itself (413 when over).
+        .layer(RequestBodyLimitLayer::new(limits.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -49,8 +53,22 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .with_state(state)
 }
 
-async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    graphql::execute(&state.schema, &state.db, request.into_inner())
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let actor = match auth::actor(&state.db.conn, &headers).await {
+        Ok(actor) => actor,
+        Err(err) => {
+            let error = graphql::error::to_graphql(&err);
+            return async_graphql::Response::from_errors(vec![
+                error.into_server_error(async_graphql::Pos::default()),
+            ])
+            .into();
+        }
+    };
+    graphql::execute(&state.schema, &state.db, actor, request.into_inner())
         .await
         .into()
 }

@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use tokio::net::TcpListener;
 
 use crate::config::{DatabaseArgs, ServeArgs};
@@ -11,13 +13,28 @@ use crate::graphql::{self, Limits};
 use crate::routes::{self, AppState, HttpLimits};
 use crate::seed;
 
-/// Connects, migrates and, when the database holds no cities, loads the report's facts.
+/// Connects, migrates and, when the database holds no cities, loads the report's facts. On
+/// PostgreSQL, where several instances may start at once on one database, both steps run in one
+/// transaction under an advisory lock, so exactly one instance migrates and seeds and the others
+/// wait and find the work done. (SQLite files serve one instance.)
 pub async fn prepare_database(args: &DatabaseArgs) -> anyhow::Result<Database> {
     let db = db::connect(args).await?;
-    db::migrate(&db).await?;
-    seed::report::load_if_empty(&db).await?;
+    if db.backend() == DbBackend::Postgres {
+        let txn = db.conn.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PREPARE_LOCK_KEY})"))
+            .await?;
+        Migrator::up(&txn, None).await?;
+        seed::report::load_if_empty(&txn).await?;
+        txn.commit().await?;
+    } else {
+        db::migrate(&db).await?;
+        seed::report::load_if_empty(&db.conn).await?;
+    }
     Ok(db)
 }
+
+/// The advisory lock key that serialises start-up preparation ("cov" in ASCII).
+const PREPARE_LOCK_KEY: i64 = 0x00_63_6f_76;
 
 /// The application state for `db` under `args`.
 pub fn state(db: Database, args: &ServeArgs) -> AppState {

@@ -41,3 +41,15 @@ pub enum ProgramLevel {
     #[sea_orm(string_value = "PROVINCIAL")]
     Provincial,
 }
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Role {
+    /// Province administrator: may write anything.
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+    /// A city office: may write its own city's figures only.
+    #[sea_orm(string_value = "CITY_STAFF")]
+    CityStaff,
+}

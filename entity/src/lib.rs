@@ -1,6 +1,7 @@
 //! sea-orm models of the coverage database, one module per table. Models only: the GraphQL types
 //! live in the main crate, so the API can change without touching storage and vice versa.
 
+pub mod api_token;
 pub mod city;
 pub mod coverage_record;
 pub mod enums;
@@ -8,4 +9,4 @@ pub mod pilot_designation;
 pub mod pilot_program;
 pub mod province_total;
 
-pub use enums::{BranchType, CityKind, ProgramLevel};
+pub use enums::{BranchType, CityKind, ProgramLevel, Role};

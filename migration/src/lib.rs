@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_create_coverage_tables;
+mod m20261130_000002_create_api_tokens;
 
 /// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261130_000001_create_coverage_tables::Migration)]
+        vec![
+            Box::new(m20261130_000001_create_coverage_tables::Migration),
+            Box::new(m20261130_000002_create_api_tokens::Migration),
+        ]
     }
 }

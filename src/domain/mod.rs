@@ -8,6 +8,13 @@ pub use entity::{BranchType, CityKind, ProgramLevel};
 pub use page::{Page, PageRequest, decode_cursor, encode_cursor};
 pub use rate::{CoverageRate, coverage_rate, ratio_of_sums};
 
+/// The current time at the precision both databases keep (PostgreSQL's `timestamptz` holds
+/// microseconds), so a stored time reads back the same everywhere.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// Branch types in the order the API lists them.
 pub const BRANCH_TYPES: [BranchType; 3] = [
     BranchType::Enterprise,

@@ -9,6 +9,10 @@ use crate::error::AppError;
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 /// The thing asked for does not exist.
 pub const NOT_FOUND: &str = "NOT_FOUND";
+/// Credentials are needed, or the ones given are malformed, unknown or revoked.
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+/// The caller may not do this.
+pub const FORBIDDEN: &str = "FORBIDDEN";
 /// Something failed on our side; the log has the cause.
 pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 
@@ -17,6 +21,8 @@ pub fn to_graphql(err: &AppError) -> Error {
     let (code, message) = match err {
         AppError::BadUserInput(message) => (BAD_USER_INPUT, message.clone()),
         AppError::NotFound(message) => (NOT_FOUND, message.clone()),
+        AppError::Unauthenticated(message) => (UNAUTHENTICATED, message.clone()),
+        AppError::Forbidden(message) => (FORBIDDEN, message.clone()),
         AppError::Database(cause) => {
             tracing::error!(error = %cause, "database error while answering a request");
             (

@@ -7,17 +7,24 @@ pub mod error;
 pub mod loaders;
 pub mod pilot;
 pub mod summary;
+pub mod viewer;
 
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, MergedObject, Request, Response, Schema,
 };
 
+use crate::auth::Actor;
 use crate::db::Database;
 pub use loaders::Loaders;
 
 /// The root query: the per-area roots merged.
 #[derive(MergedObject, Default)]
-pub struct Query(city::CityQuery, pilot::PilotQuery, summary::SummaryQuery);
+pub struct Query(
+    city::CityQuery,
+    pilot::PilotQuery,
+    summary::SummaryQuery,
+    viewer::ViewerQuery,
+);
 
 /// The schema type served by the API.
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -48,9 +55,16 @@ pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
         .finish()
 }
 
-/// Executes one GraphQL request with a fresh set of loaders.
-pub async fn execute(schema: &AppSchema, db: &Database, request: Request) -> Response {
-    schema.execute(request.data(Loaders::new(db))).await
+/// Executes one GraphQL request for `actor`, with a fresh set of loaders.
+pub async fn execute(
+    schema: &AppSchema,
+    db: &Database,
+    actor: Actor,
+    request: Request,
+) -> Response {
+    schema
+        .execute(request.data(Loaders::new(db)).data(actor))
+        .await
 }
 
 /// The schema's SDL, as `coverage-api schema` prints it and `schema.graphql` holds it.

@@ -4,11 +4,12 @@
 //! stays null. The Jiyuan "three chiefs" staffing rate (“三长”配备覆盖率) is a different
 //! indicator from branch coverage and is deliberately not stored as one.
 
-use chrono::Utc;
 use entity::{city, coverage_record, pilot_designation, pilot_program, province_total};
-use sea_orm::{ActiveValue::NotSet, EntityTrait, PaginatorTrait, Set, TransactionTrait};
+use sea_orm::{
+    ActiveValue::NotSet, ConnectionTrait, EntityTrait, PaginatorTrait, Set, TransactionSession,
+    TransactionTrait,
+};
 
-use crate::db::Database;
 use crate::domain::{BranchType, CityKind, ProgramLevel};
 use crate::error::AppResult;
 
@@ -179,12 +180,12 @@ fn source(quote: &str) -> String {
 
 /// Loads the report's facts into `db` if it holds no cities, in one transaction. Returns whether
 /// it loaded anything.
-pub async fn load_if_empty(db: &Database) -> AppResult<bool> {
-    let txn = db.conn.begin().await?;
+pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> AppResult<bool> {
+    let txn = db.begin().await?;
     if city::Entity::find().count(&txn).await? > 0 {
         return Ok(false);
     }
-    let now = Utc::now();
+    let now = crate::domain::now();
     city::Entity::insert_many(CITIES.iter().map(|&(code, name, name_en, kind)| {
         city::ActiveModel {
             code: Set(code.into()),

@@ -1,7 +1,6 @@
 //! A synthetic data set of any size, for benchmarks and demos. Deterministic (a fixed seed), and
 //! every row's source says "synthetic", so it can never pass for the report's figures.
 
-use chrono::Utc;
 use entity::{city, coverage_record, pilot_designation, pilot_program, province_total};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -44,7 +43,7 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
         ));
     }
     let mut rng = StdRng::seed_from_u64(2023);
-    let now = Utc::now();
+    let now = crate::domain::now();
     let codes: Vec<String> = (0..cities).map(|i| (900_001 + i).to_string()).collect();
     for chunk in codes.chunks(BATCH) {
         city::Entity::insert_many(chunk.iter().map(|code| city::ActiveModel {

@@ -3,7 +3,8 @@
 use entity::{city, coverage_record, pilot_designation};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder,
 };
 
 use super::{period_expr, rate_sql};
@@ -118,7 +119,7 @@ pub async fn list(
         )
         .limit(page.limit)
         .offset(page.offset);
-    apply_order(&mut query, order)?;
+    apply_order(&mut query, order, db.get_database_backend())?;
     let rows = CityRow::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
@@ -198,7 +199,11 @@ fn filtered(filter: &CityFilter) -> AppResult<SelectStatement> {
     Ok(query)
 }
 
-fn apply_order(query: &mut SelectStatement, order: &CityOrder) -> AppResult<()> {
+fn apply_order(
+    query: &mut SelectStatement,
+    order: &CityOrder,
+    backend: DbBackend,
+) -> AppResult<()> {
     let direction = if order.descending {
         Order::Desc
     } else {
@@ -206,7 +211,11 @@ fn apply_order(query: &mut SelectStatement, order: &CityOrder) -> AppResult<()> 
     };
     let key = match order.field {
         CityOrderField::Code => None,
-        CityOrderField::Name => Some(Expr::col((city::Entity, city::Column::NameEn))),
+        // Byte order on both databases: PostgreSQL would otherwise use its locale's collation.
+        CityOrderField::Name => Some(match backend {
+            DbBackend::Postgres => Expr::cust("\"cities\".\"name_en\" COLLATE \"C\""),
+            _ => Expr::col((city::Entity, city::Column::NameEn)),
+        }),
         CityOrderField::BranchCount | CityOrderField::CoverageRate => {
             let branch_type = order.branch_type.ok_or_else(|| {
                 AppError::BadUserInput(

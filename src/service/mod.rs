@@ -5,15 +5,16 @@ pub mod cities;
 pub mod coverage;
 pub mod pilots;
 pub mod summary;
+pub mod tokens;
 
 use sea_orm::sea_query::Expr;
 
-/// SQL for the latest period with data: the newest year of any coverage record or province
-/// total. Kept as one subquery so "latest" costs no extra round trip; each inner MAX is answered
-/// from an index (`ix_coverage_records_period_type`, the province totals' key) rather than a scan.
-const LATEST_PERIOD_SQL: &str = "(SELECT MAX(latest) FROM (\
-     SELECT MAX(period) AS latest FROM coverage_records \
-     UNION ALL SELECT MAX(period) AS latest FROM province_totals) AS latest_periods)";
+/// SQL for the latest period with data: the newest year of any city's coverage record, or, in
+/// a database with no records yet, the newest province total. City figures lead: a province total
+/// filed for a new year before any city's figures must not empty every dashboard's default view.
+/// One subquery, so "latest" costs no extra round trip; each MAX is answered from an index.
+const LATEST_PERIOD_SQL: &str = "COALESCE((SELECT MAX(period) FROM coverage_records), \
+     (SELECT MAX(period) FROM province_totals))";
 
 /// `period`, or the latest period with data when it is `None`.
 fn period_expr(period: Option<i32>) -> Expr {

@@ -109,3 +109,80 @@ async fn serve_creates_and_seeds_a_fresh_file_then_stops_on_sigterm() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Several instances may start at once on one PostgreSQL database: exactly one migrates and
+/// seeds, the others find the work done. On SQLite (one instance per file) preparing twice in a
+/// row must seed once.
+#[tokio::test]
+async fn instances_starting_together_seed_the_report_once() {
+    use coverage_api::config::DatabaseArgs;
+    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+    let (url, cleanup): (String, Option<(String, String)>) =
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin) if !admin.is_empty() => {
+                let name = format!("coverage_test_start_{}", std::process::id());
+                let admin_db = coverage_api::db::connect(&DatabaseArgs {
+                    database_url: admin.clone(),
+                    database_max_connections: Some(1),
+                })
+                .await
+                .unwrap();
+                admin_db
+                    .conn
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .await
+                    .unwrap();
+                admin_db
+                    .conn
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                let base = admin
+                    .rsplit_once('/')
+                    .map_or(admin.as_str(), |(b, _)| b)
+                    .to_owned();
+                (format!("{base}/{name}"), Some((admin, name)))
+            }
+            _ => (temp_sqlite("start").1, None),
+        };
+    let args = DatabaseArgs {
+        database_url: url,
+        database_max_connections: Some(2),
+    };
+    let db = if cleanup.is_some() {
+        let (a, b) = tokio::join!(
+            coverage_api::server::prepare_database(&args),
+            coverage_api::server::prepare_database(&args)
+        );
+        b.unwrap();
+        a.unwrap()
+    } else {
+        coverage_api::server::prepare_database(&args).await.unwrap();
+        coverage_api::server::prepare_database(&args).await.unwrap()
+    };
+    assert_eq!(
+        entity::city::Entity::find().count(&db.conn).await.unwrap(),
+        18
+    );
+    assert_eq!(
+        entity::coverage_record::Entity::find()
+            .count(&db.conn)
+            .await
+            .unwrap(),
+        5
+    );
+    db.conn.close_by_ref().await.ok();
+    if let Some((admin, name)) = cleanup {
+        let admin_db = coverage_api::db::connect(&DatabaseArgs {
+            database_url: admin,
+            database_max_connections: Some(1),
+        })
+        .await
+        .unwrap();
+        admin_db
+            .conn
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+    }
+}

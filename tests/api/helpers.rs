@@ -36,7 +36,7 @@ impl TestApp {
     /// A server over the report's facts, as a fresh `serve` loads them.
     pub async fn spawn() -> Self {
         let app = Self::spawn_empty().await;
-        seed::report::load_if_empty(&app.db)
+        seed::report::load_if_empty(&app.db.conn)
             .await
             .expect("load the report");
         app
@@ -118,9 +118,16 @@ impl TestApp {
 
     /// POSTs `query` with `variables` to /graphql and returns the whole JSON response.
     pub async fn query_with(&self, query: &str, variables: Value) -> Value {
-        let response = self
-            .client
-            .post(self.url("/graphql"))
+        self.query_as(None, query, variables).await
+    }
+
+    /// POSTs `query` with `variables` and, when given, `Authorization: Bearer {token}`.
+    pub async fn query_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(self.url("/graphql"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await

@@ -31,3 +31,32 @@ async fn an_unknown_path_is_404() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/nope").await.0, 404);
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let padding = " ".repeat(256 * 1024);
+    let body = format!(r#"{{"query":"{{ periods }}{padding}"}}"#);
+    let response = client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let small = format!(r#"{{"query":"{{ periods }}{}"}}"#, " ".repeat(200 * 1024));
+    let response = client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(small)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({ "data": { "periods": [2023] } })
+    );
+}

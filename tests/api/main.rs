@@ -13,3 +13,4 @@ mod pilots;
 mod schema;
 mod statements;
 mod summary;
+mod tokens;

@@ -174,3 +174,36 @@ async fn a_database_without_data_has_no_summary_and_no_periods() {
         json!({ "data": { "periods": [] } })
     );
 }
+
+#[tokio::test]
+async fn a_province_total_for_a_new_year_does_not_empty_the_cities_default_view() {
+    use sea_orm::{EntityTrait, Set};
+    let app = TestApp::spawn().await;
+    entity::province_total::Entity::insert(entity::province_total::ActiveModel {
+        branch_type: Set(BranchType::Enterprise),
+        period: Set(2024),
+        total: Set(Some(1000)),
+        note: Set(None),
+        source: Set(Some("test".into())),
+        updated_at: Set(coverage_api::domain::now()),
+    })
+    .exec(&app.db.conn)
+    .await
+    .unwrap();
+    let response = app
+        .query(r#"{ periods summary { period } city(code: "411500") { coverage { period } } later: summary(period: 2024) { byType { provinceReportedTotal } } }"#)
+        .await;
+    assert_eq!(
+        response,
+        json!({ "data": {
+            "periods": [2023, 2024],
+            "summary": { "period": 2023 },
+            "city": { "coverage": [{ "period": 2023 }] },
+            "later": { "byType": [
+                { "provinceReportedTotal": 1000 },
+                { "provinceReportedTotal": null },
+                { "provinceReportedTotal": null }
+            ] }
+        } })
+    );
+}

@@ -1,0 +1,24 @@
+//! `api_tokens`: bearer tokens for writers. The secret itself is never stored, only its SHA-256.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "api_tokens")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub role: crate::Role,
+    /// The city a `CITY_STAFF` token may write; null for `ADMIN`.
+    pub city_code: Option<String>,
+    /// SHA-256 of the secret, base64url without padding.
+    pub secret_hash: String,
+    pub created_at: DateTimeUtc,
+    pub last_used_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
