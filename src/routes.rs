@@ -14,8 +14,12 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::auth;
 use crate::db::Database;
+use crate::graphql::mutation::RequestId;
 use crate::graphql::{self, AppSchema};
 
 /// What every handler can reach.
@@ -68,9 +72,29 @@ async fn graphql(
             .into();
         }
     };
-    graphql::execute(&state.schema, &state.db, actor, request.into_inner())
+    let request = request.into_inner().data(RequestId(request_id(&headers)));
+    graphql::execute(&state.schema, &state.db, actor, request)
         .await
         .into()
+}
+
+/// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),
+/// else a new one: a random per-process prefix and a counter, unique without a syscall per
+/// request.
+fn request_id(headers: &HeaderMap) -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok())
+        && (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return id.to_owned();
+    }
+    let prefix = PREFIX.get_or_init(|| {
+        use rand::{RngCore, SeedableRng};
+        format!("{:016x}", rand::rngs::StdRng::from_os_rng().next_u64())
+    });
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// GraphiQL, opened with the dashboard query in the editor. Hand-written because async-graphql's

@@ -8,5 +8,6 @@ pub mod enums;
 pub mod pilot_designation;
 pub mod pilot_program;
 pub mod province_total;
+pub mod revision;
 
 pub use enums::{BranchType, CityKind, ProgramLevel, Role};

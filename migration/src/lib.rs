@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_create_coverage_tables;
 mod m20261130_000002_create_api_tokens;
+mod m20261130_000003_create_revisions;
 
 /// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261130_000001_create_coverage_tables::Migration),
             Box::new(m20261130_000002_create_api_tokens::Migration),
+            Box::new(m20261130_000003_create_revisions::Migration),
         ]
     }
 }

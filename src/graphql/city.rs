@@ -1,14 +1,15 @@
 //! `City`, the paged city list (`cities`) and `city(code)`.
 
-use async_graphql::{Context, Enum, ID, InputObject, InputType, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, InputType, Object, Result};
 use entity::city;
 
+use super::connection::CityConnection;
 use super::coverage::{BranchType, Coverage};
 use super::error::GqlResultExt;
 use super::loaders::{CoverageKey, HistoryKey, group};
 use super::pilot::{PilotDesignation, PilotProgram};
 use super::{Limits, db, loaders};
-use crate::domain::{self, BRANCH_TYPES, PageRequest, encode_cursor};
+use crate::domain::{BRANCH_TYPES, PageRequest};
 use crate::service::cities as svc;
 
 /// Administrative kind of a city.
@@ -22,6 +23,7 @@ pub enum CityKind {
 }
 
 /// One of the province's 18 cities (省辖市及示范区).
+#[derive(Clone)]
 pub struct City(pub city::Model);
 
 impl From<city::Model> for City {
@@ -202,70 +204,6 @@ pub struct CityFilter {
     pub min_coverage: Option<CoverageThreshold>,
 }
 
-/// Relay page information.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct PageInfo {
-    /// Whether items follow this page.
-    pub has_next_page: bool,
-    /// Whether items precede this page.
-    pub has_previous_page: bool,
-    /// Cursor of the first item of this page.
-    pub start_cursor: Option<String>,
-    /// Cursor of the last item of this page; pass it as `after` for the next page.
-    pub end_cursor: Option<String>,
-}
-
-/// A city and its cursor.
-#[derive(SimpleObject)]
-pub struct CityEdge {
-    /// The city.
-    pub node: City,
-    /// Where this city stands in the list; pass as `after` to continue after it.
-    pub cursor: String,
-}
-
-/// A page of cities (Relay connection).
-pub struct CityConnection {
-    page: domain::Page<city::Model>,
-}
-
-/// A page of cities (Relay connection).
-#[Object]
-impl CityConnection {
-    /// The cities of this page with their cursors.
-    async fn edges(&self) -> Vec<CityEdge> {
-        (self.page.offset..)
-            .zip(&self.page.items)
-            .map(|(offset, c)| CityEdge {
-                node: City(c.clone()),
-                cursor: encode_cursor(offset),
-            })
-            .collect()
-    }
-
-    /// The cities of this page.
-    async fn nodes(&self) -> Vec<City> {
-        self.page.items.iter().cloned().map(City).collect()
-    }
-
-    /// Where this page stands.
-    async fn page_info(&self) -> PageInfo {
-        let last = self.page.offset + self.page.items.len() as u64;
-        let has_items = !self.page.items.is_empty();
-        PageInfo {
-            has_next_page: self.page.has_next_page(),
-            has_previous_page: self.page.offset > 0,
-            start_cursor: has_items.then(|| encode_cursor(self.page.offset)),
-            end_cursor: has_items.then(|| encode_cursor(last - 1)),
-        }
-    }
-
-    /// Cities in the whole filtered list, over all pages.
-    async fn total_count(&self) -> u64 {
-        self.page.total
-    }
-}
-
 /// City queries.
 #[derive(Default)]
 pub struct CityQuery;
@@ -311,7 +249,7 @@ impl CityQuery {
             .await
             .gql()?;
         prefetch(ctx, &page.items).await?;
-        Ok(CityConnection { page })
+        Ok(CityConnection::from_page(page, City))
     }
 
     /// One city by its administrative code; null when there is none.

@@ -7,6 +7,7 @@ use entity::coverage_record;
 use super::city::City;
 use super::error::{GqlResultExt, to_graphql};
 use super::loaders;
+use super::revision::Revision;
 use crate::domain::coverage_rate;
 use crate::error::AppError;
 
@@ -112,6 +113,17 @@ impl Coverage {
     /// Who last changed the record.
     async fn updated_by(&self) -> Option<&str> {
         self.0.updated_by.as_deref()
+    }
+
+    /// Every accepted change to this record, newest first.
+    async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<Revision>> {
+        let key = crate::service::writes::record_key(&self.0);
+        let rows = loaders(ctx)?
+            .revisions_by_record
+            .load_one(key)
+            .await
+            .gql()?;
+        Ok(rows.unwrap_or_default().into_iter().map(Revision).collect())
     }
 }
 

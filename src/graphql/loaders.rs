@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{city, coverage_record, pilot_designation, pilot_program};
+use entity::{city, coverage_record, pilot_designation, pilot_program, revision};
 
 use crate::db::Database;
 use crate::domain::BranchType;
@@ -33,6 +33,8 @@ pub struct Loaders {
     pub programs_by_city: RequestLoader<ProgramsByCity>,
     /// A programme's cities, with the designation.
     pub cities_by_program: RequestLoader<CitiesByProgram>,
+    /// A coverage record's revisions, by record key.
+    pub revisions_by_record: RequestLoader<RevisionsByRecord>,
 }
 
 impl Loaders {
@@ -47,6 +49,7 @@ impl Loaders {
             history_by_city: make(HistoryByCity(db.clone())),
             programs_by_city: make(ProgramsByCity(db.clone())),
             cities_by_program: make(CitiesByProgram(db.clone())),
+            revisions_by_record: make(RevisionsByRecord(db.clone())),
         }
     }
 }
@@ -199,6 +202,23 @@ impl Loader<String> for CitiesByProgram {
             rows.into_iter()
                 .map(|(d, c)| (d.program_code.clone(), (d, c))),
         );
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), map.remove(k).unwrap_or_default()))
+            .collect())
+    }
+}
+
+/// Loads the revisions of coverage records by record key (`CITY/TYPE/PERIOD`), newest first.
+pub struct RevisionsByRecord(Database);
+
+impl Loader<String> for RevisionsByRecord {
+    type Value = Vec<revision::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        let rows = service::revisions::of_coverage_records(&self.0.conn, keys).await?;
+        let mut map = group(rows.into_iter().map(|r| (r.record_key.clone(), r)));
         Ok(keys
             .iter()
             .map(|k| (k.clone(), map.remove(k).unwrap_or_default()))

@@ -2,16 +2,17 @@
 //! one file per area. Resolvers are thin: context → one service call or loader → GraphQL type.
 
 pub mod city;
+pub mod connection;
 pub mod coverage;
 pub mod error;
 pub mod loaders;
+pub mod mutation;
 pub mod pilot;
+pub mod revision;
 pub mod summary;
 pub mod viewer;
 
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, MergedObject, Request, Response, Schema,
-};
+use async_graphql::{Context, EmptySubscription, MergedObject, Request, Response, Schema};
 
 use crate::auth::Actor;
 use crate::db::Database;
@@ -24,10 +25,15 @@ pub struct Query(
     pilot::PilotQuery,
     summary::SummaryQuery,
     viewer::ViewerQuery,
+    revision::RevisionQuery,
 );
 
+/// The root mutation: the per-area roots merged.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::CoverageMutation);
+
 /// The schema type served by the API.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits the resolvers apply.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +54,7 @@ const MAX_DEPTH: usize = 15;
 /// Builds the schema over `db`: data and limits in one place. Loaders are per request: see
 /// [`execute`].
 pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(limits)
         .limit_depth(MAX_DEPTH)
@@ -69,7 +75,7 @@ pub async fn execute(
 
 /// The schema's SDL, as `coverage-api schema` prints it and `schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

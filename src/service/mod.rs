@@ -4,8 +4,10 @@
 pub mod cities;
 pub mod coverage;
 pub mod pilots;
+pub mod revisions;
 pub mod summary;
 pub mod tokens;
+pub mod writes;
 
 use sea_orm::sea_query::Expr;
 

@@ -14,3 +14,4 @@ mod schema;
 mod statements;
 mod summary;
 mod tokens;
+mod writes;

@@ -1,0 +1,87 @@
+//! Relay connections: one generic shape (edges, nodes, pageInfo, totalCount) for every list
+//! that pages, named per item type.
+
+use async_graphql::SimpleObject;
+
+use super::city::City;
+use super::revision::Revision;
+use crate::domain::{Page, encode_cursor};
+
+/// Relay page information.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// Whether items follow this page.
+    pub has_next_page: bool,
+    /// Whether items precede this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first item of this page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item of this page; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// Declares a Relay connection type and its edge type for one item type. A macro rather than a
+/// generic: async-graphql names generic objects only where each is concrete, and a generic
+/// connection holding a generic edge cannot be made concrete.
+macro_rules! connection {
+    ($connection:ident, $edge:ident, $item:ty, $what:literal) => {
+        #[doc = concat!("A ", $what, " and its cursor.")]
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            #[doc = concat!("The ", $what, ".")]
+            pub node: $item,
+            /// Where the item stands in the list; pass it as `after` to continue after it.
+            pub cursor: String,
+        }
+
+        #[doc = concat!("A page of ", $what, "s (Relay connection).")]
+        #[derive(SimpleObject)]
+        pub struct $connection {
+            /// The items of this page with their cursors.
+            pub edges: Vec<$edge>,
+            /// The items of this page.
+            pub nodes: Vec<$item>,
+            /// Where this page stands.
+            pub page_info: PageInfo,
+            /// Items in the whole filtered list, over all pages.
+            pub total_count: u64,
+        }
+
+        impl $connection {
+            /// The connection of `page`, each model wrapped by `wrap`.
+            pub fn from_page<M>(page: Page<M>, wrap: impl Fn(M) -> $item) -> Self {
+                let page_info = page_info(&page);
+                let total_count = page.total;
+                let offset = page.offset;
+                let nodes: Vec<$item> = page.items.into_iter().map(wrap).collect();
+                let edges = (offset..)
+                    .zip(&nodes)
+                    .map(|(at, node)| $edge {
+                        node: node.clone(),
+                        cursor: encode_cursor(at),
+                    })
+                    .collect();
+                Self {
+                    edges,
+                    nodes,
+                    page_info,
+                    total_count,
+                }
+            }
+        }
+    };
+}
+
+connection!(CityConnection, CityEdge, City, "city");
+connection!(RevisionConnection, RevisionEdge, Revision, "revision");
+
+fn page_info<M>(page: &Page<M>) -> PageInfo {
+    let has_items = !page.items.is_empty();
+    let end = page.offset + page.items.len() as u64;
+    PageInfo {
+        has_next_page: page.has_next_page(),
+        has_previous_page: page.offset > 0,
+        start_cursor: has_items.then(|| encode_cursor(page.offset)),
+        end_cursor: has_items.then(|| encode_cursor(end.saturating_sub(1))),
+    }
+}

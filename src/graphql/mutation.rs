@@ -1,0 +1,184 @@
+//! Mutations: thin over `service::writes`, which checks permissions and validates. Refusals of
+//! the input come back as `userErrors` in the payload; refusals of the caller (no token, a bad
+//! token, another city) as top-level errors with UNAUTHENTICATED or FORBIDDEN.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+
+use super::coverage::{BranchType, Coverage};
+use super::db;
+use super::error::GqlResultExt;
+use super::revision::Revision;
+use crate::auth::Actor;
+use crate::service::writes::{self, CoverageUpdate, Outcome, Patch, WriteContext};
+
+/// The id of the HTTP request being served, kept in revisions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A city's figures for one branch type and period. Fields left out keep their stored value;
+/// an explicit null clears it.
+#[derive(InputObject, Debug, Clone)]
+pub struct UpdateCoverageInput {
+    /// The city (administrative code).
+    pub city_code: ID,
+    /// The branch type.
+    pub branch_type: BranchType,
+    /// The period (year), from 2000 to next year.
+    pub period: i32,
+    /// Branches, 0 to 10,000,000, at most eligibleCount.
+    pub branch_count: MaybeUndefined<i32>,
+    /// Eligible organisations, 0 to 10,000,000.
+    pub eligible_count: MaybeUndefined<i32>,
+    /// Branches newly established in the period, 0 to 10,000,000.
+    pub new_branches: MaybeUndefined<i32>,
+    /// A rate stated without counts, 0 to 1.
+    pub stated_rate: MaybeUndefined<f64>,
+    /// What a stated rate covers (at most 2,000 characters).
+    pub rate_scope: MaybeUndefined<String>,
+    /// Where the figures come from (at most 2,000 characters).
+    pub source: MaybeUndefined<String>,
+    /// The version last read: absent or 0 to create the record, else the stored version.
+    pub expected_version: Option<i32>,
+    /// Why the change is made (at most 2,000 characters); kept in the revision.
+    pub note: Option<String>,
+}
+
+fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
+    match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v),
+    }
+}
+
+impl From<UpdateCoverageInput> for CoverageUpdate {
+    fn from(i: UpdateCoverageInput) -> Self {
+        Self {
+            city_code: i.city_code.0,
+            branch_type: i.branch_type.into(),
+            period: i.period,
+            branch_count: patch(i.branch_count),
+            eligible_count: patch(i.eligible_count),
+            new_branches: patch(i.new_branches),
+            stated_rate: patch(i.stated_rate),
+            rate_scope: patch(i.rate_scope),
+            source: patch(i.source),
+            expected_version: i.expected_version,
+            note: i.note,
+        }
+    }
+}
+
+/// Why an input was refused.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserError {
+    /// Path to the field, e.g. ["input", "branchCount"] or ["input", "3", "period"].
+    pub field: Vec<String>,
+    /// For people.
+    pub message: String,
+    /// For programs: BAD_USER_INPUT, NOT_FOUND or VERSION_CONFLICT.
+    pub code: String,
+}
+
+impl From<writes::UserError> for UserError {
+    fn from(e: writes::UserError) -> Self {
+        Self {
+            field: e.field,
+            message: e.message,
+            code: e.code.to_owned(),
+        }
+    }
+}
+
+/// The result of `updateCoverage`.
+#[derive(SimpleObject)]
+pub struct UpdateCoveragePayload {
+    /// The record as stored after the write; on a VERSION_CONFLICT, the record as the other
+    /// writer left it; null when nothing is stored.
+    pub coverage: Option<Coverage>,
+    /// The revision the write left; null when refused.
+    pub revision: Option<Revision>,
+    /// Why the input was refused; empty when the write was accepted.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `bulkUpdateCoverage`: every row written, or none.
+#[derive(SimpleObject)]
+pub struct BulkUpdateCoveragePayload {
+    /// The records as stored, in input order; empty when refused.
+    pub coverage: Vec<Coverage>,
+    /// The revisions, in input order; empty when refused.
+    pub revisions: Vec<Revision>,
+    /// Why the input was refused; empty when every row was written.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Writes.
+#[derive(Default)]
+pub struct CoverageMutation;
+
+#[Object]
+impl CoverageMutation {
+    /// Creates or changes one city's figures for one branch type and period. City staff may
+    /// write only their own city; every accepted write bumps `version` and leaves a revision.
+    async fn update_coverage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The figures.")] input: UpdateCoverageInput,
+    ) -> Result<UpdateCoveragePayload> {
+        let outcome = writes::update_coverage(&db(ctx)?.conn, write_context(ctx)?, input.into())
+            .await
+            .gql()?;
+        Ok(match outcome {
+            Outcome::Accepted(w) => UpdateCoveragePayload {
+                coverage: Some(Coverage(w.record)),
+                revision: Some(Revision(w.revision)),
+                user_errors: Vec::new(),
+            },
+            Outcome::Refused { errors, current } => UpdateCoveragePayload {
+                coverage: current.into_iter().next().map(Coverage),
+                revision: None,
+                user_errors: errors.into_iter().map(Into::into).collect(),
+            },
+        })
+    }
+
+    /// Writes up to 500 records in one transaction: all of them, or none when any row is
+    /// refused.
+    async fn bulk_update_coverage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The rows, at most 500.")] input: Vec<UpdateCoverageInput>,
+    ) -> Result<BulkUpdateCoveragePayload> {
+        let inputs = input.into_iter().map(Into::into).collect();
+        let outcome =
+            writes::bulk_update_coverage(&db(ctx)?.conn, write_context(ctx)?, inputs, true)
+                .await
+                .gql()?;
+        Ok(match outcome {
+            Outcome::Accepted(rows) => {
+                let (coverage, revisions) = rows
+                    .into_iter()
+                    .map(|w| (Coverage(w.record), Revision(w.revision)))
+                    .unzip();
+                BulkUpdateCoveragePayload {
+                    coverage,
+                    revisions,
+                    user_errors: Vec::new(),
+                }
+            }
+            Outcome::Refused { errors, current } => BulkUpdateCoveragePayload {
+                coverage: current.into_iter().map(Coverage).collect(),
+                revisions: Vec::new(),
+                user_errors: errors.into_iter().map(Into::into).collect(),
+            },
+        })
+    }
+}
+
+fn write_context<'a>(ctx: &Context<'a>) -> Result<WriteContext<'a>> {
+    Ok(WriteContext {
+        actor: ctx.data::<Actor>()?,
+        request_id: ctx.data_opt::<RequestId>().map(|r| r.0.as_str()),
+    })
+}

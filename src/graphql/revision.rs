@@ -1,0 +1,150 @@
+//! `Revision`: one accepted change, with the whole record before and after; and `revisions`.
+
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::revision;
+
+use super::connection::RevisionConnection;
+use super::coverage::BranchType;
+use super::error::GqlResultExt;
+use super::viewer::Role;
+use super::{Limits, db};
+use crate::domain::PageRequest;
+use crate::service::revisions as svc;
+
+/// What kind of record a revision changed.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum RevisionKind {
+    /// A city's coverage record.
+    Coverage,
+    /// A city's designation in a pilot programme.
+    PilotDesignation,
+    /// A province-reported total.
+    ProvinceTotal,
+}
+
+/// Who made a change: the token as it was then (revoking it later keeps this readable).
+#[derive(SimpleObject)]
+pub struct RevisionActor {
+    /// The token's id.
+    pub token_id: Option<ID>,
+    /// The token's name, e.g. "Jiaozuo office".
+    pub name: String,
+    /// The token's role.
+    pub role: Role,
+    /// The token's city, for CITY_STAFF.
+    pub city_code: Option<ID>,
+}
+
+/// One accepted change, kept forever (修改记录).
+#[derive(Clone)]
+pub struct Revision(pub revision::Model);
+
+/// One accepted change, kept forever (修改记录): who, when, why, and the whole record before and
+/// after.
+#[Object]
+impl Revision {
+    /// Increasing with time.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// What kind of record changed.
+    async fn kind(&self) -> RevisionKind {
+        match self.0.kind.as_str() {
+            "PILOT_DESIGNATION" => RevisionKind::PilotDesignation,
+            "PROVINCE_TOTAL" => RevisionKind::ProvinceTotal,
+            _ => RevisionKind::Coverage,
+        }
+    }
+
+    /// The record's key, e.g. `410800/ENTERPRISE/2023`.
+    async fn record_key(&self) -> &str {
+        &self.0.record_key
+    }
+
+    /// The city of the record, if it has one.
+    async fn city_code(&self) -> Option<ID> {
+        self.0.city_code.clone().map(ID)
+    }
+
+    /// The branch type of the record, if it has one.
+    async fn branch_type(&self) -> Option<BranchType> {
+        self.0.branch_type.map(Into::into)
+    }
+
+    /// The period of the record, if it has one.
+    async fn period(&self) -> Option<i32> {
+        self.0.period
+    }
+
+    /// When the change was committed.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// Who made it.
+    async fn actor(&self) -> RevisionActor {
+        RevisionActor {
+            token_id: self.0.actor_token_id.map(|id| ID(id.to_string())),
+            name: self.0.actor_name.clone(),
+            role: self.0.actor_role.into(),
+            city_code: self.0.actor_city_code.clone().map(ID),
+        }
+    }
+
+    /// Why, in the writer's words.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// The id of the HTTP request that made the change (`x-request-id`).
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// The whole record before the change; null for a creation.
+    async fn before(&self) -> Option<Json<serde_json::Value>> {
+        parse(self.0.before.as_deref())
+    }
+
+    /// The whole record after the change; null for a removal.
+    async fn after(&self) -> Option<Json<serde_json::Value>> {
+        parse(self.0.after.as_deref())
+    }
+}
+
+fn parse(text: Option<&str>) -> Option<Json<serde_json::Value>> {
+    text.and_then(|t| serde_json::from_str(t).ok()).map(Json)
+}
+
+/// Audit-trail queries.
+#[derive(Default)]
+pub struct RevisionQuery;
+
+#[Object]
+impl RevisionQuery {
+    /// Accepted changes, newest first (Relay connection), optionally of one city, branch type
+    /// and/or period. `first` defaults to 20 and is capped at 100.
+    async fn revisions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only changes to this city's records.")] city_code: Option<ID>,
+        #[graphql(desc = "Only changes to records of this branch type.")] branch_type: Option<
+            BranchType,
+        >,
+        #[graphql(desc = "Only changes to records of this period.")] period: Option<i32>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+    ) -> Result<RevisionConnection> {
+        let page =
+            PageRequest::new(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size).gql()?;
+        let filter = svc::RevisionFilter {
+            city_code: city_code.map(|c| c.0),
+            branch_type: branch_type.map(Into::into),
+            period,
+        };
+        let page = svc::list(&db(ctx)?.conn, &filter, page).await.gql()?;
+        Ok(RevisionConnection::from_page(page, Revision))
+    }
+}

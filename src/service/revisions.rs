@@ -1,0 +1,63 @@
+//! Reading the audit trail, newest first. Nothing here (or anywhere) edits or deletes it.
+
+use entity::revision;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::domain::{BranchType, Page, PageRequest};
+use crate::error::AppResult;
+
+/// Which revisions to list.
+#[derive(Debug, Clone, Default)]
+pub struct RevisionFilter {
+    /// Of this city's records.
+    pub city_code: Option<String>,
+    /// Of this branch type's records.
+    pub branch_type: Option<BranchType>,
+    /// Of this period's records.
+    pub period: Option<i32>,
+}
+
+/// Every revision of the coverage records with these keys (`CITY/TYPE/PERIOD`), newest first.
+pub async fn of_coverage_records(
+    db: &impl ConnectionTrait,
+    record_keys: &[String],
+) -> AppResult<Vec<revision::Model>> {
+    Ok(revision::Entity::find()
+        .filter(revision::Column::Kind.eq("COVERAGE"))
+        .filter(revision::Column::RecordKey.is_in(record_keys.iter().map(String::as_str)))
+        .order_by_desc(revision::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One page of revisions, newest first, with the total.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &RevisionFilter,
+    page: PageRequest,
+) -> AppResult<Page<revision::Model>> {
+    let mut query = revision::Entity::find();
+    if let Some(city) = &filter.city_code {
+        query = query.filter(revision::Column::CityCode.eq(city.as_str()));
+    }
+    if let Some(branch_type) = filter.branch_type {
+        query = query.filter(revision::Column::BranchType.eq(branch_type));
+    }
+    if let Some(period) = filter.period {
+        query = query.filter(revision::Column::Period.eq(period));
+    }
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_desc(revision::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok(Page {
+        items,
+        offset: page.offset,
+        total,
+    })
+}
