@@ -30,7 +30,7 @@ pub struct Query(
 
 /// The root mutation: the per-area roots merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::CoverageMutation);
+pub struct Mutation(mutation::CoverageMutation, mutation::AdminMutation);
 
 /// The schema type served by the API.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

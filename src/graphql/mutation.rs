@@ -7,7 +7,9 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, Si
 use super::coverage::{BranchType, Coverage};
 use super::db;
 use super::error::GqlResultExt;
+use super::pilot::PilotDesignation;
 use super::revision::Revision;
+use super::summary::ProvinceReport;
 use crate::auth::Actor;
 use crate::service::writes::{self, CoverageUpdate, Outcome, Patch, WriteContext};
 
@@ -173,6 +175,164 @@ impl CoverageMutation {
                 user_errors: errors.into_iter().map(Into::into).collect(),
             },
         })
+    }
+}
+
+/// Designates a city in a pilot programme.
+#[derive(InputObject, Debug, Clone)]
+pub struct SetPilotDesignationInput {
+    /// The city (administrative code).
+    pub city_code: ID,
+    /// The programme's code, e.g. QUANYU_KEPU.
+    pub program_code: ID,
+    /// The year the city joined, when known.
+    pub since_year: Option<i32>,
+    /// Where the designation comes from (at most 2,000 characters).
+    pub source: Option<String>,
+    /// Why (at most 2,000 characters); kept in the revision.
+    pub note: Option<String>,
+}
+
+/// Removes a city's designation in a pilot programme.
+#[derive(InputObject, Debug, Clone)]
+pub struct RemovePilotDesignationInput {
+    /// The city (administrative code).
+    pub city_code: ID,
+    /// The programme's code.
+    pub program_code: ID,
+    /// Why (at most 2,000 characters); kept in the revision.
+    pub note: Option<String>,
+}
+
+/// The total the province reports for a branch type and period.
+#[derive(InputObject, Debug, Clone)]
+pub struct SetProvinceReportedTotalInput {
+    /// The branch type.
+    pub branch_type: BranchType,
+    /// The period (year).
+    pub period: i32,
+    /// The total, 0 to 10,000,000; null when the province states none.
+    pub total: Option<i32>,
+    /// Where it comes from (at most 2,000 characters).
+    pub source: Option<String>,
+    /// Why (at most 2,000 characters); kept in the revision.
+    pub note: Option<String>,
+}
+
+/// The result of a designation change.
+#[derive(SimpleObject)]
+pub struct PilotDesignationPayload {
+    /// The designation as stored; null after a removal or when refused.
+    pub designation: Option<PilotDesignation>,
+    /// The revision the change left; null when refused.
+    pub revision: Option<Revision>,
+    /// Why the input was refused; empty when accepted.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `setProvinceReportedTotal`.
+#[derive(SimpleObject)]
+pub struct ProvinceReportedTotalPayload {
+    /// The province's statement as stored; null when refused.
+    pub province_report: Option<ProvinceReport>,
+    /// The revision the change left; null when refused.
+    pub revision: Option<Revision>,
+    /// Why the input was refused; empty when accepted.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Province administrators' writes.
+#[derive(Default)]
+pub struct AdminMutation;
+
+#[Object]
+impl AdminMutation {
+    /// Designates a city in a programme, or changes the designation's year or source. ADMIN only.
+    async fn set_pilot_designation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The designation.")] input: SetPilotDesignationInput,
+    ) -> Result<PilotDesignationPayload> {
+        let input = writes::DesignationInput {
+            city_code: input.city_code.0,
+            program_code: input.program_code.0,
+            since_year: input.since_year,
+            source: input.source,
+            note: input.note,
+        };
+        let outcome = writes::set_designation(&db(ctx)?.conn, write_context(ctx)?, input)
+            .await
+            .gql()?;
+        Ok(designation_payload(outcome))
+    }
+
+    /// Removes a city's designation in a programme. ADMIN only.
+    async fn remove_pilot_designation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which designation.")] input: RemovePilotDesignationInput,
+    ) -> Result<PilotDesignationPayload> {
+        let input = writes::DesignationInput {
+            city_code: input.city_code.0,
+            program_code: input.program_code.0,
+            since_year: None,
+            source: None,
+            note: input.note,
+        };
+        let outcome = writes::remove_designation(&db(ctx)?.conn, write_context(ctx)?, input)
+            .await
+            .gql()?;
+        Ok(designation_payload(outcome))
+    }
+
+    /// Sets the total the province itself reports for a branch type and period, kept apart from
+    /// the cities' figures. ADMIN only.
+    async fn set_province_reported_total(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The total.")] input: SetProvinceReportedTotalInput,
+    ) -> Result<ProvinceReportedTotalPayload> {
+        let input = writes::ProvinceTotalInput {
+            branch_type: input.branch_type.into(),
+            period: input.period,
+            total: input.total,
+            source: input.source,
+            note: input.note,
+        };
+        let outcome = writes::set_province_total(&db(ctx)?.conn, write_context(ctx)?, input)
+            .await
+            .gql()?;
+        Ok(match outcome {
+            Outcome::Accepted((total, revision)) => ProvinceReportedTotalPayload {
+                province_report: Some(total.into()),
+                revision: Some(Revision(revision)),
+                user_errors: Vec::new(),
+            },
+            Outcome::Refused { errors, .. } => ProvinceReportedTotalPayload {
+                province_report: None,
+                revision: None,
+                user_errors: errors.into_iter().map(Into::into).collect(),
+            },
+        })
+    }
+}
+
+fn designation_payload(outcome: Outcome<writes::DesignationWritten>) -> PilotDesignationPayload {
+    match outcome {
+        Outcome::Accepted(w) => PilotDesignationPayload {
+            designation: w.designation.map(|designation| PilotDesignation {
+                designation,
+                program: Some(w.program),
+                city: Some(w.city),
+            }),
+            revision: Some(Revision(w.revision)),
+            user_errors: Vec::new(),
+        },
+        Outcome::Refused { errors, .. } => PilotDesignationPayload {
+            designation: None,
+            revision: None,
+            user_errors: errors.into_iter().map(Into::into).collect(),
+        },
     }
 }
 

@@ -3,7 +3,10 @@
 //! and a revision written in the same transaction as the change it records.
 
 use chrono::Datelike;
-use entity::{BranchType, Role, api_token, city, coverage_record, revision};
+use entity::{
+    BranchType, Role, api_token, city, coverage_record, pilot_designation, pilot_program,
+    province_total, revision,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseConnection, DatabaseTransaction,
@@ -225,14 +228,7 @@ pub async fn bulk_update_coverage(
         return Ok(refused(errors));
     }
 
-    // SQLite: take the write lock at BEGIN, so a transaction that read never has to upgrade
-    // (which fails at once under contention instead of waiting). PostgreSQL ignores the mode.
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
+    let txn = begin_write(db).await?;
     let mut written = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
     let mut current = Vec::new();
@@ -443,25 +439,22 @@ async fn write_one(
             next
         }
     };
-    let revision = revision::ActiveModel {
-        id: NotSet,
-        kind: Set("COVERAGE".into()),
-        record_key: Set(record_key(&record)),
-        city_code: Set(Some(record.city_code.clone())),
-        branch_type: Set(Some(record.branch_type)),
-        period: Set(Some(record.period)),
-        program_code: Set(None),
-        before: Set(stored.as_ref().map(|r| record_json(r).to_string())),
-        after: Set(Some(record_json(&record).to_string())),
-        actor_token_id: Set(Some(token.id)),
-        actor_name: Set(token.name.clone()),
-        actor_role: Set(token.role),
-        actor_city_code: Set(token.city_code.clone()),
-        at: Set(now),
-        note: Set(input.note.clone()),
-        request_id: Set(ctx.request_id.map(str::to_owned)),
-    }
-    .insert(txn)
+    let revision = insert_revision(
+        txn,
+        token,
+        ctx,
+        RevisionOf {
+            kind: "COVERAGE",
+            record_key: record_key(&record),
+            city_code: Some(record.city_code.clone()),
+            branch_type: Some(record.branch_type),
+            period: Some(record.period),
+            program_code: None,
+            before: stored.as_ref().map(record_json),
+            after: Some(record_json(&record)),
+        },
+        input.note.clone(),
+    )
     .await?;
     Ok(Ok(Written { record, revision }))
 }
@@ -592,4 +585,354 @@ fn check_text(field: &str, text: &str) -> Result<(), String> {
         return Err(format!("{field} must not contain control characters"));
     }
     Ok(())
+}
+
+/// Requires an administrator: city staff are FORBIDDEN, no or a bad token UNAUTHENTICATED.
+pub fn admin(actor: &Actor) -> AppResult<&api_token::Model> {
+    let token = writer(actor)?;
+    match token.role {
+        Role::Admin => Ok(token),
+        Role::CityStaff => Err(AppError::Forbidden(
+            "only a province administrator may do this".into(),
+        )),
+    }
+}
+
+/// A designation as an administrator sets it.
+#[derive(Debug, Clone)]
+pub struct DesignationInput {
+    /// The city.
+    pub city_code: String,
+    /// The programme.
+    pub program_code: String,
+    /// The year the city joined, when known.
+    pub since_year: Option<i32>,
+    /// Where the designation comes from.
+    pub source: Option<String>,
+    /// Why.
+    pub note: Option<String>,
+}
+
+/// An accepted designation change: the designation as stored (none after a removal), its city
+/// and programme, and the revision.
+#[derive(Debug, Clone)]
+pub struct DesignationWritten {
+    /// The designation after the change; `None` after a removal.
+    pub designation: Option<pilot_designation::Model>,
+    /// Its programme.
+    pub program: pilot_program::Model,
+    /// Its city.
+    pub city: city::Model,
+    /// The revision.
+    pub revision: revision::Model,
+}
+
+/// Designates a city in a programme, or changes the designation's year or source. Admin only.
+pub async fn set_designation(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    input: DesignationInput,
+) -> AppResult<Outcome<DesignationWritten>> {
+    change_designation(db, ctx, input, false).await
+}
+
+/// Removes a city's designation. Admin only.
+pub async fn remove_designation(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    input: DesignationInput,
+) -> AppResult<Outcome<DesignationWritten>> {
+    change_designation(db, ctx, input, true).await
+}
+
+async fn change_designation(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    input: DesignationInput,
+    remove: bool,
+) -> AppResult<Outcome<DesignationWritten>> {
+    let token = admin(ctx.actor)?;
+    let field = |f: &str| vec!["input".to_owned(), f.to_owned()];
+    let mut errors = Vec::new();
+    let next_year = crate::domain::now().year() + 1;
+    if let Some(year) = input.since_year
+        && !(1949..=next_year).contains(&year)
+    {
+        errors.push(bad(
+            field("sinceYear"),
+            format!("sinceYear must be between 1949 and {next_year}, got {year}"),
+        ));
+    }
+    for (name, text) in [
+        ("note", input.note.as_deref()),
+        ("source", input.source.as_deref()),
+    ] {
+        if let Some(text) = text
+            && let Err(message) = check_text(name, text)
+        {
+            errors.push(bad(field(name), message));
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(refused(errors));
+    }
+    let txn = begin_write(db).await?;
+    let city = city::Entity::find_by_id(input.city_code.clone())
+        .one(&txn)
+        .await?;
+    let program = pilot_program::Entity::find_by_id(input.program_code.clone())
+        .one(&txn)
+        .await?;
+    let (Some(city), Some(program)) = (city, program) else {
+        txn.rollback().await?;
+        let (f, what, code) = if city::Entity::find_by_id(input.city_code.clone())
+            .one(db)
+            .await?
+            .is_none()
+        {
+            ("cityCode", "city", &input.city_code)
+        } else {
+            ("programCode", "programme", &input.program_code)
+        };
+        return Ok(refused(vec![UserError {
+            field: field(f),
+            message: format!("there is no {what} with code {code}"),
+            code: codes::NOT_FOUND,
+        }]));
+    };
+    let stored = pilot_designation::Entity::find_by_id((
+        input.city_code.clone(),
+        input.program_code.clone(),
+    ))
+    .one(&txn)
+    .await?;
+    let after = if remove {
+        let Some(existing) = &stored else {
+            txn.rollback().await?;
+            return Ok(refused(vec![UserError {
+                field: field("programCode"),
+                message: format!(
+                    "{} is not designated in {}",
+                    input.city_code, input.program_code
+                ),
+                code: codes::NOT_FOUND,
+            }]));
+        };
+        pilot_designation::Entity::delete_by_id((
+            existing.city_code.clone(),
+            existing.program_code.clone(),
+        ))
+        .exec(&txn)
+        .await?;
+        None
+    } else {
+        let model = pilot_designation::Model {
+            city_code: input.city_code.clone(),
+            program_code: input.program_code.clone(),
+            since_year: input.since_year,
+            source: input.source.clone(),
+        };
+        let active = pilot_designation::ActiveModel {
+            city_code: Set(model.city_code.clone()),
+            program_code: Set(model.program_code.clone()),
+            since_year: Set(model.since_year),
+            source: Set(model.source.clone()),
+        };
+        if stored.is_some() {
+            active.update(&txn).await?;
+        } else {
+            active.insert(&txn).await?;
+        }
+        Some(model)
+    };
+    let designation_json = |d: &pilot_designation::Model| json!({ "cityCode": d.city_code, "programCode": d.program_code, "sinceYear": d.since_year, "source": d.source });
+    let revision = insert_revision(
+        &txn,
+        token,
+        ctx,
+        RevisionOf {
+            kind: "PILOT_DESIGNATION",
+            record_key: format!("{}/{}", input.city_code, input.program_code),
+            city_code: Some(input.city_code.clone()),
+            branch_type: None,
+            period: None,
+            program_code: Some(input.program_code.clone()),
+            before: stored.as_ref().map(designation_json),
+            after: after.as_ref().map(designation_json),
+        },
+        input.note.clone(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Outcome::Accepted(DesignationWritten {
+        designation: after,
+        program,
+        city,
+        revision,
+    }))
+}
+
+/// A province-reported total as an administrator sets it.
+#[derive(Debug, Clone)]
+pub struct ProvinceTotalInput {
+    /// The branch type.
+    pub branch_type: BranchType,
+    /// The period.
+    pub period: i32,
+    /// The total, or none stated.
+    pub total: Option<i32>,
+    /// Where it comes from.
+    pub source: Option<String>,
+    /// Why.
+    pub note: Option<String>,
+}
+
+/// Sets the total the province reports for a branch type and period. Admin only.
+pub async fn set_province_total(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    input: ProvinceTotalInput,
+) -> AppResult<Outcome<(province_total::Model, revision::Model)>> {
+    let token = admin(ctx.actor)?;
+    let field = |f: &str| vec!["input".to_owned(), f.to_owned()];
+    let mut errors = Vec::new();
+    if let Some(total) = input.total
+        && !(0..=MAX_COUNT).contains(&total)
+    {
+        errors.push(bad(
+            field("total"),
+            format!("total must be between 0 and {MAX_COUNT}, got {total}"),
+        ));
+    }
+    let next_year = crate::domain::now().year() + 1;
+    if !(MIN_PERIOD..=next_year).contains(&input.period) {
+        errors.push(bad(
+            field("period"),
+            format!(
+                "period must be between {MIN_PERIOD} and {next_year}, got {}",
+                input.period
+            ),
+        ));
+    }
+    for (name, text) in [
+        ("note", input.note.as_deref()),
+        ("source", input.source.as_deref()),
+    ] {
+        if let Some(text) = text
+            && let Err(message) = check_text(name, text)
+        {
+            errors.push(bad(field(name), message));
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(refused(errors));
+    }
+    let txn = begin_write(db).await?;
+    let stored = province_total::Entity::find_by_id((input.branch_type, input.period))
+        .one(&txn)
+        .await?;
+    let model = province_total::Model {
+        branch_type: input.branch_type,
+        period: input.period,
+        total: input.total,
+        note: stored.as_ref().and_then(|s| s.note.clone()),
+        source: input.source.clone(),
+        updated_at: crate::domain::now(),
+    };
+    let active = province_total::ActiveModel {
+        branch_type: Set(model.branch_type),
+        period: Set(model.period),
+        total: Set(model.total),
+        note: Set(model.note.clone()),
+        source: Set(model.source.clone()),
+        updated_at: Set(model.updated_at),
+    };
+    if stored.is_some() {
+        active.update(&txn).await?;
+    } else {
+        active.insert(&txn).await?;
+    }
+    let total_json = |t: &province_total::Model| {
+        json!({ "branchType": branch_type_name(t.branch_type), "period": t.period, "total": t.total,
+                "note": t.note, "source": t.source, "updatedAt": t.updated_at.to_rfc3339() })
+    };
+    let revision = insert_revision(
+        &txn,
+        token,
+        ctx,
+        RevisionOf {
+            kind: "PROVINCE_TOTAL",
+            record_key: format!("{}/{}", branch_type_name(input.branch_type), input.period),
+            city_code: None,
+            branch_type: Some(input.branch_type),
+            period: Some(input.period),
+            program_code: None,
+            before: stored.as_ref().map(total_json),
+            after: Some(total_json(&model)),
+        },
+        input.note.clone(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Outcome::Accepted((model, revision)))
+}
+
+fn bad(field: Vec<String>, message: String) -> UserError {
+    UserError {
+        field,
+        message,
+        code: codes::BAD_USER_INPUT,
+    }
+}
+
+/// A write transaction. SQLite: take the write lock at BEGIN, so a transaction that read never
+/// has to upgrade (which fails at once under contention instead of waiting). PostgreSQL ignores
+/// the mode.
+async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// What a revision records.
+struct RevisionOf {
+    kind: &'static str,
+    record_key: String,
+    city_code: Option<String>,
+    branch_type: Option<BranchType>,
+    period: Option<i32>,
+    program_code: Option<String>,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+}
+
+async fn insert_revision(
+    txn: &DatabaseTransaction,
+    token: &api_token::Model,
+    ctx: WriteContext<'_>,
+    of: RevisionOf,
+    note: Option<String>,
+) -> Result<revision::Model, DbErr> {
+    revision::ActiveModel {
+        id: NotSet,
+        kind: Set(of.kind.into()),
+        record_key: Set(of.record_key),
+        city_code: Set(of.city_code),
+        branch_type: Set(of.branch_type),
+        period: Set(of.period),
+        program_code: Set(of.program_code),
+        before: Set(of.before.map(|v| v.to_string())),
+        after: Set(of.after.map(|v| v.to_string())),
+        actor_token_id: Set(Some(token.id)),
+        actor_name: Set(token.name.clone()),
+        actor_role: Set(token.role),
+        actor_city_code: Set(token.city_code.clone()),
+        at: Set(crate::domain::now()),
+        note: Set(note),
+        request_id: Set(ctx.request_id.map(str::to_owned)),
+    }
+    .insert(txn)
+    .await
 }

@@ -517,3 +517,173 @@ async fn thirty_two_racing_writers_lose_no_update() {
         "one revision each"
     );
 }
+
+const SET_DESIGNATION: &str =
+    "mutation($input: SetPilotDesignationInput!) { setPilotDesignation(input: $input) {
+    designation { city { code } program { code } sinceYear source }
+    revision { kind recordKey before after actor { role } } userErrors { field message code } } }";
+const REMOVE_DESIGNATION: &str = "mutation($input: RemovePilotDesignationInput!) { removePilotDesignation(input: $input) {
+    designation { sinceYear } revision { kind recordKey before after } userErrors { field message code } } }";
+const SET_TOTAL: &str = "mutation($input: SetProvinceReportedTotalInput!) { setProvinceReportedTotal(input: $input) {
+    provinceReport { total note source } revision { kind recordKey before after } userErrors { field message code } } }";
+
+#[tokio::test]
+async fn admin_mutations_refuse_everyone_but_administrators_and_change_nothing_when_they_do() {
+    let app = TestApp::spawn().await;
+    let t = tokens(&app).await;
+    let designation = json!({ "input": { "cityCode": "410800", "programCode": "QUANYU_KEPU", "sinceYear": 2024 } });
+    let removal = json!({ "input": { "cityCode": "410800", "programCode": "KECHUANG_PILOT" } });
+    let total = json!({ "input": { "branchType": "TOWNSHIP", "period": 2024, "total": 2400 } });
+    let mutations = [
+        (SET_DESIGNATION, &designation, "setPilotDesignation"),
+        (REMOVE_DESIGNATION, &removal, "removePilotDesignation"),
+        (SET_TOTAL, &total, "setProvinceReportedTotal"),
+    ];
+    let refused: [(&str, Option<&str>, &str); 5] = [
+        ("anonymous", None, "UNAUTHENTICATED"),
+        ("unknown token", Some("cov_nonsense"), "UNAUTHENTICATED"),
+        ("revoked token", Some(&t.revoked), "UNAUTHENTICATED"),
+        ("staff of the city concerned", Some(&t.jiaozuo), "FORBIDDEN"),
+        ("staff of another city", Some(&t.puyang), "FORBIDDEN"),
+    ];
+    for (query, variables, field) in mutations {
+        for (who, token, code) in refused {
+            let before = snapshot(&app).await;
+            let designations = app.query("{ pilotPrograms { code cities { code } } summary(period: 2024) { byType { provinceReportedTotal } } }").await;
+            let response = app.query_as(token, query, variables.clone()).await;
+            assert_eq!(
+                top_level_error(&response),
+                Some(code),
+                "{who}, {field}: {response}"
+            );
+            assert_eq!(snapshot(&app).await, before, "{who}, {field}");
+            let after = app.query("{ pilotPrograms { code cities { code } } summary(period: 2024) { byType { provinceReportedTotal } } }").await;
+            assert_eq!(
+                after, designations,
+                "{who}, {field}: a refusal changes nothing"
+            );
+        }
+        let response = app.query_as(Some(&t.admin), query, variables.clone()).await;
+        assert_eq!(
+            response["data"][field]["userErrors"],
+            json!([]),
+            "admin, {field}: {response}"
+        );
+        assert_eq!(
+            response["data"][field]["revision"]["before"].is_null(),
+            field != "removePilotDesignation"
+        );
+    }
+}
+
+#[tokio::test]
+async fn designations_and_province_totals_change_with_a_revision_each() {
+    let app = TestApp::spawn().await;
+    let t = tokens(&app).await;
+    let set = app
+        .query_as(
+            Some(&t.admin),
+            SET_DESIGNATION,
+            json!({ "input": {
+            "cityCode": "410100", "programCode": "QUANYU_KEPU", "sinceYear": 2024,
+            "source": "provincial notice 2024", "note": "first named member" } }),
+        )
+        .await;
+    assert_eq!(
+        set["data"]["setPilotDesignation"],
+        json!({
+            "designation": { "city": { "code": "410100" }, "program": { "code": "QUANYU_KEPU" }, "sinceYear": 2024, "source": "provincial notice 2024" },
+            "revision": { "kind": "PILOT_DESIGNATION", "recordKey": "410100/QUANYU_KEPU", "before": null,
+                "after": { "cityCode": "410100", "programCode": "QUANYU_KEPU", "sinceYear": 2024, "source": "provincial notice 2024" },
+                "actor": { "role": "ADMIN" } },
+            "userErrors": []
+        })
+    );
+    let members = app
+        .query(r#"{ city(code: "410100") { pilotPrograms { code } } }"#)
+        .await;
+    assert_eq!(
+        members["data"]["city"]["pilotPrograms"],
+        json!([{ "code": "QUANYU_KEPU" }])
+    );
+
+    let removed = app
+        .query_as(
+            Some(&t.admin),
+            REMOVE_DESIGNATION,
+            json!({ "input": { "cityCode": "410100", "programCode": "QUANYU_KEPU" } }),
+        )
+        .await;
+    assert_eq!(
+        removed["data"]["removePilotDesignation"]["designation"],
+        Value::Null
+    );
+    assert_eq!(
+        removed["data"]["removePilotDesignation"]["revision"]["after"],
+        Value::Null
+    );
+    assert_eq!(
+        removed["data"]["removePilotDesignation"]["revision"]["before"]["sinceYear"],
+        2024
+    );
+    let again = app
+        .query_as(
+            Some(&t.admin),
+            REMOVE_DESIGNATION,
+            json!({ "input": { "cityCode": "410100", "programCode": "QUANYU_KEPU" } }),
+        )
+        .await;
+    assert_eq!(
+        again["data"]["removePilotDesignation"]["userErrors"],
+        json!([{ "field": ["input", "programCode"], "message": "410100 is not designated in QUANYU_KEPU", "code": "NOT_FOUND" }])
+    );
+    let unknown = app
+        .query_as(
+            Some(&t.admin),
+            SET_DESIGNATION,
+            json!({ "input": { "cityCode": "410100", "programCode": "NOPE" } }),
+        )
+        .await;
+    assert_eq!(
+        unknown["data"]["setPilotDesignation"]["userErrors"][0]["code"],
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        unknown["data"]["setPilotDesignation"]["userErrors"][0]["field"],
+        json!(["input", "programCode"])
+    );
+
+    let total = app
+        .query_as(Some(&t.admin), SET_TOTAL, json!({ "input": { "branchType": "ENTERPRISE", "period": 2023, "total": 930, "source": "correction", "note": "recount" } }))
+        .await;
+    let payload = &total["data"]["setProvinceReportedTotal"];
+    assert_eq!(payload["provinceReport"]["total"], 930);
+    assert_eq!(payload["revision"]["recordKey"], "ENTERPRISE/2023");
+    assert_eq!(payload["revision"]["before"]["total"], 927);
+    assert_eq!(payload["revision"]["after"]["total"], 930);
+    let bad = app
+        .query_as(
+            Some(&t.admin),
+            SET_TOTAL,
+            json!({ "input": { "branchType": "ENTERPRISE", "period": 2023, "total": -1 } }),
+        )
+        .await;
+    assert_eq!(
+        bad["data"]["setProvinceReportedTotal"]["userErrors"][0]["field"],
+        json!(["input", "total"])
+    );
+    let summary = app
+        .query("{ summary(period: 2023) { byType { provinceReportedTotal } } }")
+        .await;
+    assert_eq!(
+        summary["data"]["summary"]["byType"][0]["provinceReportedTotal"],
+        930
+    );
+    let trail = app
+        .query("{ revisions { totalCount nodes { kind } } }")
+        .await;
+    assert_eq!(
+        trail["data"]["revisions"],
+        json!({ "totalCount": 3, "nodes": [{ "kind": "PROVINCE_TOTAL" }, { "kind": "PILOT_DESIGNATION" }, { "kind": "PILOT_DESIGNATION" }] })
+    );
+}
