@@ -1,7 +1,6 @@
 //! The binary's subcommands and its life cycle.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn temp_sqlite(name: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("coverage-api-test-{}-{name}", std::process::id()));
@@ -73,19 +72,7 @@ fn migrate_creates_the_schema_without_data() {
 #[tokio::test]
 async fn serve_creates_and_seeds_a_fresh_file_then_stops_on_sigterm() {
     let (dir, url) = temp_sqlite("serve");
-    let mut child = binary()
-        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        if let Some(at) = line.find("addr=") {
-            break line[at + 5..].trim().to_owned();
-        }
-    };
+    let (mut child, addr) = crate::helpers::spawn_binary(&url);
     let body: serde_json::Value = reqwest::Client::new()
         .post(format!("http://{addr}/graphql"))
         .json(&serde_json::json!({ "query": "{ cities { totalCount } pilotPrograms { code } }" }))
@@ -116,45 +103,18 @@ async fn serve_creates_and_seeds_a_fresh_file_then_stops_on_sigterm() {
 #[tokio::test]
 async fn instances_starting_together_seed_the_report_once() {
     use coverage_api::config::DatabaseArgs;
-    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
-    let (url, cleanup): (String, Option<(String, String)>) =
-        match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin) if !admin.is_empty() => {
-                let name = format!("coverage_test_start_{}", std::process::id());
-                let admin_db = coverage_api::db::connect(&DatabaseArgs {
-                    database_url: admin.clone(),
-                    database_max_connections: Some(1),
-                })
-                .await
-                .unwrap();
-                admin_db
-                    .conn
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .await
-                    .unwrap();
-                admin_db
-                    .conn
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                let base = admin
-                    .rsplit_once('/')
-                    .map_or(admin.as_str(), |(b, _)| b)
-                    .to_owned();
-                (format!("{base}/{name}"), Some((admin, name)))
-            }
-            _ => (temp_sqlite("start").1, None),
-        };
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let fresh = crate::helpers::FreshDatabase::new("start").await;
     let args = DatabaseArgs {
-        database_url: url,
+        database_url: fresh.url.clone(),
         database_max_connections: Some(2),
     };
-    let db = if cleanup.is_some() {
+    let db = if fresh.url.starts_with("postgres") {
         let (a, b) = tokio::join!(
             coverage_api::server::prepare_database(&args),
             coverage_api::server::prepare_database(&args)
         );
-        b.unwrap();
+        b.unwrap().conn.close_by_ref().await.ok();
         a.unwrap()
     } else {
         coverage_api::server::prepare_database(&args).await.unwrap();
@@ -172,17 +132,4 @@ async fn instances_starting_together_seed_the_report_once() {
         5
     );
     db.conn.close_by_ref().await.ok();
-    if let Some((admin, name)) = cleanup {
-        let admin_db = coverage_api::db::connect(&DatabaseArgs {
-            database_url: admin,
-            database_max_connections: Some(1),
-        })
-        .await
-        .unwrap();
-        admin_db
-            .conn
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .unwrap();
-    }
 }

@@ -192,22 +192,7 @@ impl Drop for TestApp {
             tx.send(()).ok();
         }
         if let Some(pg) = self.postgres.take() {
-            // Drop runs outside async code; a thread with its own runtime removes the database.
-            let handle = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async {
-                    if let Ok(admin) = db::connect(&args(&pg.admin_url)).await {
-                        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name);
-                        admin.conn.execute_unprepared(&sql).await.ok();
-                    }
-                });
-            });
-            handle.join().ok();
+            drop_postgres(pg);
         }
     }
 }
@@ -277,4 +262,139 @@ pub fn error_response(message: &str, line: u32, column: u32, path: &str, code: &
             "extensions": { "code": code }
         }]
     })
+}
+
+/// An empty database for a test that runs the real binary or prepares a database itself: a
+/// temporary SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set;
+/// removed on drop.
+pub struct FreshDatabase {
+    /// Its URL.
+    pub url: String,
+    dir: Option<std::path::PathBuf>,
+    postgres: Option<PostgresDb>,
+}
+
+impl FreshDatabase {
+    /// A new empty database named after `label`.
+    pub async fn new(label: &str) -> Self {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("coverage_test_{label}_{}", std::process::id());
+                let admin = db::connect(&args(&admin_url))
+                    .await
+                    .expect("connect to PostgreSQL");
+                for sql in [
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    format!("CREATE DATABASE {name}"),
+                ] {
+                    admin
+                        .conn
+                        .execute_unprepared(&sql)
+                        .await
+                        .expect("prepare a test database");
+                }
+                admin.conn.close_by_ref().await.ok();
+                let url = database_url(&admin_url, &name);
+                Self {
+                    url,
+                    dir: None,
+                    postgres: Some(PostgresDb { admin_url, name }),
+                }
+            }
+            _ => {
+                let dir = std::env::temp_dir()
+                    .join(format!("coverage-api-test-{}-{label}", std::process::id()));
+                std::fs::remove_dir_all(&dir).ok();
+                let url = format!("sqlite://{}/coverage.db?mode=rwc", dir.display());
+                Self {
+                    url,
+                    dir: Some(dir),
+                    postgres: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            std::fs::remove_dir_all(dir).ok();
+        }
+        if let Some(pg) = self.postgres.take() {
+            drop_postgres(pg);
+        }
+    }
+}
+
+fn drop_postgres(pg: PostgresDb) {
+    // Drop runs outside async code; a thread with its own runtime removes the database.
+    let handle = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(admin) = db::connect(&args(&pg.admin_url)).await {
+                let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name);
+                admin.conn.execute_unprepared(&sql).await.ok();
+            }
+        });
+    });
+    handle.join().ok();
+}
+
+/// The real binary serving `database_url` on a free port, and its address once it listens.
+pub fn spawn_binary(database_url: &str) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coverage-api"))
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server logs its address")
+            .expect("a log line");
+        if let Some(at) = line.find("addr=") {
+            break line[at + 5..].trim().to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+/// The secret of a new token made with the binary's `token create` on `database_url`.
+pub fn binary_token(database_url: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coverage-api"))
+        .env_remove("DATABASE_URL")
+        .args(["token", "create"])
+        .args(args)
+        .args(["--database-url", database_url])
+        .output()
+        .expect("run token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .expect("the secret")
+        .to_owned()
 }

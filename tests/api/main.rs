@@ -7,6 +7,7 @@
 mod cities;
 mod city;
 mod cli;
+mod crash;
 mod helpers;
 mod http;
 mod pilots;
