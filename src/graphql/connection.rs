@@ -1,7 +1,7 @@
 //! Relay connections: one generic shape (edges, nodes, pageInfo, totalCount) for every list
 //! that pages, named per item type.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Object, SimpleObject};
 
 use super::city::City;
 use super::revision::Revision;
@@ -35,35 +35,53 @@ macro_rules! connection {
         }
 
         #[doc = concat!("A page of ", $what, "s (Relay connection).")]
-        #[derive(SimpleObject)]
         pub struct $connection {
+            nodes: Vec<$item>,
+            offset: u64,
+            page_info: PageInfo,
+            total_count: u64,
+        }
+
+        #[doc = concat!("A page of ", $what, "s (Relay connection).")]
+        #[Object]
+        impl $connection {
             /// The items of this page with their cursors.
-            pub edges: Vec<$edge>,
+            async fn edges(&self) -> Vec<$edge> {
+                // Built only when asked for: dashboards mostly read `nodes`.
+                (self.offset..)
+                    .zip(&self.nodes)
+                    .map(|(at, node)| $edge {
+                        node: node.clone(),
+                        cursor: encode_cursor(at),
+                    })
+                    .collect()
+            }
+
             /// The items of this page.
-            pub nodes: Vec<$item>,
+            async fn nodes(&self) -> &[$item] {
+                &self.nodes
+            }
+
             /// Where this page stands.
-            pub page_info: PageInfo,
+            async fn page_info(&self) -> &PageInfo {
+                &self.page_info
+            }
+
             /// Items in the whole filtered list, over all pages.
-            pub total_count: u64,
+            async fn total_count(&self) -> u64 {
+                self.total_count
+            }
         }
 
         impl $connection {
             /// The connection of `page`, each model wrapped by `wrap`.
             pub fn from_page<M>(page: Page<M>, wrap: impl Fn(M) -> $item) -> Self {
                 let page_info = page_info(&page);
-                let total_count = page.total;
-                let offset = page.offset;
-                let nodes: Vec<$item> = page.items.into_iter().map(wrap).collect();
-                let edges = (offset..)
-                    .zip(&nodes)
-                    .map(|(at, node)| $edge {
-                        node: node.clone(),
-                        cursor: encode_cursor(at),
-                    })
-                    .collect();
+                let (total_count, offset) = (page.total, page.offset);
+                let nodes = page.items.into_iter().map(wrap).collect();
                 Self {
-                    edges,
                     nodes,
+                    offset,
                     page_info,
                     total_count,
                 }
