@@ -536,16 +536,6 @@ fn validate(input: &CoverageUpdate, path: &(dyn Fn(&str) -> Vec<String> + Sync))
             format!("statedRate must be between 0 and 1, got {rate}"),
         );
     }
-    let next_year = crate::domain::now().year() + 1;
-    if !(MIN_PERIOD..=next_year).contains(&input.period) {
-        bad(
-            "period",
-            format!(
-                "period must be between {MIN_PERIOD} and {next_year}, got {}",
-                input.period
-            ),
-        );
-    }
     if let Some(v) = input.expected_version
         && v < 0
     {
@@ -554,19 +544,44 @@ fn validate(input: &CoverageUpdate, path: &(dyn Fn(&str) -> Vec<String> + Sync))
             format!("expectedVersion must be 0 or more, got {v}"),
         );
     }
-    let texts = [
-        ("note", input.note.as_deref()),
-        ("source", input.source.value().map(String::as_str)),
-        ("rateScope", input.rate_scope.value().map(String::as_str)),
-    ];
-    for (field, text) in texts {
-        if let Some(text) = text
-            && let Err(message) = check_text(field, text)
-        {
-            bad(field, message);
-        }
-    }
+    errors.extend(period_error(path, input.period));
+    errors.extend(text_errors(
+        path,
+        &[
+            ("note", input.note.as_deref()),
+            ("source", input.source.value().map(String::as_str)),
+            ("rateScope", input.rate_scope.value().map(String::as_str)),
+        ],
+    ));
     errors
+}
+
+/// A user error when `period` is not between [`MIN_PERIOD`] and next year.
+fn period_error(path: &(dyn Fn(&str) -> Vec<String> + Sync), period: i32) -> Option<UserError> {
+    let next_year = crate::domain::now().year() + 1;
+    (!(MIN_PERIOD..=next_year).contains(&period)).then(|| UserError {
+        field: path("period"),
+        message: format!("period must be between {MIN_PERIOD} and {next_year}, got {period}"),
+        code: codes::BAD_USER_INPUT,
+    })
+}
+
+/// User errors for the texts (field, value) that break [`check_text`].
+fn text_errors(
+    path: &(dyn Fn(&str) -> Vec<String> + Sync),
+    texts: &[(&str, Option<&str>)],
+) -> Vec<UserError> {
+    texts
+        .iter()
+        .filter_map(|&(field, text)| {
+            let message = check_text(field, text?).err()?;
+            Some(UserError {
+                field: path(field),
+                message,
+                code: codes::BAD_USER_INPUT,
+            })
+        })
+        .collect()
 }
 
 /// At most [`MAX_TEXT_CHARS`] characters, no control characters but tab and line breaks (NUL,
@@ -663,16 +678,13 @@ async fn change_designation(
             format!("sinceYear must be between 1949 and {next_year}, got {year}"),
         ));
     }
-    for (name, text) in [
-        ("note", input.note.as_deref()),
-        ("source", input.source.as_deref()),
-    ] {
-        if let Some(text) = text
-            && let Err(message) = check_text(name, text)
-        {
-            errors.push(bad(field(name), message));
-        }
-    }
+    errors.extend(text_errors(
+        &field,
+        &[
+            ("note", input.note.as_deref()),
+            ("source", input.source.as_deref()),
+        ],
+    ));
     if !errors.is_empty() {
         return Ok(refused(errors));
     }
@@ -804,26 +816,14 @@ pub async fn set_province_total(
             format!("total must be between 0 and {MAX_COUNT}, got {total}"),
         ));
     }
-    let next_year = crate::domain::now().year() + 1;
-    if !(MIN_PERIOD..=next_year).contains(&input.period) {
-        errors.push(bad(
-            field("period"),
-            format!(
-                "period must be between {MIN_PERIOD} and {next_year}, got {}",
-                input.period
-            ),
-        ));
-    }
-    for (name, text) in [
-        ("note", input.note.as_deref()),
-        ("source", input.source.as_deref()),
-    ] {
-        if let Some(text) = text
-            && let Err(message) = check_text(name, text)
-        {
-            errors.push(bad(field(name), message));
-        }
-    }
+    errors.extend(period_error(&field, input.period));
+    errors.extend(text_errors(
+        &field,
+        &[
+            ("note", input.note.as_deref()),
+            ("source", input.source.as_deref()),
+        ],
+    ));
     if !errors.is_empty() {
         return Ok(refused(errors));
     }
