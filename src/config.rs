@@ -47,6 +47,15 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COVERAGE_API_BODY_LIMIT", default_value_t = 256 * 1024, global = true)]
     pub body_limit: usize,
+    /// Origins browsers may call the API from, comma-separated (default: none). `*` allows any
+    /// origin for reads only: browsers then may not send `authorization` across origins.
+    #[arg(
+        long,
+        env = "COVERAGE_API_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
@@ -60,6 +69,7 @@ impl Default for ServeArgs {
             request_timeout_secs: 10,
             body_limit: 256 * 1024,
             worker_threads: None,
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -1,21 +1,27 @@
 //! The one list of routes: `/graphql` (POST for operations, GET for GraphiQL), `/healthz`
-//! (alive) and `/readyz` (the database answers).
+//! (alive) and `/readyz` (the database answers); and the HTTP layers every route shares: request
+//! id, tracing, CORS, compression, timeout, body limit.
 
 use std::time::Duration;
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use sea_orm::ConnectionTrait;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::Instrument;
 
 use crate::auth;
 use crate::db::Database;
@@ -32,13 +38,20 @@ pub struct AppState {
 }
 
 /// Settings of the HTTP layer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HttpLimits {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     /// Time a request may take.
     pub request_timeout: Duration,
+    /// Origins browsers may call the API from: none (no CORS headers), a list, or `*` (any
+    /// origin, reads only: the `authorization` header is then not allowed across origins).
+    pub cors_origins: Vec<String>,
 }
+
+/// The request-id header: taken from the client when sensible, else made; echoed in the
+/// response, recorded in every log line of the request and in revisions.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
@@ -53,12 +66,55 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(CompressionLayer::new())
+        .layer(cors(&limits.cors_origins))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(with_request_id))
         .with_state(state)
+}
+
+/// The CORS policy for `origins` (see [`HttpLimits::cors_origins`]).
+fn cors(origins: &[String]) -> CorsLayer {
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .expose_headers([X_REQUEST_ID])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        return base
+            .allow_origin(AllowOrigin::any())
+            .allow_headers([CONTENT_TYPE, X_REQUEST_ID]);
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    base.allow_origin(AllowOrigin::list(list)).allow_headers([
+        CONTENT_TYPE,
+        AUTHORIZATION,
+        X_REQUEST_ID,
+    ])
+}
+
+/// Gives the request its id (see [`X_REQUEST_ID`]), runs it inside a span that carries the id,
+/// and echoes the id in the response.
+async fn with_request_id(mut request: Request, next: Next) -> Response {
+    let id = request_id(request.headers());
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(value) = &value {
+        request.headers_mut().insert(X_REQUEST_ID, value.clone());
+    }
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Some(value) = value {
+        response.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    response
 }
 
 async fn graphql(
     State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
@@ -72,7 +128,7 @@ async fn graphql(
             .into();
         }
     };
-    let request = request.into_inner().data(RequestId(request_id(&headers)));
+    let request = request.into_inner().data(request_id);
     graphql::execute(&state.schema, &state.db, actor, request)
         .await
         .into()
@@ -84,7 +140,7 @@ async fn graphql(
 fn request_id(headers: &HeaderMap) -> String {
     static PREFIX: OnceLock<String> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok())
+    if let Some(id) = headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok())
         && (1..=128).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_graphic())
     {

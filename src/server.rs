@@ -57,6 +57,7 @@ pub async fn run(
     let limits = HttpLimits {
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
+        cors_origins: args.cors_origins.clone(),
     };
     axum::serve(listener, routes::router(state, limits))
         .with_graceful_shutdown(shutdown)

@@ -51,8 +51,21 @@ impl TestApp {
         app
     }
 
+    /// A server over the report's facts with these HTTP settings.
+    pub async fn spawn_with(serve: ServeArgs) -> Self {
+        let app = Self::spawn_on(serve).await;
+        seed::report::load_if_empty(&app.db.conn)
+            .await
+            .expect("load the report");
+        app
+    }
+
     /// A server over a migrated database holding nothing.
     pub async fn spawn_empty() -> Self {
+        Self::spawn_on(ServeArgs::default()).await
+    }
+
+    async fn spawn_on(serve: ServeArgs) -> Self {
         let (url, postgres) = match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!(
@@ -83,7 +96,6 @@ impl TestApp {
         };
         let db = db::connect(&args(&url)).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
-        let serve = ServeArgs::default();
         let state = server::state(db.clone(), &serve);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -60,3 +60,138 @@ async fn a_body_over_the_limit_is_refused_with_413() {
         serde_json::json!({ "data": { "periods": [2023] } })
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_echoed_or_made() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let id_of = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let made = client.get(app.url("/healthz")).send().await.unwrap();
+    let made_id = id_of(&made).expect("an id is made");
+    assert!(!made_id.is_empty());
+    let next = client.get(app.url("/healthz")).send().await.unwrap();
+    assert_ne!(id_of(&next).unwrap(), made_id, "each request its own id");
+    let echoed = client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "dash-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(&echoed).as_deref(), Some("dash-7"));
+    let junk = "x".repeat(200);
+    let replaced = client
+        .get(app.url("/healthz"))
+        .header("x-request-id", &junk)
+        .send()
+        .await
+        .unwrap();
+    let replaced_id = id_of(&replaced).unwrap();
+    assert!(
+        replaced_id != junk && !replaced_id.is_empty(),
+        "an unreasonable id is replaced"
+    );
+}
+
+fn serve_with_origins(origins: &[&str]) -> coverage_api::config::ServeArgs {
+    coverage_api::config::ServeArgs {
+        cors_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn cors_admits_the_configured_origins_only() {
+    let app = TestApp::spawn_with(serve_with_origins(&["https://dash.example"])).await;
+    let allowed = preflight(&app, "https://dash.example").await;
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin").as_deref(),
+        Some("https://dash.example")
+    );
+    assert!(
+        header(&allowed, "access-control-allow-headers")
+            .unwrap()
+            .contains("authorization")
+    );
+    let refused = preflight(&app, "https://evil.example").await;
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
+    // The default: no origin at all.
+    let closed = TestApp::spawn().await;
+    assert_eq!(
+        header(
+            &preflight(&closed, "https://dash.example").await,
+            "access-control-allow-origin"
+        ),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_wildcard_origin_may_read_but_not_send_tokens() {
+    let app = TestApp::spawn_with(serve_with_origins(&["*"])).await;
+    let response = preflight(&app, "https://anywhere.example").await;
+    assert_eq!(
+        header(&response, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert!(
+        !header(&response, "access-control-allow-headers")
+            .unwrap_or_default()
+            .contains("authorization")
+    );
+}
+
+#[tokio::test]
+async fn responses_are_compressed_for_clients_that_ask() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let body =
+        serde_json::json!({ "query": "{ cities(first: 100) { nodes { code name nameEn } } }" });
+    let gzip = client
+        .post(app.url("/graphql"))
+        .header("accept-encoding", "gzip")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&gzip, "content-encoding").as_deref(), Some("gzip"));
+    let br = client
+        .post(app.url("/graphql"))
+        .header("accept-encoding", "br")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&br, "content-encoding").as_deref(), Some("br"));
+    let plain = client
+        .post(app.url("/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&plain, "content-encoding"), None);
+}
