@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use sea_orm::ConnectionTrait;
+use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -67,7 +68,10 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             limits.request_timeout,
         ))
         .layer(CompressionLayer::new())
-        .layer(cors(&limits.cors_origins))
+        // No origins configured: no CORS layer at all (browsers then refuse cross-origin calls).
+        .layer(option_layer(
+            (!limits.cors_origins.is_empty()).then(|| cors(&limits.cors_origins)),
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(with_request_id))
         .with_state(state)
