@@ -70,6 +70,7 @@ pub async fn connect(args: &DatabaseArgs) -> Result<Database, DbErr> {
     let counter = Arc::clone(&statements);
     conn.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::sql_statement(info.elapsed.as_secs_f64(), info.failed);
         tracing::trace!(
             sql = %info.statement.sql,
             elapsed_us = info.elapsed.as_micros() as u64,

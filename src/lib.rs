@@ -12,6 +12,7 @@
 //! - [`db`]: connecting (SQLite pragmas, pool sizes), migrating, counting statements.
 //! - [`seed`]: the report's facts and the synthetic data generator.
 //! - [`error`]: the library's error type.
+//! - [`metrics`]: Prometheus metrics (GET /metrics).
 //! - [`auth`]: bearer tokens to actors.
 
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod metrics;
 pub mod routes;
 pub mod seed;
 pub mod server;

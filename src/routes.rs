@@ -60,6 +60,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         // GraphQLRequest streams the body, so axum's DefaultBodyLimit would not apply: limit the
         // body itself (413 when over).
         .layer(RequestBodyLimitLayer::new(limits.body_limit))
@@ -161,6 +162,13 @@ fn request_id(headers: &HeaderMap) -> String {
 /// GraphiQL page cannot be given a default query.
 async fn graphiql() -> Html<&'static str> {
     Html(include_str!("graphiql.html"))
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        crate::metrics::render(),
+    )
 }
 
 async fn healthz() -> &'static str {

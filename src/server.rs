@@ -38,6 +38,8 @@ const PREPARE_LOCK_KEY: i64 = 0x00_63_6f_76;
 
 /// The application state for `db` under `args`.
 pub fn state(db: Database, args: &ServeArgs) -> AppState {
+    // Install the metrics recorder before anything records.
+    crate::metrics::handle();
     let limits = Limits {
         max_page_size: u64::from(args.max_page_size),
     };

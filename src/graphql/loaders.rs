@@ -73,6 +73,7 @@ impl Loader<String> for CityByCode {
     type Error = LoadError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, city::Model>, LoadError> {
+        crate::metrics::loader_batch("city_by_code", keys.len());
         let cities = service::cities::by_codes(&self.0.conn, keys).await?;
         Ok(cities.into_iter().map(|c| (c.code.clone(), c)).collect())
     }
@@ -101,6 +102,7 @@ impl Loader<CoverageKey> for CoverageByCity {
         &self,
         keys: &[CoverageKey],
     ) -> Result<HashMap<CoverageKey, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("coverage_by_city", keys.len());
         let mut out = HashMap::with_capacity(keys.len());
         let by_args = group(
             keys.iter()
@@ -146,6 +148,7 @@ impl Loader<HistoryKey> for HistoryByCity {
         &self,
         keys: &[HistoryKey],
     ) -> Result<HashMap<HistoryKey, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("history_by_city", keys.len());
         let mut out = HashMap::with_capacity(keys.len());
         let by_args = group(keys.iter().map(|k| (k.branch_type, k.city_code.clone())));
         for (branch_type, codes) in by_args {
@@ -177,6 +180,7 @@ impl Loader<String> for ProgramsByCity {
     type Error = LoadError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("programs_by_city", keys.len());
         let rows = service::pilots::programs_of_cities(&self.0.conn, keys).await?;
         let mut map = group(rows.into_iter().map(|(d, p)| (d.city_code.clone(), (d, p))));
         Ok(keys
@@ -197,6 +201,7 @@ impl Loader<String> for CitiesByProgram {
     type Error = LoadError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("cities_by_program", keys.len());
         let rows = service::pilots::cities_of_programs(&self.0.conn, keys).await?;
         let mut map = group(
             rows.into_iter()
@@ -217,6 +222,7 @@ impl Loader<String> for RevisionsByRecord {
     type Error = LoadError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("revisions_by_record", keys.len());
         let rows = service::revisions::of_coverage_records(&self.0.conn, keys).await?;
         let mut map = group(rows.into_iter().map(|r| (r.record_key.clone(), r)));
         Ok(keys

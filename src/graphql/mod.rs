@@ -57,6 +57,7 @@ pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(limits)
+        .extension(crate::metrics::GraphqlMetrics::default())
         .limit_depth(MAX_DEPTH)
         .finish()
 }

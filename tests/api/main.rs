@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod helpers;
 mod http;
+mod metrics;
 mod pilots;
 mod schema;
 mod statements;

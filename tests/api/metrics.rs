@@ -1,0 +1,85 @@
+//! GET /metrics: Prometheus text that parses, and counters that move with the traffic. The
+//! recorder is process-wide, so tests compare before and after rather than absolute values.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+/// Every sample of a Prometheus text page, as (name with labels, value); panics on a line that
+/// is neither a comment nor a sample.
+fn parse(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let (name, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("not a sample: {line}"));
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("not a number: {line}"));
+            (name.to_owned(), value)
+        })
+        .collect()
+}
+
+fn sample(samples: &[(String, f64)], name: &str) -> f64 {
+    samples
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .sum()
+}
+
+async fn metrics(app: &TestApp) -> Vec<(String, f64)> {
+    let (status, body) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    parse(&body)
+}
+
+#[tokio::test]
+async fn metrics_parse_and_move_with_requests_errors_statements_and_batches() {
+    let app = TestApp::spawn().await;
+    app.query("query MetricsWarmUp { periods }").await;
+    let before = metrics(&app).await;
+    app.query("query MetricsDashboard { cities(first: 100) { nodes { code coverage { period } } } pilotPrograms { cities { code } } }").await;
+    app.query_with(
+        "query MetricsBadCursor($a: String) { cities(after: $a) { totalCount } }",
+        json!({ "a": "nope" }),
+    )
+    .await;
+    let after = metrics(&app).await;
+    let moved = |name: &str| sample(&after, name) - sample(&before, name);
+    assert_eq!(
+        moved(r#"coverage_api_graphql_requests_total{operation="MetricsDashboard",outcome="ok"}"#),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            r#"coverage_api_graphql_requests_total{operation="MetricsBadCursor",outcome="error"}"#
+        ),
+        1.0
+    );
+    assert!(moved(r#"coverage_api_graphql_errors_total{code="BAD_USER_INPUT"}"#) >= 1.0);
+    assert!(moved(r#"coverage_api_sql_statements_total{outcome="ok"}"#) >= 4.0);
+    assert!(
+        moved(
+            r#"coverage_api_graphql_request_duration_seconds_count{operation="MetricsDashboard"}"#
+        ) >= 1.0
+    );
+    assert!(
+        moved(r#"coverage_api_dataloader_batch_size_count{loader="cities_by_program"}"#) >= 1.0
+    );
+    assert!(sample(&after, "coverage_api_sql_statement_duration_seconds_count") > 0.0);
+}
+
+#[tokio::test]
+async fn operation_names_are_labels_but_overlong_ones_are_not() {
+    let app = TestApp::spawn().await;
+    app.query("query Weird_Name_That_Is_Fine { periods }").await;
+    let long = "L".repeat(70);
+    app.query(&format!("query {long} {{ periods }}")).await;
+    let text = app.get("/metrics").await.1;
+    assert!(text.contains(r#"operation="Weird_Name_That_Is_Fine""#));
+    assert!(!text.contains(&long), "a 70-character name is not a label");
+    assert!(text.contains(r#"operation="invalid""#));
+}
