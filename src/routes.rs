@@ -8,7 +8,7 @@ use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -117,26 +117,54 @@ async fn with_request_id(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// A POST that a browser would send cross-site without a CORS preflight (an HTML form,
+/// `text/plain`) must not run an operation: the body must be JSON, or the request must carry a
+/// header no simple cross-site request can (`apollo-require-preflight`, `x-apollo-operation-name`).
+/// Answered 415 otherwise, before anything is parsed.
+fn may_run(headers: &HeaderMap) -> bool {
+    let json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || mime.eq_ignore_ascii_case("application/graphql-response+json")
+        });
+    json || headers.contains_key("apollo-require-preflight")
+        || headers.contains_key("x-apollo-operation-name")
+}
+
 async fn graphql(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    request: Request,
+) -> Response {
+    if !may_run(&headers) {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "POST /graphql takes a JSON body (content-type: application/json)",
+        )
+            .into_response();
+    }
+    let request = match <GraphQLRequest as FromRequest<()>>::from_request(request, &()).await {
+        Ok(request) => request,
+        Err(rejection) => return rejection.into_response(),
+    };
     let actor = match auth::actor(&state.db.conn, &headers).await {
         Ok(actor) => actor,
         Err(err) => {
             let error = graphql::error::to_graphql(&err);
-            return async_graphql::Response::from_errors(vec![
+            return GraphQLResponse::from(async_graphql::Response::from_errors(vec![
                 error.into_server_error(async_graphql::Pos::default()),
-            ])
-            .into();
+            ]))
+            .into_response();
         }
     };
     let request = request.into_inner().data(request_id);
-    graphql::execute(&state.schema, &state.db, actor, request)
-        .await
-        .into()
+    GraphQLResponse::from(graphql::execute(&state.schema, &state.db, actor, request).await)
+        .into_response()
 }
 
 /// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),

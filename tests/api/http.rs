@@ -195,3 +195,48 @@ async fn responses_are_compressed_for_clients_that_ask() {
         .unwrap();
     assert_eq!(header(&plain, "content-encoding"), None);
 }
+
+#[tokio::test]
+async fn a_post_a_browser_could_send_cross_site_without_preflight_runs_nothing() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let body = r#"{"query":"{ periods }"}"#;
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = client
+            .post(app.url("/graphql"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+    }
+    let no_type = client
+        .post(app.url("/graphql"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_type.status(), 415);
+    for (name, value) in [
+        ("content-type", "application/json; charset=utf-8"),
+        ("apollo-require-preflight", "true"),
+    ] {
+        let response = client
+            .post(app.url("/graphql"))
+            .header(name, value)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap(),
+            serde_json::json!({ "data": { "periods": [2023] } })
+        );
+    }
+}
