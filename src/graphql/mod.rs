@@ -14,6 +14,10 @@ pub mod viewer;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Request, Response, Schema};
 
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
+
 use crate::auth::Actor;
 use crate::db::Database;
 pub use loaders::Loaders;
@@ -48,6 +52,9 @@ impl Default for Limits {
     }
 }
 
+/// Persisted queries kept (least recently used go first).
+const PERSISTED_QUERIES: usize = 1024;
+
 /// Query depth allowed: GraphiQL's own introspection query nests about 13 deep.
 const MAX_DEPTH: usize = 15;
 
@@ -58,6 +65,12 @@ pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
         .data(db)
         .data(limits)
         .extension(crate::metrics::GraphqlMetrics::default())
+        .extension(error::ErrorCodes)
+        // Automatic persisted queries: dashboards send a hash instead of the text; the parsed
+        // document is kept, so a known hash also skips parsing.
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            PERSISTED_QUERIES,
+        )))
         .limit_depth(MAX_DEPTH)
         .finish()
 }

@@ -240,3 +240,51 @@ async fn a_post_a_browser_could_send_cross_site_without_preflight_runs_nothing()
         );
     }
 }
+
+#[tokio::test]
+async fn persisted_queries_miss_then_register_then_hit() {
+    use sha2::Digest;
+    let app = TestApp::spawn().await;
+    let query = "{ periods cities(first: 1) { nodes { code } } }";
+    let hash: String = sha2::Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let persisted = serde_json::json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let client = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        let request = client.post(app.url("/graphql")).json(&body);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let miss = post(serde_json::json!({ "extensions": persisted })).await;
+    assert_eq!(
+        miss,
+        serde_json::json!({ "data": null, "errors": [{
+            "message": "PersistedQueryNotFound",
+            "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" } }] })
+    );
+    let expected = serde_json::json!({ "data": { "periods": [2023], "cities": { "nodes": [{ "code": "410100" }] } } });
+    assert_eq!(
+        post(serde_json::json!({ "query": query, "extensions": persisted })).await,
+        expected
+    );
+    assert_eq!(
+        post(serde_json::json!({ "extensions": persisted })).await,
+        expected,
+        "the hash alone now answers"
+    );
+    let wrong = serde_json::json!({ "persistedQuery": { "version": 1, "sha256Hash": "00" } });
+    let mismatch = post(serde_json::json!({ "query": query, "extensions": wrong })).await;
+    assert_eq!(
+        mismatch["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+}
