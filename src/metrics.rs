@@ -1,18 +1,16 @@
 //! Prometheus metrics through the `metrics` facade: one process-wide recorder, rendered at
 //! GET /metrics. What is measured, and where:
-//! - `coverage_api_graphql_requests_total{operation,outcome}` and
-//!   `coverage_api_graphql_request_duration_seconds{operation}`: [`GraphqlMetrics`], an
-//!   async-graphql extension around each operation;
-//! - `coverage_api_graphql_errors_total{code}`: the same extension, by `extensions.code`;
+//! - `coverage_api_graphql_requests_total{operation,outcome}`,
+//!   `coverage_api_graphql_request_duration_seconds{operation}` and
+//!   `coverage_api_graphql_errors_total{code}`: [`operation`], once per executed request;
 //! - `coverage_api_sql_statements_total{outcome}` and `coverage_api_sql_statement_duration_seconds`:
 //!   the database's statement callback (`db::connect`);
 //! - `coverage_api_dataloader_batch_size{loader}`: each DataLoader batch (`graphql::loaders`).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::{Response, Value};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -67,76 +65,50 @@ pub fn loader_batch(loader: &'static str, keys: usize) {
         .record(keys as f64);
 }
 
-/// The async-graphql extension that counts and times operations and their errors.
-#[derive(Default)]
-pub struct GraphqlMetrics {
-    names: Arc<Mutex<HashSet<String>>>,
-}
-
-impl ExtensionFactory for GraphqlMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GraphqlMetricsExtension {
-            names: Arc::clone(&self.names),
-        })
+/// Records one executed GraphQL operation: count by name and outcome, latency, errors by code.
+/// Called once per request from `graphql::execute`, rather than as an async-graphql extension:
+/// any extension puts a hook around every field's resolution, which cost the dashboard query
+/// several per cent of its throughput.
+pub fn operation(name: Option<&str>, elapsed: Duration, response: &Response) {
+    let operation = label(name);
+    let outcome = if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    metrics::counter!("coverage_api_graphql_requests_total",
+        "operation" => operation.clone(), "outcome" => outcome)
+    .increment(1);
+    metrics::histogram!("coverage_api_graphql_request_duration_seconds", "operation" => operation)
+        .record(elapsed.as_secs_f64());
+    for error in &response.errors {
+        let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
+            Some(Value::String(code)) => code.clone(),
+            _ => "NONE".to_owned(),
+        };
+        metrics::counter!("coverage_api_graphql_errors_total", "code" => code).increment(1);
     }
 }
 
-struct GraphqlMetricsExtension {
-    names: Arc<Mutex<HashSet<String>>>,
-}
-
-impl GraphqlMetricsExtension {
-    /// A bounded label for a client-chosen operation name.
-    fn label(&self, name: Option<&str>) -> String {
-        let Some(name) = name else {
-            return "anonymous".into();
-        };
-        let sane = name.len() <= 64
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.is_empty();
-        if !sane {
-            return "invalid".into();
-        }
-        let Ok(mut names) = self.names.lock() else {
-            return "other".into();
-        };
-        if names.contains(name) || names.len() < MAX_OPERATION_NAMES {
-            names.insert(name.to_owned());
-            name.to_owned()
-        } else {
-            "other".into()
-        }
+/// A bounded label for a client-chosen operation name.
+fn label(name: Option<&str>) -> String {
+    static NAMES: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let Some(name) = name else {
+        return "anonymous".into();
+    };
+    let sane = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !sane {
+        return "invalid".into();
     }
-}
-
-#[async_trait::async_trait]
-impl Extension for GraphqlMetricsExtension {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx, operation_name).await;
-        let operation = self.label(operation_name);
-        let outcome = if response.errors.is_empty() {
-            "ok"
-        } else {
-            "error"
-        };
-        metrics::counter!("coverage_api_graphql_requests_total",
-            "operation" => operation.clone(), "outcome" => outcome)
-        .increment(1);
-        metrics::histogram!("coverage_api_graphql_request_duration_seconds", "operation" => operation)
-            .record(started.elapsed().as_secs_f64());
-        for error in &response.errors {
-            let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
-                Some(Value::String(code)) => code.clone(),
-                _ => "NONE".to_owned(),
-            };
-            metrics::counter!("coverage_api_graphql_errors_total", "code" => code).increment(1);
-        }
-        response
+    let Ok(mut names) = NAMES.get_or_init(Default::default).lock() else {
+        return "other".into();
+    };
+    if names.contains(name) || names.len() < MAX_OPERATION_NAMES {
+        names.insert(name.to_owned());
+        name.to_owned()
+    } else {
+        "other".into()
     }
 }

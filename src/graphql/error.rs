@@ -54,43 +54,28 @@ impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
     }
 }
 
-/// Gives a code to the errors async-graphql's own extensions raise without one, so that every
-/// error a client sees carries `extensions.code`: the persisted-query errors (Apollo clients
-/// resend the full query on PERSISTED_QUERY_NOT_FOUND).
-#[derive(Default)]
-pub struct ErrorCodes;
-
-impl async_graphql::extensions::ExtensionFactory for ErrorCodes {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for ErrorCodes {
-    async fn request(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        next: async_graphql::extensions::NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let has_code = error
-                .extensions
-                .as_ref()
-                .is_some_and(|e| e.get("code").is_some());
-            let code = match error.message.as_str() {
-                _ if has_code => continue,
-                "PersistedQueryNotFound" => PERSISTED_QUERY_NOT_FOUND,
-                "provided sha does not match query" => BAD_USER_INPUT,
-                m if m.contains("PersistedQuery") => BAD_USER_INPUT,
-                _ => continue,
-            };
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
+/// Gives a code to the errors async-graphql raises itself without one, so that every error a
+/// client sees carries `extensions.code`: the persisted-query errors (Apollo clients resend the
+/// full query on PERSISTED_QUERY_NOT_FOUND).
+pub fn add_missing_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        if error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some())
+        {
+            continue;
         }
-        response
+        let code = match error.message.as_str() {
+            "PersistedQueryNotFound" => PERSISTED_QUERY_NOT_FOUND,
+            m if m.contains("PersistedQuery") || m == "provided sha does not match query" => {
+                BAD_USER_INPUT
+            }
+            _ => continue,
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
     }
 }

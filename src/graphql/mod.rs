@@ -64,8 +64,6 @@ pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(limits)
-        .extension(crate::metrics::GraphqlMetrics::default())
-        .extension(error::ErrorCodes)
         // Automatic persisted queries: dashboards send a hash instead of the text; the parsed
         // document is kept, so a known hash also skips parsing.
         .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
@@ -75,16 +73,22 @@ pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
         .finish()
 }
 
-/// Executes one GraphQL request for `actor`, with a fresh set of loaders.
+/// Executes one GraphQL request for `actor`, with a fresh set of loaders; then completes the
+/// error codes and records the operation's metrics.
 pub async fn execute(
     schema: &AppSchema,
     db: &Database,
     actor: Actor,
     request: Request,
 ) -> Response {
-    schema
+    let started = std::time::Instant::now();
+    let operation = request.operation_name.clone();
+    let mut response = schema
         .execute(request.data(Loaders::new(db)).data(actor))
-        .await
+        .await;
+    error::add_missing_codes(&mut response);
+    crate::metrics::operation(operation.as_deref(), started.elapsed(), &response);
+    response
 }
 
 /// The schema's SDL, as `coverage-api schema` prints it and `schema.graphql` holds it.

@@ -30,6 +30,17 @@ fn sample(samples: &[(String, f64)], name: &str) -> f64 {
         .sum()
 }
 
+/// POSTs a query with its `operationName`, as GraphQL clients send it.
+async fn named(app: &TestApp, name: &str, query: &str, variables: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query, "operationName": name, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 async fn metrics(app: &TestApp) -> Vec<(String, f64)> {
     let (status, body) = app.get("/metrics").await;
     assert_eq!(status, 200);
@@ -39,14 +50,19 @@ async fn metrics(app: &TestApp) -> Vec<(String, f64)> {
 #[tokio::test]
 async fn metrics_parse_and_move_with_requests_errors_statements_and_batches() {
     let app = TestApp::spawn().await;
-    app.query("query MetricsWarmUp { periods }").await;
-    let before = metrics(&app).await;
-    app.query("query MetricsDashboard { cities(first: 100) { nodes { code coverage { period } } } pilotPrograms { cities { code } } }").await;
-    app.query_with(
-        "query MetricsBadCursor($a: String) { cities(after: $a) { totalCount } }",
-        json!({ "a": "nope" }),
+    named(
+        &app,
+        "MetricsWarmUp",
+        "query MetricsWarmUp { periods }",
+        json!({}),
     )
     .await;
+    let before = metrics(&app).await;
+    let dashboard = "query MetricsDashboard { cities(first: 100) { nodes { code coverage { period } } } \
+                     pilotPrograms { cities { code } } }";
+    named(&app, "MetricsDashboard", dashboard, json!({})).await;
+    let bad = "query MetricsBadCursor($a: String) { cities(after: $a) { totalCount } }";
+    named(&app, "MetricsBadCursor", bad, json!({ "a": "nope" })).await;
     let after = metrics(&app).await;
     let moved = |name: &str| sample(&after, name) - sample(&before, name);
     assert_eq!(
@@ -75,9 +91,21 @@ async fn metrics_parse_and_move_with_requests_errors_statements_and_batches() {
 #[tokio::test]
 async fn operation_names_are_labels_but_overlong_ones_are_not() {
     let app = TestApp::spawn().await;
-    app.query("query Weird_Name_That_Is_Fine { periods }").await;
+    named(
+        &app,
+        "Weird_Name_That_Is_Fine",
+        "query Weird_Name_That_Is_Fine { periods }",
+        json!({}),
+    )
+    .await;
     let long = "L".repeat(70);
-    app.query(&format!("query {long} {{ periods }}")).await;
+    named(
+        &app,
+        &long,
+        &format!("query {long} {{ periods }}"),
+        json!({}),
+    )
+    .await;
     let text = app.get("/metrics").await.1;
     assert!(text.contains(r#"operation="Weird_Name_That_Is_Fine""#));
     assert!(!text.contains(&long), "a 70-character name is not a label");
