@@ -64,7 +64,7 @@ fn main() {
         println!("|---|---:|---:|---:|");
         for cities in [18usize, 1800] {
             let (db, dir) = database(cities).await;
-            let schema = server::state(db.clone(), &ServeArgs::default()).schema;
+            let schema = server::state(db.clone(), &ServeArgs::default()).api.schema;
             let code = if cities == 18 { "410800" } else { "900001" };
             for (name, query) in QUERIES {
                 if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {

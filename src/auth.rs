@@ -34,16 +34,24 @@ impl Actor {
 /// The actor of a request with these headers. A database failure is an error; bad credentials
 /// are [`Actor::Rejected`].
 pub async fn actor(db: &impl ConnectionTrait, headers: &HeaderMap) -> AppResult<Actor> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(Actor::Anonymous);
-    };
+    match headers.get(AUTHORIZATION) {
+        None => Ok(Actor::Anonymous),
+        Some(value) => match value.to_str() {
+            Ok(value) => actor_from_authorization(db, value).await,
+            Err(_) => Ok(Actor::Rejected),
+        },
+    }
+}
+
+/// The actor for an `Authorization` value (`Bearer <secret>`), from a header or a WebSocket's
+/// `connection_init` payload.
+pub async fn actor_from_authorization(
+    db: &impl ConnectionTrait,
+    value: &str,
+) -> AppResult<Actor> {
     let Some(secret) = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|s| !s.is_empty())
     else {

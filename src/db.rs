@@ -17,12 +17,18 @@ pub struct Database {
     /// The sea-orm pool.
     pub conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    url: Arc<str>,
 }
 
 impl Database {
     /// Statements run through this pool since it was opened.
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The URL the pool was opened on (the change-event listener opens its own connection).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The backend (SQLite or PostgreSQL).
@@ -78,7 +84,11 @@ pub async fn connect(args: &DatabaseArgs) -> Result<Database, DbErr> {
             "statement"
         );
     });
-    Ok(Database { conn, statements })
+    Ok(Database {
+        conn,
+        statements,
+        url: url.into(),
+    })
 }
 
 /// Twice the cores, at least 4. Measured with `scripts/load.sh postgres 16` on 2 cores: a pool

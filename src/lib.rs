@@ -14,6 +14,8 @@
 //! - [`error`]: the library's error type.
 //! - [`metrics`]: Prometheus metrics (GET /metrics).
 //! - [`auth`]: bearer tokens to actors.
+//! - [`events`]: change events for subscriptions (in-process, or PostgreSQL LISTEN/NOTIFY).
+//! - [`ws`]: GraphQL over WebSocket (`/graphql/ws`).
 
 pub mod auth;
 pub mod cli;
@@ -21,6 +23,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod metrics;
 pub mod routes;
@@ -28,6 +31,7 @@ pub mod seed;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod ws;
 
 pub use error::AppError;
 

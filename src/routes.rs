@@ -1,21 +1,27 @@
-//! The one list of routes: `/graphql` (POST for operations, GET for GraphiQL), `/healthz`
-//! (alive) and `/readyz` (the database answers); and the HTTP layers every route shares: request
-//! id, tracing, CORS, compression, timeout, body limit.
+//! The one list of routes: `/graphql` (POST for operations, GET for reads and GraphiQL),
+//! `/graphql/ws` (subscriptions), `/healthz` (alive), `/readyz` (the database answers and change
+//! events are heard) and `/metrics`; and the HTTP layers every route shares: request id,
+//! tracing, CORS, compression, timeout, body limit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{FromRequest, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequest, RawQuery, Request, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use sea_orm::ConnectionTrait;
+use tokio::sync::Semaphore;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -24,18 +30,33 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
-use crate::auth;
+use crate::auth::{self, Actor};
 use crate::db::Database;
+use crate::events::Events;
+use crate::graphql::error as codes;
 use crate::graphql::mutation::RequestId;
-use crate::graphql::{self, AppSchema};
+use crate::graphql::{Api, Transport, WsExecutor};
+use crate::ws::{self, WsConnection};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The GraphQL schema (which carries the loaders).
-    pub schema: AppSchema,
+    /// The schema and its database.
+    pub api: Api,
     /// The database, for readiness checks.
     pub db: Database,
+    /// The change-event hub, for readiness checks.
+    pub events: Events,
+    /// Places left for WebSocket connections.
+    pub ws_connections: Arc<Semaphore>,
+    /// Operations one WebSocket connection may run at once.
+    pub max_subscriptions: usize,
+    /// Most operations in one batch.
+    pub max_batch: usize,
+    /// Seconds anonymous reads may be cached; 0 for none.
+    pub cache_max_age: u32,
+    /// Largest accepted request body (also the largest WebSocket message).
+    pub body_limit: usize,
 }
 
 /// Settings of the HTTP layer.
@@ -56,8 +77,12 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
+    // The WebSocket route lives outside the timeout: a subscription lasts as long as it likes.
+    let ws = Router::new()
+        .route("/graphql/ws", get(graphql_ws))
+        .with_state(state.clone());
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -69,13 +94,47 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             limits.request_timeout,
         ))
         .layer(CompressionLayer::new())
+        .with_state(state)
+        .merge(ws)
         // No origins configured: no CORS layer at all (browsers then refuse cross-origin calls).
         .layer(option_layer(
             (!limits.cors_origins.is_empty()).then(|| cors(&limits.cors_origins)),
         ))
+        .layer(middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(with_request_id))
-        .with_state(state)
+}
+
+/// A JSON body in GraphQL's error shape, with `code`.
+fn json_error(status: StatusCode, code: &'static str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// Gives the bare 408 and 413 answers of the timeout and body-limit layers a GraphQL error body
+/// with a code, like every other refusal.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE if !json => json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::PAYLOAD_TOO_LARGE,
+            "the request body is larger than the server accepts",
+        ),
+        StatusCode::REQUEST_TIMEOUT if !json => json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            codes::REQUEST_TIMEOUT,
+            "the request took longer than the server allows",
+        ),
+        _ => response,
+    }
 }
 
 /// The CORS policy for `origins` (see [`HttpLimits::cors_origins`]).
@@ -135,36 +194,180 @@ fn may_run(headers: &HeaderMap) -> bool {
         || headers.contains_key("x-apollo-operation-name")
 }
 
-async fn graphql(
+async fn graphql_post(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     request: Request,
 ) -> Response {
     if !may_run(&headers) {
-        return (
+        return json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::UNSUPPORTED_MEDIA_TYPE,
             "POST /graphql takes a JSON body (content-type: application/json)",
-        )
-            .into_response();
+        );
     }
-    let request = match <GraphQLRequest as FromRequest<()>>::from_request(request, &()).await {
-        Ok(request) => request,
-        Err(rejection) => return rejection.into_response(),
+    let batch = match <GraphQLBatchRequest as FromRequest<()>>::from_request(request, &()).await {
+        Ok(batch) => batch.into_inner(),
+        Err(rejection) => {
+            let response = rejection.into_response();
+            if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                return response;
+            }
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                codes::BAD_REQUEST,
+                "the body is not a GraphQL request: send {\"query\": …} or an array of them",
+            );
+        }
     };
-    let actor = match auth::actor(&state.db.conn, &headers).await {
+    let requests = match batch {
+        BatchRequest::Single(request) => vec![request],
+        BatchRequest::Batch(requests)
+            if requests.is_empty() || requests.len() > state.max_batch =>
+        {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                codes::BATCH_TOO_LARGE,
+                &format!(
+                    "a batch holds 1 to {} operations, this one {}",
+                    state.max_batch,
+                    requests.len()
+                ),
+            );
+        }
+        BatchRequest::Batch(requests) => {
+            return run(&state, &headers, request_id, Transport::Post, requests, true).await;
+        }
+    };
+    run(&state, &headers, request_id, Transport::Post, requests, false).await
+}
+
+/// GET /graphql: an operation in the query string (`query`, `operationName`, `variables`,
+/// `extensions`, as JSON strings), which may be cached; otherwise GraphiQL, opened with the
+/// dashboard query in the editor (hand-written: async-graphql's page takes no default query).
+async fn graphql_get(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Html(include_str!("graphiql.html")).into_response();
+    };
+    if query.len() > state.body_limit {
+        return json_error(
+            StatusCode::URI_TOO_LONG,
+            codes::PAYLOAD_TOO_LARGE,
+            "the query string is longer than the server accepts",
+        );
+    }
+    match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => {
+            run(&state, &headers, request_id, Transport::Get, vec![request], false).await
+        }
+        Err(err) => json_error(
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+            &format!("the query string is not a GraphQL request: {err}"),
+        ),
+    }
+}
+
+/// Runs `requests` one after another for the request's actor and answers them, as an array
+/// when `batch`. Successful anonymous reads may be cached for `--cache-max-age` seconds;
+/// everything else is `no-store`. A mutation by GET answers 405.
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    request_id: RequestId,
+    transport: Transport,
+    requests: Vec<async_graphql::Request>,
+    batch: bool,
+) -> Response {
+    let actor = match auth::actor(&state.db.conn, headers).await {
         Ok(actor) => actor,
         Err(err) => {
-            let error = graphql::error::to_graphql(&err);
+            let error = crate::graphql::error::to_graphql(&err);
             return GraphQLResponse::from(async_graphql::Response::from_errors(vec![
                 error.into_server_error(async_graphql::Pos::default()),
             ]))
             .into_response();
         }
     };
-    let request = request.into_inner().data(request_id);
-    GraphQLResponse::from(graphql::execute(&state.schema, &state.db, actor, request).await)
-        .into_response()
+    let mut cacheable = state.cache_max_age > 0 && actor == Actor::Anonymous;
+    let mut not_allowed = false;
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        let request = request.data(request_id.clone());
+        let (response, kind) = state.api.execute(actor.clone(), transport, request).await;
+        cacheable &= response.errors.is_empty() && kind == Some(OperationType::Query);
+        not_allowed |= has_code(&response, codes::METHOD_NOT_ALLOWED);
+        responses.push(response);
+    }
+    let body = if batch {
+        BatchResponse::Batch(responses)
+    } else {
+        match responses.pop() {
+            Some(response) => BatchResponse::Single(response),
+            None => BatchResponse::Batch(Vec::new()),
+        }
+    };
+    let mut response = GraphQLResponse::from(body).into_response();
+    let cache = if cacheable {
+        format!("public, max-age={}", state.cache_max_age)
+    } else {
+        "no-store".to_owned()
+    };
+    if let Ok(value) = HeaderValue::from_str(&cache) {
+        response.headers_mut().insert(CACHE_CONTROL, value);
+    }
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("authorization"));
+    if not_allowed && transport == Transport::Get {
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        response
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::String(code.to_owned()))
+    })
+}
+
+/// GET /graphql/ws: upgrades to a GraphQL WebSocket (see [`ws`]).
+async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    let upgrade = upgrade
+        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .max_message_size(state.body_limit);
+    let selected = upgrade.selected_protocol().and_then(|p| p.to_str().ok());
+    let Some(protocol) = ws::protocol(selected) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+            "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
+        );
+    };
+    let Ok(permit) = Arc::clone(&state.ws_connections).try_acquire_owned() else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::TOO_MANY_CONNECTIONS,
+            "this instance holds as many WebSocket connections as it may; try again later",
+        );
+    };
+    let executor = WsExecutor {
+        api: state.api.clone(),
+        connection: WsConnection::new(state.max_subscriptions),
+    };
+    upgrade.on_upgrade(move |socket| ws::serve(socket, protocol, executor, permit))
 }
 
 /// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),
@@ -186,13 +389,8 @@ fn request_id(headers: &HeaderMap) -> String {
     format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// GraphiQL, opened with the dashboard query in the editor. Hand-written because async-graphql's
-/// GraphiQL page cannot be given a default query.
-async fn graphiql() -> Html<&'static str> {
-    Html(include_str!("graphiql.html"))
-}
-
-async fn metrics() -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    metrics::gauge!("coverage_api_event_subscribers").set(state.events.subscriber_count() as f64);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         crate::metrics::render(),
@@ -203,12 +401,17 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.conn.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(err) => {
-            tracing::warn!(%err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
+async fn readyz(State(state): State<AppState>) -> Response {
+    if let Err(err) = state.db.conn.execute_unprepared("SELECT 1").await {
+        tracing::warn!(%err, "readiness check failed");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
     }
+    if !state.events.is_listening() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not listening for change events yet",
+        )
+            .into_response();
+    }
+    (StatusCode::OK, "ready").into_response()
 }

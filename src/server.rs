@@ -2,14 +2,17 @@
 //! a shutdown future, so tests bind port 0 and never sleep waiting for it.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db::{self, Database};
-use crate::graphql::{self, Limits};
+use crate::events::{self, Events};
+use crate::graphql::{self, Api, SchemaSettings};
 use crate::routes::{self, AppState, HttpLimits};
 use crate::seed;
 
@@ -36,16 +39,26 @@ pub async fn prepare_database(args: &DatabaseArgs) -> anyhow::Result<Database> {
 /// The advisory lock key that serialises start-up preparation ("cov" in ASCII).
 const PREPARE_LOCK_KEY: i64 = 0x00_63_6f_76;
 
-/// The application state for `db` under `args`.
+/// The application state for `db` under `args`; on PostgreSQL, also starts listening for the
+/// change events of every instance.
 pub fn state(db: Database, args: &ServeArgs) -> AppState {
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
-    let limits = Limits {
-        max_page_size: u64::from(args.max_page_size),
-    };
+    let events = Events::new(db.backend(), args.subscriber_buffer as usize);
+    events::spawn_listener(&events, &db);
+    let settings = SchemaSettings::from(args);
     AppState {
-        schema: graphql::build_schema(db.clone(), limits),
+        api: Api {
+            schema: graphql::build_schema(db.clone(), events.clone(), &settings),
+            db: db.clone(),
+        },
         db,
+        events,
+        ws_connections: Arc::new(Semaphore::new(args.max_ws_connections)),
+        max_subscriptions: args.max_subscriptions,
+        max_batch: args.max_batch,
+        cache_max_age: args.cache_max_age,
+        body_limit: args.body_limit,
     }
 }
 

@@ -5,7 +5,7 @@ mod page;
 mod rate;
 
 pub use entity::{BranchType, CityKind, ProgramLevel};
-pub use page::{Page, PageRequest, decode_cursor, encode_cursor};
+pub use page::{DEFAULT_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor};
 pub use rate::{CoverageRate, coverage_rate, ratio_of_sums};
 
 /// The current time at the precision both databases keep (PostgreSQL's `timestamptz` holds

@@ -212,6 +212,7 @@ pub struct CityQuery;
 impl CityQuery {
     /// Cities, filtered, sorted and paged (Relay connection). `first` defaults to 20 and is
     /// capped at 100; `after` takes a cursor from a previous page.
+    #[graphql(complexity = "super::connection::page_cost(first, child_complexity)")]
     async fn cities(
         &self,
         ctx: &Context<'_>,

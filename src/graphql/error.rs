@@ -17,6 +17,70 @@ pub const FORBIDDEN: &str = "FORBIDDEN";
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 /// Something failed on our side; the log has the cause.
 pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+/// The document is not GraphQL.
+pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+/// The document does not fit the schema (unknown field, wrong argument type…).
+pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+/// A mutation sent by GET or over the WebSocket: mutations are POST-only.
+pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+/// Brackets, selections or fragment spreads nest deeper than `--max-nesting`.
+pub const NESTING_TOO_DEEP: &str = "NESTING_TOO_DEEP";
+/// Selections nest deeper than `--max-depth`.
+pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+/// The query costs more than `--max-complexity`.
+pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+/// More aliases than `--max-aliases`.
+pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+/// More root fields than `--max-root-fields`.
+pub const TOO_MANY_ROOT_FIELDS: &str = "TOO_MANY_ROOT_FIELDS";
+/// More directives on one field than `--max-directives`.
+pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
+/// A batch holds more operations than `--max-batch`, or none.
+pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
+/// The request body is larger than `--body-limit`.
+pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+/// The request took longer than `--request-timeout`.
+pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+/// The body is not JSON (see POST /graphql).
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+/// The request body or query string is not a GraphQL request.
+pub const BAD_REQUEST: &str = "BAD_REQUEST";
+/// The response's errors were cut to [`MAX_ERRORS`]; this last error says how many more.
+pub const TOO_MANY_ERRORS: &str = "TOO_MANY_ERRORS";
+/// The instance holds `--max-ws-connections` WebSocket connections already.
+pub const TOO_MANY_CONNECTIONS: &str = "TOO_MANY_CONNECTIONS";
+/// The connection has `--max-subscriptions` operations open already.
+pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+/// The subscriber fell more than `--subscriber-buffer` events behind and is dropped.
+pub const SUBSCRIBER_TOO_SLOW: &str = "SUBSCRIBER_TOO_SLOW";
+/// Change events may have been lost (the server's database connection was re-established):
+/// read the current figures again.
+pub const EVENTS_MISSED: &str = "EVENTS_MISSED";
+
+/// Most errors one response carries; the rest are counted in one [`TOO_MANY_ERRORS`] error.
+pub const MAX_ERRORS: usize = 20;
+/// Longest error message sent, in characters; longer ones are cut.
+pub const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// An error with `code`.
+pub fn coded(code: &'static str, message: impl Into<String>) -> Error {
+    Error::new(message.into()).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// A request-level error with `code` (no location: it concerns the whole request).
+pub fn server_error(code: &'static str, message: impl Into<String>) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
+/// A response holding only an error with `code`.
+pub fn error_response(code: &'static str, message: impl Into<String>) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![server_error(code, message)])
+}
 
 /// The GraphQL error a client sees for `err`.
 pub fn to_graphql(err: &AppError) -> Error {
@@ -55,9 +119,10 @@ impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
 }
 
 /// Gives a code to the errors async-graphql raises itself without one, so that every error a
-/// client sees carries `extensions.code`: the persisted-query errors (Apollo clients resend the
-/// full query on PERSISTED_QUERY_NOT_FOUND).
-pub fn add_missing_codes(response: &mut async_graphql::Response) {
+/// client sees carries `extensions.code`; then bounds the errors' number and size (see
+/// [`MAX_ERRORS`], [`MAX_MESSAGE_CHARS`]).
+pub fn finish(response: &mut async_graphql::Response) {
+    let failed = matches!(response.data, async_graphql::Value::Null);
     for error in &mut response.errors {
         if error
             .extensions
@@ -71,11 +136,28 @@ pub fn add_missing_codes(response: &mut async_graphql::Response) {
             m if m.contains("PersistedQuery") || m == "provided sha does not match query" => {
                 BAD_USER_INPUT
             }
+            "Query is too complex." => QUERY_TOO_COMPLEX,
+            "Query is nested too deep." => QUERY_TOO_DEEP,
+            _ if failed => GRAPHQL_VALIDATION_FAILED,
             _ => continue,
         };
         error
             .extensions
             .get_or_insert_with(Default::default)
             .set("code", code);
+    }
+    for error in &mut response.errors {
+        if let Some((cut, _)) = error.message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            error.message.truncate(cut);
+            error.message.push('…');
+        }
+    }
+    if response.errors.len() > MAX_ERRORS {
+        let more = response.errors.len() - (MAX_ERRORS - 1);
+        response.errors.truncate(MAX_ERRORS - 1);
+        response.errors.push(server_error(
+            TOO_MANY_ERRORS,
+            format!("{more} more errors were left out"),
+        ));
     }
 }

@@ -54,6 +54,22 @@ impl Loaders {
     }
 }
 
+impl Loaders {
+    /// Loaders that batch but keep nothing: for operations on the WebSocket, where a
+    /// subscription resolves each event's selection with the same loaders and must not see the
+    /// figures of an earlier event.
+    pub fn uncached(db: &Database) -> Self {
+        let loaders = Self::new(db);
+        loaders.city_by_code.enable_all_cache(false);
+        loaders.coverage_by_city.enable_all_cache(false);
+        loaders.history_by_city.enable_all_cache(false);
+        loaders.programs_by_city.enable_all_cache(false);
+        loaders.cities_by_program.enable_all_cache(false);
+        loaders.revisions_by_record.enable_all_cache(false);
+        loaders
+    }
+}
+
 /// Groups (key, value) pairs into a map of vectors, keeping their order.
 pub(super) fn group<K: std::hash::Hash + Eq, V>(
     rows: impl IntoIterator<Item = (K, V)>,

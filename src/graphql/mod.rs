@@ -5,14 +5,20 @@ pub mod city;
 pub mod connection;
 pub mod coverage;
 pub mod error;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod pilot;
 pub mod revision;
+pub mod subscription;
 pub mod summary;
 pub mod viewer;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Request, Response, Schema};
+use std::sync::Arc;
+
+use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Context, Data, MergedObject, Request, Response, Schema};
 
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
@@ -20,6 +26,9 @@ use async_graphql::extensions::apollo_persisted_queries::{
 
 use crate::auth::Actor;
 use crate::db::Database;
+use crate::events::Events;
+use crate::ws::WsConnection;
+pub use limits::{DocumentLimits, RequestInfo, Transport};
 pub use loaders::Loaders;
 
 /// The root query: the per-area roots merged.
@@ -37,7 +46,7 @@ pub struct Query(
 pub struct Mutation(mutation::CoverageMutation, mutation::AdminMutation);
 
 /// The schema type served by the API.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Limits the resolvers apply.
 #[derive(Debug, Clone, Copy)]
@@ -52,50 +61,187 @@ impl Default for Limits {
     }
 }
 
+/// Everything the schema is built with besides its data (see `config::ServeArgs`).
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaSettings {
+    /// Limits the resolvers apply.
+    pub limits: Limits,
+    /// Limits checked before validation.
+    pub document: DocumentLimits,
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Largest complexity.
+    pub max_complexity: usize,
+    /// "Did you mean …" in validation errors.
+    pub field_suggestions: bool,
+    /// Whether introspection is answered.
+    pub introspection: bool,
+}
+
+impl From<&crate::config::ServeArgs> for SchemaSettings {
+    fn from(args: &crate::config::ServeArgs) -> Self {
+        Self {
+            limits: Limits {
+                max_page_size: u64::from(args.max_page_size),
+            },
+            document: DocumentLimits {
+                max_nesting: args.max_nesting,
+                max_fields: args.max_complexity,
+                max_aliases: args.max_aliases,
+                max_root_fields: args.max_root_fields,
+                max_directives: args.max_directives,
+            },
+            max_depth: args.max_depth,
+            max_complexity: args.max_complexity,
+            field_suggestions: args.field_suggestions,
+            introspection: args.introspection,
+        }
+    }
+}
+
 /// Persisted queries kept (least recently used go first).
 const PERSISTED_QUERIES: usize = 1024;
 
-/// Query depth allowed: GraphiQL's own introspection query nests about 13 deep.
-const MAX_DEPTH: usize = 15;
-
-/// Builds the schema over `db`: data and limits in one place. Loaders are per request: see
-/// [`execute`].
-pub fn build_schema(db: Database, limits: Limits) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(db)
-        .data(limits)
-        // Automatic persisted queries: dashboards send a hash instead of the text; the parsed
-        // document is kept, so a known hash also skips parsing.
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-            PERSISTED_QUERIES,
-        )))
-        .limit_depth(MAX_DEPTH)
-        .finish()
+/// Builds the schema over `db` and `events`. Loaders are per request: see [`Api::execute`].
+pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> AppSchema {
+    connection::set_page_cap(settings.limits.max_page_size);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .data(db)
+    .data(events)
+    .data(settings.limits)
+    // Automatic persisted queries: dashboards send a hash instead of the text.
+    .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+        PERSISTED_QUERIES,
+    )))
+    // Parses the document itself, bounded (see `limits`); async-graphql's own directive and
+    // recursion checks, which expand fragments without bound, are therefore not used.
+    .extension(settings.document)
+    .limit_depth(settings.max_depth)
+    .limit_complexity(settings.max_complexity);
+    if !settings.field_suggestions {
+        builder = builder.disable_suggestions();
+    }
+    if !settings.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
 }
 
-/// Executes one GraphQL request for `actor`, with a fresh set of loaders; then completes the
-/// error codes and records the operation's metrics.
+/// The schema with its database: runs operations for HTTP and for the WebSocket.
+#[derive(Clone)]
+pub struct Api {
+    /// The schema.
+    pub schema: AppSchema,
+    /// The database the loaders read.
+    pub db: Database,
+}
+
+impl Api {
+    /// Executes one request for `actor` with a fresh set of loaders; completes the error codes,
+    /// bounds the errors and records the operation's metrics. Also returns the type of the
+    /// operation that ran, once known.
+    pub async fn execute(
+        &self,
+        actor: Actor,
+        transport: Transport,
+        request: Request,
+    ) -> (Response, Option<OperationType>) {
+        let started = std::time::Instant::now();
+        let info = RequestInfo::new(transport, request.operation_name.clone());
+        let operation = request.operation_name.clone();
+        let mut response = self
+            .schema
+            .execute(
+                request
+                    .data(Loaders::new(&self.db))
+                    .data(actor)
+                    .data(Arc::clone(&info)),
+            )
+            .await;
+        error::finish(&mut response);
+        crate::metrics::operation(operation.as_deref(), started.elapsed(), &response);
+        (response, info.operation_type.get().copied())
+    }
+}
+
+/// Executes one request for `actor` (see [`Api::execute`]), as if POSTed.
 pub async fn execute(
     schema: &AppSchema,
     db: &Database,
     actor: Actor,
     request: Request,
 ) -> Response {
-    let started = std::time::Instant::now();
-    let operation = request.operation_name.clone();
-    let mut response = schema
-        .execute(request.data(Loaders::new(db)).data(actor))
-        .await;
-    error::add_missing_codes(&mut response);
-    crate::metrics::operation(operation.as_deref(), started.elapsed(), &response);
-    response
+    let api = Api {
+        schema: schema.clone(),
+        db: db.clone(),
+    };
+    api.execute(actor, Transport::Post, request).await.0
+}
+
+/// The executor of one WebSocket connection: each operation counts against the connection's
+/// limit while it runs, gets loaders that keep nothing between events, and has its errors
+/// completed and bounded like any response.
+#[derive(Clone)]
+pub struct WsExecutor {
+    /// The schema and database.
+    pub api: Api,
+    /// The connection.
+    pub connection: Arc<WsConnection>,
+}
+
+impl async_graphql::Executor for WsExecutor {
+    async fn execute(&self, request: Request) -> Response {
+        match self.execute_stream(request, None).next().await {
+            Some(response) => response,
+            None => Response::default(),
+        }
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let Some(slot) = self.connection.open_operation() else {
+            let response = error::error_response(
+                error::TOO_MANY_SUBSCRIPTIONS,
+                format!(
+                    "this connection has {} operations open already; complete one first",
+                    self.connection.max_operations()
+                ),
+            );
+            return stream::once(async move { response }).boxed();
+        };
+        let info = RequestInfo::new(Transport::WebSocket, request.operation_name.clone());
+        let request = request
+            .data(Loaders::uncached(&self.api.db))
+            .data(info)
+            .data(Arc::clone(&self.connection));
+        self.api
+            .schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |mut response| {
+                let _open = &slot;
+                error::finish(&mut response);
+                response
+            })
+            .boxed()
+    }
 }
 
 /// The schema's SDL, as `coverage-api schema` prints it and `schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .finish()
+    .sdl()
 }
 
 fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Database> {

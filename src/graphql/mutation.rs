@@ -2,6 +2,7 @@
 //! the input come back as `userErrors` in the payload; refusals of the caller (no token, a bad
 //! token, another city) as top-level errors with UNAUTHENTICATED or FORBIDDEN.
 
+use crate::events::Events;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::coverage::{BranchType, Coverage};
@@ -340,5 +341,6 @@ fn write_context<'a>(ctx: &Context<'a>) -> Result<WriteContext<'a>> {
     Ok(WriteContext {
         actor: ctx.data::<Actor>()?,
         request_id: ctx.data_opt::<RequestId>().map(|r| r.0.as_str()),
+        events: ctx.data::<Events>()?,
     })
 }

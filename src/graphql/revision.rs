@@ -126,6 +126,7 @@ pub struct RevisionQuery;
 impl RevisionQuery {
     /// Accepted changes, newest first (Relay connection), optionally of one city, branch type
     /// and/or period. `first` defaults to 20 and is capped at 100.
+    #[graphql(complexity = "super::connection::page_cost(first, child_complexity)")]
     async fn revisions(
         &self,
         ctx: &Context<'_>,

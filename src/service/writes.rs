@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::events::{Change, Events};
 
 /// Largest count accepted.
 pub const MAX_COUNT: i32 = 10_000_000;
@@ -134,6 +135,8 @@ pub struct WriteContext<'a> {
     pub actor: &'a Actor,
     /// The request's id, kept in the revision.
     pub request_id: Option<&'a str>,
+    /// Where committed changes are announced to subscriptions.
+    pub events: &'a Events,
 }
 
 /// The token behind a write; UNAUTHENTICATED without a live one.
@@ -255,7 +258,14 @@ pub async fn bulk_update_coverage(
         }
     }
     if errors.is_empty() {
-        txn.commit().await?;
+        let changes = written
+            .iter()
+            .map(|w| Change::Coverage {
+                record_id: w.record.id,
+                revision: w.revision.clone(),
+            })
+            .collect();
+        ctx.events.commit(txn, changes).await?;
         Ok(Outcome::Accepted(written))
     } else {
         txn.rollback().await?;
@@ -492,6 +502,49 @@ pub fn record_json(r: &coverage_record::Model) -> serde_json::Value {
         "version": r.version,
         "updatedAt": r.updated_at.to_rfc3339(),
         "updatedBy": r.updated_by,
+    })
+}
+
+/// The record a revision's `after` holds (the inverse of [`record_json`]), with its `id`.
+pub fn record_from_json(id: i64, json: &str) -> Option<coverage_record::Model> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stored {
+        city_code: String,
+        branch_type: String,
+        period: i32,
+        branch_count: Option<i32>,
+        eligible_count: Option<i32>,
+        new_branches: Option<i32>,
+        stated_rate: Option<f64>,
+        rate_scope: Option<String>,
+        source: Option<String>,
+        version: i32,
+        updated_at: chrono::DateTime<chrono::Utc>,
+        updated_by: Option<String>,
+    }
+    let r: Stored = serde_json::from_str(json).ok()?;
+    let branch_type = [
+        BranchType::Enterprise,
+        BranchType::University,
+        BranchType::Township,
+    ]
+    .into_iter()
+    .find(|t| branch_type_name(*t) == r.branch_type)?;
+    Some(coverage_record::Model {
+        id,
+        city_code: r.city_code,
+        branch_type,
+        period: r.period,
+        branch_count: r.branch_count,
+        eligible_count: r.eligible_count,
+        new_branches: r.new_branches,
+        stated_rate: r.stated_rate,
+        rate_scope: r.rate_scope,
+        source: r.source,
+        version: r.version,
+        updated_at: r.updated_at,
+        updated_by: r.updated_by,
     })
 }
 
@@ -775,7 +828,10 @@ async fn change_designation(
         input.note.clone(),
     )
     .await?;
-    txn.commit().await?;
+    let change = Change::Designation {
+        revision: revision.clone(),
+    };
+    ctx.events.commit(txn, vec![change]).await?;
     Ok(Outcome::Accepted(DesignationWritten {
         designation: after,
         program,

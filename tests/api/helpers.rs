@@ -12,6 +12,7 @@ use coverage_api::{seed, server};
 use entity::{BranchType, coverage_record};
 use sea_orm::{ActiveValue::NotSet, ConnectionTrait, EntityTrait, Set};
 use serde_json::{Value, json};
+use coverage_api::events::Events;
 use tokio::sync::oneshot;
 
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
@@ -22,7 +23,10 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The server's database (its statement counter included).
     pub db: Database,
-    client: reqwest::Client,
+    /// The server's change-event hub.
+    pub events: Events,
+    /// An HTTP client.
+    pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     postgres: Option<PostgresDb>,
 }
@@ -97,6 +101,7 @@ impl TestApp {
         let db = db::connect(&args(&url)).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
         let state = server::state(db.clone(), &serve);
+        let events = state.events.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -112,10 +117,23 @@ impl TestApp {
         Self {
             addr,
             db,
+            events,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             postgres,
         }
+    }
+
+    /// Waits until `n` subscriptions listen for events (and, on PostgreSQL, the instance's
+    /// listener is connected), so that a write made next is heard.
+    pub async fn until_subscribers(&self, n: usize) {
+        for _ in 0..500 {
+            if self.events.subscriber_count() >= n && self.events.is_listening() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{n} subscribers never listened");
     }
 
     /// `http://127.0.0.1:PORT{path}`.

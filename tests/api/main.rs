@@ -14,6 +14,8 @@ mod metrics;
 mod pilots;
 mod schema;
 mod statements;
+mod subscriptions;
 mod summary;
 mod tokens;
 mod writes;
+mod ws_client;

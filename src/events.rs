@@ -1,0 +1,300 @@
+//! Change events for subscriptions: every committed write becomes an [`Event`] on one
+//! process-wide broadcast channel that subscriptions read.
+//!
+//! How an event gets there depends on the database:
+//! - SQLite (one instance per file): the writer publishes after its commit. Commits and
+//!   publications pass one lock in turn, so events leave in commit order.
+//! - PostgreSQL (any number of instances on one database): the writer `NOTIFY`s inside its
+//!   transaction, which PostgreSQL delivers at commit, in commit order, to every session that
+//!   `LISTEN`s. Each instance runs one [`listen`] task on a connection of its own that turns the
+//!   notifications (the revision's id) into events, its own writes included. When that
+//!   connection is lost, the task reconnects and sends [`Event::Missed`], since notifications
+//!   sent meanwhile are gone.
+//!
+//! Events carry the revision the write left: an immutable snapshot of the record as committed,
+//! so every subscriber, on every instance, sees the record as that commit left it.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use entity::revision;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Statement,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, broadcast};
+
+use crate::db::Database;
+
+/// The PostgreSQL channel every instance listens on.
+pub const CHANNEL: &str = "coverage_api_events";
+
+/// What a subscription hears.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A coverage record was created or changed.
+    Coverage {
+        /// The record's id.
+        record_id: i64,
+        /// The revision the write left (its `after` is the record as committed).
+        revision: Arc<revision::Model>,
+    },
+    /// A pilot designation was granted, changed or revoked.
+    Designation {
+        /// The revision the write left.
+        revision: Arc<revision::Model>,
+    },
+    /// Events may have been lost (the listening connection was lost and re-established).
+    Missed {
+        /// For people.
+        reason: Arc<str>,
+    },
+}
+
+/// A committed change, as a write hands it to [`Events::commit`].
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// See [`Event::Coverage`].
+    Coverage {
+        /// The record's id.
+        record_id: i64,
+        /// The revision.
+        revision: revision::Model,
+    },
+    /// See [`Event::Designation`].
+    Designation {
+        /// The revision.
+        revision: revision::Model,
+    },
+}
+
+/// What a notification carries: ids only (NOTIFY payloads are limited to 8,000 bytes), since
+/// the revision itself is immutable and every instance can read it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Notice {
+    /// The revision's id.
+    revision: i64,
+    /// The coverage record's id, for coverage changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record: Option<i64>,
+}
+
+/// The process's change-event hub (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Events {
+    tx: broadcast::Sender<Event>,
+    /// Held from commit to publication on SQLite, so events leave in commit order.
+    order: Arc<Mutex<()>>,
+    backend: DbBackend,
+    /// Whether events can be heard: always on SQLite; on PostgreSQL while the listener's
+    /// connection is up (GET /readyz reports it).
+    listening: Arc<AtomicBool>,
+}
+
+impl Events {
+    /// A hub for `backend` where a subscriber may fall `capacity` events behind.
+    pub fn new(backend: DbBackend, capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Self {
+            tx,
+            order: Arc::new(Mutex::new(())),
+            backend,
+            listening: Arc::new(AtomicBool::new(backend != DbBackend::Postgres)),
+        }
+    }
+
+    /// A new receiver of every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+
+    /// Subscriptions listening now (also the `coverage_api_event_subscribers` gauge).
+    pub fn subscriber_count(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
+    /// Whether events are being heard (see [`Events::listening`]).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    /// Sends `event` to every current subscriber of this instance.
+    pub fn publish(&self, event: Event) {
+        let kind = match &event {
+            Event::Coverage { .. } => "coverage",
+            Event::Designation { .. } => "designation",
+            Event::Missed { .. } => "missed",
+        };
+        metrics::counter!("coverage_api_events_published_total", "kind" => kind).increment(1);
+        // An error only means nobody is subscribed.
+        let _ = self.tx.send(event);
+    }
+
+    /// Commits `txn` and makes `changes` events, in commit order (see the module's notes).
+    pub async fn commit(&self, txn: DatabaseTransaction, changes: Vec<Change>) -> Result<(), DbErr> {
+        if self.backend == DbBackend::Postgres {
+            for change in &changes {
+                let notice = match change {
+                    Change::Coverage {
+                        record_id,
+                        revision,
+                    } => Notice {
+                        revision: revision.id,
+                        record: Some(*record_id),
+                    },
+                    Change::Designation { revision } => Notice {
+                        revision: revision.id,
+                        record: None,
+                    },
+                };
+                let payload = serde_json::to_string(&notice)
+                    .map_err(|err| DbErr::Custom(format!("event payload: {err}")))?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), payload.into()],
+                ))
+                .await?;
+            }
+            return txn.commit().await;
+        }
+        let _order = self.order.lock().await;
+        txn.commit().await?;
+        for change in changes {
+            self.publish(event_of(change));
+        }
+        Ok(())
+    }
+}
+
+fn event_of(change: Change) -> Event {
+    match change {
+        Change::Coverage {
+            record_id,
+            revision,
+        } => Event::Coverage {
+            record_id,
+            revision: Arc::new(revision),
+        },
+        Change::Designation { revision } => Event::Designation {
+            revision: Arc::new(revision),
+        },
+    }
+}
+
+/// On PostgreSQL, starts the task that turns this instance's notifications into events (see
+/// the module's notes); on SQLite, does nothing. The task's connection is named
+/// `coverage-api events <pid>` in `pg_stat_activity`.
+pub fn spawn_listener(events: &Events, db: &Database) {
+    if db.backend() != DbBackend::Postgres {
+        return;
+    }
+    let events = events.clone();
+    let db = db.clone();
+    tokio::spawn(async move { listen(events, db).await });
+}
+
+/// Delay between attempts to reach the database when it does not answer.
+const RETRY: Duration = Duration::from_secs(1);
+
+async fn listen(events: Events, db: Database) {
+    let options = match PgConnectOptions::from_str(db.url()) {
+        Ok(options) => {
+            options.application_name(&format!("coverage-api events {}", std::process::id()))
+        }
+        Err(err) => {
+            tracing::error!(%err, "change events disabled: the database URL does not parse");
+            return;
+        }
+    };
+    // A pool of one of its own, so the listener never takes a connection from requests; the
+    // listener uses it to reconnect.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
+    let mut listener = loop {
+        match connect(&pool).await {
+            Ok(listener) => break listener,
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for change events yet; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    };
+    events.listening.store(true, Ordering::Release);
+    tracing::info!(channel = CHANNEL, "listening for change events");
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => match load(&db, notification.payload()).await {
+                Ok(Some(event)) => events.publish(event),
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "a change event could not be read");
+                    events.publish(missed("a change event could not be read from the database"));
+                }
+            },
+            // The connection was lost and (eagerly) re-established: notifications sent in
+            // between are gone.
+            Ok(None) => {
+                tracing::warn!("the change-event connection was lost and re-established");
+                events.publish(missed(
+                    "the server's connection to the database was lost and re-established; \
+                     changes made meanwhile were not sent: read the current figures again",
+                ));
+            }
+            Err(err) => {
+                if events.listening.swap(false, Ordering::AcqRel) {
+                    tracing::warn!(%err, "the change-event connection is down; retrying");
+                    events.publish(missed(
+                        "the server lost its connection to the database; changes may be missed \
+                         until it is back",
+                    ));
+                }
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        }
+        events.listening.store(true, Ordering::Release);
+    }
+}
+
+async fn connect(pool: &sea_orm::sqlx::PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+fn missed(reason: &str) -> Event {
+    Event::Missed {
+        reason: reason.into(),
+    }
+}
+
+/// The event a notification announces, read from the revision it names.
+async fn load(db: &Database, payload: &str) -> Result<Option<Event>, DbErr> {
+    let notice: Notice = match serde_json::from_str(payload) {
+        Ok(notice) => notice,
+        Err(err) => {
+            tracing::warn!(%err, payload, "ignoring a malformed change notification");
+            return Ok(None);
+        }
+    };
+    let Some(revision) = revision::Entity::find_by_id(notice.revision)
+        .one(&db.conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match notice.record {
+        Some(record_id) => Event::Coverage {
+            record_id,
+            revision: Arc::new(revision),
+        },
+        None => Event::Designation {
+            revision: Arc::new(revision),
+        },
+    }))
+}

@@ -1,0 +1,241 @@
+//! The subscription root: committed changes, as they happen (see `events` for how they travel).
+//! Served over the WebSocket at /graphql/ws.
+
+use std::sync::Arc;
+
+use async_graphql::futures_util::stream::{self, Stream};
+use async_graphql::{Context, Enum, ID, Object, Result, Subscription};
+use entity::{city, pilot_designation, pilot_program};
+use sea_orm::EntityTrait;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::coverage::{BranchType, Coverage};
+use super::error::{EVENTS_MISSED, GqlResultExt, SUBSCRIBER_TOO_SLOW, coded};
+use super::pilot::PilotDesignation;
+use super::revision::Revision;
+use super::{db, loaders};
+use crate::error::AppError;
+use crate::events::{Event, Events};
+use crate::service::writes::record_from_json;
+use crate::ws::WsConnection;
+
+/// A coverage record as one write committed it, with that write's revision.
+pub struct CoverageChange {
+    record: entity::coverage_record::Model,
+    revision: Arc<entity::revision::Model>,
+}
+
+/// A coverage record as one write committed it, with that write's revision.
+#[Object]
+impl CoverageChange {
+    /// The record as the write left it.
+    async fn coverage(&self) -> Coverage {
+        Coverage(self.record.clone())
+    }
+
+    /// The write's revision: who, when, why, before and after.
+    async fn revision(&self) -> Revision {
+        Revision((*self.revision).clone())
+    }
+}
+
+/// What happened to a designation.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DesignationAction {
+    /// The city joined the programme.
+    Granted,
+    /// The designation's year or source changed.
+    Changed,
+    /// The city's designation was removed.
+    Revoked,
+}
+
+/// A designation as one write committed it, with that write's revision.
+pub struct PilotDesignationChange {
+    action: DesignationAction,
+    designation: pilot_designation::Model,
+    revision: Arc<entity::revision::Model>,
+}
+
+/// A designation as one write committed it, with that write's revision.
+#[Object]
+impl PilotDesignationChange {
+    /// What happened.
+    async fn action(&self) -> DesignationAction {
+        self.action
+    }
+
+    /// The designation as the write left it; for REVOKED, as it was before.
+    async fn designation(&self, ctx: &Context<'_>) -> Result<PilotDesignation> {
+        let conn = &db(ctx)?.conn;
+        let city = city::Entity::find_by_id(self.designation.city_code.clone())
+            .one(conn)
+            .await
+            .map_err(AppError::from)
+            .gql()?;
+        let program = pilot_program::Entity::find_by_id(self.designation.program_code.clone())
+            .one(conn)
+            .await
+            .map_err(AppError::from)
+            .gql()?;
+        Ok(PilotDesignation {
+            designation: self.designation.clone(),
+            program,
+            city,
+        })
+    }
+
+    /// The write's revision.
+    async fn revision(&self) -> Revision {
+        Revision((*self.revision).clone())
+    }
+}
+
+/// Changes, as they are committed.
+#[derive(Default)]
+pub struct Subscription;
+
+/// Changes, as they are committed. Each event is sent after its write commits, in commit order.
+/// An error with code EVENTS_MISSED means events may have been lost (the server's database
+/// connection was re-established): read the current figures again; the subscription goes on.
+/// A subscriber that falls too far behind gets SUBSCRIBER_TOO_SLOW and its connection is closed
+/// with code 4008.
+#[Subscription]
+impl Subscription {
+    /// Every committed change of a coverage record, optionally of one city and/or branch type.
+    async fn coverage_changed<'a>(
+        &self,
+        ctx: &Context<'a>,
+        #[graphql(desc = "Only this city's records.")] city_code: Option<ID>,
+        #[graphql(desc = "Only records of this branch type.")] branch_type: Option<BranchType>,
+    ) -> Result<impl Stream<Item = Result<CoverageChange>> + 'a> {
+        let city_code = city_code.map(|c| c.0);
+        let branch_type = branch_type.map(entity::BranchType::from);
+        Ok(Feed::new(ctx)?.stream(move |event| {
+            let Event::Coverage {
+                record_id,
+                revision,
+            } = event
+            else {
+                return None;
+            };
+            if city_code
+                .as_ref()
+                .is_some_and(|c| revision.city_code.as_ref() != Some(c))
+                || branch_type.is_some_and(|t| revision.branch_type != Some(t))
+            {
+                return None;
+            }
+            let record = record_from_json(*record_id, revision.after.as_deref()?)?;
+            Some(CoverageChange {
+                record,
+                revision: Arc::clone(revision),
+            })
+        }))
+    }
+
+    /// Every committed change of a pilot designation, optionally of one city and/or programme.
+    async fn pilot_designation_changed<'a>(
+        &self,
+        ctx: &Context<'a>,
+        #[graphql(desc = "Only this city's designations.")] city_code: Option<ID>,
+        #[graphql(desc = "Only designations in this programme.")] program_code: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<PilotDesignationChange>> + 'a> {
+        let city_code = city_code.map(|c| c.0);
+        let program_code = program_code.map(|c| c.0);
+        Ok(Feed::new(ctx)?.stream(move |event| {
+            let Event::Designation { revision } = event else {
+                return None;
+            };
+            if city_code
+                .as_ref()
+                .is_some_and(|c| revision.city_code.as_ref() != Some(c))
+                || program_code
+                    .as_ref()
+                    .is_some_and(|p| revision.program_code.as_ref() != Some(p))
+            {
+                return None;
+            }
+            let (action, state) = match (&revision.before, &revision.after) {
+                (None, Some(after)) => (DesignationAction::Granted, after),
+                (Some(_), Some(after)) => (DesignationAction::Changed, after),
+                (Some(before), None) => (DesignationAction::Revoked, before),
+                (None, None) => return None,
+            };
+            Some(PilotDesignationChange {
+                action,
+                designation: designation_from_json(state)?,
+                revision: Arc::clone(revision),
+            })
+        }))
+    }
+}
+
+fn designation_from_json(json: &str) -> Option<pilot_designation::Model> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stored {
+        city_code: String,
+        program_code: String,
+        since_year: Option<i32>,
+        source: Option<String>,
+    }
+    let d: Stored = serde_json::from_str(json).ok()?;
+    Some(pilot_designation::Model {
+        city_code: d.city_code,
+        program_code: d.program_code,
+        since_year: d.since_year,
+        source: d.source,
+    })
+}
+
+/// One subscription's view of the event hub.
+struct Feed {
+    rx: broadcast::Receiver<Event>,
+    connection: Option<Arc<WsConnection>>,
+}
+
+impl Feed {
+    fn new(ctx: &Context<'_>) -> Result<Self> {
+        // Touch the loaders so that a subscription without them fails at once, not per event.
+        loaders(ctx)?;
+        Ok(Self {
+            rx: ctx.data::<Events>()?.subscribe(),
+            connection: ctx.data_opt::<Arc<WsConnection>>().cloned(),
+        })
+    }
+
+    /// The events `select` keeps, as a stream that ends after telling a subscriber it was too
+    /// slow.
+    fn stream<T: Send + 'static>(
+        self,
+        select: impl Fn(&Event) -> Option<T> + Send + 'static,
+    ) -> impl Stream<Item = Result<T>> + Send + 'static {
+        stream::unfold(Some((self, select)), |state| async move {
+            let (mut feed, select) = state?;
+            loop {
+                match feed.rx.recv().await {
+                    Ok(Event::Missed { reason }) => {
+                        let error = coded(EVENTS_MISSED, &*reason);
+                        return Some((Err(error), Some((feed, select))));
+                    }
+                    Ok(event) => {
+                        if let Some(item) = select(&event) {
+                            return Some((Ok(item), Some((feed, select))));
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        metrics::counter!("coverage_api_events_dropped_total").increment(missed);
+                        let reason =
+                            format!("subscriber too slow: {missed} events were not read in time");
+                        if let Some(connection) = &feed.connection {
+                            connection.close(crate::ws::CLOSE_TOO_SLOW, &reason);
+                        }
+                        return Some((Err(coded(SUBSCRIBER_TOO_SLOW, reason)), None));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,200 @@
+//! GraphQL over WebSocket at /graphql/ws, with the `graphql-transport-ws` protocol and the legacy
+//! `graphql-ws` (subscriptions-transport-ws) one. async-graphql speaks the protocols; this module
+//! adds what a public service needs around them:
+//! - at most `--max-ws-connections` connections per instance (more get 503 before the upgrade)
+//!   and `--max-subscriptions` operations open per connection (more get TOO_MANY_SUBSCRIPTIONS);
+//! - a token in the `connection_init` payload (`{"authorization": "Bearer …"}`) becomes the
+//!   connection's actor, as the header does for HTTP;
+//! - a subscriber that falls behind is dropped with close code [`CLOSE_TOO_SLOW`] and a reason,
+//!   and one that does not read at all is dropped after [`SEND_TIMEOUT`]; neither holds more
+//!   memory than the event hub's fixed buffer and its socket's.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::Data;
+use async_graphql::futures_util::{SinkExt, StreamExt, future};
+use async_graphql::http::{WebSocket as GraphQLWebSocket, WebSocketProtocols as Protocols, WsMessage};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use tokio::sync::{Notify, OwnedSemaphorePermit};
+
+use crate::auth::{self, Actor};
+use crate::graphql::WsExecutor;
+
+/// Close code for a subscriber that fell more than `--subscriber-buffer` events behind.
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+
+/// How long one message may wait for the client to take it before the connection is dropped.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One WebSocket connection's shared state: its open operations and a request to close it.
+pub struct WsConnection {
+    open: AtomicUsize,
+    max: usize,
+    close: Mutex<Option<(u16, String)>>,
+    notify: Notify,
+}
+
+impl WsConnection {
+    /// A connection that may run `max` operations at once.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            open: AtomicUsize::new(0),
+            max,
+            close: Mutex::new(None),
+            notify: Notify::new(),
+        })
+    }
+
+    /// The most operations it may run at once.
+    pub fn max_operations(&self) -> usize {
+        self.max
+    }
+
+    /// Counts one more open operation until the slot is dropped; `None` when `max` are open.
+    pub fn open_operation(self: &Arc<Self>) -> Option<OperationSlot> {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()?;
+        metrics::gauge!("coverage_api_ws_operations").increment(1.0);
+        Some(OperationSlot(Arc::clone(self)))
+    }
+
+    /// Asks the connection to close with `code` and `reason` (the first request wins).
+    pub fn close(&self, code: u16, reason: &str) {
+        if let Ok(mut close) = self.close.lock()
+            && close.is_none()
+        {
+            *close = Some((code, reason.to_owned()));
+        }
+        self.notify.notify_one();
+    }
+
+    async fn closed(&self) -> (u16, String) {
+        loop {
+            if let Some(close) = self.close.lock().ok().and_then(|c| c.clone()) {
+                return close;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// An open operation on a connection (see [`WsConnection::open_operation`]).
+pub struct OperationSlot(Arc<WsConnection>);
+
+impl Drop for OperationSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+        metrics::gauge!("coverage_api_ws_operations").decrement(1.0);
+    }
+}
+
+/// The protocol for a selected `Sec-WebSocket-Protocol` (none: `graphql-transport-ws`).
+pub fn protocol(selected: Option<&str>) -> Option<Protocols> {
+    match selected {
+        None => Some(Protocols::GraphQLWS),
+        Some(name) => name.parse().ok(),
+    }
+}
+
+/// Serves one upgraded connection until either side ends it. `_permit` holds the connection's
+/// place in the instance's limit.
+pub async fn serve(
+    socket: WebSocket,
+    protocol: Protocols,
+    executor: WsExecutor,
+    _permit: OwnedSemaphorePermit,
+) {
+    metrics::gauge!("coverage_api_ws_connections").increment(1.0);
+    let connection = Arc::clone(&executor.connection);
+    let db = executor.api.db.clone();
+    let (mut sink, source) = socket.split();
+    let input = source
+        .take_while(|message| future::ready(message.is_ok()))
+        .filter_map(|message| {
+            future::ready(match message {
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+                _ => None,
+            })
+        });
+    let messages = GraphQLWebSocket::new(executor, input, protocol).on_connection_init(
+        move |payload: serde_json::Value| async move {
+            let header = ["authorization", "Authorization"]
+                .iter()
+                .find_map(|key| payload.get(*key).and_then(serde_json::Value::as_str));
+            let actor = match header {
+                Some(value) => auth::actor_from_authorization(&db.conn, value)
+                    .await
+                    .map_err(|err| crate::graphql::error::to_graphql(&err))?,
+                None => Actor::Anonymous,
+            };
+            let mut data = Data::default();
+            data.insert(actor);
+            Ok(data)
+        },
+    );
+    pump(messages, &mut sink, &connection).await;
+    metrics::gauge!("coverage_api_ws_connections").decrement(1.0);
+}
+
+async fn pump<S>(
+    messages: impl async_graphql::futures_util::Stream<Item = WsMessage>,
+    sink: &mut S,
+    connection: &WsConnection,
+) where
+    S: async_graphql::futures_util::Sink<Message> + Unpin,
+{
+    let mut messages = std::pin::pin!(messages);
+    loop {
+        let message = tokio::select! {
+            biased;
+            (code, reason) = connection.closed() => {
+                tracing::info!(code, %reason, "closing a WebSocket connection");
+                if code == CLOSE_TOO_SLOW {
+                    metrics::counter!("coverage_api_ws_dropped_total", "reason" => "too_slow")
+                        .increment(1);
+                }
+                send(sink, close(code, reason)).await;
+                return;
+            }
+            message = messages.next() => message,
+        };
+        let (message, last) = match message {
+            None => return,
+            Some(WsMessage::Text(text)) => (Message::Text(text.into()), false),
+            Some(WsMessage::Close(code, reason)) => (close(code, reason), true),
+        };
+        if !send(sink, message).await || last {
+            return;
+        }
+    }
+}
+
+fn close(code: u16, reason: String) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// Sends `message`; false when the connection is gone or the client did not take the message
+/// within [`SEND_TIMEOUT`].
+async fn send<S: async_graphql::futures_util::Sink<Message> + Unpin>(
+    sink: &mut S,
+    message: Message,
+) -> bool {
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            tracing::warn!("dropping a WebSocket client that does not read");
+            metrics::counter!("coverage_api_ws_dropped_total", "reason" => "send_timeout")
+                .increment(1);
+            false
+        }
+    }
+}
