@@ -8,6 +8,7 @@ mod cities;
 mod city;
 mod cli;
 mod crash;
+mod fanout;
 mod helpers;
 mod http;
 mod metrics;
