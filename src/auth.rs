@@ -45,10 +45,7 @@ pub async fn actor(db: &impl ConnectionTrait, headers: &HeaderMap) -> AppResult<
 
 /// The actor for an `Authorization` value (`Bearer <secret>`), from a header or a WebSocket's
 /// `connection_init` payload.
-pub async fn actor_from_authorization(
-    db: &impl ConnectionTrait,
-    value: &str,
-) -> AppResult<Actor> {
+pub async fn actor_from_authorization(db: &impl ConnectionTrait, value: &str) -> AppResult<Actor> {
     let Some(secret) = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))

@@ -58,28 +58,63 @@ pub struct ServeArgs {
     pub cors_origins: Vec<String>,
     /// Deepest selection nesting a query may have. GraphiQL's own introspection query nests
     /// about 13 deep.
-    #[arg(long, env = "COVERAGE_API_MAX_DEPTH", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_DEPTH",
+        default_value_t = 15,
+        global = true
+    )]
     pub max_depth: usize,
     /// Largest query complexity: each field counts 1 plus its selections, and a connection's
     /// selections count `first` times (20 when `first` is not given). Also the most fields a
     /// query may select once its fragments are expanded.
-    #[arg(long, env = "COVERAGE_API_MAX_COMPLEXITY", default_value_t = 5_000, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_COMPLEXITY",
+        default_value_t = 5_000,
+        global = true
+    )]
     pub max_complexity: usize,
     /// Most aliased fields in one document, counted after fragments are expanded.
-    #[arg(long, env = "COVERAGE_API_MAX_ALIASES", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_ALIASES",
+        default_value_t = 30,
+        global = true
+    )]
     pub max_aliases: usize,
     /// Most fields at the root of an operation, counted after fragments are expanded.
-    #[arg(long, env = "COVERAGE_API_MAX_ROOT_FIELDS", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
     pub max_root_fields: usize,
     /// Most directives on one field.
-    #[arg(long, env = "COVERAGE_API_MAX_DIRECTIVES", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_DIRECTIVES",
+        default_value_t = 5,
+        global = true
+    )]
     pub max_directives: usize,
     /// Deepest nesting of brackets (`{`, `[`, `(`) in a document, checked before it is parsed:
     /// deeply nested list or object literals would otherwise exhaust the parser's stack.
-    #[arg(long, env = "COVERAGE_API_MAX_NESTING", default_value_t = 64, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_NESTING",
+        default_value_t = 64,
+        global = true
+    )]
     pub max_nesting: usize,
     /// Most operations in one batched request (a JSON array of operations).
-    #[arg(long, env = "COVERAGE_API_MAX_BATCH", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_BATCH",
+        default_value_t = 10,
+        global = true
+    )]
     pub max_batch: usize,
     /// Whether validation errors suggest field names ("did you mean …").
     #[arg(long, env = "COVERAGE_API_FIELD_SUGGESTIONS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -88,13 +123,28 @@ pub struct ServeArgs {
     #[arg(long, env = "COVERAGE_API_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
     /// `Cache-Control: public, max-age=N` on successful anonymous reads; 0 sends `no-store`.
-    #[arg(long, env = "COVERAGE_API_CACHE_MAX_AGE", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_CACHE_MAX_AGE",
+        default_value_t = 5,
+        global = true
+    )]
     pub cache_max_age: u32,
     /// Most open WebSocket connections per instance; more are answered 503.
-    #[arg(long, env = "COVERAGE_API_MAX_WS_CONNECTIONS", default_value_t = 1_000, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_WS_CONNECTIONS",
+        default_value_t = 1_000,
+        global = true
+    )]
     pub max_ws_connections: usize,
     /// Most operations (subscriptions) open at once on one WebSocket connection.
-    #[arg(long, env = "COVERAGE_API_MAX_SUBSCRIPTIONS", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_SUBSCRIPTIONS",
+        default_value_t = 20,
+        global = true
+    )]
     pub max_subscriptions: usize,
     /// Change events a subscriber may fall behind before it is dropped (close code 4008).
     #[arg(long, env = "COVERAGE_API_SUBSCRIBER_BUFFER", default_value_t = 256, global = true, value_parser = clap::value_parser!(u32).range(1..=65_536))]

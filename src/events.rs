@@ -21,9 +21,7 @@ use std::time::Duration;
 
 use entity::revision;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, broadcast};
 
@@ -134,7 +132,11 @@ impl Events {
     }
 
     /// Commits `txn` and makes `changes` events, in commit order (see the module's notes).
-    pub async fn commit(&self, txn: DatabaseTransaction, changes: Vec<Change>) -> Result<(), DbErr> {
+    pub async fn commit(
+        &self,
+        txn: DatabaseTransaction,
+        changes: Vec<Change>,
+    ) -> Result<(), DbErr> {
         if self.backend == DbBackend::Postgres {
             for change in &changes {
                 let notice = match change {

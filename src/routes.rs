@@ -237,10 +237,26 @@ async fn graphql_post(
             );
         }
         BatchRequest::Batch(requests) => {
-            return run(&state, &headers, request_id, Transport::Post, requests, true).await;
+            return run(
+                &state,
+                &headers,
+                request_id,
+                Transport::Post,
+                requests,
+                true,
+            )
+            .await;
         }
     };
-    run(&state, &headers, request_id, Transport::Post, requests, false).await
+    run(
+        &state,
+        &headers,
+        request_id,
+        Transport::Post,
+        requests,
+        false,
+    )
+    .await
 }
 
 /// GET /graphql: an operation in the query string (`query`, `operationName`, `variables`,
@@ -264,7 +280,15 @@ async fn graphql_get(
     }
     match async_graphql::http::parse_query_string(&query) {
         Ok(request) => {
-            run(&state, &headers, request_id, Transport::Get, vec![request], false).await
+            run(
+                &state,
+                &headers,
+                request_id,
+                Transport::Get,
+                vec![request],
+                false,
+            )
+            .await
         }
         Err(err) => json_error(
             StatusCode::BAD_REQUEST,

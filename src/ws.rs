@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::futures_util::{SinkExt, StreamExt, future};
-use async_graphql::http::{WebSocket as GraphQLWebSocket, WebSocketProtocols as Protocols, WsMessage};
+use async_graphql::http::{
+    WebSocket as GraphQLWebSocket, WebSocketProtocols as Protocols, WsMessage,
+};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 

@@ -35,6 +35,8 @@ pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
 pub const TOO_MANY_ROOT_FIELDS: &str = "TOO_MANY_ROOT_FIELDS";
 /// More directives on one field than `--max-directives`.
 pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
+/// `__schema` or `__type` asked of a server started with `--introspection false`.
+pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
 /// A batch holds more operations than `--max-batch`, or none.
 pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
 /// The request body is larger than `--body-limit`.

@@ -18,9 +18,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
@@ -42,6 +40,8 @@ pub struct DocumentLimits {
     pub max_root_fields: usize,
     /// Most directives on one selection.
     pub max_directives: usize,
+    /// Whether `__schema` and `__type` may be asked for.
+    pub introspection: bool,
 }
 
 /// How a request arrived: mutations are accepted only by POST.
@@ -94,7 +94,11 @@ impl Extension for DocumentLimits {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let parse_failed = |mut error: ServerError| {
-            if error.extensions.as_ref().is_none_or(|e| e.get("code").is_none()) {
+            if error
+                .extensions
+                .as_ref()
+                .is_none_or(|e| e.get("code").is_none())
+            {
                 error
                     .extensions
                     .get_or_insert_with(Default::default)
@@ -105,7 +109,9 @@ impl Extension for DocumentLimits {
         let doc = if query.is_empty() {
             // A persisted query's hit comes parsed (and was checked when it was registered):
             // async-graphql's step hands it over.
-            next.run(ctx, query, variables).await.map_err(parse_failed)?
+            next.run(ctx, query, variables)
+                .await
+                .map_err(parse_failed)?
         } else {
             check_nesting(query, self.max_nesting)?;
             async_graphql::parser::parse_query(query)
@@ -164,7 +170,11 @@ fn check_nesting(query: &str, max: usize) -> ServerResult<()> {
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
                 i += 3;
                 while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
                 }
                 i += 2;
             }
@@ -320,6 +330,14 @@ impl DocumentLimits {
                 ));
             }
             total.add(size);
+            if !self.introspection
+                && asks_introspection(doc, &operation.node.selection_set.node, &mut Vec::new())
+            {
+                return Err(error(
+                    codes::INTROSPECTION_DISABLED,
+                    "introspection is switched off on this server".into(),
+                ));
+            }
         }
         if total.fields > self.max_fields as u64 {
             return Err(too_many_fields(self.max_fields));
@@ -342,6 +360,30 @@ impl DocumentLimits {
         }
         Ok(())
     }
+}
+
+/// Whether a root selection set asks for `__schema` or `__type`, through fragments.
+fn asks_introspection<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    seen: &mut Vec<&'a Name>,
+) -> bool {
+    set.items.iter().any(|selection| match &selection.node {
+        Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
+        Selection::InlineFragment(inline) => {
+            asks_introspection(doc, &inline.node.selection_set.node, seen)
+        }
+        Selection::FragmentSpread(spread) => {
+            let name = &spread.node.fragment_name.node;
+            match doc.fragments.get_key_value(name) {
+                Some((name, fragment)) if !seen.contains(&name) => {
+                    seen.push(name);
+                    asks_introspection(doc, &fragment.node.selection_set.node, seen)
+                }
+                _ => false,
+            }
+        }
+    })
 }
 
 #[cfg(test)]

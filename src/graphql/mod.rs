@@ -90,6 +90,7 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
                 max_aliases: args.max_aliases,
                 max_root_fields: args.max_root_fields,
                 max_directives: args.max_directives,
+                introspection: args.introspection,
             },
             max_depth: args.max_depth,
             max_complexity: args.max_complexity,
@@ -195,10 +196,10 @@ pub struct WsExecutor {
 
 impl async_graphql::Executor for WsExecutor {
     async fn execute(&self, request: Request) -> Response {
-        match self.execute_stream(request, None).next().await {
-            Some(response) => response,
-            None => Response::default(),
-        }
+        self.execute_stream(request, None)
+            .next()
+            .await
+            .unwrap_or_default()
     }
 
     fn execute_stream(

@@ -122,7 +122,11 @@ async fn a_write_through_a_reaches_a_subscriber_on_b_which_survives_losing_its_c
     )
     .await
     .unwrap();
-    assert_eq!(killed.rows_affected(), 1, "B's listener was found and killed");
+    assert_eq!(
+        killed.rows_affected(),
+        1,
+        "B's listener was found and killed"
+    );
 
     // B's subscriber is told, and the subscription goes on.
     assert_eq!(

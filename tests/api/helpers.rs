@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::Utc;
 use coverage_api::config::{DatabaseArgs, ServeArgs};
 use coverage_api::db::{self, Database};
+use coverage_api::events::Events;
 use coverage_api::{seed, server};
 use entity::{BranchType, coverage_record};
 use sea_orm::{ActiveValue::NotSet, ConnectionTrait, EntityTrait, Set};
 use serde_json::{Value, json};
-use coverage_api::events::Events;
 use tokio::sync::oneshot;
 
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);

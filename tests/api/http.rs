@@ -46,6 +46,12 @@ async fn a_body_over_the_limit_is_refused_with_413() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({ "errors": [{
+            "message": "the request body is larger than the server accepts",
+            "extensions": { "code": "PAYLOAD_TOO_LARGE" } }] })
+    );
     let small = format!(r#"{{"query":"{{ periods }}{}"}}"#, " ".repeat(200 * 1024));
     let response = client
         .post(app.url("/graphql"))
@@ -214,6 +220,12 @@ async fn a_post_a_browser_could_send_cross_site_without_preflight_runs_nothing()
             .await
             .unwrap();
         assert_eq!(response.status(), 415, "{content_type}");
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap(),
+            serde_json::json!({ "errors": [{
+                "message": "POST /graphql takes a JSON body (content-type: application/json)",
+                "extensions": { "code": "UNSUPPORTED_MEDIA_TYPE" } }] })
+        );
     }
     let no_type = client
         .post(app.url("/graphql"))

@@ -11,6 +11,7 @@ mod crash;
 mod fanout;
 mod helpers;
 mod http;
+mod limits;
 mod metrics;
 mod pilots;
 mod schema;

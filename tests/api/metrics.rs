@@ -7,7 +7,7 @@ use crate::helpers::TestApp;
 
 /// Every sample of a Prometheus text page, as (name with labels, value); panics on a line that
 /// is neither a comment nor a sample.
-fn parse(text: &str) -> Vec<(String, f64)> {
+pub fn parse(text: &str) -> Vec<(String, f64)> {
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|line| {
@@ -22,7 +22,7 @@ fn parse(text: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn sample(samples: &[(String, f64)], name: &str) -> f64 {
+pub fn sample(samples: &[(String, f64)], name: &str) -> f64 {
     samples
         .iter()
         .filter(|(n, _)| n == name)
@@ -41,7 +41,7 @@ async fn named(app: &TestApp, name: &str, query: &str, variables: serde_json::Va
     assert_eq!(response.status(), 200);
 }
 
-async fn metrics(app: &TestApp) -> Vec<(String, f64)> {
+pub async fn metrics(app: &TestApp) -> Vec<(String, f64)> {
     let (status, body) = app.get("/metrics").await;
     assert_eq!(status, 200);
     parse(&body)
@@ -110,4 +110,45 @@ async fn operation_names_are_labels_but_overlong_ones_are_not() {
     assert!(text.contains(r#"operation="Weird_Name_That_Is_Fine""#));
     assert!(!text.contains(&long), "a 70-character name is not a label");
     assert!(text.contains(r#"operation="invalid""#));
+}
+
+#[tokio::test]
+async fn websocket_connections_operations_and_events_are_counted() {
+    use crate::ws_client::{Protocol, WsClient};
+    let app = TestApp::spawn().await;
+    let before = metrics(&app).await;
+    let mut ws = WsClient::connect(&app.addr.to_string(), Protocol::TransportWs, json!({})).await;
+    ws.subscribe(
+        "1",
+        "subscription { coverageChanged { coverage { version } } }",
+        json!({}),
+    )
+    .await;
+    app.until_subscribers(1).await;
+    let token = coverage_api::service::tokens::create(
+        &app.db.conn,
+        "Province office",
+        entity::Role::Admin,
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let response = app
+        .query_as(
+            Some(&token),
+            "mutation { updateCoverage(input: { cityCode: \"410800\", branchType: ENTERPRISE,
+                 period: 2024, branchCount: 1 }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(response["data"]["updateCoverage"]["userErrors"], json!([]));
+    ws.payload("1").await;
+    let during = metrics(&app).await;
+    let moved = |name: &str| sample(&during, name) - sample(&before, name);
+    assert!(moved(r#"coverage_api_events_published_total{kind="coverage"}"#) >= 1.0);
+    // Gauges are process-wide and other tests run alongside: at least this test's own.
+    assert!(sample(&during, "coverage_api_ws_connections") >= 1.0);
+    assert!(sample(&during, "coverage_api_ws_operations") >= 1.0);
+    assert!(sample(&during, "coverage_api_event_subscribers") >= 1.0);
 }

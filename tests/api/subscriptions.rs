@@ -91,7 +91,14 @@ async fn a_committed_write_reaches_a_graphql_transport_ws_subscriber_in_commit_o
         .await;
     assert_eq!(other["data"]["updateCoverage"]["userErrors"], json!([]));
     for (version, branches) in [(1, 100), (2, 150), (3, 120)] {
-        write_jiaozuo(&app, &token, branches, version - 1, &format!("req-{version}")).await;
+        write_jiaozuo(
+            &app,
+            &token,
+            branches,
+            version - 1,
+            &format!("req-{version}"),
+        )
+        .await;
     }
     for (version, branches) in [(1, 100), (2, 150), (3, 120)] {
         assert_eq!(
@@ -249,7 +256,8 @@ async fn the_connection_init_token_is_the_connections_actor_and_mutations_need_p
         json!({ "authorization": format!("Bearer {token}") }),
     )
     .await;
-    ws.subscribe("v", "{ viewer { name role } }", json!({})).await;
+    ws.subscribe("v", "{ viewer { name role } }", json!({}))
+        .await;
     assert_eq!(
         ws.payload("v").await,
         json!({ "data": { "viewer": { "name": "Province office", "role": "ADMIN" } } })
@@ -386,14 +394,25 @@ async fn a_subscriber_within_its_buffer_hears_every_event_of_a_burst() {
     .await;
     let token = admin(&app).await;
     let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe("1", "subscription { coverageChanged { coverage { version } } }", json!({}))
-        .await;
+    ws.subscribe(
+        "1",
+        "subscription { coverageChanged { coverage { version } } }",
+        json!({}),
+    )
+    .await;
     app.until_subscribers(1).await;
     // 54 events at once, within a buffer of 64.
     let response = app
-        .query_as(Some(&token), BULK, json!({ "input": rows(2024..2025, "s") }))
+        .query_as(
+            Some(&token),
+            BULK,
+            json!({ "input": rows(2024..2025, "s") }),
+        )
         .await;
-    assert_eq!(response["data"]["bulkUpdateCoverage"]["userErrors"], json!([]));
+    assert_eq!(
+        response["data"]["bulkUpdateCoverage"]["userErrors"],
+        json!([])
+    );
     for _ in 0..54 {
         assert_eq!(
             ws.payload("1").await,
@@ -411,6 +430,7 @@ async fn a_subscriber_that_does_not_read_is_dropped_with_close_code_4008() {
     })
     .await;
     let token = admin(&app).await;
+    let before = crate::metrics::metrics(&app).await;
     let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
     ws.subscribe("1", FAT, json!({})).await;
     app.until_subscribers(1).await;
@@ -419,9 +439,16 @@ async fn a_subscriber_that_does_not_read_is_dropped_with_close_code_4008() {
     let source = "河".repeat(1_000);
     for period in 2017..2022 {
         let response = app
-            .query_as(Some(&token), BULK, json!({ "input": rows(period..period + 1, &source) }))
+            .query_as(
+                Some(&token),
+                BULK,
+                json!({ "input": rows(period..period + 1, &source) }),
+            )
             .await;
-        assert_eq!(response["data"]["bulkUpdateCoverage"]["userErrors"], json!([]));
+        assert_eq!(
+            response["data"]["bulkUpdateCoverage"]["userErrors"],
+            json!([])
+        );
     }
     // Reading again: some events, then the reason, then the close frame.
     let mut events = 0;
@@ -445,7 +472,15 @@ async fn a_subscriber_that_does_not_read_is_dropped_with_close_code_4008() {
     };
     assert!(events < 270, "{events} events before the drop");
     assert_eq!(u16::from(close.code), 4008);
-    assert!(close.reason.starts_with("subscriber too slow: "), "{close:?}");
+    assert!(
+        close.reason.starts_with("subscriber too slow: "),
+        "{close:?}"
+    );
+    let after = crate::metrics::metrics(&app).await;
+    let moved =
+        |name: &str| crate::metrics::sample(&after, name) - crate::metrics::sample(&before, name);
+    assert!(moved("coverage_api_events_dropped_total") >= 1.0);
+    assert!(moved(r#"coverage_api_ws_dropped_total{reason="too_slow"}"#) >= 1.0);
     // The server carries on.
     assert_eq!(
         app.query("{ periods }").await,

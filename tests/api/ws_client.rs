@@ -52,7 +52,9 @@ impl WsClient {
     /// acknowledgement.
     pub async fn connect(addr: &str, protocol: Protocol, payload: Value) -> Self {
         let mut client = Self::upgrade(addr, protocol).await.expect("upgrade");
-        client.send(json!({ "type": "connection_init", "payload": payload })).await;
+        client
+            .send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
         let ack = client.next().await;
         assert_eq!(ack, json!({ "type": "connection_ack" }));
         client
@@ -153,6 +155,8 @@ impl WsClient {
 
     /// True when nothing arrives within `wait`.
     pub async fn silent_for(&mut self, wait: Duration) -> bool {
-        tokio::time::timeout(wait, self.socket.next()).await.is_err()
+        tokio::time::timeout(wait, self.socket.next())
+            .await
+            .is_err()
     }
 }
