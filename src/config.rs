@@ -146,6 +146,10 @@ pub struct ServeArgs {
         global = true
     )]
     pub max_subscriptions: usize,
+    /// Seconds a new WebSocket connection has to send `connection_init` before it is closed
+    /// (code 4408).
+    #[arg(long, env = "COVERAGE_API_WS_INIT_TIMEOUT", default_value_t = 10, global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_init_timeout_secs: u64,
     /// Change events a subscriber may fall behind before it is dropped (close code 4008).
     #[arg(long, env = "COVERAGE_API_SUBSCRIBER_BUFFER", default_value_t = 256, global = true, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub subscriber_buffer: u32,
@@ -175,6 +179,7 @@ impl Default for ServeArgs {
             cache_max_age: 5,
             max_ws_connections: 1_000,
             max_subscriptions: 20,
+            ws_init_timeout_secs: 10,
             subscriber_buffer: 256,
         }
     }

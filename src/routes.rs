@@ -51,6 +51,8 @@ pub struct AppState {
     pub ws_connections: Arc<Semaphore>,
     /// Operations one WebSocket connection may run at once.
     pub max_subscriptions: usize,
+    /// Time a WebSocket connection has to send `connection_init`.
+    pub ws_init_timeout: Duration,
     /// Most operations in one batch.
     pub max_batch: usize,
     /// Seconds anonymous reads may be cached; 0 for none.
@@ -391,7 +393,8 @@ async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) ->
         api: state.api.clone(),
         connection: WsConnection::new(state.max_subscriptions),
     };
-    upgrade.on_upgrade(move |socket| ws::serve(socket, protocol, executor, permit))
+    let init_timeout = state.ws_init_timeout;
+    upgrade.on_upgrade(move |socket| ws::serve(socket, protocol, executor, init_timeout, permit))
 }
 
 /// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),

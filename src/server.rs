@@ -56,6 +56,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         events,
         ws_connections: Arc::new(Semaphore::new(args.max_ws_connections)),
         max_subscriptions: args.max_subscriptions,
+        ws_init_timeout: std::time::Duration::from_secs(args.ws_init_timeout_secs),
         max_batch: args.max_batch,
         cache_max_age: args.cache_max_age,
         body_limit: args.body_limit,

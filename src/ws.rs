@@ -7,7 +7,8 @@
 //!   connection's actor, as the header does for HTTP;
 //! - a subscriber that falls behind is dropped with close code [`CLOSE_TOO_SLOW`] and a reason,
 //!   and one that does not read at all is dropped after [`SEND_TIMEOUT`]; neither holds more
-//!   memory than the event hub's fixed buffer and its socket's.
+//!   memory than the event hub's fixed buffer and its socket's;
+//! - a connection that sends no `connection_init` within `--ws-init-timeout` is closed with 4408.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,9 @@ use crate::graphql::WsExecutor;
 
 /// Close code for a subscriber that fell more than `--subscriber-buffer` events behind.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
+
+/// Close code for a connection that sent no `connection_init` in time (the protocol's).
+pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
 
 /// How long one message may wait for the client to take it before the connection is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -109,6 +113,7 @@ pub async fn serve(
     socket: WebSocket,
     protocol: Protocols,
     executor: WsExecutor,
+    init_timeout: Duration,
     _permit: OwnedSemaphorePermit,
 ) {
     metrics::gauge!("coverage_api_ws_connections").increment(1.0);
@@ -139,7 +144,7 @@ pub async fn serve(
             Ok(data)
         },
     );
-    pump(messages, &mut sink, &connection).await;
+    pump(messages, &mut sink, &connection, init_timeout).await;
     metrics::gauge!("coverage_api_ws_connections").decrement(1.0);
 }
 
@@ -147,13 +152,22 @@ async fn pump<S>(
     messages: impl async_graphql::futures_util::Stream<Item = WsMessage>,
     sink: &mut S,
     connection: &WsConnection,
+    init_timeout: Duration,
 ) where
     S: async_graphql::futures_util::Sink<Message> + Unpin,
 {
     let mut messages = std::pin::pin!(messages);
+    let init_deadline = tokio::time::sleep(init_timeout);
+    let mut init_deadline = std::pin::pin!(init_deadline);
+    let mut acknowledged = false;
     loop {
         let message = tokio::select! {
             biased;
+            () = &mut init_deadline, if !acknowledged => {
+                send(sink, close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout".into()))
+                    .await;
+                return;
+            }
             (code, reason) = connection.closed() => {
                 tracing::info!(code, %reason, "closing a WebSocket connection");
                 if code == CLOSE_TOO_SLOW {
@@ -167,7 +181,10 @@ async fn pump<S>(
         };
         let (message, last) = match message {
             None => return,
-            Some(WsMessage::Text(text)) => (Message::Text(text.into()), false),
+            Some(WsMessage::Text(text)) => {
+                acknowledged |= text.contains(r#""type":"connection_ack""#);
+                (Message::Text(text.into()), false)
+            }
             Some(WsMessage::Close(code, reason)) => (close(code, reason), true),
         };
         if !send(sink, message).await || last {

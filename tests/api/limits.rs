@@ -509,3 +509,33 @@ async fn a_request_over_its_time_gets_408_with_a_code() {
     txn.rollback().await.unwrap();
     still_serves(&app).await;
 }
+
+/// GraphiQL's own introspection query (graphql-js `getIntrospectionQuery`, every option on).
+const INTROSPECTION: &str = "query IntrospectionQuery { __schema { description
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description isRepeatable locations
+                 args(includeDeprecated: true) { ...InputValue } } } }
+  fragment FullType on __Type { kind name description specifiedByURL
+    fields(includeDeprecated: true) { name description args(includeDeprecated: true) {
+      ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+    inputFields(includeDeprecated: true) { ...InputValue }
+    interfaces { ...TypeRef }
+    enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+    possibleTypes { ...TypeRef } }
+  fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue
+    isDeprecated deprecationReason }
+  fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType {
+    kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name } } } } } } } } }";
+
+#[tokio::test]
+async fn the_playgrounds_introspection_query_fits_the_default_limits() {
+    let app = TestApp::spawn().await;
+    let response = app.query(INTROSPECTION).await;
+    assert_eq!(response["errors"], Value::Null, "{response}");
+    assert_eq!(
+        response["data"]["__schema"]["subscriptionType"],
+        json!({ "name": "Subscription" })
+    );
+}

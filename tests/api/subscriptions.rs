@@ -487,3 +487,31 @@ async fn a_subscriber_that_does_not_read_is_dropped_with_close_code_4008() {
         json!({ "data": { "periods": [2017, 2018, 2019, 2020, 2021, 2023] } })
     );
 }
+
+#[tokio::test]
+async fn a_connection_that_never_initialises_is_closed_with_4408() {
+    let app = TestApp::spawn_with(ServeArgs {
+        ws_init_timeout_secs: 1,
+        ..ServeArgs::default()
+    })
+    .await;
+    // Initialised within the time: served past it.
+    let mut on_time = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
+    let mut silent = WsClient::upgrade(&addr(&app), Protocol::TransportWs)
+        .await
+        .expect("upgrade");
+    let close = silent
+        .next_or_close()
+        .await
+        .expect_err("closed")
+        .expect("a frame");
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (4408, "Connection initialisation timeout")
+    );
+    on_time.subscribe("q", "{ periods }", json!({})).await;
+    assert_eq!(
+        on_time.payload("q").await,
+        json!({ "data": { "periods": [2023] } })
+    );
+}
