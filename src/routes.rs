@@ -59,6 +59,8 @@ pub struct AppState {
     pub cache_max_age: u32,
     /// Largest accepted request body (also the largest WebSocket message).
     pub body_limit: usize,
+    /// Set to true when the server shuts down: WebSocket connections then close (1001).
+    pub going_away: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Settings of the HTTP layer.
@@ -393,8 +395,11 @@ async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) ->
         api: state.api.clone(),
         connection: WsConnection::new(state.max_subscriptions),
     };
-    let init_timeout = state.ws_init_timeout;
-    upgrade.on_upgrade(move |socket| ws::serve(socket, protocol, executor, init_timeout, permit))
+    let settings = ws::Settings {
+        init_timeout: state.ws_init_timeout,
+        going_away: state.going_away.subscribe(),
+    };
+    upgrade.on_upgrade(move |socket| ws::serve(socket, protocol, executor, settings, permit))
 }
 
 /// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),

@@ -60,6 +60,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         max_batch: args.max_batch,
         cache_max_age: args.cache_max_age,
         body_limit: args.body_limit,
+        going_away: Arc::new(tokio::sync::watch::channel(false).0),
     }
 }
 
@@ -74,6 +75,12 @@ pub async fn run(
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
         cors_origins: args.cors_origins.clone(),
+    };
+    let going_away = Arc::clone(&state.going_away);
+    let shutdown = async move {
+        shutdown.await;
+        // Upgraded WebSockets are not the server's to drain: tell them to go.
+        going_away.send_replace(true);
     };
     axum::serve(listener, routes::router(state, limits))
         .with_graceful_shutdown(shutdown)

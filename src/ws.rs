@@ -28,6 +28,9 @@ use crate::graphql::WsExecutor;
 /// Close code for a subscriber that fell more than `--subscriber-buffer` events behind.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 
+/// Close code when the server shuts down (WebSocket's "going away"): reconnect elsewhere.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
 /// Close code for a connection that sent no `connection_init` in time (the protocol's).
 pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
 
@@ -107,13 +110,21 @@ pub fn protocol(selected: Option<&str>) -> Option<Protocols> {
     }
 }
 
+/// How connections behave.
+pub struct Settings {
+    /// Time to send `connection_init`.
+    pub init_timeout: Duration,
+    /// Becomes true when the server shuts down.
+    pub going_away: tokio::sync::watch::Receiver<bool>,
+}
+
 /// Serves one upgraded connection until either side ends it. `_permit` holds the connection's
 /// place in the instance's limit.
 pub async fn serve(
     socket: WebSocket,
     protocol: Protocols,
     executor: WsExecutor,
-    init_timeout: Duration,
+    settings: Settings,
     _permit: OwnedSemaphorePermit,
 ) {
     metrics::gauge!("coverage_api_ws_connections").increment(1.0);
@@ -144,7 +155,7 @@ pub async fn serve(
             Ok(data)
         },
     );
-    pump(messages, &mut sink, &connection, init_timeout).await;
+    pump(messages, &mut sink, &connection, settings).await;
     metrics::gauge!("coverage_api_ws_connections").decrement(1.0);
 }
 
@@ -152,17 +163,27 @@ async fn pump<S>(
     messages: impl async_graphql::futures_util::Stream<Item = WsMessage>,
     sink: &mut S,
     connection: &WsConnection,
-    init_timeout: Duration,
+    settings: Settings,
 ) where
     S: async_graphql::futures_util::Sink<Message> + Unpin,
 {
     let mut messages = std::pin::pin!(messages);
-    let init_deadline = tokio::time::sleep(init_timeout);
+    let init_deadline = tokio::time::sleep(settings.init_timeout);
+    let mut going_away = settings.going_away;
+    let going_away = async move {
+        // Done either way: shutting down, or the server (the sender) is gone.
+        let _ = going_away.wait_for(|gone| *gone).await.is_ok();
+    };
+    let mut going_away = std::pin::pin!(going_away);
     let mut init_deadline = std::pin::pin!(init_deadline);
     let mut acknowledged = false;
     loop {
         let message = tokio::select! {
             biased;
+            () = &mut going_away => {
+                send(sink, close(CLOSE_GOING_AWAY, "the server is shutting down".into())).await;
+                return;
+            }
             () = &mut init_deadline, if !acknowledged => {
                 send(sink, close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout".into()))
                     .await;

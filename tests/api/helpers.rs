@@ -124,6 +124,13 @@ impl TestApp {
         }
     }
 
+    /// Shuts the server down gracefully, as SIGTERM does.
+    pub fn shut_down(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+    }
+
     /// Waits until `n` subscriptions listen for events (and, on PostgreSQL, the instance's
     /// listener is connected), so that a write made next is heard.
     pub async fn until_subscribers(&self, n: usize) {

@@ -515,3 +515,21 @@ async fn a_connection_that_never_initialises_is_closed_with_4408() {
         json!({ "data": { "periods": [2023] } })
     );
 }
+
+#[tokio::test]
+async fn shutting_down_closes_websockets_with_1001() {
+    let mut app = TestApp::spawn().await;
+    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
+    ws.subscribe("1", COVERAGE_CHANGED, json!({})).await;
+    app.until_subscribers(1).await;
+    app.shut_down();
+    let close = ws
+        .next_or_close()
+        .await
+        .expect_err("closed")
+        .expect("a frame");
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (1001, "the server is shutting down")
+    );
+}
