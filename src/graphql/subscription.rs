@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{self, Stream};
 use async_graphql::{Context, Enum, ID, Object, Result, Subscription};
-use entity::{city, pilot_designation, pilot_program};
-use sea_orm::EntityTrait;
+use entity::pilot_designation;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::coverage::{BranchType, Coverage};
@@ -14,8 +13,8 @@ use super::error::{EVENTS_MISSED, GqlResultExt, SUBSCRIBER_TOO_SLOW, coded};
 use super::pilot::PilotDesignation;
 use super::revision::Revision;
 use super::{db, loaders};
-use crate::error::AppError;
 use crate::events::{Event, Events};
+use crate::service::pilots;
 use crate::service::writes::record_from_json;
 use crate::ws::WsConnection;
 
@@ -67,16 +66,13 @@ impl PilotDesignationChange {
 
     /// The designation as the write left it; for REVOKED, as it was before.
     async fn designation(&self, ctx: &Context<'_>) -> Result<PilotDesignation> {
-        let conn = &db(ctx)?.conn;
-        let city = city::Entity::find_by_id(self.designation.city_code.clone())
-            .one(conn)
+        let city = loaders(ctx)?
+            .city_by_code
+            .load_one(self.designation.city_code.clone())
             .await
-            .map_err(AppError::from)
             .gql()?;
-        let program = pilot_program::Entity::find_by_id(self.designation.program_code.clone())
-            .one(conn)
+        let program = pilots::get(&db(ctx)?.conn, &self.designation.program_code)
             .await
-            .map_err(AppError::from)
             .gql()?;
         Ok(PilotDesignation {
             designation: self.designation.clone(),

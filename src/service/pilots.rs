@@ -13,6 +13,13 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<pilot_program::Mod
         .await?)
 }
 
+/// One programme by code.
+pub async fn get(db: &impl ConnectionTrait, code: &str) -> AppResult<Option<pilot_program::Model>> {
+    Ok(pilot_program::Entity::find_by_id(code.to_owned())
+        .one(db)
+        .await?)
+}
+
 /// The programmes each of the given cities holds, as (designation, programme) pairs ordered by
 /// programme code. One statement (a join), whatever the number of cities.
 pub async fn programs_of_cities(

@@ -299,4 +299,16 @@ async fn persisted_queries_miss_then_register_then_hit() {
         mismatch["errors"][0]["extensions"]["code"],
         "BAD_USER_INPUT"
     );
+    // A dashboard can send the hash by GET, which a CDN may cache for a few seconds.
+    let url = reqwest::Url::parse_with_params(
+        &app.url("/graphql"),
+        [("extensions", persisted.to_string())],
+    )
+    .unwrap();
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.headers()["cache-control"], "public, max-age=5");
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap(),
+        expected
+    );
 }
