@@ -171,8 +171,8 @@ async fn pump<S>(
     let init_deadline = tokio::time::sleep(settings.init_timeout);
     let mut going_away = settings.going_away;
     let going_away = async move {
-        // Done either way: shutting down, or the server (the sender) is gone.
-        let _ = going_away.wait_for(|gone| *gone).await.is_ok();
+        // Done either way: shutting down (Ok), or the server that would say so is gone (Err).
+        let _ = going_away.wait_for(|gone| *gone).await;
     };
     let mut going_away = std::pin::pin!(going_away);
     let mut init_deadline = std::pin::pin!(init_deadline);
