@@ -199,6 +199,11 @@ pub fn spawn_listener(events: &Events, db: &Database) {
     tokio::spawn(async move { listen(events, db).await });
 }
 
+/// What subscribers are told when the listening connection was lost (whether it came back at
+/// once or the database is still away): one message, so clients need handle only one case.
+const LOST: &str = "the server's connection to the database was lost; changes made meanwhile \
+                    may not have been sent: read the current figures again";
+
 /// Delay between attempts to reach the database when it does not answer.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -217,15 +222,7 @@ async fn listen(events: Events, db: Database) {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(options);
-    let mut listener = loop {
-        match connect(&pool).await {
-            Ok(listener) => break listener,
-            Err(err) => {
-                tracing::warn!(%err, "cannot listen for change events yet; retrying");
-                tokio::time::sleep(RETRY).await;
-            }
-        }
-    };
+    let mut listener = connect(&pool).await;
     events.listening.store(true, Ordering::Release);
     tracing::info!(channel = CHANNEL, "listening for change events");
     loop {
@@ -242,28 +239,37 @@ async fn listen(events: Events, db: Database) {
             // between are gone.
             Ok(None) => {
                 tracing::warn!("the change-event connection was lost and re-established");
-                events.publish(missed(
-                    "the server's connection to the database was lost and re-established; \
-                     changes made meanwhile were not sent: read the current figures again",
-                ));
+                events.publish(missed(LOST));
             }
+            // Lost, and not re-established at once: not ready until a new listener is up (a
+            // listener that failed to reconnect would only try again on the next notification,
+            // which an idle system may never send).
             Err(err) => {
-                if events.listening.swap(false, Ordering::AcqRel) {
-                    tracing::warn!(%err, "the change-event connection is down; retrying");
-                    events.publish(missed(
-                        "the server lost its connection to the database; changes may be missed \
-                         until it is back",
-                    ));
-                }
-                tokio::time::sleep(RETRY).await;
-                continue;
+                events.listening.store(false, Ordering::Release);
+                tracing::warn!(%err, "the change-event connection is down; reconnecting");
+                events.publish(missed(LOST));
+                listener = connect(&pool).await;
+                events.listening.store(true, Ordering::Release);
+                tracing::info!(channel = CHANNEL, "listening for change events again");
             }
         }
-        events.listening.store(true, Ordering::Release);
     }
 }
 
-async fn connect(pool: &sea_orm::sqlx::PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
+/// A listener on [`CHANNEL`], retrying every [`RETRY`] until the database answers.
+async fn connect(pool: &sea_orm::sqlx::PgPool) -> PgListener {
+    loop {
+        match try_connect(pool).await {
+            Ok(listener) => return listener,
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for change events yet; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+}
+
+async fn try_connect(pool: &sea_orm::sqlx::PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)

@@ -11,6 +11,7 @@ const UPDATE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(in
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_write_survives_a_sigkill() {
+    let _alone = crate::helpers::exclusive().await;
     let fresh = FreshDatabase::new("crash").await;
     let token = binary_token(&fresh.url, &["--role", "admin", "--name", "crash test"]);
     let (mut server, addr) = spawn_binary(&fresh.url);

@@ -41,6 +41,7 @@ async fn the_dashboard_query_takes_at_most_four_statements_at_1800_cities() {
 
 #[tokio::test]
 async fn nested_programme_members_and_their_coverage_are_batched_too() {
+    let _alone = crate::helpers::exclusive().await;
     // About 50 members per programme: a realistic size for an unpaged list.
     let app = TestApp::spawn_synthetic(200, 2).await;
     let query = "{ pilotPrograms { code cities { code coverage { coverageRate city { code } } history { period } } } }";

@@ -424,6 +424,7 @@ async fn a_subscriber_within_its_buffer_hears_every_event_of_a_burst() {
 
 #[tokio::test]
 async fn a_subscriber_that_does_not_read_is_dropped_with_close_code_4008() {
+    let _alone = crate::helpers::exclusive().await;
     let app = TestApp::spawn_with(ServeArgs {
         subscriber_buffer: 4,
         ..ServeArgs::default()
