@@ -153,7 +153,6 @@ impl Api {
     ) -> (Response, Option<OperationType>) {
         let started = std::time::Instant::now();
         let info = RequestInfo::new(transport, request.operation_name.clone());
-        let operation = request.operation_name.clone();
         let mut response = self
             .schema
             .execute(
@@ -164,7 +163,7 @@ impl Api {
             )
             .await;
         error::finish(&mut response);
-        crate::metrics::operation(operation.as_deref(), started.elapsed(), &response);
+        crate::metrics::operation(info.operation_name.as_deref(), started.elapsed(), &response);
         (response, info.operation_type.get().copied())
     }
 }

@@ -15,7 +15,7 @@ use super::revision::Revision;
 use super::{db, loaders};
 use crate::events::{Event, Events};
 use crate::service::pilots;
-use crate::service::writes::record_from_json;
+use crate::service::writes::{designation_from_json, record_from_json};
 use crate::ws::WsConnection;
 
 /// A coverage record as one write committed it, with that write's revision.
@@ -165,24 +165,6 @@ impl Subscription {
             })
         }))
     }
-}
-
-fn designation_from_json(json: &str) -> Option<pilot_designation::Model> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Stored {
-        city_code: String,
-        program_code: String,
-        since_year: Option<i32>,
-        source: Option<String>,
-    }
-    let d: Stored = serde_json::from_str(json).ok()?;
-    Some(pilot_designation::Model {
-        city_code: d.city_code,
-        program_code: d.program_code,
-        since_year: d.since_year,
-        source: d.source,
-    })
 }
 
 /// One subscription's view of the event hub.

@@ -548,6 +548,35 @@ pub fn record_from_json(id: i64, json: &str) -> Option<coverage_record::Model> {
     })
 }
 
+/// A designation as a revision keeps it: every column, API names.
+pub fn designation_json(d: &pilot_designation::Model) -> serde_json::Value {
+    json!({
+        "cityCode": d.city_code,
+        "programCode": d.program_code,
+        "sinceYear": d.since_year,
+        "source": d.source,
+    })
+}
+
+/// The designation a revision's `before` or `after` holds (the inverse of [`designation_json`]).
+pub fn designation_from_json(json: &str) -> Option<pilot_designation::Model> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stored {
+        city_code: String,
+        program_code: String,
+        since_year: Option<i32>,
+        source: Option<String>,
+    }
+    let d: Stored = serde_json::from_str(json).ok()?;
+    Some(pilot_designation::Model {
+        city_code: d.city_code,
+        program_code: d.program_code,
+        since_year: d.since_year,
+        source: d.source,
+    })
+}
+
 /// Every rule that needs no database, as user errors.
 fn validate(input: &CoverageUpdate, path: &(dyn Fn(&str) -> Vec<String> + Sync)) -> Vec<UserError> {
     let mut errors = Vec::new();
@@ -810,7 +839,6 @@ async fn change_designation(
         }
         Some(model)
     };
-    let designation_json = |d: &pilot_designation::Model| json!({ "cityCode": d.city_code, "programCode": d.program_code, "sinceYear": d.since_year, "source": d.source });
     let revision = insert_revision(
         &txn,
         token,
