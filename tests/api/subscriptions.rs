@@ -35,6 +35,20 @@ fn addr(app: &TestApp) -> String {
     app.addr.to_string()
 }
 
+/// A new connection to `app` whose operation `id` listens for events, returned once it does.
+async fn listening(
+    app: &TestApp,
+    protocol: Protocol,
+    id: &str,
+    query: &str,
+    variables: Value,
+) -> WsClient {
+    let mut ws = WsClient::connect(&addr(app), protocol, json!({})).await;
+    ws.subscribe(id, query, variables).await;
+    app.until_subscribers(1).await;
+    ws
+}
+
 /// Writes Jiaozuo's (410800) enterprise figures for 2024 through `token`, as version
 /// `expected + 1`, with the request id `request`.
 async fn write_jiaozuo(app: &TestApp, token: &str, branches: i32, expected: i32, request: &str) {
@@ -75,10 +89,14 @@ fn jiaozuo_event(branches: i32, version: i32, request: &str) -> Value {
 async fn a_committed_write_reaches_a_graphql_transport_ws_subscriber_in_commit_order() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe("1", COVERAGE_CHANGED, json!({ "city": "410800" }))
-        .await;
-    app.until_subscribers(1).await;
+    let mut ws = listening(
+        &app,
+        Protocol::TransportWs,
+        "1",
+        COVERAGE_CHANGED,
+        json!({ "city": "410800" }),
+    )
+    .await;
 
     // Another city's write is filtered out; Jiaozuo's three writes arrive in commit order.
     let other = app
@@ -118,14 +136,14 @@ async fn a_committed_write_reaches_a_graphql_transport_ws_subscriber_in_commit_o
 async fn the_legacy_graphql_ws_protocol_carries_the_same_events() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::Legacy, json!({})).await;
-    ws.subscribe(
+    let mut ws = listening(
+        &app,
+        Protocol::Legacy,
         "a",
         COVERAGE_CHANGED,
         json!({ "city": "410800", "type": "ENTERPRISE" }),
     )
     .await;
-    app.until_subscribers(1).await;
     write_jiaozuo(&app, &token, 100, 0, "legacy-1").await;
     assert_eq!(ws.payload("a").await, jiaozuo_event(100, 1, "legacy-1"));
     ws.complete("a").await;
@@ -136,15 +154,15 @@ async fn the_legacy_graphql_ws_protocol_carries_the_same_events() {
 async fn a_bulk_write_arrives_as_one_event_per_record_in_input_order() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe(
+    let mut ws = listening(
+        &app,
+        Protocol::TransportWs,
         "1",
         "subscription { coverageChanged(branchType: UNIVERSITY) {
             coverage { city { code } period branchCount version } } }",
         json!({}),
     )
     .await;
-    app.until_subscribers(1).await;
     let cities = ["410100", "410200", "410300", "410800"];
     let input: Vec<Value> = cities
         .iter()
@@ -174,9 +192,14 @@ async fn a_bulk_write_arrives_as_one_event_per_record_in_input_order() {
 async fn a_refused_write_sends_nothing() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe("1", COVERAGE_CHANGED, json!({})).await;
-    app.until_subscribers(1).await;
+    let mut ws = listening(
+        &app,
+        Protocol::TransportWs,
+        "1",
+        COVERAGE_CHANGED,
+        json!({}),
+    )
+    .await;
     // Branches above the eligible count: refused, nothing committed, nothing sent.
     let refused = app
         .query_as(
@@ -197,8 +220,9 @@ async fn a_refused_write_sends_nothing() {
 async fn designation_changes_are_granted_changed_and_revoked() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe(
+    let mut ws = listening(
+        &app,
+        Protocol::TransportWs,
         "d",
         "subscription { pilotDesignationChanged(programCode: \"INNOVATION_DEMO\") {
             action designation { city { code } program { code } sinceYear source }
@@ -206,7 +230,6 @@ async fn designation_changes_are_granted_changed_and_revoked() {
         json!({}),
     )
     .await;
-    app.until_subscribers(1).await;
     let set = "mutation($input: SetPilotDesignationInput!) {
         setPilotDesignation(input: $input) { userErrors { code } } }";
     let remove = "mutation($input: RemovePilotDesignationInput!) {
@@ -303,8 +326,14 @@ async fn a_connection_may_hold_max_subscriptions_operations_and_no_more() {
         ..ServeArgs::default()
     })
     .await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe("1", COVERAGE_CHANGED, json!({})).await;
+    let mut ws = listening(
+        &app,
+        Protocol::TransportWs,
+        "1",
+        COVERAGE_CHANGED,
+        json!({}),
+    )
+    .await;
     ws.subscribe("2", COVERAGE_CHANGED, json!({})).await;
     ws.subscribe("3", COVERAGE_CHANGED, json!({})).await;
     let refused = json!({ "data": null, "errors": [{
@@ -400,7 +429,6 @@ async fn a_subscriber_within_its_buffer_hears_every_event_of_a_burst() {
         json!({}),
     )
     .await;
-    app.until_subscribers(1).await;
     // 54 events at once, within a buffer of 64.
     let response = app
         .query_as(
@@ -432,9 +460,7 @@ async fn a_subscriber_that_does_not_read_is_dropped_with_close_code_4008() {
     .await;
     let token = admin(&app).await;
     let before = crate::metrics::metrics(&app).await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe("1", FAT, json!({})).await;
-    app.until_subscribers(1).await;
+    let mut ws = listening(&app, Protocol::TransportWs, "1", FAT, json!({})).await;
     // The client stops reading while 270 events of some 66 KB each (18 MB) are committed: far
     // more than its socket holds, so the server falls more than 4 events behind.
     let source = "河".repeat(1_000);
@@ -520,9 +546,14 @@ async fn a_connection_that_never_initialises_is_closed_with_4408() {
 #[tokio::test]
 async fn shutting_down_closes_websockets_with_1001() {
     let mut app = TestApp::spawn().await;
-    let mut ws = WsClient::connect(&addr(&app), Protocol::TransportWs, json!({})).await;
-    ws.subscribe("1", COVERAGE_CHANGED, json!({})).await;
-    app.until_subscribers(1).await;
+    let mut ws = listening(
+        &app,
+        Protocol::TransportWs,
+        "1",
+        COVERAGE_CHANGED,
+        json!({}),
+    )
+    .await;
     app.shut_down();
     let close = ws
         .next_or_close()
