@@ -225,8 +225,8 @@ async fn graphql_post(
             );
         }
     };
-    let requests = match batch {
-        BatchRequest::Single(request) => vec![request],
+    let (requests, batch) = match batch {
+        BatchRequest::Single(request) => (vec![request], false),
         BatchRequest::Batch(requests)
             if requests.is_empty() || requests.len() > state.max_batch =>
         {
@@ -240,17 +240,7 @@ async fn graphql_post(
                 ),
             );
         }
-        BatchRequest::Batch(requests) => {
-            return run(
-                &state,
-                &headers,
-                request_id,
-                Transport::Post,
-                requests,
-                true,
-            )
-            .await;
-        }
+        BatchRequest::Batch(requests) => (requests, true),
     };
     run(
         &state,
@@ -258,7 +248,7 @@ async fn graphql_post(
         request_id,
         Transport::Post,
         requests,
-        false,
+        batch,
     )
     .await
 }
@@ -316,11 +306,12 @@ async fn run(
     let actor = match auth::actor(&state.db.conn, headers).await {
         Ok(actor) => actor,
         Err(err) => {
+            // The request as a whole failed: an error without a location in the document.
             let error = crate::graphql::error::to_graphql(&err);
-            return GraphQLResponse::from(async_graphql::Response::from_errors(vec![
-                error.into_server_error(async_graphql::Pos::default()),
-            ]))
-            .into_response();
+            let mut server_error = async_graphql::ServerError::new(error.message, None);
+            server_error.extensions = error.extensions;
+            return GraphQLResponse::from(async_graphql::Response::from_errors(vec![server_error]))
+                .into_response();
         }
     };
     let mut cacheable = state.cache_max_age > 0 && actor == Actor::Anonymous;
