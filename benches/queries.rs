@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use coverage_api::auth::Actor;
 use coverage_api::config::{DatabaseArgs, ServeArgs};
 use coverage_api::db::{self, Database};
-use coverage_api::graphql::{self, AppSchema};
+use coverage_api::graphql::{Api, Transport};
 use coverage_api::{seed, server};
 
 const CLIENTS: usize = 16;
@@ -64,13 +64,13 @@ fn main() {
         println!("|---|---:|---:|---:|");
         for cities in [18usize, 1800] {
             let (db, dir) = database(cities).await;
-            let schema = server::state(db.clone(), &ServeArgs::default()).api.schema;
+            let api = server::state(db.clone(), &ServeArgs::default()).api;
             let code = if cities == 18 { "410800" } else { "900001" };
             for (name, query) in QUERIES {
                 if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
                     continue;
                 }
-                let (rps, statements) = measure(&schema, &db, query, code, run_for).await;
+                let (rps, statements) = measure(&api, &db, query, code, run_for).await;
                 println!("| {name} | {cities} | {rps:.0} | {statements:.1} |");
             }
             db.conn.close_by_ref().await.ok();
@@ -110,14 +110,17 @@ fn request(query: &str, code: &str) -> async_graphql::Request {
 /// Requests per second over `run_for` with `CLIENTS` concurrent clients, and statements per
 /// request measured on one request alone.
 async fn measure(
-    schema: &AppSchema,
+    api: &Api,
     db: &Database,
     query: &str,
     code: &str,
     run_for: Duration,
 ) -> (f64, f64) {
     let before = db.statement_count();
-    let response = graphql::execute(schema, db, Actor::Anonymous, request(query, code)).await;
+    let response = api
+        .execute(Actor::Anonymous, Transport::Post, request(query, code))
+        .await
+        .0;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let statements = (db.statement_count() - before) as f64;
 
@@ -125,12 +128,14 @@ async fn measure(
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
-        let (schema, db, done) = (schema.clone(), db.clone(), Arc::clone(&done));
+        let (api, done) = (api.clone(), Arc::clone(&done));
         let (query, code) = (query.to_owned(), code.to_owned());
         clients.push(tokio::spawn(async move {
             while started.elapsed() < run_for {
-                let response =
-                    graphql::execute(&schema, &db, Actor::Anonymous, request(&query, &code)).await;
+                let response = api
+                    .execute(Actor::Anonymous, Transport::Post, request(&query, &code))
+                    .await
+                    .0;
                 assert!(response.errors.is_empty());
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

@@ -150,6 +150,25 @@ pub struct ServeArgs {
     /// (code 4408).
     #[arg(long, env = "COVERAGE_API_WS_INIT_TIMEOUT", default_value_t = 10, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub ws_init_timeout_secs: u64,
+    /// Seconds between keep-alive pings on a WebSocket connection, which is also the time a
+    /// peer has to answer one before it is closed (code 4504); 0 sends none. Keep it under the
+    /// idle timeout of any proxy in front (nginx: 60 s).
+    #[arg(
+        long,
+        env = "COVERAGE_API_WS_KEEPALIVE",
+        default_value_t = 25,
+        global = true
+    )]
+    pub ws_keepalive_secs: u64,
+    /// Bytes of query text the automatic persisted-query store keeps (least recently used go
+    /// first; the parsed documents take a few times as much); 0 keeps none.
+    #[arg(
+        long,
+        env = "COVERAGE_API_PERSISTED_QUERY_BYTES",
+        default_value_t = 4 * 1024 * 1024,
+        global = true
+    )]
+    pub persisted_query_bytes: u64,
     /// Change events a subscriber may fall behind before it is dropped (close code 4008).
     #[arg(long, env = "COVERAGE_API_SUBSCRIBER_BUFFER", default_value_t = 256, global = true, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub subscriber_buffer: u32,
@@ -180,6 +199,8 @@ impl Default for ServeArgs {
             max_ws_connections: 1_000,
             max_subscriptions: 20,
             ws_init_timeout_secs: 10,
+            ws_keepalive_secs: 25,
+            persisted_query_bytes: 4 * 1024 * 1024,
             subscriber_buffer: 256,
         }
     }

@@ -53,6 +53,8 @@ pub struct AppState {
     pub max_subscriptions: usize,
     /// Time a WebSocket connection has to send `connection_init`.
     pub ws_init_timeout: Duration,
+    /// Time between keep-alive pings on a WebSocket connection; `None`: no pings.
+    pub ws_keepalive: Option<Duration>,
     /// Most operations in one batch.
     pub max_batch: usize,
     /// Seconds anonymous reads may be cached; 0 for none.
@@ -389,6 +391,7 @@ async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) ->
     let settings = ws::Settings {
         init_timeout: state.ws_init_timeout,
         going_away: state.going_away.subscribe(),
+        keepalive: state.ws_keepalive,
     };
     upgrade.on_upgrade(move |socket| ws::serve(socket, protocol, executor, settings, permit))
 }

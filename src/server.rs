@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db::{self, Database};
 use crate::events::{self, Events};
-use crate::graphql::{self, Api, SchemaSettings};
+use crate::graphql::{Api, SchemaSettings};
 use crate::routes::{self, AppState, HttpLimits};
 use crate::seed;
 
@@ -48,15 +48,14 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
     events::spawn_listener(&events, &db);
     let settings = SchemaSettings::from(args);
     AppState {
-        api: Api {
-            schema: graphql::build_schema(db.clone(), events.clone(), &settings),
-            db: db.clone(),
-        },
+        api: Api::new(db.clone(), events.clone(), &settings),
         db,
         events,
         ws_connections: Arc::new(Semaphore::new(args.max_ws_connections)),
         max_subscriptions: args.max_subscriptions,
         ws_init_timeout: std::time::Duration::from_secs(args.ws_init_timeout_secs),
+        ws_keepalive: (args.ws_keepalive_secs > 0)
+            .then(|| std::time::Duration::from_secs(args.ws_keepalive_secs)),
         max_batch: args.max_batch,
         cache_max_age: args.cache_max_age,
         body_limit: args.body_limit,

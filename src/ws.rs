@@ -8,11 +8,16 @@
 //! - a subscriber that falls behind is dropped with close code [`CLOSE_TOO_SLOW`] and a reason,
 //!   and one that does not read at all is dropped after [`SEND_TIMEOUT`]; neither holds more
 //!   memory than the event hub's fixed buffer and its socket's;
-//! - a connection that sends no `connection_init` within `--ws-init-timeout` is closed with 4408.
+//! - a connection that sends no `connection_init` within `--ws-init-timeout` is closed with 4408;
+//! - every `--ws-keepalive` seconds the server pings (a WebSocket ping frame, and the protocol's
+//!   own `ping` or legacy `ka` message, which keeps proxies that watch messages from closing an
+//!   idle connection: nginx closes idle upstream sockets after 60 s); a peer that has sent
+//!   nothing, not even the pong every WebSocket client answers a ping frame with, by the next
+//!   ping is gone and is closed with [`CLOSE_UNRESPONSIVE`], freeing its place.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_graphql::Data;
 use async_graphql::futures_util::{SinkExt, StreamExt, future};
@@ -33,6 +38,9 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Close code for a connection that sent no `connection_init` in time (the protocol's).
 pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
+
+/// Close code for a peer that answered no keep-alive ping within an interval.
+pub const CLOSE_UNRESPONSIVE: u16 = 4504;
 
 /// How long one message may wait for the client to take it before the connection is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,6 +124,9 @@ pub struct Settings {
     pub init_timeout: Duration,
     /// Becomes true when the server shuts down.
     pub going_away: tokio::sync::watch::Receiver<bool>,
+    /// Time between keep-alive pings, which is also the time the peer has to answer one;
+    /// `None`: no pings.
+    pub keepalive: Option<Duration>,
 }
 
 /// Serves one upgraded connection until either side ends it. `_permit` holds the connection's
@@ -131,8 +142,16 @@ pub async fn serve(
     let connection = Arc::clone(&executor.connection);
     let db = executor.api.db.clone();
     let (mut sink, source) = socket.split();
+    // When the peer last sent anything (a pong frame included): the keep-alive's evidence.
+    let heard = Arc::new(Mutex::new(Instant::now()));
+    let heard_in = Arc::clone(&heard);
     let input = source
         .take_while(|message| future::ready(message.is_ok()))
+        .inspect(move |_| {
+            if let Ok(mut at) = heard_in.lock() {
+                *at = Instant::now();
+            }
+        })
         .filter_map(|message| {
             future::ready(match message {
                 Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
@@ -155,7 +174,7 @@ pub async fn serve(
             Ok(data)
         },
     );
-    pump(messages, &mut sink, &connection, settings).await;
+    pump(messages, &mut sink, &connection, settings, protocol, &heard).await;
     metrics::gauge!("coverage_api_ws_connections").decrement(1.0);
 }
 
@@ -164,6 +183,8 @@ async fn pump<S>(
     sink: &mut S,
     connection: &WsConnection,
     settings: Settings,
+    protocol: Protocols,
+    heard: &Mutex<Instant>,
 ) where
     S: async_graphql::futures_util::Sink<Message> + Unpin,
 {
@@ -177,6 +198,13 @@ async fn pump<S>(
     let mut going_away = std::pin::pin!(going_away);
     let mut init_deadline = std::pin::pin!(init_deadline);
     let mut acknowledged = false;
+    // An interval that never fires when keep-alive is off.
+    let period = settings
+        .keepalive
+        .unwrap_or(Duration::from_secs(86_400 * 365));
+    let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pinged: Option<Instant> = None;
     loop {
         let message = tokio::select! {
             biased;
@@ -197,6 +225,30 @@ async fn pump<S>(
                 }
                 send(sink, close(code, reason)).await;
                 return;
+            }
+            _ = keepalive.tick(), if settings.keepalive.is_some() => {
+                let last_heard = heard.lock().map_or_else(|_| Instant::now(), |at| *at);
+                if pinged.is_some_and(|sent| last_heard < sent) {
+                    tracing::info!("closing a WebSocket connection whose peer stopped answering");
+                    metrics::counter!("coverage_api_ws_dropped_total", "reason" => "unresponsive")
+                        .increment(1);
+                    send(sink, close(CLOSE_UNRESPONSIVE, "no answer to keep-alive pings".into()))
+                        .await;
+                    return;
+                }
+                pinged = Some(Instant::now());
+                let ping = match protocol {
+                    Protocols::GraphQLWS => r#"{"type":"ping"}"#,
+                    Protocols::SubscriptionsTransportWS => r#"{"type":"ka"}"#,
+                };
+                // The protocol's own ping only once the connection is acknowledged: before, a
+                // client may take any other message as a protocol error.
+                if !send(sink, Message::Ping(Default::default())).await
+                    || (acknowledged && !send(sink, Message::Text(ping.into())).await)
+                {
+                    return;
+                }
+                continue;
             }
             message = messages.next() => message,
         };

@@ -1,32 +1,29 @@
-//! Bounds on a document, checked before async-graphql parses and validates it.
+//! Bounds on a document, checked by `document::DocumentStep` before async-graphql validates it.
 //!
 //! async-graphql's own limits (depth, complexity) act during validation, and parsing and
 //! validation are synchronous: no timeout can stop them. Three kinds of small document would
-//! cost far more than milliseconds before those limits reject them, so this extension, which
-//! replaces async-graphql's parse step, checks:
-//! 1. the bracket nesting of the text, before parsing: deeply nested list or object literals
-//!    would exhaust the parser's stack and abort the process;
+//! cost far more than milliseconds before those limits reject them, so this module checks:
+//! 1. the bracket nesting of the text, before parsing ([`scan`]): deeply nested list or object
+//!    literals would exhaust the parser's stack and abort the process;
 //! 2. the document's size once its fragments are expanded, counted once per fragment
-//!    (memoised), before validation: fragments that spread each other twice, nested 30 deep,
-//!    make 2^30 selections out of a few hundred bytes, and validation (as well as
-//!    async-graphql's own recursion and directive checks, which it runs right after parsing and
-//!    which this extension therefore runs itself) walks every one of them;
-//! 3. aliases, root fields and directives per field; and that a mutation arrives by POST.
+//!    (memoised), before validation ([`DocumentLimits::check`]): fragments that spread each
+//!    other twice, nested 30 deep, make 2^30 selections out of a few hundred bytes, and
+//!    validation walks every one of them;
+//! 3. aliases, root fields and directives per field.
 //!
 //! Every selection counts, `__typename` and introspection fields included.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Name, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Pos, ServerError, ServerResult};
 
 use super::error as codes;
 
-/// The limits this extension enforces (see `config::ServeArgs` for each one's meaning).
+/// The limits this module enforces (see `config::ServeArgs` for each one's meaning).
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentLimits {
     /// Deepest bracket nesting in the text.
@@ -56,7 +53,7 @@ pub enum Transport {
 }
 
 /// What the handler needs to know about the request once it is parsed; put in the request's
-/// data by `graphql::execute`.
+/// data by `Api::execute`.
 #[derive(Debug)]
 pub struct RequestInfo {
     /// How it arrived.
@@ -78,69 +75,8 @@ impl RequestInfo {
     }
 }
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let parse_failed = |mut error: ServerError| {
-            if error
-                .extensions
-                .as_ref()
-                .is_none_or(|e| e.get("code").is_none())
-            {
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", codes::GRAPHQL_PARSE_FAILED);
-            }
-            error
-        };
-        let doc = if query.is_empty() {
-            // A persisted query's hit comes parsed (and was checked when it was registered):
-            // async-graphql's step hands it over.
-            next.run(ctx, query, variables)
-                .await
-                .map_err(parse_failed)?
-        } else {
-            check_nesting(query, self.max_nesting)?;
-            async_graphql::parser::parse_query(query)
-                .map_err(|err| parse_failed(ServerError::from(err)))?
-        };
-        self.check(&doc)?;
-        if let Some(info) = ctx.data_opt::<Arc<RequestInfo>>()
-            && let Some(ty) = operation_type(&doc, info.operation_name.as_deref())
-        {
-            if ty == OperationType::Mutation && info.transport != Transport::Post {
-                return Err(error(
-                    codes::METHOD_NOT_ALLOWED,
-                    "mutations are accepted only by POST /graphql".into(),
-                ));
-            }
-            if ty == OperationType::Subscription && info.transport != Transport::WebSocket {
-                return Err(error(
-                    codes::METHOD_NOT_ALLOWED,
-                    "subscriptions are served over the WebSocket at /graphql/ws".into(),
-                ));
-            }
-            let _ = info.operation_type.set(ty);
-        }
-        Ok(doc)
-    }
-}
-
 /// The type of the operation a request with `name` runs, when the document has it.
-fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+pub fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
@@ -155,10 +91,26 @@ fn error(code: &'static str, message: String) -> ServerError {
     super::error::server_error(code, message)
 }
 
-/// Rejects text whose `{`, `[` and `(` nest deeper than `max`, skipping strings and comments.
-fn check_nesting(query: &str, max: usize) -> ServerResult<()> {
+/// What an open bracket of the text is.
+enum Open<'a> {
+    /// `(`: arguments or variable definitions.
+    Paren,
+    /// `[`: a list value.
+    List,
+    /// `{` of a selection set.
+    Selection,
+    /// `{` of an input object value, with the field names it has given so far.
+    Object(HashSet<&'a str>),
+}
+
+/// Checks the text before it is parsed, in one pass that skips strings and comments:
+/// - `{`, `[` and `(` nest at most `max` deep (see the module's notes);
+/// - an input object value names each field once (the specification's rule 5.6.3, which the
+///   parser cannot check: it keeps the last of a repeated field). A `{` opens an object value
+///   where a value stands: inside arguments, a list or another object value.
+pub fn scan(query: &str, max: usize) -> ServerResult<()> {
     let bytes = query.as_bytes();
-    let mut depth = 0usize;
+    let mut open: Vec<Open> = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -185,20 +137,89 @@ fn check_nesting(query: &str, max: usize) -> ServerResult<()> {
                 }
             }
             b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > max {
+                if open.len() >= max {
                     return Err(error(
                         codes::NESTING_TOO_DEEP,
                         format!("the document nests brackets more than {max} deep"),
                     ));
                 }
+                open.push(match bytes[i] {
+                    b'(' => Open::Paren,
+                    b'[' => Open::List,
+                    _ => match open.last() {
+                        Some(Open::Paren | Open::List | Open::Object(_)) => {
+                            Open::Object(HashSet::new())
+                        }
+                        None | Some(Open::Selection) => Open::Selection,
+                    },
+                });
             }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'}' | b']' | b')' => {
+                open.pop();
+            }
+            // A variable's name, or a number (whose exponent is a letter): never a field name.
+            b'$' | b'0'..=b'9' | b'-' => {
+                i += 1;
+                while i < bytes.len() && is_name_byte(bytes[i]) {
+                    i += 1;
+                }
+                continue;
+            }
+            b if is_name_byte(b) => {
+                let start = i;
+                while i < bytes.len() && is_name_byte(bytes[i]) {
+                    i += 1;
+                }
+                if let Some(Open::Object(fields)) = open.last_mut()
+                    && next_significant(bytes, i) == Some(b':')
+                {
+                    let name = &query[start..i];
+                    if !fields.insert(name) {
+                        return Err(super::rules::invalid(
+                            format!("There can be only one input field named \"{name}\"."),
+                            vec![position(query, start)],
+                        ));
+                    }
+                }
+                continue;
+            }
             _ => {}
         }
         i += 1;
     }
     Ok(())
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The first byte from `i` on that is not white space, a comma or a comment.
+fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b => return Some(b),
+        }
+    }
+    None
+}
+
+/// The line and column (in characters, from 1) of byte `offset`.
+fn position(query: &str, offset: usize) -> Pos {
+    let before = &query[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        + 1;
+    Pos { line, column }
 }
 
 /// What a selection set amounts to once its fragments are expanded.
@@ -310,7 +331,7 @@ fn too_many_fields(max: usize) -> ServerError {
 
 impl DocumentLimits {
     /// Checks every operation of `doc` (see the module's notes).
-    fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
+    pub fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
         let mut counter = Counter {
             doc,
             limits: self,
@@ -391,7 +412,7 @@ mod tests {
     use super::*;
 
     fn nesting(q: &str, max: usize) -> bool {
-        check_nesting(q, max).is_ok()
+        scan(q, max).is_ok()
     }
 
     #[test]
@@ -400,5 +421,29 @@ mod tests {
         assert!(nesting("{ a(x: \"\"\"[[[[ \\\"\"\" [[\"\"\") } # [[[[", 2));
         assert!(nesting("{ a(x: [[1]]) }", 4));
         assert!(!nesting("{ a(x: [[1]]) }", 3));
+    }
+
+    #[test]
+    fn repeated_input_fields_are_found_in_object_values_only() {
+        let repeated = |q: &str| scan(q, 64).err().map(|e| (e.message, e.locations));
+        assert_eq!(
+            repeated("{ a(x: { k: 1, j: K, l: $k }) { k: b k: c } }"),
+            None
+        );
+        assert_eq!(
+            repeated("query($v: I = { k: 1e5, e5: [{ k: 2 }] }) { a }"),
+            None
+        );
+        assert_eq!(
+            repeated("{ a(x: [{ k: 1 }, { j: 2,\n  j: 3 }]) { b } }"),
+            Some((
+                "There can be only one input field named \"j\".".to_owned(),
+                vec![Pos { line: 2, column: 3 }]
+            ))
+        );
+        assert_eq!(
+            repeated("{ a(x: { k: { k: 1 } # k:\n k: \"k:\" }) }").map(|(m, _)| m),
+            Some("There can be only one input field named \"k\".".to_owned())
+        );
     }
 }

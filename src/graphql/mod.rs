@@ -4,12 +4,14 @@
 pub mod city;
 pub mod connection;
 pub mod coverage;
+pub mod document;
 pub mod error;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod pilot;
 pub mod revision;
+pub mod rules;
 pub mod subscription;
 pub mod summary;
 pub mod viewer;
@@ -20,14 +22,11 @@ use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Context, Data, MergedObject, Request, Response, Schema};
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
-
 use crate::auth::Actor;
 use crate::db::Database;
 use crate::events::Events;
 use crate::ws::WsConnection;
+pub use document::DocumentStep;
 pub use limits::{DocumentLimits, RequestInfo, Transport};
 pub use loaders::Loaders;
 
@@ -76,6 +75,8 @@ pub struct SchemaSettings {
     pub field_suggestions: bool,
     /// Whether introspection is answered.
     pub introspection: bool,
+    /// Bytes of query text the persisted-query store holds.
+    pub persisted_query_bytes: u64,
 }
 
 impl From<&crate::config::ServeArgs> for SchemaSettings {
@@ -96,14 +97,13 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
             max_complexity: args.max_complexity,
             field_suggestions: args.field_suggestions,
             introspection: args.introspection,
+            persisted_query_bytes: args.persisted_query_bytes,
         }
     }
 }
 
-/// Persisted queries kept (least recently used go first).
-const PERSISTED_QUERIES: usize = 1024;
-
 /// Builds the schema over `db` and `events`. Loaders are per request: see [`Api::execute`].
+/// Documents reach it only through [`DocumentStep`] (see [`document`]).
 pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> AppSchema {
     connection::set_page_cap(settings.limits.max_page_size);
     let mut builder = Schema::build(
@@ -114,13 +114,9 @@ pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> 
     .data(db)
     .data(events)
     .data(settings.limits)
-    // Automatic persisted queries: dashboards send a hash instead of the text.
-    .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-        PERSISTED_QUERIES,
-    )))
-    // Parses the document itself, bounded (see `limits`); async-graphql's own directive and
+    // The document step has parsed and checked the document; async-graphql's own directive and
     // recursion checks, which expand fragments without bound, are therefore not used.
-    .extension(settings.document)
+    .extension(document::Handoff)
     .limit_depth(settings.max_depth)
     .limit_complexity(settings.max_complexity);
     if !settings.field_suggestions {
@@ -139,9 +135,23 @@ pub struct Api {
     pub schema: AppSchema,
     /// The database the loaders read.
     pub db: Database,
+    /// What every request goes through before the schema runs it.
+    pub documents: Arc<DocumentStep>,
 }
 
 impl Api {
+    /// The schema over `db` and `events` with its document step.
+    pub fn new(db: Database, events: Events, settings: &SchemaSettings) -> Self {
+        Self {
+            schema: build_schema(db.clone(), events, settings),
+            db,
+            documents: Arc::new(DocumentStep::new(
+                settings.document,
+                settings.persisted_query_bytes,
+            )),
+        }
+    }
+
     /// Executes one request for `actor` with a fresh set of loaders; completes the error codes,
     /// bounds the errors and records the operation's metrics. Also returns the type of the
     /// operation that ran, once known.
@@ -149,37 +159,32 @@ impl Api {
         &self,
         actor: Actor,
         transport: Transport,
-        request: Request,
+        mut request: Request,
     ) -> (Response, Option<OperationType>) {
         let started = std::time::Instant::now();
         let info = RequestInfo::new(transport, request.operation_name.clone());
-        let mut response = self
-            .schema
-            .execute(
-                request
-                    .data(Loaders::new(&self.db))
-                    .data(actor)
-                    .data(Arc::clone(&info)),
-            )
-            .await;
+        let (mut response, registration) = match self.documents.prepare(&mut request, &info) {
+            Ok(registration) => {
+                let response = self
+                    .schema
+                    .execute(
+                        request
+                            .data(Loaders::new(&self.db))
+                            .data(actor)
+                            .data(Arc::clone(&info)),
+                    )
+                    .await;
+                (response, registration)
+            }
+            Err(refused) => (Response::from_errors(vec![refused]), None),
+        };
         error::finish(&mut response);
+        if let Some(registration) = registration {
+            registration.complete(&self.documents, &response);
+        }
         crate::metrics::operation(info.operation_name.as_deref(), started.elapsed(), &response);
         (response, info.operation_type.get().copied())
     }
-}
-
-/// Executes one request for `actor` (see [`Api::execute`]), as if POSTed.
-pub async fn execute(
-    schema: &AppSchema,
-    db: &Database,
-    actor: Actor,
-    request: Request,
-) -> Response {
-    let api = Api {
-        schema: schema.clone(),
-        db: db.clone(),
-    };
-    api.execute(actor, Transport::Post, request).await.0
 }
 
 /// The executor of one WebSocket connection: each operation counts against the connection's
@@ -203,7 +208,7 @@ impl async_graphql::Executor for WsExecutor {
 
     fn execute_stream(
         &self,
-        request: Request,
+        mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let Some(slot) = self.connection.open_operation() else {
@@ -217,6 +222,15 @@ impl async_graphql::Executor for WsExecutor {
             return stream::once(async move { response }).boxed();
         };
         let info = RequestInfo::new(Transport::WebSocket, request.operation_name.clone());
+        let mut registration = match self.api.documents.prepare(&mut request, &info) {
+            Ok(registration) => registration,
+            Err(refused) => {
+                let mut response = Response::from_errors(vec![refused]);
+                error::finish(&mut response);
+                return stream::once(async move { response }).boxed();
+            }
+        };
+        let documents = Arc::clone(&self.api.documents);
         let request = request
             .data(Loaders::uncached(&self.api.db))
             .data(info)
@@ -227,6 +241,10 @@ impl async_graphql::Executor for WsExecutor {
             .map(move |mut response| {
                 let _open = &slot;
                 error::finish(&mut response);
+                // The first answer tells whether the document passed validation.
+                if let Some(registration) = registration.take() {
+                    registration.complete(&documents, &response);
+                }
                 response
             })
             .boxed()

@@ -539,3 +539,69 @@ async fn the_playgrounds_introspection_query_fits_the_default_limits() {
         json!({ "name": "Subscription" })
     );
 }
+
+#[tokio::test]
+async fn idle_websockets_are_pinged_and_a_peer_that_never_answers_is_closed() {
+    let app = TestApp::spawn_with(ServeArgs {
+        ws_keepalive_secs: 1,
+        max_ws_connections: 1,
+        ..ServeArgs::default()
+    })
+    .await;
+    let addr = app.addr.to_string();
+    // A client that reads (and so answers the ping frames, as every WebSocket client does) is
+    // pinged in its protocol every interval and stays connected.
+    for (protocol, ping) in [
+        (Protocol::TransportWs, json!({ "type": "ping" })),
+        (Protocol::Legacy, json!({ "type": "ka" })),
+    ] {
+        let mut ws = connect_when_free(&addr, protocol).await;
+        for _ in 0..3 {
+            assert_eq!(ws.next().await, ping, "{protocol:?}");
+        }
+        ws.subscribe("1", "{ periods }", json!({})).await;
+        assert_eq!(
+            ws.payload("1").await,
+            json!({ "data": { "periods": [2023] } })
+        );
+    }
+    // A peer that stops reading answers nothing: it is closed after an unanswered ping, and its
+    // place, the only one, is free again.
+    let silent = connect_when_free(&addr, Protocol::TransportWs).await;
+    let refused = WsClient::upgrade(&addr, Protocol::TransportWs).await.err();
+    assert_eq!(
+        refused.map(|r| r.status),
+        Some(503),
+        "the one place is taken"
+    );
+    let mut waited = 0;
+    while WsClient::upgrade(&addr, Protocol::TransportWs)
+        .await
+        .is_err()
+    {
+        waited += 1;
+        assert!(waited < 100, "the silent peer was never closed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(silent);
+    let metrics = app.get("/metrics").await.1;
+    assert!(
+        metrics.contains("coverage_api_ws_dropped_total{reason=\"unresponsive\"} 1"),
+        "{metrics}"
+    );
+}
+
+/// A connection, once the instance has a place for it (a closed one frees its place a moment
+/// after the client lets go).
+async fn connect_when_free(addr: &str, protocol: Protocol) -> WsClient {
+    for _ in 0..100 {
+        if let Ok(mut ws) = WsClient::upgrade(addr, protocol).await {
+            ws.send(json!({ "type": "connection_init", "payload": {} }))
+                .await;
+            assert_eq!(ws.next().await, json!({ "type": "connection_ack" }));
+            return ws;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no place for a WebSocket connection");
+}

@@ -1,0 +1,267 @@
+//! The document step: what every request goes through before async-graphql runs it, whichever
+//! way it came (POST, GET, a batch, the WebSocket) and whether its text came with it or from the
+//! persisted-query store. In this order, each before any work that grows with the input:
+//! 1. automatic persisted queries (Apollo's protocol): a hash alone is looked up; a hash with
+//!    its text is checked against the text, and the document is stored only once it has passed
+//!    every check, async-graphql's validation included (see [`Registration`]);
+//! 2. the text: bracket nesting and repeated input fields, before parsing (`limits::scan`);
+//! 3. parsing; the parser's findings that are validation rules are reported as such;
+//! 4. the specification's rules that must hold before anything expands a fragment, above all
+//!    that fragments form no cycle (`rules`);
+//! 5. the size once fragments are expanded, aliases, root fields, directives, introspection
+//!    (`limits`);
+//! 6. the transport: mutations by POST only, subscriptions on the WebSocket only.
+//!
+//! async-graphql then validates the checked document against the schema and runs it. It gets
+//! the document through [`Handoff`], which replaces its parse step: async-graphql's own checks
+//! at that step (recursion depth, directives) expand fragment spreads without bound and are
+//! therefore never run.
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{Request, ServerError, ServerResult, Variables};
+use sha2::Digest;
+
+use super::error as codes;
+use super::limits::{self, DocumentLimits, RequestInfo, Transport};
+use super::rules;
+
+/// A persisted document and the length of its text (its weight in the store).
+#[derive(Clone)]
+struct Persisted {
+    doc: Arc<ExecutableDocument>,
+    text_bytes: u64,
+}
+
+#[derive(Clone)]
+struct TextBytes;
+
+impl quick_cache::Weighter<String, Persisted> for TextBytes {
+    fn weight(&self, key: &String, value: &Persisted) -> u64 {
+        value.text_bytes + key.len() as u64
+    }
+}
+
+/// Runs the document step (see the module's notes); one per schema, shared by every request.
+pub struct DocumentStep {
+    limits: DocumentLimits,
+    /// Checked documents by the SHA-256 of their text (lowercase hex), bounded by the bytes of
+    /// their texts; least recently used go first.
+    persisted: quick_cache::sync::Cache<String, Persisted, TextBytes>,
+}
+
+impl std::fmt::Debug for DocumentStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentStep")
+            .field("limits", &self.limits)
+            .field("persisted", &self.persisted.len())
+            .finish()
+    }
+}
+
+/// The checked document, in the request's data until [`Handoff`] gives it to async-graphql.
+struct Checked(Mutex<Option<ExecutableDocument>>);
+
+/// A persisted query sent with its text, to be stored once the answer shows that the document
+/// passed validation too ([`Registration::complete`]).
+#[must_use]
+pub struct Registration {
+    hash: String,
+    entry: Persisted,
+}
+
+impl Registration {
+    /// Stores the document in `step` unless `response` refused it.
+    pub fn complete(self, step: &DocumentStep, response: &async_graphql::Response) {
+        let refused = response.errors.iter().any(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("code"))
+                .is_some_and(|code| {
+                    matches!(code, async_graphql::Value::String(code) if REFUSALS.contains(&code.as_str()))
+                })
+        });
+        if !refused {
+            step.persisted.insert(self.hash, self.entry);
+        }
+    }
+}
+
+/// The codes of a document refused by validation or by the limits async-graphql checks there.
+const REFUSALS: &[&str] = &[
+    codes::GRAPHQL_VALIDATION_FAILED,
+    codes::GRAPHQL_PARSE_FAILED,
+    codes::QUERY_TOO_COMPLEX,
+    codes::QUERY_TOO_DEEP,
+];
+
+impl DocumentStep {
+    /// A step enforcing `limits` whose persisted-query store holds up to `persisted_bytes` of
+    /// query text (0: no store; every hash alone is then a miss).
+    pub fn new(limits: DocumentLimits, persisted_bytes: u64) -> Self {
+        // The item estimate only sizes the store's tables: a dashboard's query is a few KiB.
+        let items = usize::try_from(persisted_bytes / 2048).unwrap_or(1).max(1);
+        Self {
+            limits,
+            persisted: quick_cache::sync::Cache::with_weighter(items, persisted_bytes, TextBytes),
+        }
+    }
+
+    /// Checks `request` for `info`'s transport and puts the checked document in its data;
+    /// records the operation's type in `info`. The error is the whole request's answer. A
+    /// persisted query sent with its text comes back as a [`Registration`] to complete with the
+    /// answer.
+    pub fn prepare(
+        &self,
+        request: &mut Request,
+        info: &RequestInfo,
+    ) -> Result<Option<Registration>, ServerError> {
+        let mut registration = None;
+        let doc = match persisted_hash(&request.extensions)? {
+            Some(hash) if request.query.is_empty() => match self.persisted.get(&hash) {
+                Some(hit) => ExecutableDocument::clone(&hit.doc),
+                None => {
+                    return Err(codes::server_error(
+                        codes::PERSISTED_QUERY_NOT_FOUND,
+                        "PersistedQueryNotFound",
+                    ));
+                }
+            },
+            Some(hash) => {
+                if hex_sha256(&request.query) != hash {
+                    return Err(codes::server_error(
+                        codes::BAD_USER_INPUT,
+                        "provided sha does not match query",
+                    ));
+                }
+                let doc = self.check(&request.query)?;
+                registration = Some(Registration {
+                    hash,
+                    entry: Persisted {
+                        doc: Arc::new(doc.clone()),
+                        text_bytes: request.query.len() as u64,
+                    },
+                });
+                doc
+            }
+            None => self.check(&request.query)?,
+        };
+        if let Some(ty) = limits::operation_type(&doc, request.operation_name.as_deref()) {
+            if ty == OperationType::Mutation && info.transport != Transport::Post {
+                return Err(codes::server_error(
+                    codes::METHOD_NOT_ALLOWED,
+                    "mutations are accepted only by POST /graphql",
+                ));
+            }
+            if ty == OperationType::Subscription && info.transport != Transport::WebSocket {
+                return Err(codes::server_error(
+                    codes::METHOD_NOT_ALLOWED,
+                    "subscriptions are served over the WebSocket at /graphql/ws",
+                ));
+            }
+            let _ = info.operation_type.set(ty);
+        }
+        request.data.insert(Checked(Mutex::new(Some(doc))));
+        Ok(registration)
+    }
+
+    /// Steps 2 to 5 of the module's notes on a text.
+    fn check(&self, query: &str) -> Result<ExecutableDocument, ServerError> {
+        limits::scan(query, self.limits.max_nesting)?;
+        let doc = async_graphql::parser::parse_query(query).map_err(|err| {
+            rules::from_parse_error(query, &err).unwrap_or_else(|| {
+                let mut error = ServerError::from(err);
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", codes::GRAPHQL_PARSE_FAILED);
+                error
+            })
+        })?;
+        rules::check(&doc)?;
+        self.limits.check(&doc)?;
+        Ok(doc)
+    }
+
+    /// Documents in the persisted-query store.
+    pub fn persisted_count(&self) -> usize {
+        self.persisted.len()
+    }
+}
+
+/// The hash of an automatic persisted query (`extensions.persistedQuery`), lowercase, if the
+/// request names one.
+fn persisted_hash(extensions: &async_graphql::Extensions) -> Result<Option<String>, ServerError> {
+    use async_graphql::Value;
+    let Some(value) = extensions.get("persistedQuery") else {
+        return Ok(None);
+    };
+    let invalid = || {
+        codes::server_error(
+            codes::BAD_USER_INPUT,
+            "Invalid \"PersistedQuery\" extension configuration.",
+        )
+    };
+    let Value::Object(fields) = value else {
+        return Err(invalid());
+    };
+    match fields.get("version") {
+        Some(Value::Number(n)) if n.as_i64() == Some(1) => {}
+        Some(Value::Number(n)) => {
+            return Err(codes::server_error(
+                codes::BAD_USER_INPUT,
+                format!(
+                    "Only the \"PersistedQuery\" extension of version \"1\" is supported, and \
+                     the current version is \"{n}\"."
+                ),
+            ));
+        }
+        _ => return Err(invalid()),
+    }
+    match fields.get("sha256Hash") {
+        Some(Value::String(hash)) => Ok(Some(hash.to_ascii_lowercase())),
+        _ => Err(invalid()),
+    }
+}
+
+fn hex_sha256(text: &str) -> String {
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Replaces async-graphql's parse step: hands over the document [`DocumentStep::prepare`]
+/// checked (see the module's notes).
+#[derive(Debug, Clone, Copy)]
+pub struct Handoff;
+
+impl ExtensionFactory for Handoff {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Handoff)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Handoff {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        _query: &str,
+        _variables: &Variables,
+        _next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        ctx.data_opt::<Checked>()
+            .and_then(|checked| checked.0.lock().ok()?.take())
+            .ok_or_else(|| {
+                tracing::error!("a request reached execution without the document step");
+                codes::server_error(
+                    codes::INTERNAL_SERVER_ERROR,
+                    "internal error; it has been logged",
+                )
+            })
+    }
+}

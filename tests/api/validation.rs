@@ -1,0 +1,312 @@
+//! Every validation rule of the GraphQL specification (October 2021, section 5): a document that
+//! breaks it is refused with GRAPHQL_VALIDATION_FAILED on every path a request can take (POST,
+//! GET, a batch, the WebSocket, a persisted query's registration), before it runs.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::ws_client::{Protocol, WsClient};
+
+/// One violating document per rule, named by the specification's section.
+pub const VIOLATIONS: &[(&str, &str)] = &[
+    (
+        "5.1.1 executable definitions",
+        "{ periods } type Extra { a: Int }",
+    ),
+    (
+        "5.2.1.1 operation name uniqueness",
+        "query A { periods } query A { periods }",
+    ),
+    (
+        "5.2.2.1 lone anonymous operation",
+        "{ periods } query B { periods }",
+    ),
+    (
+        "5.2.3.1 subscription single root field",
+        "subscription { coverageChanged { revision { number } } pilotDesignationChanged { action } }",
+    ),
+    ("5.3.1 field selections", "{ periods nope }"),
+    (
+        "5.3.2 field selection merging",
+        "{ city(code: \"410100\") { x: name x: code } }",
+    ),
+    ("5.3.3 leaf field selections", "{ city(code: \"410100\") }"),
+    (
+        "5.4.1 argument names",
+        "{ city(code: \"410100\", zip: 1) { code } }",
+    ),
+    (
+        "5.4.2 argument uniqueness",
+        "{ city(code: \"410100\", code: \"410200\") { code } }",
+    ),
+    ("5.4.2.1 required arguments", "{ city { code } }"),
+    (
+        "5.5.1.1 fragment name uniqueness",
+        "{ city(code: \"410100\") { ...F } } fragment F on City { code } fragment F on City { name }",
+    ),
+    (
+        "5.5.1.2 fragment spread type existence",
+        "{ city(code: \"410100\") { ...F } } fragment F on Nope { code }",
+    ),
+    (
+        "5.5.1.3 fragments on composite types",
+        "{ city(code: \"410100\") { ...F } } fragment F on String { length }",
+    ),
+    (
+        "5.5.1.4 fragments must be used",
+        "{ periods } fragment F on City { code }",
+    ),
+    (
+        "5.5.2.1 fragment spread target defined",
+        "{ city(code: \"410100\") { ...Nope } }",
+    ),
+    (
+        "5.5.2.2 fragment spreads must not form cycles (direct)",
+        "{ city(code: \"410100\") { ...A } } fragment A on City { ...A }",
+    ),
+    (
+        "5.5.2.2 fragment spreads must not form cycles (indirect)",
+        "{ city(code: \"410100\") { ...A } } fragment A on City { code ...B } fragment B on City { name ...C } fragment C on City { ...A }",
+    ),
+    (
+        "5.5.2.3 fragment spread is possible",
+        "{ city(code: \"410100\") { ...F } } fragment F on PilotProgram { code }",
+    ),
+    (
+        "5.6.1 values of correct type",
+        "{ city(code: 410100.5) { code } }",
+    ),
+    (
+        "5.6.2 input object field names",
+        "{ cities(filter: { nope: 1 }) { totalCount } }",
+    ),
+    (
+        "5.6.3 input object field uniqueness",
+        "{ cities(filter: { kind: PREFECTURE_CITY, kind: DEMONSTRATION_ZONE }) { totalCount } }",
+    ),
+    (
+        "5.6.4 input object required fields",
+        "{ cities(filter: { minCoverage: { rate: 0.5 } }) { totalCount } }",
+    ),
+    ("5.7.1 directives are defined", "{ periods @nope }"),
+    (
+        "5.7.2 directives are in valid locations",
+        "query Q @skip(if: true) { periods }",
+    ),
+    (
+        "5.7.3 directives are unique per location",
+        "{ periods @skip(if: false) @skip(if: false) }",
+    ),
+    (
+        "5.8.1 variable uniqueness",
+        "query Q($a: ID!, $a: ID!) { city(code: $a) { code } }",
+    ),
+    (
+        "5.8.2 variables are input types",
+        "query Q($a: City) { periods }",
+    ),
+    (
+        "5.8.3 all variable uses defined",
+        "query Q { city(code: $a) { code } }",
+    ),
+    (
+        "5.8.3 all variable uses defined (in a fragment)",
+        "query Q { city(code: \"410100\") { ...F } } fragment F on City { coverage(period: $p) { branchType } }",
+    ),
+    ("5.8.4 all variables used", "query Q($a: ID) { periods }"),
+    (
+        "5.8.4 all variables used (unused in fragment too)",
+        "query Q($a: ID, $p: Int) { city(code: $a) { ...F } } fragment F on City { code }",
+    ),
+    (
+        "5.8.5 all variable usages are allowed",
+        "query Q($a: Int) { city(code: $a) { code } }",
+    ),
+    (
+        "5.7.1 directives are defined (on a fragment spread)",
+        "{ city(code: \"410100\") { ...F @nope } } fragment F on City { code }",
+    ),
+    (
+        "5.8.3 all variable uses defined (in a nested fragment of an anonymous query)",
+        "{ city(code: \"410100\") { ...F } } fragment F on City { ...G } fragment G on City { code @skip(if: $x) }",
+    ),
+];
+
+/// The SHA-256 of `text` in lowercase hex, as automatic persisted queries name a document.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The paths a request can take.
+pub const PATHS: &[&str] = &["POST", "GET", "batch", "WebSocket", "persisted"];
+
+/// Sends `doc` by `path` and returns its answer: the response body (for a batch, the answer to
+/// `doc`, sent after a valid operation; for the WebSocket, the first payload; for a persisted
+/// query, the registration's answer, after checking that the hash alone is still unknown if it
+/// was refused).
+pub async fn send(app: &TestApp, path: &str, doc: &str) -> Value {
+    let client = &app.client;
+    let url = app.url("/graphql");
+    match path {
+        "POST" => client
+            .post(&url)
+            .json(&json!({ "query": doc }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+        "GET" => {
+            let url = reqwest::Url::parse_with_params(&url, [("query", doc)]).unwrap();
+            client.get(url).send().await.unwrap().json().await.unwrap()
+        }
+        "batch" => {
+            let answers: Value = client
+                .post(&url)
+                .json(&json!([{ "query": "{ periods }" }, { "query": doc }]))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(answers[0], json!({ "data": { "periods": [2023] } }));
+            answers[1].clone()
+        }
+        "WebSocket" => {
+            let mut ws =
+                WsClient::connect(&app.addr.to_string(), Protocol::TransportWs, json!({})).await;
+            ws.subscribe("1", doc, json!({})).await;
+            ws.payload("1").await
+        }
+        "persisted" => {
+            let hash = sha256_hex(doc);
+            let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+            let registered: Value = client
+                .post(&url)
+                .json(&json!({ "query": doc, "extensions": extensions }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if registered["data"].is_null() {
+                let replay: Value = client
+                    .post(&url)
+                    .json(&json!({ "extensions": extensions }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    replay["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
+                    "a refused document is not stored: {registered}"
+                );
+            }
+            registered
+        }
+        other => panic!("no path {other}"),
+    }
+}
+
+fn codes(response: &Value) -> Vec<&str> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["extensions"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_rule_of_the_specification_holds_on_every_path() {
+    let app = TestApp::spawn().await;
+    for (rule, doc) in VIOLATIONS {
+        for path in PATHS {
+            let response = send(&app, path, doc).await;
+            let codes = codes(&response);
+            assert!(
+                response["data"].is_null()
+                    && !codes.is_empty()
+                    && codes
+                        .iter()
+                        .all(|code| *code == "GRAPHQL_VALIDATION_FAILED"),
+                "{rule} through {path}: {response}"
+            );
+        }
+    }
+    assert_eq!(
+        app.query("{ periods }").await,
+        json!({ "data": { "periods": [2023] } })
+    );
+}
+
+#[tokio::test]
+async fn fragment_cycles_are_refused_naming_the_cycle() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.query(
+            "{ city(code: \"410100\") { ...A } }\n\
+             fragment A on City { code ...B }\n\
+             fragment B on City { ... on City { ...A } }"
+        )
+        .await,
+        json!({ "data": null, "errors": [{
+            "message": "Cannot spread fragment \"A\" within itself via \"B\".",
+            "locations": [{ "line": 2, "column": 27 }, { "line": 3, "column": 36 }],
+            "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" } }] })
+    );
+}
+
+#[tokio::test]
+async fn parser_findings_that_are_rules_read_as_graphql_js_says_them() {
+    let app = TestApp::spawn().await;
+    let message = |doc: &'static str| {
+        let app = &app;
+        async move { app.query(doc).await["errors"][0]["message"].clone() }
+    };
+    assert_eq!(
+        message("query A { periods } query A { periods }").await,
+        "There can be only one operation named \"A\"."
+    );
+    assert_eq!(
+        message("{ periods } query B { periods }").await,
+        "This anonymous operation must be the only defined operation."
+    );
+    assert_eq!(
+        message("{ periods } type Extra { a: Int }").await,
+        "The \"Extra\" definition is not executable."
+    );
+    assert_eq!(
+        message(
+            "{ cities(filter: { kind: PREFECTURE_CITY, kind: DEMONSTRATION_ZONE }) { totalCount } }"
+        )
+        .await,
+        "There can be only one input field named \"kind\"."
+    );
+}
+
+#[tokio::test]
+async fn valid_documents_still_answer_on_every_path() {
+    let app = TestApp::spawn().await;
+    let doc = "query Q { city(code: \"410900\") { ...F } } \
+               fragment F on City { code ... on City { name } }";
+    for path in PATHS {
+        assert_eq!(
+            send(&app, path, doc).await,
+            json!({ "data": { "city": { "code": "410900", "name": "濮阳" } } }),
+            "{path}"
+        );
+    }
+}
