@@ -8,8 +8,8 @@
 //!   transaction, which PostgreSQL delivers at commit, in commit order, to every session that
 //!   `LISTEN`s. Each instance runs one [`listen`] task on a connection of its own that turns the
 //!   notifications (the revision's id) into events, its own writes included. When that
-//!   connection is lost, the task reconnects and sends [`Event::Missed`], since notifications
-//!   sent meanwhile are gone.
+//!   connection is lost, the task reconnects and, once it listens again, sends [`Event::Missed`],
+//!   since notifications sent meanwhile are gone.
 //!
 //! Events carry the revision the write left: an immutable snapshot of the record as committed,
 //! so every subscriber, on every instance, sees the record as that commit left it.
@@ -199,10 +199,10 @@ pub fn spawn_listener(events: &Events, db: &Database) {
     tokio::spawn(async move { listen(events, db).await });
 }
 
-/// What subscribers are told when the listening connection was lost (whether it came back at
-/// once or the database is still away): one message, so clients need handle only one case.
-const LOST: &str = "the server's connection to the database was lost; changes made meanwhile \
-                    may not have been sent: read the current figures again";
+/// What subscribers are told once the listening connection, lost, is back: one message, sent
+/// when reading the figures again catches every change made meanwhile.
+const LOST: &str = "the server's connection to the database was lost and is back; changes made \
+                    meanwhile may not have been sent: read the current figures again";
 
 /// Delay between attempts to reach the database when it does not answer.
 const RETRY: Duration = Duration::from_secs(1);
@@ -235,22 +235,19 @@ async fn listen(events: Events, db: Database) {
                     events.publish(missed("a change event could not be read from the database"));
                 }
             },
-            // The connection was lost and (eagerly) re-established: notifications sent in
-            // between are gone.
-            Ok(None) => {
-                tracing::warn!("the change-event connection was lost and re-established");
-                events.publish(missed(LOST));
-            }
-            // Lost, and not re-established at once: not ready until a new listener is up (a
-            // listener that failed to reconnect would only try again on the next notification,
-            // which an idle system may never send).
-            Err(err) => {
+            // The connection was lost (Ok(None): sqlx would reconnect on the next call; Err:
+            // it could not). Either way: not ready until a new listener is up, and subscribers
+            // are told only then, so that a client that reads the figures again on that message
+            // reads them after the listener is back and misses no write made meanwhile.
+            lost @ (Ok(None) | Err(_)) => {
                 events.listening.store(false, Ordering::Release);
-                tracing::warn!(%err, "the change-event connection is down; reconnecting");
-                events.publish(missed(LOST));
+                let cause = lost.err().map(|err| err.to_string()).unwrap_or_default();
+                tracing::warn!(%cause, "the change-event connection was lost; reconnecting");
+                drop(listener);
                 listener = connect(&pool).await;
                 events.listening.store(true, Ordering::Release);
                 tracing::info!(channel = CHANNEL, "listening for change events again");
+                events.publish(missed(LOST));
             }
         }
     }

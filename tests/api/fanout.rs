@@ -131,8 +131,8 @@ async fn a_write_through_a_reaches_a_subscriber_on_b_which_survives_losing_its_c
     assert_eq!(
         ws.payload("1").await,
         json!({ "data": null, "errors": [{
-            "message": "the server's connection to the database was lost; changes made \
-                        meanwhile may not have been sent: read the current figures again",
+            "message": "the server's connection to the database was lost and is back; changes \
+                        made meanwhile may not have been sent: read the current figures again",
             "locations": [{ "line": 1, "column": 16 }], "path": ["coverageChanged"],
             "extensions": { "code": "EVENTS_MISSED" } }] })
     );
@@ -155,9 +155,11 @@ async fn a_write_through_a_reaches_a_subscriber_on_b_which_survives_losing_its_c
     assert_eq!(response["data"]["updateCoverage"]["userErrors"], json!([]));
     assert_eq!(ws.payload("1").await, event(175, 3));
 
-    // An outage: the database refuses new connections while B's listener is killed. B tells
-    // its subscriber at once, is not ready while it cannot listen, and is ready again, hearing
-    // writes, once the database takes connections again.
+    // An outage: the database refuses new connections while B's listener is killed. B is not
+    // ready while it cannot listen, and says nothing yet; a write through A (whose connections
+    // stay open) is not heard by B. Once the database takes connections again, B listens again
+    // and only then tells its subscriber, so that reading the figures again on that message
+    // finds the write made during the outage.
     let name = fresh.url.rsplit('/').next().unwrap().to_owned();
     let allow = |yes: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {yes}");
     sea_orm::ConnectionTrait::execute_unprepared(&admin.conn, &allow(false))
@@ -166,10 +168,6 @@ async fn a_write_through_a_reaches_a_subscriber_on_b_which_survives_losing_its_c
     sea_orm::ConnectionTrait::execute_unprepared(&admin.conn, &kill)
         .await
         .unwrap();
-    assert_eq!(
-        ws.payload("1").await["errors"][0]["extensions"]["code"],
-        "EVENTS_MISSED"
-    );
     let readyz = format!("http://{addr_b}/readyz");
     let status = || async { client.get(&readyz).send().await.unwrap().status().as_u16() };
     let mut waited = 0;
@@ -178,11 +176,34 @@ async fn a_write_through_a_reaches_a_subscriber_on_b_which_survives_losing_its_c
         assert!(waited < 500, "B never said it was not ready");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    write(&client, &addr_a, &token, 190, 3).await;
+    assert!(
+        ws.silent_for(Duration::from_millis(300)).await,
+        "nothing is sent while B cannot listen"
+    );
     sea_orm::ConnectionTrait::execute_unprepared(&admin.conn, &allow(true))
         .await
         .unwrap();
-    until(&client, &readyz, |_| true).await;
-    write(&client, &addr_a, &token, 200, 3).await;
-    assert_eq!(ws.payload("1").await, event(200, 4));
+    assert_eq!(
+        ws.payload("1").await["errors"][0]["extensions"]["code"],
+        "EVENTS_MISSED"
+    );
+    assert_eq!(status().await, 200, "B is ready when it says so");
+    let reread: Value = client
+        .post(format!("http://{addr_b}/graphql"))
+        .json(&json!({ "query": "{ city(code: \"410800\") { coverage(period: 2024, branchType: ENTERPRISE) { branchCount version } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        reread,
+        json!({ "data": { "city": { "coverage": [{ "branchCount": 190, "version": 4 }] } } }),
+        "reading again on EVENTS_MISSED finds the write made during the outage"
+    );
+    write(&client, &addr_a, &token, 200, 4).await;
+    assert_eq!(ws.payload("1").await, event(200, 5));
     assert!(ws.silent_for(Duration::from_millis(300)).await);
 }
