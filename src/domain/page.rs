@@ -21,7 +21,9 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// Validates `first` (default 20, capped at `max`) and `after` (a cursor of this API).
+    /// Validates `first` (default 20, at most `max`: more is refused rather than silently cut,
+    /// so a client never mistakes a short page for the end of the list) and `after` (a cursor
+    /// of this API).
     pub fn new(first: Option<i32>, after: Option<&str>, max: u64) -> AppResult<Self> {
         let limit = match first {
             None => DEFAULT_PAGE_SIZE.min(max),
@@ -30,7 +32,12 @@ impl PageRequest {
                     "`first` must be zero or more, got {n}"
                 )));
             }
-            Some(n) => u64::from(n.unsigned_abs()).min(max),
+            Some(n) if u64::from(n.unsigned_abs()) > max => {
+                return Err(AppError::BadUserInput(format!(
+                    "`first` may be at most {max} (the page size cap), got {n}; page with `after`"
+                )));
+            }
+            Some(n) => u64::from(n.unsigned_abs()),
         };
         let offset = match after {
             None => 0,
@@ -97,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn first_defaults_to_twenty_and_is_capped() {
+    fn first_defaults_to_twenty_and_may_not_pass_the_cap() {
         assert_eq!(
             PageRequest::new(None, None, 100).ok(),
             Some(PageRequest {
@@ -106,9 +113,10 @@ mod tests {
             })
         );
         assert_eq!(
-            PageRequest::new(Some(500), None, 100).ok().map(|p| p.limit),
+            PageRequest::new(Some(100), None, 100).ok().map(|p| p.limit),
             Some(100)
         );
+        assert!(PageRequest::new(Some(101), None, 100).is_err());
         assert!(PageRequest::new(Some(-1), None, 100).is_err());
     }
 }

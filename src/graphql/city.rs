@@ -210,15 +210,16 @@ pub struct CityQuery;
 
 #[Object]
 impl CityQuery {
-    /// Cities, filtered, sorted and paged (Relay connection). `first` defaults to 20 and is
-    /// capped at 100; `after` takes a cursor from a previous page.
+    /// Cities, filtered, sorted and paged (Relay connection). `first` defaults to 20 and may
+    /// be at most 100 (more is a BAD_USER_INPUT error); `after` takes a cursor from a previous
+    /// page.
     #[graphql(complexity = "super::connection::page_cost(first, child_complexity)")]
     async fn cities(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Which cities; default: all.")] filter: Option<CityFilter>,
         #[graphql(desc = "Sort order; default: by code, ascending.")] order_by: Option<CityOrder>,
-        #[graphql(desc = "Page size: default 20, at most 100 (larger values are capped).")]
+        #[graphql(desc = "Page size: default 20, at most 100 (more is a BAD_USER_INPUT error).")]
         first: Option<i32>,
         #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`).")]
         after: Option<String>,

@@ -125,7 +125,7 @@ pub struct RevisionQuery;
 #[Object]
 impl RevisionQuery {
     /// Accepted changes, newest first (Relay connection), optionally of one city, branch type
-    /// and/or period. `first` defaults to 20 and is capped at 100.
+    /// and/or period. `first` defaults to 20 and may be at most 100 (more is a BAD_USER_INPUT error).
     #[graphql(complexity = "super::connection::page_cost(first, child_complexity)")]
     async fn revisions(
         &self,

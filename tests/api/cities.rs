@@ -46,20 +46,39 @@ async fn cities_lists_the_eighteen_cities_by_code_with_cursors() {
 }
 
 #[tokio::test]
-async fn first_defaults_to_twenty_and_is_capped_at_one_hundred() {
+async fn first_defaults_to_twenty_and_may_be_at_most_one_hundred() {
     let app = TestApp::spawn_synthetic(150, 1).await;
     let default = app
         .query("{ cities { totalCount nodes { code } pageInfo { hasNextPage } } }")
         .await;
     assert_eq!(codes(&default).len(), 20);
     assert_eq!(default["data"]["cities"]["totalCount"], 150);
-    let capped = app
-        .query("{ cities(first: 1000) { nodes { code } pageInfo { hasNextPage endCursor } } }")
+    let full = app
+        .query("{ cities(first: 100) { nodes { code } pageInfo { hasNextPage endCursor } } }")
         .await;
-    assert_eq!(codes(&capped).len(), 100);
+    assert_eq!(codes(&full).len(), 100);
     assert_eq!(
-        capped["data"]["cities"]["pageInfo"],
+        full["data"]["cities"]["pageInfo"],
         json!({ "hasNextPage": true, "endCursor": encode_cursor(99) })
+    );
+    // Just over the cap: refused, naming the cap, rather than silently cut.
+    for first in [101, 1000] {
+        assert_eq!(
+            app.query(&format!(
+                "{{ cities(first: {first}) {{ nodes {{ code }} }} }}"
+            ))
+            .await,
+            json!({ "data": null, "errors": [{
+                "message": format!(
+                    "`first` may be at most 100 (the page size cap), got {first}; page with `after`"
+                ),
+                "locations": [{ "line": 1, "column": 3 }], "path": ["cities"],
+                "extensions": { "code": "BAD_USER_INPUT" } }] })
+        );
+    }
+    assert_eq!(
+        app.query("{ revisions(first: 101) { totalCount } }").await["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
     );
 }
 
