@@ -6,6 +6,9 @@ pub use sea_orm_migration::prelude::*;
 mod m20261130_000001_create_coverage_tables;
 mod m20261130_000002_create_api_tokens;
 mod m20261130_000003_create_revisions;
+mod m20261203_000001_index_revisions_by_record;
+
+pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 
 /// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
 pub struct Migrator;
@@ -17,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_coverage_tables::Migration),
             Box::new(m20261130_000002_create_api_tokens::Migration),
             Box::new(m20261130_000003_create_revisions::Migration),
+            Box::new(m20261203_000001_index_revisions_by_record::Migration),
         ]
     }
 }

@@ -24,12 +24,16 @@ pub async fn of_coverage_records(
     db: &impl ConnectionTrait,
     record_keys: &[String],
 ) -> AppResult<Vec<revision::Model>> {
-    Ok(revision::Entity::find()
+    Ok(of_coverage_records_query(record_keys).all(db).await?)
+}
+
+/// The query [`of_coverage_records`] runs (the index `migration::REVISIONS_BY_RECORD_INDEX`
+/// serves it: a test reads its plan).
+pub fn of_coverage_records_query(record_keys: &[String]) -> sea_orm::Select<revision::Entity> {
+    revision::Entity::find()
         .filter(revision::Column::Kind.eq("COVERAGE"))
         .filter(revision::Column::RecordKey.is_in(record_keys.iter().map(String::as_str)))
         .order_by_desc(revision::Column::Id)
-        .all(db)
-        .await?)
 }
 
 /// One page of revisions, newest first, with the total.
