@@ -280,6 +280,26 @@ fn refused<T>(errors: Vec<UserError>) -> Outcome<T> {
     }
 }
 
+/// A creation that failed: when another writer created the same record first (PostgreSQL lets
+/// two transactions both find it missing), a conflict on `field` for the client to read and
+/// retry, never an internal error; anything else is an error. The transaction is spent.
+async fn lost_creation_race<T>(
+    txn: DatabaseTransaction,
+    err: DbErr,
+    field: Vec<String>,
+) -> AppResult<Outcome<T>> {
+    if !is_unique_violation(&err) {
+        return Err(err.into());
+    }
+    txn.rollback().await?;
+    Ok(refused(vec![UserError {
+        field,
+        message: "another writer created this record first; read it and send the change again"
+            .into(),
+        code: codes::VERSION_CONFLICT,
+    }]))
+}
+
 fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
@@ -834,8 +854,8 @@ async fn change_designation(
         };
         if stored.is_some() {
             active.update(&txn).await?;
-        } else {
-            active.insert(&txn).await?;
+        } else if let Err(err) = active.insert(&txn).await {
+            return lost_creation_race(txn, err, field("programCode")).await;
         }
         Some(model)
     };
@@ -933,8 +953,8 @@ pub async fn set_province_total(
     };
     if stored.is_some() {
         active.update(&txn).await?;
-    } else {
-        active.insert(&txn).await?;
+    } else if let Err(err) = active.insert(&txn).await {
+        return lost_creation_race(txn, err, field("period")).await;
     }
     let total_json = |t: &province_total::Model| {
         json!({ "branchType": branch_type_name(t.branch_type), "period": t.period, "total": t.total,

@@ -723,3 +723,53 @@ async fn designations_and_province_totals_change_with_a_revision_each() {
         json!({ "totalCount": 3, "nodes": [{ "kind": "PROVINCE_TOTAL" }, { "kind": "PILOT_DESIGNATION" }, { "kind": "PILOT_DESIGNATION" }] })
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_creating_the_same_record_at_once_get_a_conflict_never_an_internal_error() {
+    let app = TestApp::spawn().await;
+    let admin = tokens(&app).await.admin;
+    let cases = [
+        (
+            SET_DESIGNATION,
+            "setPilotDesignation",
+            json!({ "input": { "cityCode": "410800", "programCode": "QUANYU_KEPU", "sinceYear": 2024 } }),
+        ),
+        (
+            SET_TOTAL,
+            "setProvinceReportedTotal",
+            json!({ "input": { "branchType": "TOWNSHIP", "period": 2024, "total": 2400 } }),
+        ),
+    ];
+    for (query, field, variables) in cases {
+        let mut writers = Vec::new();
+        for _ in 0..32 {
+            let (client, url, admin) = (app.client.clone(), app.url("/graphql"), admin.clone());
+            let body = json!({ "query": query, "variables": variables });
+            writers.push(tokio::spawn(async move {
+                let response: Value = client
+                    .post(url)
+                    .bearer_auth(admin)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                response
+            }));
+        }
+        let mut accepted = 0;
+        for writer in writers {
+            let response = writer.await.unwrap();
+            assert!(response.get("errors").is_none(), "{field}: {response}");
+            let errors = &response["data"][field]["userErrors"];
+            if errors == &json!([]) {
+                accepted += 1;
+            } else {
+                assert_eq!(errors[0]["code"], "VERSION_CONFLICT", "{field}: {response}");
+            }
+        }
+        assert!(accepted >= 1, "{field}: one writer at least created it");
+    }
+}
