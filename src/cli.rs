@@ -34,13 +34,13 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
-    /// Migrate the database and fill it with a synthetic data set (benchmarks, demos). Refuses
-    /// a database that already holds cities.
     /// Manage the API tokens writers use (`Authorization: Bearer <secret>`).
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Migrate the database and fill it with a synthetic data set (benchmarks, demos). Refuses
+    /// a database that already holds cities.
     SeedSynthetic {
         /// Cities to generate.
         #[arg(long, default_value_t = 1800)]

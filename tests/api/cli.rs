@@ -133,3 +133,22 @@ async fn instances_starting_together_seed_the_report_once() {
     );
     db.conn.close_by_ref().await.ok();
 }
+
+#[test]
+fn every_command_shows_its_own_description_in_help() {
+    let help = |args: &[&str]| {
+        let output = binary().args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let token = help(&["token", "--help"]);
+    assert!(
+        token.starts_with("Manage the API tokens writers use"),
+        "{token}"
+    );
+    let seed = help(&["seed-synthetic", "--help"]);
+    assert!(
+        seed.starts_with("Migrate the database and fill it with a synthetic data set"),
+        "{seed}"
+    );
+}
