@@ -3,6 +3,8 @@
 # measured: wrk on this machine, against the server on loopback, with the database on the same
 # machine. Usage: scripts/load.sh [sqlite|postgres] [connections=16] [seconds=10]
 # Prints requests/s, latency percentiles and the server's peak memory (VmHWM).
+# COVERAGE_API_BIN=path runs that binary instead of building this tree's release (to measure
+# two builds side by side in one sitting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +19,11 @@ if ! command -v wrk >/dev/null; then
   apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
 
-cargo build --release --quiet
+bin="${COVERAGE_API_BIN:-}"
+if [[ -z "$bin" ]]; then
+  cargo build --release --quiet
+  bin=./target/release/coverage-api
+fi
 work="$(mktemp -d)"
 case "$backend" in
   sqlite) url="sqlite://$work/load.db?mode=rwc" ;;
@@ -27,7 +33,7 @@ case "$backend" in
   *) echo "backend must be sqlite or postgres" >&2; exit 2 ;;
 esac
 
-RUST_LOG=warn ./target/release/coverage-api serve --addr "127.0.0.1:$port" --database-url "$url" &
+RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --database-url "$url" &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do
