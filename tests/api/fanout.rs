@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{FreshDatabase, binary_token, spawn_binary};
+use crate::helpers::{FreshDatabase, binary_token, json_of, spawn_binary};
 use crate::ws_client::{Protocol, WsClient};
 
 const UPDATE: &str = "mutation($input: UpdateCoverageInput!) {
@@ -189,15 +189,13 @@ async fn a_write_through_a_reaches_a_subscriber_on_b_which_survives_losing_its_c
         "EVENTS_MISSED"
     );
     assert_eq!(status().await, 200, "B is ready when it says so");
-    let reread: Value = client
-        .post(format!("http://{addr_b}/graphql"))
-        .json(&json!({ "query": "{ city(code: \"410800\") { coverage(period: 2024, branchType: ENTERPRISE) { branchCount version } } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dashboard = json!({ "query": "{ city(code: \"410800\") { coverage(period: 2024, branchType: ENTERPRISE) { branchCount version } } }" });
+    let reread = json_of(
+        client
+            .post(format!("http://{addr_b}/graphql"))
+            .json(&dashboard),
+    )
+    .await;
     assert_eq!(
         reread,
         json!({ "data": { "city": { "coverage": [{ "branchCount": 190, "version": 4 }] } } }),

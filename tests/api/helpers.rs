@@ -294,6 +294,17 @@ pub const CITIES: [(&str, &str, &str, &str); 18] = [
 ];
 
 /// The codes of a `cities { nodes { code } }` response.
+/// Sends `request` and reads its JSON body, whatever the status.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 pub fn codes(response: &Value) -> Vec<String> {
     response["data"]["cities"]["nodes"]
         .as_array()

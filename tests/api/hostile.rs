@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, json_of};
 use crate::validation::{PATHS, send};
 
 /// The default body limit (`--body-limit`): the largest document any path accepts.
@@ -347,15 +347,7 @@ async fn a_persisted_hostile_document_is_never_stored_and_its_hash_never_replays
             )],
         )
         .unwrap();
-        let replay: Value = app
-            .client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let replay = json_of(app.client.get(url)).await;
         assert_eq!(
             replay,
             json!({ "data": null, "errors": [{ "message": "PersistedQueryNotFound",

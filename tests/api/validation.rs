@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, json_of};
 use crate::ws_client::{Protocol, WsClient};
 
 /// One violating document per rule, named by the specification's section.
@@ -152,29 +152,14 @@ pub async fn send(app: &TestApp, path: &str, doc: &str) -> Value {
     let client = &app.client;
     let url = app.url("/graphql");
     match path {
-        "POST" => client
-            .post(&url)
-            .json(&json!({ "query": doc }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap(),
+        "POST" => json_of(client.post(&url).json(&json!({ "query": doc }))).await,
         "GET" => {
             let url = reqwest::Url::parse_with_params(&url, [("query", doc)]).unwrap();
-            client.get(url).send().await.unwrap().json().await.unwrap()
+            json_of(client.get(url)).await
         }
         "batch" => {
-            let answers: Value = client
-                .post(&url)
-                .json(&json!([{ "query": "{ periods }" }, { "query": doc }]))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let batch = json!([{ "query": "{ periods }" }, { "query": doc }]);
+            let answers = json_of(client.post(&url).json(&batch)).await;
             assert_eq!(answers[0], json!({ "data": { "periods": [2023] } }));
             answers[1].clone()
         }
@@ -187,25 +172,11 @@ pub async fn send(app: &TestApp, path: &str, doc: &str) -> Value {
         "persisted" => {
             let hash = sha256_hex(doc);
             let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
-            let registered: Value = client
-                .post(&url)
-                .json(&json!({ "query": doc, "extensions": extensions }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let registration = json!({ "query": doc, "extensions": extensions });
+            let registered = json_of(client.post(&url).json(&registration)).await;
             if registered["data"].is_null() {
-                let replay: Value = client
-                    .post(&url)
-                    .json(&json!({ "extensions": extensions }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let replay =
+                    json_of(client.post(&url).json(&json!({ "extensions": extensions }))).await;
                 assert_eq!(
                     replay["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
                     "a refused document is not stored: {registered}"
@@ -217,7 +188,7 @@ pub async fn send(app: &TestApp, path: &str, doc: &str) -> Value {
     }
 }
 
-fn codes(response: &Value) -> Vec<&str> {
+fn codes_of(response: &Value) -> Vec<&str> {
     response["errors"]
         .as_array()
         .map(|errors| {
@@ -235,7 +206,7 @@ async fn every_rule_of_the_specification_holds_on_every_path() {
     for (rule, doc) in VIOLATIONS {
         for path in PATHS {
             let response = send(&app, path, doc).await;
-            let codes = codes(&response);
+            let codes = codes_of(&response);
             assert!(
                 response["data"].is_null()
                     && !codes.is_empty()

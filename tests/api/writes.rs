@@ -6,7 +6,7 @@ use entity::Role;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, json_of};
 
 const UPDATE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
     coverage { cityCode: city { code } branchType period branchCount eligibleCount newBranches
@@ -746,17 +746,7 @@ async fn administrators_creating_the_same_record_at_once_get_a_conflict_never_an
             let (client, url, admin) = (app.client.clone(), app.url("/graphql"), admin.clone());
             let body = json!({ "query": query, "variables": variables });
             writers.push(tokio::spawn(async move {
-                let response: Value = client
-                    .post(url)
-                    .bearer_auth(admin)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                response
+                json_of(client.post(url).bearer_auth(admin).json(&body)).await
             }));
         }
         let mut accepted = 0;
