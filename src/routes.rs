@@ -42,7 +42,7 @@ use crate::graphql::error as codes;
 use crate::graphql::mutation::RequestId;
 use crate::graphql::{Api, Transport, WsExecutor};
 use crate::ws::{self, WsConnection};
-pub use negotiation::{Media, NotAcceptable, negotiate};
+use negotiation::{Media, negotiate};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -143,8 +143,8 @@ fn not_acceptable() -> Response {
 /// Gives the bare 408 and 413 answers of the timeout and body-limit layers a GraphQL error body
 /// with a code, like every other refusal.
 async fn json_errors(request: Request, next: Next) -> Response {
-    // A client that accepts neither type was refused by its handler; these layers' refusals
-    // then fall back to the type every client must take.
+    // The layers' refusals answer in the negotiated type too; for a client that accepts
+    // neither (its handler answers 406), in the type every client must take.
     let media = negotiate(request.headers()).unwrap_or(Media::Json);
     let response = next.run(request).await;
     let json = response
