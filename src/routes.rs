@@ -1,14 +1,19 @@
 //! The one list of routes: `/graphql` (POST for operations, GET for reads and GraphiQL),
 //! `/graphql/ws` (subscriptions), `/healthz` (alive), `/readyz` (the database answers and change
 //! events are heard) and `/metrics`; and the HTTP layers every route shares: request id,
-//! tracing, CORS, compression, timeout, body limit.
+//! tracing, CORS, compression, timeout, body limit. Responses speak GraphQL over HTTP as its
+//! specification says: the media type from `Accept` (see [`negotiation`]), and with
+//! `application/graphql-response+json` a request that never executed is a 4xx without `data`.
+
+mod negotiation;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLBatchRequest;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -37,6 +42,7 @@ use crate::graphql::error as codes;
 use crate::graphql::mutation::RequestId;
 use crate::graphql::{Api, Transport, WsExecutor};
 use crate::ws::{self, WsConnection};
+use negotiation::{Media, negotiate};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -111,17 +117,37 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .layer(middleware::from_fn(with_request_id))
 }
 
-/// A JSON body in GraphQL's error shape, with `code`.
-fn json_error(status: StatusCode, code: &'static str, message: &str) -> Response {
+/// A JSON body in GraphQL's error shape, with `code`, written in `media`. Never cached: a
+/// refusal says nothing about the next request.
+fn json_error(media: Media, status: StatusCode, code: &'static str, message: &str) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
-    (status, axum::Json(body)).into_response()
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, media.content_type());
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// 406: the client accepts neither of our media types. Written in `application/json`, which the
+/// specification makes every server support, so that a person reading it learns why.
+fn not_acceptable() -> Response {
+    json_error(
+        Media::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        codes::NOT_ACCEPTABLE,
+        "accept application/graphql-response+json or application/json",
+    )
 }
 
 /// Gives the bare 408 and 413 answers of the timeout and body-limit layers a GraphQL error body
 /// with a code, like every other refusal.
 async fn json_errors(request: Request, next: Next) -> Response {
+    // The layers' refusals answer in the negotiated type too; for a client that accepts
+    // neither (its handler answers 406), in the type every client must take.
+    let media = negotiate(request.headers()).unwrap_or(Media::Json);
     let response = next.run(request).await;
     let json = response
         .headers()
@@ -130,11 +156,13 @@ async fn json_errors(request: Request, next: Next) -> Response {
         .is_some_and(|v| v.contains("json"));
     match response.status() {
         StatusCode::PAYLOAD_TOO_LARGE if !json => json_error(
+            media,
             StatusCode::PAYLOAD_TOO_LARGE,
             codes::PAYLOAD_TOO_LARGE,
             "the request body is larger than the server accepts",
         ),
         StatusCode::REQUEST_TIMEOUT if !json => json_error(
+            media,
             StatusCode::REQUEST_TIMEOUT,
             codes::REQUEST_TIMEOUT,
             "the request took longer than the server allows",
@@ -206,8 +234,12 @@ async fn graphql_post(
     headers: HeaderMap,
     request: Request,
 ) -> Response {
+    let Ok(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
     if !may_run(&headers) {
         return json_error(
+            media,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             codes::UNSUPPORTED_MEDIA_TYPE,
             "POST /graphql takes a JSON body (content-type: application/json)",
@@ -221,6 +253,7 @@ async fn graphql_post(
                 return response;
             }
             return json_error(
+                media,
                 StatusCode::BAD_REQUEST,
                 codes::BAD_REQUEST,
                 "the body is not a GraphQL request: send {\"query\": …} or an array of them",
@@ -233,6 +266,7 @@ async fn graphql_post(
             if requests.is_empty() || requests.len() > state.max_batch =>
         {
             return json_error(
+                media,
                 StatusCode::BAD_REQUEST,
                 codes::BATCH_TOO_LARGE,
                 &format!(
@@ -244,15 +278,13 @@ async fn graphql_post(
         }
         BatchRequest::Batch(requests) => (requests, true),
     };
-    run(
-        &state,
-        &headers,
+    let call = Call {
         request_id,
-        Transport::Post,
-        requests,
+        transport: Transport::Post,
+        media,
         batch,
-    )
-    .await
+    };
+    run(&state, &headers, call, requests).await
 }
 
 /// GET /graphql: an operation in the query string (`query`, `operationName`, `variables`,
@@ -267,8 +299,12 @@ async fn graphql_get(
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Html(include_str!("graphiql.html")).into_response();
     };
+    let Ok(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
     if query.len() > state.body_limit {
         return json_error(
+            media,
             StatusCode::URI_TOO_LONG,
             codes::PAYLOAD_TOO_LARGE,
             "the query string is longer than the server accepts",
@@ -276,17 +312,16 @@ async fn graphql_get(
     }
     match async_graphql::http::parse_query_string(&query) {
         Ok(request) => {
-            run(
-                &state,
-                &headers,
+            let call = Call {
                 request_id,
-                Transport::Get,
-                vec![request],
-                false,
-            )
-            .await
+                transport: Transport::Get,
+                media,
+                batch: false,
+            };
+            run(&state, &headers, call, vec![request]).await
         }
         Err(err) => json_error(
+            media,
             StatusCode::BAD_REQUEST,
             codes::BAD_REQUEST,
             &format!("the query string is not a GraphQL request: {err}"),
@@ -294,17 +329,45 @@ async fn graphql_get(
     }
 }
 
-/// Runs `requests` one after another for the request's actor and answers them, as an array
-/// when `batch`. Successful anonymous reads may be cached for `--cache-max-age` seconds;
-/// everything else is `no-store`. A mutation by GET answers 405.
+/// How one HTTP request asks for its operations to be run and answered.
+struct Call {
+    request_id: RequestId,
+    transport: Transport,
+    /// The negotiated media type of the answer.
+    media: Media,
+    /// Whether the operations came as a JSON array (answered as one).
+    batch: bool,
+}
+
+/// Runs `requests` one after another for the request's actor and answers them in the
+/// negotiated media type, as an array when a batch. Successful anonymous reads may be cached
+/// for `--cache-max-age` seconds; everything else is `no-store`. A mutation by GET answers 405.
 async fn run(
     state: &AppState,
     headers: &HeaderMap,
-    request_id: RequestId,
-    transport: Transport,
+    call: Call,
     requests: Vec<async_graphql::Request>,
-    batch: bool,
 ) -> Response {
+    // Without a query (or a persisted query's hash) there is nothing to parse: the request is
+    // malformed, which the specification answers 400 in either media type ("invalid
+    // parameters"), rather than a parse error about an empty document. A blank query counts as
+    // none: async-graphql reads an absent one as "".
+    let missing = requests
+        .iter()
+        .position(|r| r.query.trim().is_empty() && !r.extensions.contains_key("persistedQuery"));
+    if let Some(at) = missing {
+        let message = if call.batch {
+            format!("operation {} of the batch has no query", at + 1)
+        } else {
+            "the request has no query: send {\"query\": …}".to_owned()
+        };
+        return json_error(
+            call.media,
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+            &message,
+        );
+    }
     let actor = match auth::actor(&state.db.conn, headers).await {
         Ok(actor) => actor,
         Err(err) => {
@@ -312,21 +375,29 @@ async fn run(
             let error = crate::graphql::error::to_graphql(&err);
             let mut server_error = async_graphql::ServerError::new(error.message, None);
             server_error.extensions = error.extensions;
-            return GraphQLResponse::from(async_graphql::Response::from_errors(vec![server_error]))
-                .into_response();
+            let response = async_graphql::Response::from_errors(vec![server_error]);
+            let mut response = graphql_response(call.media, BatchResponse::Single(response));
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response.headers_mut().insert(VARY, VARY_VALUE);
+            return response;
         }
     };
     let mut cacheable = state.cache_max_age > 0 && actor == Actor::Anonymous;
     let mut not_allowed = false;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
-        let request = request.data(request_id.clone());
-        let (response, kind) = state.api.execute(actor.clone(), transport, request).await;
+        let request = request.data(call.request_id.clone());
+        let (response, kind) = state
+            .api
+            .execute(actor.clone(), call.transport, request)
+            .await;
         cacheable &= response.errors.is_empty() && kind == Some(OperationType::Query);
         not_allowed |= has_code(&response, codes::METHOD_NOT_ALLOWED);
         responses.push(response);
     }
-    let body = if batch {
+    let body = if call.batch {
         BatchResponse::Batch(responses)
     } else {
         match responses.pop() {
@@ -334,7 +405,7 @@ async fn run(
             None => BatchResponse::Batch(Vec::new()),
         }
     };
-    let mut response = GraphQLResponse::from(body).into_response();
+    let mut response = graphql_response(call.media, body);
     let cache = if cacheable {
         format!("public, max-age={}", state.cache_max_age)
     } else {
@@ -343,16 +414,80 @@ async fn run(
     if let Ok(value) = HeaderValue::from_str(&cache) {
         response.headers_mut().insert(CACHE_CONTROL, value);
     }
-    response
-        .headers_mut()
-        .insert(VARY, HeaderValue::from_static("authorization"));
-    if not_allowed && transport == Transport::Get {
+    response.headers_mut().insert(VARY, VARY_VALUE);
+    if not_allowed && call.transport == Transport::Get {
         *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         response
             .headers_mut()
             .insert(axum::http::header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// A GraphQL answer depends on who asks and on what they accept.
+const VARY_VALUE: HeaderValue = HeaderValue::from_static("authorization, accept");
+
+/// The HTTP response for `body` in `media`. With `application/graphql-response+json` a request
+/// error (see [`never_executed`]) is 400 (500 when our side failed) and has no `data` entry, as
+/// the specification asks; with `application/json` everything is 200, the legacy rules. A
+/// batch, which the specification does not cover, is 200 with every answer as it is.
+fn graphql_response(media: Media, body: BatchResponse) -> Response {
+    let extra_headers = body.http_headers();
+    let mut status = StatusCode::OK;
+    let json = match &body {
+        BatchResponse::Single(response)
+            if media == Media::GraphQLResponseJson && never_executed(response) =>
+        {
+            status = if has_code(response, codes::INTERNAL_SERVER_ERROR) {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            serde_json::to_vec(&WithoutData {
+                errors: &response.errors,
+                extensions: &response.extensions,
+            })
+        }
+        body => serde_json::to_vec(body),
+    };
+    let json = match json {
+        Ok(json) => json,
+        Err(err) => {
+            // Our values always serialize; should one not, the client gets a coded error.
+            tracing::error!(%err, "a GraphQL response did not serialize");
+            return json_error(
+                media,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL_SERVER_ERROR,
+                "internal error; it has been logged",
+            );
+        }
+    };
+    let mut response = (status, json).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, media.content_type());
+    response.headers_mut().extend(extra_headers);
+    response
+}
+
+/// A GraphQL response without its `data` entry.
+#[derive(serde::Serialize)]
+struct WithoutData<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
+}
+
+/// Whether `response` answers a request that never executed: its document did not parse or
+/// validate, a bound refused it, its variables could not be coerced, its persisted query is
+/// unknown, or who asks could not be looked up. Such a response has no data and errors about no
+/// field. A field error that reaches a non-null root field nulls `data` too, but it carries the
+/// field's path: the operation ran, and that is a result (200).
+fn never_executed(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 fn has_code(response: &async_graphql::Response, code: &str) -> bool {
@@ -370,8 +505,11 @@ async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) ->
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(state.body_limit);
     let selected = upgrade.selected_protocol().and_then(|p| p.to_str().ok());
+    // A handshake negotiates a subprotocol, not a media type: its refusals are plain JSON.
+    let media = Media::Json;
     let Some(protocol) = ws::protocol(selected) else {
         return json_error(
+            media,
             StatusCode::BAD_REQUEST,
             codes::BAD_REQUEST,
             "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
@@ -379,6 +517,7 @@ async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) ->
     };
     let Ok(permit) = Arc::clone(&state.ws_connections).try_acquire_owned() else {
         return json_error(
+            media,
             StatusCode::SERVICE_UNAVAILABLE,
             codes::TOO_MANY_CONNECTIONS,
             "this instance holds as many WebSocket connections as it may; try again later",

@@ -45,6 +45,8 @@ pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
 pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
 /// The body is not JSON (see POST /graphql).
 pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+/// The client accepts neither `application/graphql-response+json` nor `application/json` (406).
+pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
 /// The request body or query string is not a GraphQL request.
 pub const BAD_REQUEST: &str = "BAD_REQUEST";
 /// The response's errors were cut to [`MAX_ERRORS`]; this last error says how many more.

@@ -430,7 +430,7 @@ async fn only_successful_anonymous_reads_may_be_cached() {
     let cache = |headers: &HeaderMap| headers["cache-control"].to_str().unwrap().to_owned();
     let (_, headers, _) = post(&app, &json!({ "query": "{ periods }" })).await;
     assert_eq!(cache(&headers), "public, max-age=5");
-    assert_eq!(headers["vary"], "authorization");
+    assert_eq!(headers["vary"], "authorization, accept");
     let (_, headers, _) = post(&app, &json!({ "query": "{ period }" })).await;
     assert_eq!(cache(&headers), "no-store");
     let token = tokens::create(&app.db.conn, "Province office", Role::Admin, None)

@@ -7,6 +7,7 @@
 mod cities;
 mod city;
 mod cli;
+mod conformance;
 mod crash;
 mod fanout;
 mod helpers;
