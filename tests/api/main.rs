@@ -14,6 +14,7 @@ mod hostile;
 mod http;
 mod limits;
 mod metrics;
+mod node;
 mod pilots;
 mod schema;
 mod statements;
