@@ -424,3 +424,22 @@ async fn a_subscription_event_carries_the_ids_of_the_changed_objects() {
             "revision": { "id": REVISION_1 } } } } })
     );
 }
+
+#[tokio::test]
+async fn the_graphiql_default_query_asks_for_ids_and_runs_without_errors() {
+    let app = TestApp::spawn().await;
+    let page = include_str!("../../src/graphiql.html");
+    let start = page.find("const defaultQuery = `").unwrap() + "const defaultQuery = `".len();
+    let end = start + page[start..].find("`;").unwrap();
+    let query = page[start..end].replace("\\`", "`");
+    let response = app.query(&query).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let jiaozuo = &response["data"]["cities"]["nodes"][7];
+    assert_eq!(jiaozuo["id"], JIAOZUO);
+    assert_eq!(jiaozuo["coverage"][0]["id"], JIAOZUO_ENTERPRISE_2023);
+    assert_eq!(jiaozuo["pilotPrograms"][0]["id"], KECHUANG);
+    assert_eq!(
+        response["data"]["summary"]["byType"][0]["provinceReport"]["id"],
+        ENTERPRISE_2023_REPORT
+    );
+}
