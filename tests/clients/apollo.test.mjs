@@ -111,6 +111,7 @@ function watch(client, query) {
     for (const w of [...waiting]) {
       if (w.predicate(result)) {
         waiting.splice(waiting.indexOf(w), 1);
+        clearTimeout(w.timer);
         w.resolve(result);
       }
     }
@@ -120,8 +121,9 @@ function watch(client, query) {
       const found = seen.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        waiting.push({ predicate, resolve });
-        setTimeout(() => reject(new Error(`the watched query never showed ${what}`)), WAIT_MS);
+        // Cleared once the result comes: a pending timer would keep the process alive.
+        const timer = setTimeout(() => reject(new Error(`the watched query never showed ${what}`)), WAIT_MS);
+        waiting.push({ predicate, resolve, timer });
       });
     },
     stop: () => subscription.unsubscribe(),
