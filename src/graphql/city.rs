@@ -7,6 +7,7 @@ use super::connection::CityConnection;
 use super::coverage::{BranchType, Coverage};
 use super::error::GqlResultExt;
 use super::loaders::{CoverageKey, HistoryKey, group};
+use super::node::NodeKey;
 use super::pilot::{PilotDesignation, PilotProgram};
 use super::{Limits, db, loaders};
 use crate::domain::{BRANCH_TYPES, PageRequest};
@@ -35,6 +36,11 @@ impl From<city::Model> for City {
 /// One of the province's 18 cities (省辖市及示范区).
 #[Object]
 impl City {
+    /// Opaque, stable global id (Relay's `Node`); the natural key is `code`.
+    pub async fn id(&self) -> ID {
+        NodeKey::City(self.0.code.clone()).id()
+    }
+
     /// Administrative division code (行政区划代码, GB/T 2260), e.g. `410800` for Jiaozuo.
     async fn code(&self) -> ID {
         ID(self.0.code.clone())
@@ -134,10 +140,8 @@ impl City {
         Ok(rows
             .unwrap_or_default()
             .into_iter()
-            .map(|(designation, program)| PilotDesignation {
-                designation,
-                program: Some(program),
-                city: Some(self.0.clone()),
+            .map(|(designation, program)| {
+                PilotDesignation::new(designation).with(Some(self.0.clone()), Some(program))
             })
             .collect())
     }

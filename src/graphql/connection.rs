@@ -126,3 +126,9 @@ pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
     let items = usize::try_from(first.min(cap)).unwrap_or(usize::MAX);
     items.saturating_mul(child_complexity).saturating_add(1)
 }
+
+/// The complexity of a list of `items` objects asked for by argument (`nodes(ids:)`): its
+/// selection counts once per item, like a connection's page, plus 1 for the field itself.
+pub fn list_cost(items: usize, child_complexity: usize) -> usize {
+    items.saturating_mul(child_complexity).saturating_add(1)
+}

@@ -1,12 +1,13 @@
 //! `Coverage`: one city's figures for one branch type and period.
 
-use async_graphql::{Context, Enum, Object, Result};
+use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::coverage_record;
 
 use super::city::City;
 use super::error::{GqlResultExt, to_graphql};
 use super::loaders;
+use super::node::NodeKey;
 use super::revision::Revision;
 use crate::domain::coverage_rate;
 use crate::error::AppError;
@@ -38,6 +39,12 @@ impl From<coverage_record::Model> for Coverage {
 /// (null); `source` says where the known ones come from.
 #[Object]
 impl Coverage {
+    /// Opaque, stable global id (Relay's `Node`), the same for every version of the record; the
+    /// natural key is city, branch type and period.
+    pub async fn id(&self) -> ID {
+        NodeKey::Coverage(self.0.city_code.clone(), self.0.branch_type, self.0.period).id()
+    }
+
     /// The city.
     async fn city(&self, ctx: &Context<'_>) -> Result<City> {
         loaders(ctx)?

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{city, coverage_record, pilot_designation, pilot_program, revision};
+use entity::{city, coverage_record, pilot_designation, pilot_program, province_total, revision};
 
 use crate::db::Database;
 use crate::domain::BranchType;
@@ -35,6 +35,16 @@ pub struct Loaders {
     pub cities_by_program: RequestLoader<CitiesByProgram>,
     /// A coverage record's revisions, by record key.
     pub revisions_by_record: RequestLoader<RevisionsByRecord>,
+    /// A coverage record by its natural key (city, type, period).
+    pub coverage_by_key: RequestLoader<CoverageByKey>,
+    /// A programme by code.
+    pub program_by_code: RequestLoader<ProgramByCode>,
+    /// A designation by (city code, programme code).
+    pub designation_by_key: RequestLoader<DesignationByKey>,
+    /// A province-reported total by (branch type, period).
+    pub province_total_by_key: RequestLoader<ProvinceTotalByKey>,
+    /// A revision by number.
+    pub revision_by_id: RequestLoader<RevisionById>,
 }
 
 impl Loaders {
@@ -50,6 +60,11 @@ impl Loaders {
             programs_by_city: make(ProgramsByCity(db.clone())),
             cities_by_program: make(CitiesByProgram(db.clone())),
             revisions_by_record: make(RevisionsByRecord(db.clone())),
+            coverage_by_key: make(CoverageByKey(db.clone())),
+            program_by_code: make(ProgramByCode(db.clone())),
+            designation_by_key: make(DesignationByKey(db.clone())),
+            province_total_by_key: make(ProvinceTotalByKey(db.clone())),
+            revision_by_id: make(RevisionById(db.clone())),
         }
     }
 }
@@ -66,6 +81,11 @@ impl Loaders {
         loaders.programs_by_city.enable_all_cache(false);
         loaders.cities_by_program.enable_all_cache(false);
         loaders.revisions_by_record.enable_all_cache(false);
+        loaders.coverage_by_key.enable_all_cache(false);
+        loaders.program_by_code.enable_all_cache(false);
+        loaders.designation_by_key.enable_all_cache(false);
+        loaders.province_total_by_key.enable_all_cache(false);
+        loaders.revision_by_id.enable_all_cache(false);
         loaders
     }
 }
@@ -245,5 +265,93 @@ impl Loader<String> for RevisionsByRecord {
             .iter()
             .map(|k| (k.clone(), map.remove(k).unwrap_or_default()))
             .collect())
+    }
+}
+
+/// The natural key of a coverage record: city, branch type, period.
+pub type RecordKey = service::coverage::RecordKey;
+
+/// Loads coverage records by natural key (what `node` and `nodes` ask for).
+pub struct CoverageByKey(Database);
+
+impl Loader<RecordKey> for CoverageByKey {
+    type Value = coverage_record::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RecordKey]) -> Result<HashMap<RecordKey, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("coverage_by_key", keys.len());
+        let rows = service::coverage::by_keys(&self.0.conn, keys).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.city_code.clone(), r.branch_type, r.period), r))
+            .collect())
+    }
+}
+
+/// Loads programmes by code.
+pub struct ProgramByCode(Database);
+
+impl Loader<String> for ProgramByCode {
+    type Value = pilot_program::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("program_by_code", keys.len());
+        let rows = service::pilots::by_codes(&self.0.conn, keys).await?;
+        Ok(rows.into_iter().map(|p| (p.code.clone(), p)).collect())
+    }
+}
+
+/// Loads designations by (city code, programme code).
+pub struct DesignationByKey(Database);
+
+impl Loader<(String, String)> for DesignationByKey {
+    type Value = pilot_designation::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), Self::Value>, LoadError> {
+        crate::metrics::loader_batch("designation_by_key", keys.len());
+        let rows = service::pilots::designations(&self.0.conn, keys).await?;
+        Ok(rows
+            .into_iter()
+            .map(|d| ((d.city_code.clone(), d.program_code.clone()), d))
+            .collect())
+    }
+}
+
+/// Loads province-reported totals by (branch type, period).
+pub struct ProvinceTotalByKey(Database);
+
+impl Loader<(BranchType, i32)> for ProvinceTotalByKey {
+    type Value = province_total::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(BranchType, i32)],
+    ) -> Result<HashMap<(BranchType, i32), Self::Value>, LoadError> {
+        crate::metrics::loader_batch("province_total_by_key", keys.len());
+        let rows = service::summary::province_totals(&self.0.conn, keys).await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| ((t.branch_type, t.period), t))
+            .collect())
+    }
+}
+
+/// Loads revisions by number.
+pub struct RevisionById(Database);
+
+impl Loader<i64> for RevisionById {
+    type Value = revision::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("revision_by_id", keys.len());
+        let rows = service::revisions::by_ids(&self.0.conn, keys).await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod node;
 pub mod pilot;
 pub mod revision;
 pub mod rules;
@@ -38,6 +39,7 @@ pub struct Query(
     summary::SummaryQuery,
     viewer::ViewerQuery,
     revision::RevisionQuery,
+    node::NodeQuery,
 );
 
 /// The root mutation: the per-area roots merged.

@@ -5,10 +5,11 @@
 use crate::events::Events;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
+use super::city::City;
 use super::coverage::{BranchType, Coverage};
 use super::db;
 use super::error::GqlResultExt;
-use super::pilot::PilotDesignation;
+use super::pilot::{PilotDesignation, PilotProgram};
 use super::revision::Revision;
 use super::summary::ProvinceReport;
 use crate::auth::Actor;
@@ -225,6 +226,12 @@ pub struct SetProvinceReportedTotalInput {
 pub struct PilotDesignationPayload {
     /// The designation as stored; null after a removal or when refused.
     pub designation: Option<PilotDesignation>,
+    /// The designation's city as it stands after the change (ask for its `id` and
+    /// `pilotDesignations`, and a client cache's list follows a removal too); null when refused.
+    pub city: Option<City>,
+    /// The designation's programme as it stands after the change (its `cities` included); null
+    /// when refused.
+    pub program: Option<PilotProgram>,
     /// The revision the change left; null when refused.
     pub revision: Option<Revision>,
     /// Why the input was refused; empty when accepted.
@@ -321,16 +328,19 @@ impl AdminMutation {
 fn designation_payload(outcome: Outcome<writes::DesignationWritten>) -> PilotDesignationPayload {
     match outcome {
         Outcome::Accepted(w) => PilotDesignationPayload {
-            designation: w.designation.map(|designation| PilotDesignation {
-                designation,
-                program: Some(w.program),
-                city: Some(w.city),
+            designation: w.designation.map(|designation| {
+                PilotDesignation::new(designation)
+                    .with(Some(w.city.clone()), Some(w.program.clone()))
             }),
+            city: Some(City(w.city)),
+            program: Some(PilotProgram(w.program)),
             revision: Some(Revision(w.revision)),
             user_errors: Vec::new(),
         },
         Outcome::Refused { errors, .. } => PilotDesignationPayload {
             designation: None,
+            city: None,
+            program: None,
             revision: None,
             user_errors: errors.into_iter().map(Into::into).collect(),
         },

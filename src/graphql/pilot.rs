@@ -5,6 +5,7 @@ use entity::{city, pilot_designation, pilot_program};
 
 use super::city::City;
 use super::error::GqlResultExt;
+use super::node::NodeKey;
 use super::{db, loaders};
 use crate::service::pilots as svc;
 
@@ -24,6 +25,11 @@ pub struct PilotProgram(pub pilot_program::Model);
 /// A pilot programme or demonstration status that cities hold.
 #[Object]
 impl PilotProgram {
+    /// Opaque, stable global id (Relay's `Node`); the natural key is `code`.
+    pub async fn id(&self) -> ID {
+        NodeKey::PilotProgram(self.0.code.clone()).id()
+    }
+
     /// Stable code: KECHUANG_PILOT, INNOVATION_DEMO, QUANYU_KEPU, HUISHI_HEZUO.
     async fn code(&self) -> ID {
         ID(self.0.code.clone())
@@ -70,24 +76,73 @@ impl PilotProgram {
     }
 }
 
-/// A city's designation in a programme.
+/// A city's designation in a programme. Its city and programme come with it when the list that
+/// holds it read them already; otherwise they are loaded (batched) when asked for.
 pub struct PilotDesignation {
-    pub(super) designation: pilot_designation::Model,
-    pub(super) program: Option<pilot_program::Model>,
-    pub(super) city: Option<city::Model>,
+    designation: pilot_designation::Model,
+    program: Option<pilot_program::Model>,
+    city: Option<city::Model>,
+}
+
+impl PilotDesignation {
+    /// The designation alone: its city and programme are loaded when asked for.
+    pub fn new(designation: pilot_designation::Model) -> Self {
+        Self {
+            designation,
+            program: None,
+            city: None,
+        }
+    }
+
+    /// The designation with its city and programme, when they are at hand already.
+    pub fn with(
+        mut self,
+        city: Option<city::Model>,
+        program: Option<pilot_program::Model>,
+    ) -> Self {
+        self.city = city;
+        self.program = program;
+        self
+    }
 }
 
 /// A city's designation in a programme.
 #[Object]
 impl PilotDesignation {
+    /// Opaque, stable global id (Relay's `Node`); the natural key is the city's code and the
+    /// programme's code.
+    pub async fn id(&self) -> ID {
+        NodeKey::PilotDesignation(
+            self.designation.city_code.clone(),
+            self.designation.program_code.clone(),
+        )
+        .id()
+    }
+
     /// The programme.
-    async fn program(&self) -> Option<PilotProgram> {
-        self.program.clone().map(PilotProgram)
+    async fn program(&self, ctx: &Context<'_>) -> Result<Option<PilotProgram>> {
+        if let Some(program) = &self.program {
+            return Ok(Some(PilotProgram(program.clone())));
+        }
+        Ok(loaders(ctx)?
+            .program_by_code
+            .load_one(self.designation.program_code.clone())
+            .await
+            .gql()?
+            .map(PilotProgram))
     }
 
     /// The city.
-    async fn city(&self) -> Option<City> {
-        self.city.clone().map(City)
+    async fn city(&self, ctx: &Context<'_>) -> Result<Option<City>> {
+        if let Some(city) = &self.city {
+            return Ok(Some(City(city.clone())));
+        }
+        Ok(loaders(ctx)?
+            .city_by_code
+            .load_one(self.designation.city_code.clone())
+            .await
+            .gql()?
+            .map(City))
     }
 
     /// The year the city joined, when known.

@@ -7,6 +7,7 @@ use entity::revision;
 use super::connection::RevisionConnection;
 use super::coverage::BranchType;
 use super::error::GqlResultExt;
+use super::node::NodeKey;
 use super::viewer::Role;
 use super::{Limits, db};
 use crate::domain::PageRequest;
@@ -44,9 +45,14 @@ pub struct Revision(pub revision::Model);
 /// after.
 #[Object]
 impl Revision {
-    /// Increasing with time.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    /// Opaque, stable global id (Relay's `Node`); the natural key is `number`.
+    pub async fn id(&self) -> ID {
+        NodeKey::Revision(self.0.id).id()
+    }
+
+    /// The revision's number: increasing with time, never reused.
+    async fn number(&self) -> i64 {
+        self.0.id
     }
 
     /// What kind of record changed.

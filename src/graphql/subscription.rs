@@ -9,12 +9,11 @@ use entity::pilot_designation;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::coverage::{BranchType, Coverage};
-use super::error::{EVENTS_MISSED, GqlResultExt, SUBSCRIBER_TOO_SLOW, coded};
+use super::error::{EVENTS_MISSED, SUBSCRIBER_TOO_SLOW, coded};
+use super::loaders;
 use super::pilot::PilotDesignation;
 use super::revision::Revision;
-use super::{db, loaders};
 use crate::events::{Event, Events};
-use crate::service::pilots;
 use crate::service::writes::{designation_from_json, record_from_json};
 use crate::ws::WsConnection;
 
@@ -65,20 +64,9 @@ impl PilotDesignationChange {
     }
 
     /// The designation as the write left it; for REVOKED, as it was before.
-    async fn designation(&self, ctx: &Context<'_>) -> Result<PilotDesignation> {
-        let city = loaders(ctx)?
-            .city_by_code
-            .load_one(self.designation.city_code.clone())
-            .await
-            .gql()?;
-        let program = pilots::get(&db(ctx)?.conn, &self.designation.program_code)
-            .await
-            .gql()?;
-        Ok(PilotDesignation {
-            designation: self.designation.clone(),
-            program,
-            city,
-        })
+    /// Its city and programme are read when the event is sent, so their lists show the change.
+    async fn designation(&self) -> PilotDesignation {
+        PilotDesignation::new(self.designation.clone())
     }
 
     /// The write's revision.

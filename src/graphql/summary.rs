@@ -1,11 +1,12 @@
 //! The province-wide summary and the list of periods.
 
-use async_graphql::{Context, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result};
 use entity::province_total;
 
 use super::city::City;
 use super::coverage::BranchType;
 use super::error::GqlResultExt;
+use super::node::NodeKey;
 use super::{db, loaders};
 use crate::service::{coverage as coverage_svc, summary as svc};
 
@@ -98,23 +99,45 @@ impl TypeSummary {
 }
 
 /// What the province reports for a branch type and period, apart from the cities' figures.
-#[derive(SimpleObject)]
-pub struct ProvinceReport {
-    /// The total stated, if the statement gives one.
-    pub total: Option<i32>,
-    /// What the statement says beyond the number.
-    pub note: Option<String>,
-    /// Where it comes from.
-    pub source: Option<String>,
-}
+pub struct ProvinceReport(province_total::Model);
 
 impl From<province_total::Model> for ProvinceReport {
     fn from(m: province_total::Model) -> Self {
-        Self {
-            total: m.total,
-            note: m.note,
-            source: m.source,
-        }
+        Self(m)
+    }
+}
+
+/// What the province reports for a branch type and period, apart from the cities' figures.
+#[Object]
+impl ProvinceReport {
+    /// Opaque, stable global id (Relay's `Node`); the natural key is branch type and period.
+    pub async fn id(&self) -> ID {
+        NodeKey::ProvinceReport(self.0.branch_type, self.0.period).id()
+    }
+
+    /// The branch type.
+    async fn branch_type(&self) -> BranchType {
+        self.0.branch_type.into()
+    }
+
+    /// The period (year).
+    async fn period(&self) -> i32 {
+        self.0.period
+    }
+
+    /// The total stated, if the statement gives one.
+    async fn total(&self) -> Option<i32> {
+        self.0.total
+    }
+
+    /// What the statement says beyond the number.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// Where it comes from.
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
     }
 }
 

@@ -1,8 +1,10 @@
 //! `viewer`: who the API takes the caller to be.
 
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, Result};
+use entity::api_token;
 
 use super::error::to_graphql;
+use super::node::NodeKey;
 use crate::auth::Actor;
 use crate::error::AppError;
 
@@ -17,14 +19,47 @@ pub enum Role {
 }
 
 /// The caller, as its token identifies it.
-#[derive(SimpleObject)]
 pub struct Viewer {
+    token_id: i64,
+    name: String,
+    role: Role,
+    city_code: Option<String>,
+}
+
+impl From<&api_token::Model> for Viewer {
+    fn from(token: &api_token::Model) -> Self {
+        Self {
+            token_id: token.id,
+            name: token.name.clone(),
+            role: token.role.into(),
+            city_code: token.city_code.clone(),
+        }
+    }
+}
+
+/// The caller, as its token identifies it.
+#[Object]
+impl Viewer {
+    /// Opaque, stable global id (Relay's `Node`) of the caller's token; `node(id:)` answers it
+    /// to the token's holder only.
+    pub async fn id(&self) -> ID {
+        NodeKey::Viewer(self.token_id).id()
+    }
+
     /// The token's name, e.g. "Jiaozuo office".
-    pub name: String,
+    async fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The token's role.
-    pub role: Role,
+    async fn role(&self) -> Role {
+        self.role
+    }
+
     /// The city a CITY_STAFF token may write; null for ADMIN.
-    pub city_code: Option<ID>,
+    async fn city_code(&self) -> Option<ID> {
+        self.city_code.clone().map(ID)
+    }
 }
 
 /// Identity queries.
@@ -41,11 +76,7 @@ impl ViewerQuery {
             Actor::Rejected => Err(to_graphql(&AppError::Unauthenticated(
                 "the bearer token is malformed, unknown or revoked".into(),
             ))),
-            Actor::Token(token) => Ok(Some(Viewer {
-                name: token.name.clone(),
-                role: token.role.into(),
-                city_code: token.city_code.clone().map(ID),
-            })),
+            Actor::Token(token) => Ok(Some(Viewer::from(token))),
         }
     }
 }

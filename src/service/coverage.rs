@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use entity::{coverage_record, province_total};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::{LATEST_PERIOD_SQL, period_expr};
 use crate::domain::BranchType;
@@ -25,6 +27,31 @@ pub async fn for_cities(
         query = query.filter(coverage_record::Column::BranchType.eq(branch_type));
     }
     Ok(query.all(db).await?)
+}
+
+/// The natural key of a coverage record: city, branch type, period.
+pub type RecordKey = (String, BranchType, i32);
+
+/// The records with these natural keys that exist. One statement, whatever the number of keys
+/// (an OR of the keys: row-value `IN` is not portable across the two databases' query builders).
+pub async fn by_keys(
+    db: &impl ConnectionTrait,
+    keys: &[RecordKey],
+) -> AppResult<Vec<coverage_record::Model>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let any = keys
+        .iter()
+        .fold(Condition::any(), |any, (city, branch_type, period)| {
+            any.add(
+                Condition::all()
+                    .add(coverage_record::Column::CityCode.eq(city.as_str()))
+                    .add(coverage_record::Column::BranchType.eq(*branch_type))
+                    .add(coverage_record::Column::Period.eq(*period)),
+            )
+        });
+    Ok(coverage_record::Entity::find().filter(any).all(db).await?)
 }
 
 /// Every period's records of the given cities, of one branch type or all, oldest first.

@@ -1,7 +1,7 @@
 //! Pilot programmes and which cities hold them.
 
 use entity::{city, pilot_designation, pilot_program};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::AppResult;
 
@@ -17,6 +17,40 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<pilot_program::Mod
 pub async fn get(db: &impl ConnectionTrait, code: &str) -> AppResult<Option<pilot_program::Model>> {
     Ok(pilot_program::Entity::find_by_id(code.to_owned())
         .one(db)
+        .await?)
+}
+
+/// The programmes among `codes` that exist, by code. One statement.
+pub async fn by_codes(
+    db: &impl ConnectionTrait,
+    codes: &[String],
+) -> AppResult<Vec<pilot_program::Model>> {
+    Ok(pilot_program::Entity::find()
+        .filter(pilot_program::Column::Code.is_in(codes.iter().map(String::as_str)))
+        .order_by_asc(pilot_program::Column::Code)
+        .all(db)
+        .await?)
+}
+
+/// The designations with these (city code, programme code) keys that exist. One statement,
+/// whatever the number of keys.
+pub async fn designations(
+    db: &impl ConnectionTrait,
+    keys: &[(String, String)],
+) -> AppResult<Vec<pilot_designation::Model>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let any = keys.iter().fold(Condition::any(), |any, (city, program)| {
+        any.add(
+            Condition::all()
+                .add(pilot_designation::Column::CityCode.eq(city.as_str()))
+                .add(pilot_designation::Column::ProgramCode.eq(program.as_str())),
+        )
+    });
+    Ok(pilot_designation::Entity::find()
+        .filter(any)
+        .all(db)
         .await?)
 }
 

@@ -19,6 +19,14 @@ pub struct RevisionFilter {
     pub period: Option<i32>,
 }
 
+/// The revisions with these numbers that exist. One statement.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<revision::Model>> {
+    Ok(revision::Entity::find()
+        .filter(revision::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
 /// Every revision of the coverage records with these keys (`CITY/TYPE/PERIOD`), newest first.
 pub async fn of_coverage_records(
     db: &impl ConnectionTrait,

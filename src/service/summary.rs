@@ -3,7 +3,7 @@
 
 use entity::{coverage_record, province_total};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::{coverage::latest_period, rate_sql};
 use crate::domain::{BRANCH_TYPES, BranchType, ratio_of_sums};
@@ -156,4 +156,25 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
         })
         .collect();
     Ok(Summary { period, by_type })
+}
+
+/// The province totals with these (branch type, period) keys that exist. One statement,
+/// whatever the number of keys.
+pub async fn province_totals(
+    db: &impl ConnectionTrait,
+    keys: &[(BranchType, i32)],
+) -> AppResult<Vec<province_total::Model>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let any = keys
+        .iter()
+        .fold(Condition::any(), |any, (branch_type, period)| {
+            any.add(
+                Condition::all()
+                    .add(province_total::Column::BranchType.eq(*branch_type))
+                    .add(province_total::Column::Period.eq(*period)),
+            )
+        });
+    Ok(province_total::Entity::find().filter(any).all(db).await?)
 }

@@ -54,14 +54,14 @@ fn query(text: &str) -> Value {
     json!({ "query": text })
 }
 
-/// `{ nope }`: a document that does not validate.
+/// `{ zzzz }`: a document that does not validate.
 fn unknown_field() -> Value {
-    query("{ nope }")
+    query("{ zzzz }")
 }
 
 fn unknown_field_errors() -> Value {
     json!([{
-        "message": "Unknown field \"nope\" on type \"Query\".",
+        "message": "Unknown field \"zzzz\" on type \"Query\".",
         "locations": [{ "line": 1, "column": 3 }],
         "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
     }])
@@ -352,7 +352,7 @@ async fn get_answers_in_the_negotiated_type_and_a_mutation_by_get_stays_405() {
         (200, GQL.to_owned(), periods())
     );
     assert_eq!(
-        get(&app, GQL, &[("query", "{ nope }")]).await,
+        get(&app, GQL, &[("query", "{ zzzz }")]).await,
         (
             400,
             GQL.to_owned(),
@@ -360,7 +360,7 @@ async fn get_answers_in_the_negotiated_type_and_a_mutation_by_get_stays_405() {
         )
     );
     assert_eq!(
-        get(&app, JSON, &[("query", "{ nope }")]).await,
+        get(&app, JSON, &[("query", "{ zzzz }")]).await,
         (
             200,
             JSON.to_owned(),
@@ -407,7 +407,7 @@ async fn an_unknown_persisted_query_is_a_request_error_in_graphql_response_json(
 #[tokio::test]
 async fn a_batch_answers_200_with_every_answer_as_it_is() {
     let app = TestApp::spawn().await;
-    let batch = json!([{ "query": "{ periods }" }, { "query": "{ nope }" }]);
+    let batch = json!([{ "query": "{ periods }" }, { "query": "{ zzzz }" }]);
     for accept in [GQL, JSON] {
         assert_eq!(
             post(&app, Some(accept), &batch).await,

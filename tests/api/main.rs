@@ -15,6 +15,7 @@ mod hostile;
 mod http;
 mod limits;
 mod metrics;
+mod node;
 mod pilots;
 mod schema;
 mod statements;
