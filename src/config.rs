@@ -153,6 +153,10 @@ pub struct ServeArgs {
     /// Change events a subscriber may fall behind before it is dropped (close code 4008).
     #[arg(long, env = "COVERAGE_API_SUBSCRIBER_BUFFER", default_value_t = 256, global = true, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub subscriber_buffer: u32,
+    /// Histogram samples that may wait before they are drained into their buckets, whether or
+    /// not anyone reads GET /metrics (each sample takes 8 bytes while it waits).
+    #[arg(long, env = "COVERAGE_API_METRICS_MAX_PENDING_SAMPLES", default_value_t = crate::metrics::DEFAULT_MAX_PENDING_SAMPLES, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 24))]
+    pub metrics_max_pending_samples: usize,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
@@ -181,6 +185,7 @@ impl Default for ServeArgs {
             max_subscriptions: 20,
             ws_init_timeout_secs: 10,
             subscriber_buffer: 256,
+            metrics_max_pending_samples: crate::metrics::DEFAULT_MAX_PENDING_SAMPLES,
         }
     }
 }

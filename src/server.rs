@@ -44,6 +44,7 @@ const PREPARE_LOCK_KEY: i64 = 0x00_63_6f_76;
 pub fn state(db: Database, args: &ServeArgs) -> AppState {
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
+    crate::metrics::set_max_pending_samples(args.metrics_max_pending_samples);
     let events = Events::new(db.backend(), args.subscriber_buffer as usize);
     events::spawn_listener(&events, &db);
     let settings = SchemaSettings::from(args);

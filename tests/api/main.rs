@@ -12,6 +12,7 @@ mod fanout;
 mod helpers;
 mod http;
 mod limits;
+mod memory;
 mod metrics;
 mod pilots;
 mod schema;
