@@ -61,6 +61,8 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         max_batch: args.max_batch,
         cache_max_age: args.cache_max_age,
         body_limit: args.body_limit,
+        ws_read_buffer_size: args.ws_read_buffer_size as usize,
+        ws_write_buffer_size: args.ws_write_buffer_size as usize,
         going_away: Arc::new(tokio::sync::watch::channel(false).0),
     }
 }

@@ -1,9 +1,12 @@
-//! Memory that must not grow with requests: histogram samples when nobody reads GET /metrics.
+//! Memory that must not grow with requests: histogram samples when nobody reads GET /metrics,
+//! and WebSocket connections with small buffers that still take large messages. (The soak,
+//! `scripts/soak.sh`, measures the process's memory; these catch the regressions quickly.)
 
 use serde_json::json;
 
 use crate::helpers::TestApp;
 use crate::metrics::sample;
+use crate::ws_client::{Protocol, WsClient};
 
 /// Samples another test may record between a count crossing the bound and the drain.
 const SLACK: usize = 256;
@@ -49,5 +52,25 @@ async fn histogram_samples_are_drained_when_nobody_reads_the_metrics() {
             r#"coverage_api_graphql_request_duration_seconds_count{operation="MemoryProbe"}"#
         ),
         operations as f64
+    );
+}
+
+#[tokio::test]
+async fn a_websocket_message_larger_than_the_read_buffer_is_read_whole() {
+    let app = TestApp::spawn_with(coverage_api::config::ServeArgs {
+        ws_read_buffer_size: 256,
+        ..Default::default()
+    })
+    .await;
+    let mut ws = WsClient::connect(&app.addr.to_string(), Protocol::TransportWs, json!({})).await;
+    // A 20 KB comment: eighty times the read buffer.
+    let query = format!("# {}\n{{ periods }}", "x".repeat(20_000));
+    ws.send(json!({ "type": "subscribe", "id": "1", "payload": { "query": query } }))
+        .await;
+    let message = ws.next().await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(
+        message["payload"]["data"]["periods"].is_array(),
+        "{message}"
     );
 }
