@@ -52,6 +52,9 @@ static RECORDED: AtomicU64 = AtomicU64::new(0);
 /// Drains started because [`MAX_PENDING`] samples waited (renders not counted).
 static DRAINS: AtomicU64 = AtomicU64::new(0);
 
+/// Renders of the page since the process started (each drains every queue too).
+static RENDERS: AtomicU64 = AtomicU64::new(0);
+
 /// Sets how many histogram samples may wait before they are drained (at least 1). The recorder
 /// is process-wide, so the last call wins.
 pub fn set_max_pending_samples(samples: usize) {
@@ -77,6 +80,11 @@ pub fn samples_recorded() -> u64 {
 /// Drains made because too many samples waited, since the process started.
 pub fn drains() -> u64 {
     DRAINS.load(Ordering::Relaxed)
+}
+
+/// Renders of GET /metrics since the process started.
+pub fn renders() -> u64 {
+    RENDERS.load(Ordering::Relaxed)
 }
 
 /// Counts one histogram sample just recorded, and drains the queues when enough wait. The
@@ -166,6 +174,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// The text GET /metrics serves.
 pub fn render() -> String {
     // Rendering drains every queue.
+    RENDERS.fetch_add(1, Ordering::Relaxed);
     PENDING.store(0, Ordering::Relaxed);
     handle().map(PrometheusHandle::render).unwrap_or_default()
 }
