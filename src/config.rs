@@ -172,6 +172,19 @@ pub struct ServeArgs {
     /// Change events a subscriber may fall behind before it is dropped (close code 4008).
     #[arg(long, env = "COVERAGE_API_SUBSCRIBER_BUFFER", default_value_t = 256, global = true, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub subscriber_buffer: u32,
+    /// Initial size, in bytes, of each WebSocket connection's read buffer, and the most read from
+    /// the socket at once. Clients send small messages (`connection_init`, `subscribe`); a larger
+    /// one (up to `--body-limit`) grows the buffer while it is read.
+    #[arg(long, env = "COVERAGE_API_WS_READ_BUFFER", default_value_t = 4 * 1024, global = true, value_parser = clap::value_parser!(u32).range(256..=1 << 24))]
+    pub ws_read_buffer_size: u32,
+    /// Bytes a WebSocket connection gathers before writing to the socket. 0 writes each message
+    /// at once, which is what happens anyway: the server flushes after every message it sends.
+    #[arg(long, env = "COVERAGE_API_WS_WRITE_BUFFER", default_value_t = 0, global = true, value_parser = clap::value_parser!(u32).range(0..=1 << 24))]
+    pub ws_write_buffer_size: u32,
+    /// Histogram samples that may wait before they are drained into their buckets, whether or
+    /// not anyone reads GET /metrics (each sample takes 8 bytes while it waits).
+    #[arg(long, env = "COVERAGE_API_METRICS_MAX_PENDING_SAMPLES", default_value_t = crate::metrics::DEFAULT_MAX_PENDING_SAMPLES, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 24))]
+    pub metrics_max_pending_samples: usize,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
@@ -202,6 +215,9 @@ impl Default for ServeArgs {
             ws_keepalive_secs: 25,
             persisted_query_bytes: 4 * 1024 * 1024,
             subscriber_buffer: 256,
+            ws_read_buffer_size: 4 * 1024,
+            ws_write_buffer_size: 0,
+            metrics_max_pending_samples: crate::metrics::DEFAULT_MAX_PENDING_SAMPLES,
         }
     }
 }

@@ -6,13 +6,25 @@
 //! - `coverage_api_sql_statements_total{outcome}` and `coverage_api_sql_statement_duration_seconds`:
 //!   the database's statement callback (`db::connect`);
 //! - `coverage_api_dataloader_batch_size{loader}`: each DataLoader batch (`graphql::loaders`).
+//!
+//! Memory: the exporter keeps every histogram sample in a queue until it is drained into the
+//! histogram's fixed buckets, which rendering does, and so does [`PrometheusHandle::run_upkeep`].
+//! A process nobody scrapes would keep every sample (8 bytes each, several a request) for ever.
+//! So the recorder installed is [`Bounded`]: the exporter's, plus a count of the samples waiting,
+//! which drains the queues once `--metrics-max-pending-samples` wait. Drained histograms are
+//! fixed-size (one counter per bucket) and the label sets are bounded (see [`label`]), so the
+//! metrics' memory depends on neither traffic nor time.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_graphql::{Response, Value};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics::{
+    Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// Latency buckets, in seconds: a dashboard request takes milliseconds.
 const BUCKETS: [f64; 12] = [
@@ -22,6 +34,114 @@ const BUCKETS: [f64; 12] = [
 /// Distinct operation names kept as labels; later ones count as `other`, so clients cannot grow
 /// the metrics without bound by inventing names.
 const MAX_OPERATION_NAMES: usize = 200;
+
+/// Default of `--metrics-max-pending-samples`: 4,096 samples of 8 bytes (about 40 KiB with the
+/// queues' block headers), drained every 700 or so dashboard requests.
+pub const DEFAULT_MAX_PENDING_SAMPLES: usize = 4_096;
+
+/// Histogram samples recorded since the queues were last drained (a drain and concurrent
+/// records may overlap by a few).
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// Samples that may wait before they are drained (`--metrics-max-pending-samples`).
+static MAX_PENDING: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_PENDING_SAMPLES);
+
+/// Histogram samples recorded since the process started.
+static RECORDED: AtomicU64 = AtomicU64::new(0);
+
+/// Drains started because [`MAX_PENDING`] samples waited (renders not counted).
+static DRAINS: AtomicU64 = AtomicU64::new(0);
+
+/// Renders of the page since the process started (each drains every queue too).
+static RENDERS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets how many histogram samples may wait before they are drained (at least 1). The recorder
+/// is process-wide, so the last call wins.
+pub fn set_max_pending_samples(samples: usize) {
+    MAX_PENDING.store(samples.max(1), Ordering::Relaxed);
+}
+
+/// How many histogram samples may wait before they are drained.
+pub fn max_pending_samples() -> usize {
+    MAX_PENDING.load(Ordering::Relaxed)
+}
+
+/// Histogram samples now waiting to be drained: at most about [`max_pending_samples`], whatever
+/// the traffic and whether or not anyone reads GET /metrics.
+pub fn pending_samples() -> usize {
+    PENDING.load(Ordering::Relaxed)
+}
+
+/// Histogram samples recorded since the process started.
+pub fn samples_recorded() -> u64 {
+    RECORDED.load(Ordering::Relaxed)
+}
+
+/// Drains made because too many samples waited, since the process started.
+pub fn drains() -> u64 {
+    DRAINS.load(Ordering::Relaxed)
+}
+
+/// Renders of GET /metrics since the process started.
+pub fn renders() -> u64 {
+    RENDERS.load(Ordering::Relaxed)
+}
+
+/// Counts one histogram sample just recorded, and drains the queues when enough wait. The
+/// drain runs on the record that crosses the bound rather than on a timer: the bound then holds
+/// at any request rate, and an idle process does no work. Only the caller that takes the count
+/// back to zero drains, so concurrent records do not drain twice.
+fn sampled() {
+    RECORDED.fetch_add(1, Ordering::Relaxed);
+    let max = MAX_PENDING.load(Ordering::Relaxed);
+    if PENDING.fetch_add(1, Ordering::Relaxed) + 1 >= max
+        && PENDING.swap(0, Ordering::AcqRel) >= max
+        && let Some(handle) = handle()
+    {
+        DRAINS.fetch_add(1, Ordering::Relaxed);
+        handle.run_upkeep();
+    }
+}
+
+/// The exporter's recorder, whose histograms count their samples (see the module's notes).
+/// Every histogram recorded anywhere in the process goes through it, so none escapes the bound.
+struct Bounded(PrometheusRecorder);
+
+/// One histogram of [`Bounded`].
+struct Counted(Histogram);
+
+impl HistogramFn for Counted {
+    fn record(&self, value: f64) {
+        self.0.record(value);
+        sampled();
+    }
+}
+
+impl Recorder for Bounded {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_counter(key, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_gauge(key, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_histogram(key, unit, description);
+    }
+
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        self.0.register_counter(key, metadata)
+    }
+
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        self.0.register_gauge(key, metadata)
+    }
+
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        Histogram::from_arc(Arc::new(Counted(self.0.register_histogram(key, metadata))))
+    }
+}
 
 /// The process's Prometheus handle, installing the recorder on first use. `None` when another
 /// recorder was installed first (then there is nothing of ours to render).
@@ -36,8 +156,12 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                     PrometheusBuilder::new()
                 }
             };
-            match builder.install_recorder() {
-                Ok(handle) => Some(handle),
+            // `build_recorder`, not `install`: the page is served by our own route, and
+            // `install`'s upkeep runs on a timer (see `sampled` for why a count instead).
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            match metrics::set_global_recorder(Bounded(recorder)) {
+                Ok(()) => Some(handle),
                 Err(err) => {
                     tracing::warn!(%err, "no metrics recorder installed");
                     None
@@ -49,6 +173,9 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 
 /// The text GET /metrics serves.
 pub fn render() -> String {
+    // Rendering drains every queue.
+    RENDERS.fetch_add(1, Ordering::Relaxed);
+    PENDING.store(0, Ordering::Relaxed);
     handle().map(PrometheusHandle::render).unwrap_or_default()
 }
 

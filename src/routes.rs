@@ -67,6 +67,10 @@ pub struct AppState {
     pub cache_max_age: u32,
     /// Largest accepted request body (also the largest WebSocket message).
     pub body_limit: usize,
+    /// Initial read buffer of a WebSocket connection (`--ws-read-buffer-size`).
+    pub ws_read_buffer_size: usize,
+    /// Bytes a WebSocket connection gathers before writing (`--ws-write-buffer-size`).
+    pub ws_write_buffer_size: usize,
     /// Set to true when the server shuts down: WebSocket connections then close (1001).
     pub going_away: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -503,7 +507,14 @@ fn has_code(response: &async_graphql::Response, code: &str) -> bool {
 async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     let upgrade = upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
-        .max_message_size(state.body_limit);
+        .max_message_size(state.body_limit)
+        // tungstenite's defaults (128 KiB each, the read buffer allocated and zeroed up front)
+        // cost about 160 KiB a connection; subscriptions carry messages of a few hundred bytes.
+        // The write buffer's ceiling stays unlimited: every message is flushed as it is sent, so
+        // it never holds more than the message being sent, and a client that does not take it is
+        // dropped after `ws::SEND_TIMEOUT`.
+        .read_buffer_size(state.ws_read_buffer_size)
+        .write_buffer_size(state.ws_write_buffer_size);
     let selected = upgrade.selected_protocol().and_then(|p| p.to_str().ok());
     // A handshake negotiates a subprotocol, not a media type: its refusals are plain JSON.
     let media = Media::Json;

@@ -44,6 +44,7 @@ const PREPARE_LOCK_KEY: i64 = 0x00_63_6f_76;
 pub fn state(db: Database, args: &ServeArgs) -> AppState {
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
+    crate::metrics::set_max_pending_samples(args.metrics_max_pending_samples);
     let events = Events::new(db.backend(), args.subscriber_buffer as usize);
     events::spawn_listener(&events, &db);
     let settings = SchemaSettings::from(args);
@@ -59,6 +60,8 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         max_batch: args.max_batch,
         cache_max_age: args.cache_max_age,
         body_limit: args.body_limit,
+        ws_read_buffer_size: args.ws_read_buffer_size as usize,
+        ws_write_buffer_size: args.ws_write_buffer_size as usize,
         going_away: Arc::new(tokio::sync::watch::channel(false).0),
     }
 }

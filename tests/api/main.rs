@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod http;
 mod limits;
+mod memory;
 mod metrics;
 mod node;
 mod pilots;
