@@ -18,9 +18,12 @@ async fn every_acknowledged_write_survives_a_sigkill() {
     let client = reqwest::Client::new();
     let cities = ["410100", "410200", "410300", "410400"];
     // Four writers, each on its own record, each write waiting for the previous one's answer.
+    // `started` counts the writers that have had a write acknowledged.
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = Vec::new();
     for city in cities {
         let (client, addr, token) = (client.clone(), addr.clone(), token.clone());
+        let started = std::sync::Arc::clone(&started);
         writers.push(tokio::spawn(async move {
             let mut acknowledged: Vec<(i64, i64)> = Vec::new();
             for value in 0..100_000i64 {
@@ -40,12 +43,22 @@ async fn every_acknowledged_write_survives_a_sigkill() {
                 let payload = &body["data"]["updateCoverage"];
                 assert_eq!(payload["userErrors"], json!([]), "{body}");
                 acknowledged.push((payload["coverage"]["version"].as_i64().unwrap(), value));
+                if acknowledged.len() == 1 {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
             }
             (city, acknowledged)
         }));
     }
-    // Let the load run, then kill the server without warning.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Let the load run until every writer is under way (a busy machine may take a while to
+    // answer a writer's first write), a little longer, then kill the server without warning.
+    for _ in 0..600 {
+        if started.load(std::sync::atomic::Ordering::SeqCst) == cities.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     server.kill().unwrap();
     server.wait().unwrap();
     let mut acknowledged = Vec::new();
