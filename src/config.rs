@@ -185,39 +185,45 @@ pub struct ServeArgs {
     /// not anyone reads GET /metrics (each sample takes 8 bytes while it waits).
     #[arg(long, env = "COVERAGE_API_METRICS_MAX_PENDING_SAMPLES", default_value_t = crate::metrics::DEFAULT_MAX_PENDING_SAMPLES, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 24))]
     pub metrics_max_pending_samples: usize,
+    /// Whether everyone may read the personal parts of the audit trail: the writer's name on
+    /// revisions and records (`actor.name`, `updatedBy`) and revision notes. By default only an
+    /// administrator (all) and city staff (their own city's) read them.
+    #[arg(long, env = "COVERAGE_API_PUBLIC_AUDIT_TRAIL", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub public_audit_trail: bool,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
 }
 
 impl Default for ServeArgs {
+    /// The defaults the attributes above declare, whatever the environment holds: each default
+    /// is written once, there, and tests that say "the default" read the real one.
     fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            max_page_size: 100,
-            request_timeout_secs: 10,
-            body_limit: 256 * 1024,
-            worker_threads: None,
-            cors_origins: Vec::new(),
-            max_depth: 15,
-            max_complexity: 5_000,
-            max_aliases: 30,
-            max_root_fields: 20,
-            max_directives: 5,
-            max_nesting: 64,
-            max_batch: 10,
-            field_suggestions: true,
-            introspection: true,
-            cache_max_age: 5,
-            max_ws_connections: 1_000,
-            max_subscriptions: 20,
-            ws_init_timeout_secs: 10,
-            ws_keepalive_secs: 25,
-            persisted_query_bytes: 4 * 1024 * 1024,
-            subscriber_buffer: 256,
-            ws_read_buffer_size: 4 * 1024,
-            ws_write_buffer_size: 0,
-            metrics_max_pending_samples: crate::metrics::DEFAULT_MAX_PENDING_SAMPLES,
+        use clap::{Args, FromArgMatches};
+        let command = Self::augment_args(clap::Command::new("defaults"))
+            .mut_args(|arg| arg.env(None::<&'static str>));
+        let parsed = command
+            .try_get_matches_from(["defaults"])
+            .and_then(|matches| Self::from_arg_matches(&matches));
+        match parsed {
+            Ok(args) => args,
+            // Only a default that does not parse gets here: a programming error that the
+            // `defaults_parse` test catches before any release.
+            Err(err) => panic!("the declared defaults of ServeArgs do not parse: {err}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let defaults = ServeArgs::default();
+        assert_eq!(defaults.addr, SocketAddr::from(([127, 0, 0, 1], 8000)));
+        assert_eq!(defaults.max_page_size, 100);
+        assert_eq!(defaults.persisted_query_bytes, 4 * 1024 * 1024);
+        assert!(!defaults.public_audit_trail);
     }
 }

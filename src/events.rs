@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use entity::revision;
+use entity::{RevisionKind, revision};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Statement};
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,11 @@ pub enum Event {
         /// The revision the write left.
         revision: Arc<revision::Model>,
     },
+    /// A province-reported total was set.
+    ProvinceTotal {
+        /// The revision the write left.
+        revision: Arc<revision::Model>,
+    },
     /// Events may have been lost (the listening connection was lost and re-established).
     Missed {
         /// For people.
@@ -52,21 +57,14 @@ pub enum Event {
     },
 }
 
-/// A committed change, as a write hands it to [`Events::commit`].
+/// A committed change, as a write hands it to [`Events::commit`]: the revision it left (its
+/// `kind` says which event it becomes) and, for a coverage record, the record's id.
 #[derive(Debug, Clone)]
-pub enum Change {
-    /// See [`Event::Coverage`].
-    Coverage {
-        /// The record's id.
-        record_id: i64,
-        /// The revision.
-        revision: revision::Model,
-    },
-    /// See [`Event::Designation`].
-    Designation {
-        /// The revision.
-        revision: revision::Model,
-    },
+pub struct Change {
+    /// The coverage record's id, for coverage changes.
+    pub record_id: Option<i64>,
+    /// The revision.
+    pub revision: revision::Model,
 }
 
 /// What a notification carries: ids only (NOTIFY payloads are limited to 8,000 bytes), since
@@ -124,6 +122,7 @@ impl Events {
         let kind = match &event {
             Event::Coverage { .. } => "coverage",
             Event::Designation { .. } => "designation",
+            Event::ProvinceTotal { .. } => "province_total",
             Event::Missed { .. } => "missed",
         };
         metrics::counter!("coverage_api_events_published_total", "kind" => kind).increment(1);
@@ -139,18 +138,9 @@ impl Events {
     ) -> Result<(), DbErr> {
         if self.backend == DbBackend::Postgres {
             for change in &changes {
-                let notice = match change {
-                    Change::Coverage {
-                        record_id,
-                        revision,
-                    } => Notice {
-                        revision: revision.id,
-                        record: Some(*record_id),
-                    },
-                    Change::Designation { revision } => Notice {
-                        revision: revision.id,
-                        record: None,
-                    },
+                let notice = Notice {
+                    revision: change.revision.id,
+                    record: change.record_id,
                 };
                 let payload = serde_json::to_string(&notice)
                     .map_err(|err| DbErr::Custom(format!("event payload: {err}")))?;
@@ -165,26 +155,27 @@ impl Events {
         }
         let _order = self.order.lock().await;
         txn.commit().await?;
-        for change in changes {
-            self.publish(event_of(change));
+        for event in changes.into_iter().filter_map(event_of) {
+            self.publish(event);
         }
         Ok(())
     }
 }
 
-fn event_of(change: Change) -> Event {
-    match change {
-        Change::Coverage {
-            record_id,
+fn event_of(change: Change) -> Option<Event> {
+    event(change.record_id, Arc::new(change.revision))
+}
+
+/// The event a revision becomes; none for a coverage revision without its record's id.
+fn event(record_id: Option<i64>, revision: Arc<revision::Model>) -> Option<Event> {
+    Some(match revision.kind {
+        RevisionKind::Coverage => Event::Coverage {
+            record_id: record_id?,
             revision,
-        } => Event::Coverage {
-            record_id,
-            revision: Arc::new(revision),
         },
-        Change::Designation { revision } => Event::Designation {
-            revision: Arc::new(revision),
-        },
-    }
+        RevisionKind::PilotDesignation => Event::Designation { revision },
+        RevisionKind::ProvinceTotal => Event::ProvinceTotal { revision },
+    })
 }
 
 /// On PostgreSQL, starts the task that turns this instance's notifications into events (see
@@ -293,13 +284,5 @@ async fn load(db: &Database, payload: &str) -> Result<Option<Event>, DbErr> {
     else {
         return Ok(None);
     };
-    Ok(Some(match notice.record {
-        Some(record_id) => Event::Coverage {
-            record_id,
-            revision: Arc::new(revision),
-        },
-        None => Event::Designation {
-            revision: Arc::new(revision),
-        },
-    }))
+    Ok(event(notice.record, Arc::new(revision)))
 }

@@ -53,3 +53,18 @@ pub enum Role {
     #[sea_orm(string_value = "CITY_STAFF")]
     CityStaff,
 }
+
+/// What kind of record a revision changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum RevisionKind {
+    /// A city's coverage record.
+    #[sea_orm(string_value = "COVERAGE")]
+    Coverage,
+    /// A city's designation in a pilot programme.
+    #[sea_orm(string_value = "PILOT_DESIGNATION")]
+    PilotDesignation,
+    /// A total the province itself reports.
+    #[sea_orm(string_value = "PROVINCE_TOTAL")]
+    ProvinceTotal,
+}

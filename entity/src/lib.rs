@@ -10,4 +10,4 @@ pub mod pilot_program;
 pub mod province_total;
 pub mod revision;
 
-pub use enums::{BranchType, CityKind, ProgramLevel, Role};
+pub use enums::{BranchType, CityKind, ProgramLevel, RevisionKind, Role};

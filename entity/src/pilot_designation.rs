@@ -11,6 +11,8 @@ pub struct Model {
     pub program_code: String,
     pub since_year: Option<i32>,
     pub source: Option<String>,
+    /// Bumped by every accepted write: the optimistic lock writers send as `expectedVersion`.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

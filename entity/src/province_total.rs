@@ -15,6 +15,8 @@ pub struct Model {
     pub note: Option<String>,
     pub source: Option<String>,
     pub updated_at: DateTimeUtc,
+    /// Bumped by every accepted write: the optimistic lock writers send as `expectedVersion`.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,8 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// `COVERAGE`, `PILOT_DESIGNATION` or `PROVINCE_TOTAL`.
-    pub kind: String,
+    pub kind: crate::RevisionKind,
     /// The record's key, e.g. `410800/ENTERPRISE/2023`.
     pub record_key: String,
     pub city_code: Option<String>,

@@ -7,8 +7,13 @@ mod m20261130_000001_create_coverage_tables;
 mod m20261130_000002_create_api_tokens;
 mod m20261130_000003_create_revisions;
 mod m20261203_000001_index_revisions_by_record;
+mod m20261203_000002_version_admin_records;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
+
+/// Migrations in the release before versioned administrators' records (pilot designations
+/// and province totals): the upgrade test builds such a database, then migrates it.
+pub const BEFORE_ADMIN_VERSIONS: u32 = 4;
 
 /// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
 pub struct Migrator;
@@ -21,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_create_api_tokens::Migration),
             Box::new(m20261130_000003_create_revisions::Migration),
             Box::new(m20261203_000001_index_revisions_by_record::Migration),
+            Box::new(m20261203_000002_version_admin_records::Migration),
         ]
     }
 }

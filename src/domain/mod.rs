@@ -1,8 +1,9 @@
 //! Plain types and rules of the domain, free of GraphQL and SQL: the coverage-rate arithmetic,
-//! page requests and their cursors.
+//! page requests and their cursors, the write rules.
 
 mod page;
 mod rate;
+pub mod write;
 
 pub use entity::{BranchType, CityKind, ProgramLevel};
 pub use page::{DEFAULT_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor};

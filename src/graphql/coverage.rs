@@ -117,14 +117,20 @@ impl Coverage {
         self.0.updated_at
     }
 
-    /// Who last changed the record.
-    async fn updated_by(&self) -> Option<&str> {
-        self.0.updated_by.as_deref()
+    /// Who last changed the record: `NAME (token ID)` for a token's writer, or the server's own
+    /// label (`seed:report`). A token's name is personal, like a revision's actor name: null
+    /// unless the caller is an administrator, or city staff of this city (or the server makes
+    /// the audit trail public).
+    async fn updated_by(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0.updated_by.as_deref().filter(|label| {
+            !crate::service::writes::is_token_label(label)
+                || super::revision::may_read_personal(ctx, Some(&self.0.city_code))
+        })
     }
 
     /// Every accepted change to this record, newest first.
     async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<Revision>> {
-        let key = crate::service::writes::record_key(&self.0);
+        let key = crate::service::writes::snapshot::coverage_key(&self.0);
         let rows = loaders(ctx)?
             .revisions_by_record
             .load_one(key)

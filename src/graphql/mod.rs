@@ -56,12 +56,6 @@ pub struct Limits {
     pub max_page_size: u64,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self { max_page_size: 100 }
-    }
-}
-
 /// Everything the schema is built with besides its data (see `config::ServeArgs`).
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaSettings {
@@ -79,6 +73,8 @@ pub struct SchemaSettings {
     pub introspection: bool,
     /// Bytes of query text the persisted-query store holds.
     pub persisted_query_bytes: u64,
+    /// Who reads the audit trail's personal parts.
+    pub privacy: revision::AuditPrivacy,
 }
 
 impl From<&crate::config::ServeArgs> for SchemaSettings {
@@ -100,6 +96,9 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
             field_suggestions: args.field_suggestions,
             introspection: args.introspection,
             persisted_query_bytes: args.persisted_query_bytes,
+            privacy: revision::AuditPrivacy {
+                public: args.public_audit_trail,
+            },
         }
     }
 }
@@ -116,6 +115,7 @@ pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> 
     .data(db)
     .data(events)
     .data(settings.limits)
+    .data(settings.privacy)
     // The document step has parsed and checked the document; async-graphql's own directive and
     // recursion checks, which expand fragments without bound, are therefore not used.
     .extension(document::Handoff)

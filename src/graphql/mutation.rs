@@ -13,14 +13,14 @@ use super::pilot::{PilotDesignation, PilotProgram};
 use super::revision::Revision;
 use super::summary::ProvinceReport;
 use crate::auth::Actor;
-use crate::service::writes::{self, CoverageUpdate, Outcome, Patch, WriteContext};
+use crate::service::writes::{self, CoverageUpdate, Outcome, Patch, Refusal, WriteContext};
 
 /// The id of the HTTP request being served, kept in revisions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
 /// A city's figures for one branch type and period. Fields left out keep their stored value;
-/// an explicit null clears it.
+/// an explicit null clears it. A write that sets a figure names its source.
 #[derive(InputObject, Debug, Clone)]
 pub struct UpdateCoverageInput {
     /// The city (administrative code).
@@ -39,7 +39,8 @@ pub struct UpdateCoverageInput {
     pub stated_rate: MaybeUndefined<f64>,
     /// What a stated rate covers (at most 2,000 characters).
     pub rate_scope: MaybeUndefined<String>,
-    /// Where the figures come from (at most 2,000 characters).
+    /// Where the figures come from: required (non-empty, at most 2,000 characters) when the
+    /// write sets a figure; it cannot be cleared while the record holds one.
     pub source: MaybeUndefined<String>,
     /// The version last read: absent or 0 to create the record, else the stored version.
     pub expected_version: Option<i32>,
@@ -139,7 +140,7 @@ impl CoverageMutation {
                 revision: Some(Revision(w.revision)),
                 user_errors: Vec::new(),
             },
-            Outcome::Refused { errors, current } => UpdateCoveragePayload {
+            Outcome::Refused(Refusal { errors, current }) => UpdateCoveragePayload {
                 coverage: current.into_iter().next().map(Coverage),
                 revision: None,
                 user_errors: errors.into_iter().map(Into::into).collect(),
@@ -155,10 +156,9 @@ impl CoverageMutation {
         #[graphql(desc = "The rows, at most 500.")] input: Vec<UpdateCoverageInput>,
     ) -> Result<BulkUpdateCoveragePayload> {
         let inputs = input.into_iter().map(Into::into).collect();
-        let outcome =
-            writes::bulk_update_coverage(&db(ctx)?.conn, write_context(ctx)?, inputs, true)
-                .await
-                .gql()?;
+        let outcome = writes::bulk_update_coverage(&db(ctx)?.conn, write_context(ctx)?, inputs)
+            .await
+            .gql()?;
         Ok(match outcome {
             Outcome::Accepted(rows) => {
                 let (coverage, revisions) = rows
@@ -171,7 +171,7 @@ impl CoverageMutation {
                     user_errors: Vec::new(),
                 }
             }
-            Outcome::Refused { errors, current } => BulkUpdateCoveragePayload {
+            Outcome::Refused(Refusal { errors, current }) => BulkUpdateCoveragePayload {
                 coverage: current.into_iter().map(Coverage).collect(),
                 revisions: Vec::new(),
                 user_errors: errors.into_iter().map(Into::into).collect(),
@@ -180,17 +180,20 @@ impl CoverageMutation {
     }
 }
 
-/// Designates a city in a pilot programme.
+/// Designates a city in a pilot programme, or changes a designation. Fields left out keep their
+/// stored value; an explicit null clears it.
 #[derive(InputObject, Debug, Clone)]
 pub struct SetPilotDesignationInput {
     /// The city (administrative code).
     pub city_code: ID,
     /// The programme's code, e.g. QUANYU_KEPU.
     pub program_code: ID,
-    /// The year the city joined, when known.
-    pub since_year: Option<i32>,
-    /// Where the designation comes from (at most 2,000 characters).
-    pub source: Option<String>,
+    /// The year the city joined, when known (1949 to next year).
+    pub since_year: MaybeUndefined<i32>,
+    /// Where the designation comes from: required, non-empty, at most 2,000 characters.
+    pub source: MaybeUndefined<String>,
+    /// The version last read: absent or 0 to designate, else the stored version.
+    pub expected_version: Option<i32>,
     /// Why (at most 2,000 characters); kept in the revision.
     pub note: Option<String>,
 }
@@ -202,11 +205,14 @@ pub struct RemovePilotDesignationInput {
     pub city_code: ID,
     /// The programme's code.
     pub program_code: ID,
+    /// The designation's version last read.
+    pub expected_version: Option<i32>,
     /// Why (at most 2,000 characters); kept in the revision.
     pub note: Option<String>,
 }
 
-/// The total the province reports for a branch type and period.
+/// The total the province reports for a branch type and period. Fields left out keep their
+/// stored value; an explicit null clears it.
 #[derive(InputObject, Debug, Clone)]
 pub struct SetProvinceReportedTotalInput {
     /// The branch type.
@@ -214,9 +220,12 @@ pub struct SetProvinceReportedTotalInput {
     /// The period (year).
     pub period: i32,
     /// The total, 0 to 10,000,000; null when the province states none.
-    pub total: Option<i32>,
-    /// Where it comes from (at most 2,000 characters).
-    pub source: Option<String>,
+    pub total: MaybeUndefined<i32>,
+    /// Where it comes from: required (non-empty, at most 2,000 characters) when the write sets
+    /// the total; it cannot be cleared while a total stands.
+    pub source: MaybeUndefined<String>,
+    /// The version last read: absent or 0 to create the statement, else the stored version.
+    pub expected_version: Option<i32>,
     /// Why (at most 2,000 characters); kept in the revision.
     pub note: Option<String>,
 }
@@ -224,7 +233,8 @@ pub struct SetProvinceReportedTotalInput {
 /// The result of a designation change.
 #[derive(SimpleObject)]
 pub struct PilotDesignationPayload {
-    /// The designation as stored; null after a removal or when refused.
+    /// The designation as stored; on a VERSION_CONFLICT, as the other writer left it; null
+    /// after a removal, or when refused with nothing stored.
     pub designation: Option<PilotDesignation>,
     /// The designation's city as it stands after the change (ask for its `id` and
     /// `pilotDesignations`, and a client cache's list follows a removal too); null when refused.
@@ -241,7 +251,8 @@ pub struct PilotDesignationPayload {
 /// The result of `setProvinceReportedTotal`.
 #[derive(SimpleObject)]
 pub struct ProvinceReportedTotalPayload {
-    /// The province's statement as stored; null when refused.
+    /// The province's statement as stored; on a VERSION_CONFLICT, as the other writer left it;
+    /// null when refused with nothing stored.
     pub province_report: Option<ProvinceReport>,
     /// The revision the change left; null when refused.
     pub revision: Option<Revision>,
@@ -264,8 +275,9 @@ impl AdminMutation {
         let input = writes::DesignationInput {
             city_code: input.city_code.0,
             program_code: input.program_code.0,
-            since_year: input.since_year,
-            source: input.source,
+            since_year: patch(input.since_year),
+            source: patch(input.source),
+            expected_version: input.expected_version,
             note: input.note,
         };
         let outcome = writes::set_designation(&db(ctx)?.conn, write_context(ctx)?, input)
@@ -283,8 +295,9 @@ impl AdminMutation {
         let input = writes::DesignationInput {
             city_code: input.city_code.0,
             program_code: input.program_code.0,
-            since_year: None,
-            source: None,
+            since_year: Patch::Keep,
+            source: Patch::Keep,
+            expected_version: input.expected_version,
             note: input.note,
         };
         let outcome = writes::remove_designation(&db(ctx)?.conn, write_context(ctx)?, input)
@@ -303,21 +316,22 @@ impl AdminMutation {
         let input = writes::ProvinceTotalInput {
             branch_type: input.branch_type.into(),
             period: input.period,
-            total: input.total,
-            source: input.source,
+            total: patch(input.total),
+            source: patch(input.source),
+            expected_version: input.expected_version,
             note: input.note,
         };
         let outcome = writes::set_province_total(&db(ctx)?.conn, write_context(ctx)?, input)
             .await
             .gql()?;
         Ok(match outcome {
-            Outcome::Accepted((total, revision)) => ProvinceReportedTotalPayload {
-                province_report: Some(total.into()),
-                revision: Some(Revision(revision)),
+            Outcome::Accepted(w) => ProvinceReportedTotalPayload {
+                province_report: Some(w.total.into()),
+                revision: Some(Revision(w.revision)),
                 user_errors: Vec::new(),
             },
-            Outcome::Refused { errors, .. } => ProvinceReportedTotalPayload {
-                province_report: None,
+            Outcome::Refused(Refusal { errors, current }) => ProvinceReportedTotalPayload {
+                province_report: current.into_iter().next().map(Into::into),
                 revision: None,
                 user_errors: errors.into_iter().map(Into::into).collect(),
             },
@@ -325,7 +339,9 @@ impl AdminMutation {
     }
 }
 
-fn designation_payload(outcome: Outcome<writes::DesignationWritten>) -> PilotDesignationPayload {
+fn designation_payload(
+    outcome: writes::designation::DesignationOutcome,
+) -> PilotDesignationPayload {
     match outcome {
         Outcome::Accepted(w) => PilotDesignationPayload {
             designation: w.designation.map(|designation| {
@@ -337,8 +353,8 @@ fn designation_payload(outcome: Outcome<writes::DesignationWritten>) -> PilotDes
             revision: Some(Revision(w.revision)),
             user_errors: Vec::new(),
         },
-        Outcome::Refused { errors, .. } => PilotDesignationPayload {
-            designation: None,
+        Outcome::Refused(Refusal { errors, current }) => PilotDesignationPayload {
+            designation: current.into_iter().next().map(PilotDesignation::new),
             city: None,
             program: None,
             revision: None,

@@ -154,6 +154,12 @@ impl PilotDesignation {
     async fn source(&self) -> Option<&str> {
         self.designation.source.as_deref()
     }
+
+    /// Version of the designation: 1 when granted, one more on every accepted change; send it
+    /// as `expectedVersion` to change or remove it.
+    async fn version(&self) -> i32 {
+        self.designation.version
+    }
 }
 
 /// Programme queries.

@@ -10,11 +10,13 @@ use super::error::GqlResultExt;
 use super::node::NodeKey;
 use super::viewer::Role;
 use super::{Limits, db};
+use crate::auth::Actor;
 use crate::domain::PageRequest;
 use crate::service::revisions as svc;
 
 /// What kind of record a revision changed.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::RevisionKind")]
 pub enum RevisionKind {
     /// A city's coverage record.
     Coverage,
@@ -24,13 +26,42 @@ pub enum RevisionKind {
     ProvinceTotal,
 }
 
+/// Who may read the personal parts of the audit trail: a writer's name (often a person's name
+/// and office) and the free-text note (which may hold a phone number). By default only signed-in
+/// callers: an administrator reads all, city staff their own city's; `--public-audit-trail`
+/// shows them to everyone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditPrivacy {
+    /// Whether everyone may read them.
+    pub public: bool,
+}
+
+/// Whether the caller may read the personal parts of a change to `city_code`'s record (see
+/// [`AuditPrivacy`]).
+pub fn may_read_personal(ctx: &Context<'_>, city_code: Option<&str>) -> bool {
+    if ctx.data_opt::<AuditPrivacy>().is_some_and(|p| p.public) {
+        return true;
+    }
+    match ctx.data_opt::<Actor>() {
+        Some(Actor::Token(token)) => match token.role {
+            entity::Role::Admin => true,
+            entity::Role::CityStaff => {
+                city_code.is_some() && token.city_code.as_deref() == city_code
+            }
+        },
+        _ => false,
+    }
+}
+
 /// Who made a change: the token as it was then (revoking it later keeps this readable).
 #[derive(SimpleObject)]
 pub struct RevisionActor {
     /// The token's id.
     pub token_id: Option<ID>,
-    /// The token's name, e.g. "Jiaozuo office".
-    pub name: String,
+    /// The token's name, e.g. "Jiaozuo office". Personal: null unless the caller is an
+    /// administrator, or city staff of the changed record's city (or the server makes the audit
+    /// trail public).
+    pub name: Option<String>,
     /// The token's role.
     pub role: Role,
     /// The token's city, for CITY_STAFF.
@@ -57,11 +88,7 @@ impl Revision {
 
     /// What kind of record changed.
     async fn kind(&self) -> RevisionKind {
-        match self.0.kind.as_str() {
-            "PILOT_DESIGNATION" => RevisionKind::PilotDesignation,
-            "PROVINCE_TOTAL" => RevisionKind::ProvinceTotal,
-            _ => RevisionKind::Coverage,
-        }
+        self.0.kind.into()
     }
 
     /// The record's key, e.g. `410800/ENTERPRISE/2023`.
@@ -89,19 +116,22 @@ impl Revision {
         self.0.at
     }
 
-    /// Who made it.
-    async fn actor(&self) -> RevisionActor {
+    /// Who made it: the token's role and city for everyone; its name only for those who may
+    /// read the audit trail's personal parts (see `RevisionActor.name`).
+    async fn actor(&self, ctx: &Context<'_>) -> RevisionActor {
         RevisionActor {
             token_id: self.0.actor_token_id.map(|id| ID(id.to_string())),
-            name: self.0.actor_name.clone(),
+            name: self.personal(ctx).then(|| self.0.actor_name.clone()),
             role: self.0.actor_role.into(),
             city_code: self.0.actor_city_code.clone().map(ID),
         }
     }
 
-    /// Why, in the writer's words.
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    /// Why, in the writer's words. Personal (it may hold a name or a phone number): null unless
+    /// the caller is an administrator, or city staff of the changed record's city (or the
+    /// server makes the audit trail public).
+    async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0.note.as_deref().filter(|_| self.personal(ctx))
     }
 
     /// The id of the HTTP request that made the change (`x-request-id`).
@@ -109,19 +139,37 @@ impl Revision {
         self.0.request_id.as_deref()
     }
 
-    /// The whole record before the change; null for a creation.
-    async fn before(&self) -> Option<Json<serde_json::Value>> {
-        parse(self.0.before.as_deref())
+    /// The whole record before the change; null for a creation. Its `updatedBy` follows the
+    /// rule of `Coverage.updatedBy`.
+    async fn before(&self, ctx: &Context<'_>) -> Option<Json<serde_json::Value>> {
+        self.snapshot(ctx, self.0.before.as_deref())
     }
 
-    /// The whole record after the change; null for a removal.
-    async fn after(&self) -> Option<Json<serde_json::Value>> {
-        parse(self.0.after.as_deref())
+    /// The whole record after the change; null for a removal. Its `updatedBy` follows the rule
+    /// of `Coverage.updatedBy`.
+    async fn after(&self, ctx: &Context<'_>) -> Option<Json<serde_json::Value>> {
+        self.snapshot(ctx, self.0.after.as_deref())
     }
 }
 
-fn parse(text: Option<&str>) -> Option<Json<serde_json::Value>> {
-    text.and_then(|t| serde_json::from_str(t).ok()).map(Json)
+impl Revision {
+    fn personal(&self, ctx: &Context<'_>) -> bool {
+        may_read_personal(ctx, self.0.city_code.as_deref())
+    }
+
+    /// A stored snapshot, its writer's name hidden from those who may not read it.
+    fn snapshot(&self, ctx: &Context<'_>, text: Option<&str>) -> Option<Json<serde_json::Value>> {
+        let mut value: serde_json::Value = serde_json::from_str(text?).ok()?;
+        if let Some(label) = value.get_mut("updatedBy")
+            && label
+                .as_str()
+                .is_some_and(crate::service::writes::is_token_label)
+            && !self.personal(ctx)
+        {
+            *label = serde_json::Value::Null;
+        }
+        Some(Json(value))
+    }
 }
 
 /// Audit-trail queries.

@@ -14,7 +14,7 @@ use super::loaders;
 use super::pilot::PilotDesignation;
 use super::revision::Revision;
 use crate::events::{Event, Events};
-use crate::service::writes::{designation_from_json, record_from_json};
+use crate::service::writes::snapshot::{CoverageSnapshot, DesignationSnapshot};
 use crate::ws::WsConnection;
 
 /// A coverage record as one write committed it, with that write's revision.
@@ -110,7 +110,7 @@ impl Subscription {
             {
                 return None;
             }
-            let record = record_from_json(*record_id, revision.after.as_deref()?)?;
+            let record = CoverageSnapshot::read(*record_id, revision.after.as_deref()?)?;
             Some(CoverageChange {
                 record,
                 revision: Arc::clone(revision),
@@ -148,7 +148,7 @@ impl Subscription {
             };
             Some(PilotDesignationChange {
                 action,
-                designation: designation_from_json(state)?,
+                designation: DesignationSnapshot::read(state)?,
                 revision: Arc::clone(revision),
             })
         }))

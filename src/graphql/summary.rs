@@ -139,6 +139,12 @@ impl ProvinceReport {
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
+
+    /// Version of the statement: 1 when created, one more on every accepted change; send it as
+    /// `expectedVersion` to change it.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 /// Summary queries.

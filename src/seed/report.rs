@@ -234,6 +234,9 @@ pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> App
             program_code: Set(program.into()),
             since_year: Set(since),
             source: Set(Some(source(quote))),
+            // The column's default (1): the previous release's schema has no such column,
+            // and the upgrade test seeds it with this code.
+            version: NotSet,
         }
     }))
     .exec(&txn)
@@ -246,6 +249,9 @@ pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> App
             note: Set(Some(note.into())),
             source: Set(Some(source(quote))),
             updated_at: Set(now),
+            // The column's default (1): the previous release's schema has no such column,
+            // and the upgrade test seeds it with this code.
+            version: NotSet,
         },
     ))
     .exec(&txn)

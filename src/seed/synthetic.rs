@@ -147,6 +147,9 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
                     program_code: Set((*program).into()),
                     since_year: Set(Some(rng.random_range(first_period..=REPORT_PERIOD))),
                     source: Set(Some(SOURCE.into())),
+                    // The column's default (1): the previous release's schema has no such column,
+                    // and the upgrade test seeds it with this code.
+                    version: NotSet,
                 });
             }
         }
@@ -187,6 +190,9 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
             )),
             source: Set(Some(SOURCE.into())),
             updated_at: Set(now),
+            // The column's default (1): the previous release's schema has no such column,
+            // and the upgrade test seeds it with this code.
+            version: NotSet,
         }
     }))
     .exec(&txn)

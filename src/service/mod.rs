@@ -37,3 +37,100 @@ fn rate_sql(alias: &str) -> Expr {
         a = alias
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test: a failed step is a failed test
+
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+
+    use super::rate_sql;
+    use crate::config::DatabaseArgs;
+    use crate::domain::coverage_rate;
+
+    /// Counts and stated rates as records hold them: unknowns, zeros, equal and unequal counts.
+    fn generated() -> Vec<(Option<i32>, Option<i32>, Option<f64>)> {
+        let counts = [None, Some(0), Some(1), Some(3), Some(7), Some(10_000_000)];
+        let rates = [None, Some(0.0), Some(0.95), Some(1.0)];
+        let mut rows = Vec::new();
+        for branches in counts {
+            for eligible in counts {
+                for rate in rates {
+                    if let (Some(b), Some(e)) = (branches, eligible)
+                        && b > e
+                    {
+                        continue; // never stored: branches cannot exceed eligible units
+                    }
+                    rows.push((branches, eligible, rate));
+                }
+            }
+        }
+        rows
+    }
+
+    /// The rate formula is written twice, in Rust (`domain::coverage_rate`, for each record) and
+    /// in SQL (`rate_sql`, for filters, sorting and full coverage): both give the same rate for
+    /// every record, on SQLite and (with TEST_DATABASE_URL) on PostgreSQL.
+    #[tokio::test]
+    async fn the_sql_rate_is_the_rust_rate() {
+        let mut urls = vec!["sqlite::memory:".to_owned()];
+        urls.extend(
+            std::env::var("TEST_DATABASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
+        );
+        for url in urls {
+            let db = crate::db::connect(&DatabaseArgs {
+                database_url: url,
+                database_max_connections: Some(1),
+            })
+            .await
+            .unwrap();
+            let backend = db.backend();
+            let txn = db.conn.begin().await.unwrap();
+            txn.execute_unprepared(
+                "CREATE TEMPORARY TABLE rate_check (id INTEGER PRIMARY KEY, branch_count INTEGER, \
+                 eligible_count INTEGER, stated_rate DOUBLE PRECISION)",
+            )
+            .await
+            .unwrap();
+            let rows = generated();
+            for (id, (b, e, r)) in rows.iter().enumerate() {
+                let sql = match backend {
+                    DbBackend::Postgres => "INSERT INTO rate_check VALUES ($1, $2, $3, $4)",
+                    _ => "INSERT INTO rate_check VALUES (?, ?, ?, ?)",
+                };
+                let id = i32::try_from(id).unwrap();
+                txn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [id.into(), (*b).into(), (*e).into(), (*r).into()],
+                ))
+                .await
+                .unwrap();
+            }
+            let select = sea_orm::sea_query::Query::select()
+                .expr(rate_sql("c"))
+                .from_as(
+                    sea_orm::sea_query::Alias::new("rate_check"),
+                    sea_orm::sea_query::Alias::new("c"),
+                )
+                .order_by(
+                    sea_orm::sea_query::Alias::new("id"),
+                    sea_orm::sea_query::Order::Asc,
+                )
+                .to_owned();
+            let answered = txn.query_all(&select).await.unwrap();
+            assert_eq!(answered.len(), rows.len());
+            for (row, (b, e, r)) in answered.iter().zip(&rows) {
+                let sql: Option<f64> = row.try_get_by_index(0).unwrap();
+                let rust = coverage_rate(*b, *e, *r).value;
+                assert_eq!(
+                    sql, rust,
+                    "{backend:?}: branches {b:?}, eligible {e:?}, stated {r:?}"
+                );
+            }
+            txn.rollback().await.unwrap();
+        }
+    }
+}

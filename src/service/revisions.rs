@@ -39,7 +39,7 @@ pub async fn of_coverage_records(
 /// serves it: a test reads its plan).
 pub fn of_coverage_records_query(record_keys: &[String]) -> sea_orm::Select<revision::Entity> {
     revision::Entity::find()
-        .filter(revision::Column::Kind.eq("COVERAGE"))
+        .filter(revision::Column::Kind.eq(entity::RevisionKind::Coverage))
         .filter(revision::Column::RecordKey.is_in(record_keys.iter().map(String::as_str)))
         .order_by_desc(revision::Column::Id)
 }

@@ -29,7 +29,8 @@ async fn every_acknowledged_write_survives_a_sigkill() {
             for value in 0..100_000i64 {
                 let expected = acknowledged.last().map_or(0, |a| a.0);
                 let input = json!({ "cityCode": city, "branchType": "TOWNSHIP", "period": 2024,
-                                    "branchCount": value, "expectedVersion": expected });
+                                    "branchCount": value, "expectedVersion": expected,
+                                    "source": "crash test" });
                 let sent = client
                     .post(format!("http://{addr}/graphql"))
                     .bearer_auth(&token)

@@ -56,7 +56,7 @@ async fn write(client: &reqwest::Client, addr: &str, token: &str, branches: i32,
         .header("x-request-id", format!("via-a-{branches}"))
         .json(&json!({ "query": UPDATE, "variables": { "input": {
             "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024,
-            "branchCount": branches, "expectedVersion": expected } } }))
+            "branchCount": branches, "expectedVersion": expected, "source": "test" } } }))
         .send()
         .await
         .unwrap()
@@ -145,7 +145,7 @@ async fn a_write_through_a_reaches_a_subscriber_on_b_which_survives_losing_its_c
         .header("x-request-id", "via-a-175")
         .json(&json!({ "query": UPDATE, "variables": { "input": {
             "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024,
-            "branchCount": 175, "expectedVersion": 2 } } }))
+            "branchCount": 175, "expectedVersion": 2, "source": "test" } } }))
         .send()
         .await
         .unwrap()

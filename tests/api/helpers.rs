@@ -249,7 +249,7 @@ impl Drop for TestApp {
     }
 }
 
-fn args(url: &str) -> DatabaseArgs {
+pub fn args(url: &str) -> DatabaseArgs {
     DatabaseArgs {
         database_url: url.to_owned(),
         database_max_connections: Some(4),

@@ -24,5 +24,6 @@ mod subscriptions;
 mod summary;
 mod tokens;
 mod validation;
+mod write_rules;
 mod writes;
 mod ws_client;

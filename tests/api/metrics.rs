@@ -138,7 +138,7 @@ async fn websocket_connections_operations_and_events_are_counted() {
         .query_as(
             Some(&token),
             "mutation { updateCoverage(input: { cityCode: \"410800\", branchType: ENTERPRISE,
-                 period: 2024, branchCount: 1 }) { userErrors { code } } }",
+                 period: 2024, branchCount: 1, source: \"test\" }) { userErrors { code } } }",
             json!({}),
         )
         .await;

@@ -69,7 +69,8 @@ fn every_kind_answer() -> Value {
 
 fn jiaozuo_2023(branches: i32, expected: i32) -> Value {
     json!({ "input": { "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2023,
-        "branchCount": branches, "eligibleCount": 400, "expectedVersion": expected } })
+        "branchCount": branches, "eligibleCount": 400, "expectedVersion": expected,
+        "source": "test" } })
 }
 
 async fn admin(app: &TestApp) -> String {
@@ -386,7 +387,8 @@ async fn designation_writes_answer_with_the_city_and_programme_as_they_stand_aft
         .query_as(
             Some(&token),
             query,
-            json!({ "input": { "cityCode": "410800", "programCode": "KECHUANG_PILOT" } }),
+            json!({ "input": { "cityCode": "410800", "programCode": "KECHUANG_PILOT",
+                               "expectedVersion": 1 } }),
         )
         .await;
     // Luohe and Xinxiang stay in the programme.

@@ -186,6 +186,7 @@ async fn a_province_total_for_a_new_year_does_not_empty_the_cities_default_view(
         note: Set(None),
         source: Set(Some("test".into())),
         updated_at: Set(coverage_api::domain::now()),
+        version: Set(1),
     })
     .exec(&app.db.conn)
     .await

@@ -57,8 +57,11 @@ async fn snapshot(app: &TestApp) -> String {
     format!("{records:?}\n{revisions:?}")
 }
 
+/// A coverage input for `city` and `period` with `extra` fields; a source ("test figures")
+/// unless `extra` names one, since every write that sets a figure names its source.
 fn input(city: &str, period: i32, extra: Value) -> Value {
-    let mut base = json!({ "cityCode": city, "branchType": "ENTERPRISE", "period": period });
+    let mut base = json!({ "cityCode": city, "branchType": "ENTERPRISE", "period": period,
+                           "source": "test figures" });
     if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
     }
@@ -149,7 +152,11 @@ async fn city_staff_create_then_update_their_own_figures_and_every_change_is_a_r
     // Revoking the token keeps its history readable.
     tokens::revoke(&app.db.conn, 2).await.unwrap();
     let trail = app
-        .query(r#"{ revisions(cityCode: "410800") { nodes { actor { name role } } } }"#)
+        .query_as(
+            Some(&t.admin),
+            r#"{ revisions(cityCode: "410800") { nodes { actor { name role } } } }"#,
+            json!({}),
+        )
         .await;
     assert_eq!(
         trail["data"]["revisions"]["nodes"],
@@ -567,9 +574,12 @@ const SET_TOTAL: &str = "mutation($input: SetProvinceReportedTotalInput!) { setP
 async fn admin_mutations_refuse_everyone_but_administrators_and_change_nothing_when_they_do() {
     let app = TestApp::spawn().await;
     let t = tokens(&app).await;
-    let designation = json!({ "input": { "cityCode": "410800", "programCode": "QUANYU_KEPU", "sinceYear": 2024 } });
-    let removal = json!({ "input": { "cityCode": "410800", "programCode": "KECHUANG_PILOT" } });
-    let total = json!({ "input": { "branchType": "TOWNSHIP", "period": 2024, "total": 2400 } });
+    let designation = json!({ "input": { "cityCode": "410800", "programCode": "QUANYU_KEPU",
+                                          "sinceYear": 2024, "source": "notice" } });
+    let removal = json!({ "input": { "cityCode": "410800", "programCode": "KECHUANG_PILOT",
+                                      "expectedVersion": 1 } });
+    let total = json!({ "input": { "branchType": "TOWNSHIP", "period": 2024, "total": 2400,
+                                    "source": "province" } });
     let mutations = [
         (SET_DESIGNATION, &designation, "setPilotDesignation"),
         (REMOVE_DESIGNATION, &removal, "removePilotDesignation"),
@@ -630,7 +640,7 @@ async fn designations_and_province_totals_change_with_a_revision_each() {
         json!({
             "designation": { "city": { "code": "410100" }, "program": { "code": "QUANYU_KEPU" }, "sinceYear": 2024, "source": "provincial notice 2024" },
             "revision": { "kind": "PILOT_DESIGNATION", "recordKey": "410100/QUANYU_KEPU", "before": null,
-                "after": { "cityCode": "410100", "programCode": "QUANYU_KEPU", "sinceYear": 2024, "source": "provincial notice 2024" },
+                "after": { "cityCode": "410100", "programCode": "QUANYU_KEPU", "sinceYear": 2024, "source": "provincial notice 2024", "version": 1 },
                 "actor": { "role": "ADMIN" } },
             "userErrors": []
         })
@@ -647,7 +657,8 @@ async fn designations_and_province_totals_change_with_a_revision_each() {
         .query_as(
             Some(&t.admin),
             REMOVE_DESIGNATION,
-            json!({ "input": { "cityCode": "410100", "programCode": "QUANYU_KEPU" } }),
+            json!({ "input": { "cityCode": "410100", "programCode": "QUANYU_KEPU",
+                               "expectedVersion": 1 } }),
         )
         .await;
     assert_eq!(
@@ -677,7 +688,7 @@ async fn designations_and_province_totals_change_with_a_revision_each() {
         .query_as(
             Some(&t.admin),
             SET_DESIGNATION,
-            json!({ "input": { "cityCode": "410100", "programCode": "NOPE" } }),
+            json!({ "input": { "cityCode": "410100", "programCode": "NOPE", "source": "s" } }),
         )
         .await;
     assert_eq!(
@@ -690,7 +701,7 @@ async fn designations_and_province_totals_change_with_a_revision_each() {
     );
 
     let total = app
-        .query_as(Some(&t.admin), SET_TOTAL, json!({ "input": { "branchType": "ENTERPRISE", "period": 2023, "total": 930, "source": "correction", "note": "recount" } }))
+        .query_as(Some(&t.admin), SET_TOTAL, json!({ "input": { "branchType": "ENTERPRISE", "period": 2023, "total": 930, "source": "correction", "note": "recount", "expectedVersion": 1 } }))
         .await;
     let payload = &total["data"]["setProvinceReportedTotal"];
     assert_eq!(payload["provinceReport"]["total"], 930);
@@ -732,12 +743,14 @@ async fn administrators_creating_the_same_record_at_once_get_a_conflict_never_an
         (
             SET_DESIGNATION,
             "setPilotDesignation",
-            json!({ "input": { "cityCode": "410800", "programCode": "QUANYU_KEPU", "sinceYear": 2024 } }),
+            json!({ "input": { "cityCode": "410800", "programCode": "QUANYU_KEPU", "sinceYear": 2024,
+                               "source": "notice" } }),
         ),
         (
             SET_TOTAL,
             "setProvinceReportedTotal",
-            json!({ "input": { "branchType": "TOWNSHIP", "period": 2024, "total": 2400 } }),
+            json!({ "input": { "branchType": "TOWNSHIP", "period": 2024, "total": 2400,
+                               "source": "province" } }),
         ),
     ];
     for (query, field, variables) in cases {
@@ -760,6 +773,9 @@ async fn administrators_creating_the_same_record_at_once_get_a_conflict_never_an
                 assert_eq!(errors[0]["code"], "VERSION_CONFLICT", "{field}: {response}");
             }
         }
-        assert!(accepted >= 1, "{field}: one writer at least created it");
+        assert_eq!(
+            accepted, 1,
+            "{field}: one writer created it, the others were told"
+        );
     }
 }

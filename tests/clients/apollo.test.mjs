@@ -164,7 +164,8 @@ test('a mutation answer updates the cached dashboard without a refetch', async (
     mutation: gql`
       mutation UpdateJiaozuo {
         updateCoverage(input: { cityCode: "410800", branchType: ENTERPRISE, period: 2023,
-                                branchCount: 250, eligibleCount: 400, expectedVersion: 1 }) {
+                                branchCount: 250, eligibleCount: 400, expectedVersion: 1,
+                                source: "Jiaozuo return" }) {
           coverage { id branchCount eligibleCount coverageRate version }
           userErrors { code }
         }
@@ -195,7 +196,7 @@ test('a mutation answer updates the cached dashboard without a refetch', async (
   await client.mutate({
     mutation: gql`
       mutation RemoveJiaozuoPilot {
-        removePilotDesignation(input: { cityCode: "410800", programCode: "KECHUANG_PILOT" }) {
+        removePilotDesignation(input: { cityCode: "410800", programCode: "KECHUANG_PILOT", expectedVersion: 1 }) {
           city { id pilotDesignations { id program { id code } } }
           userErrors { code }
         }
@@ -240,7 +241,7 @@ test('a subscription event updates the cached dashboard without a refetch', asyn
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({
       query: `mutation { updateCoverage(input: { cityCode: "410900", branchType: ENTERPRISE,
-        period: 2023, branchCount: 95, eligibleCount: 100, expectedVersion: 1 }) { userErrors { code } } }`,
+        period: 2023, branchCount: 95, eligibleCount: 100, expectedVersion: 1, source: "Puyang return" }) { userErrors { code } } }`,
     }),
   });
   assert.deepEqual(await other.json(), { data: { updateCoverage: { userErrors: [] } } });

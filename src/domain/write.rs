@@ -1,0 +1,474 @@
+//! The rules every write obeys that need no database: what a writer may send, checked before a
+//! transaction begins, and the checks on a record once the stored values it keeps are known.
+//!
+//! The write rules, once for every writer (mutations, bulk, the spreadsheet import):
+//! - **Left out keeps, null clears.** A field left out of the input keeps its stored value; an
+//!   explicit null clears it. A figure may be cleared; a source may not while a figure stands.
+//! - **Every figure names its source.** A write that sets a figure (a count, a stated rate or its
+//!   scope, a province total, a designation or its year) carries `source` in the same input: a
+//!   non-empty text of at most [`MAX_TEXT_CHARS`] characters.
+//! - **Every write is versioned.** A record that exists is changed only with `expectedVersion`
+//!   equal to its stored `version`; a new one is created with `expectedVersion` absent or 0.
+
+use chrono::Datelike;
+
+/// Largest count accepted.
+pub const MAX_COUNT: i32 = 10_000_000;
+/// Longest note, source or scope, in characters.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+/// Most rows in one bulk update.
+pub const MAX_BULK_ROWS: usize = 500;
+/// Earliest period accepted.
+pub const MIN_PERIOD: i32 = 2000;
+/// Earliest year a designation may date from.
+pub const MIN_SINCE_YEAR: i32 = 1949;
+
+/// Machine-readable codes of user errors.
+pub mod codes {
+    /// An input value is out of range or malformed.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// The city (or programme, or record) named does not exist.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// `expectedVersion` is not the stored version.
+    pub const VERSION_CONFLICT: &str = "VERSION_CONFLICT";
+}
+
+/// A field of an update: leave it as stored, clear it, or set it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Patch<T> {
+    /// Left out of the input: the stored value stays.
+    Keep,
+    /// An explicit null: the stored value is cleared.
+    Clear,
+    /// A new value.
+    Set(T),
+}
+
+impl<T: Clone> Patch<T> {
+    /// The value after the write, given the stored one.
+    pub fn apply(&self, current: Option<T>) -> Option<T> {
+        match self {
+            Patch::Keep => current,
+            Patch::Clear => None,
+            Patch::Set(v) => Some(v.clone()),
+        }
+    }
+
+    /// The value sent, if one was.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Patch::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the write sets a value.
+    pub fn is_set(&self) -> bool {
+        matches!(self, Patch::Set(_))
+    }
+}
+
+/// A refused input: where, why, and a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserError {
+    /// Path to the field, e.g. `["input", "branchCount"]`.
+    pub field: Vec<String>,
+    /// For people.
+    pub message: String,
+    /// For programs: one of [`codes`].
+    pub code: &'static str,
+}
+
+/// Where an input sits in the request: `["input", field]`, or `["input", row, field]` in a bulk
+/// write.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    row: Option<usize>,
+}
+
+impl At {
+    /// The single input of a mutation.
+    pub const INPUT: At = At { row: None };
+
+    /// Row `row` of a bulk write.
+    pub fn row(row: usize) -> Self {
+        At { row: Some(row) }
+    }
+
+    /// The path of `field`.
+    pub fn path(self, field: &str) -> Vec<String> {
+        let mut path = vec!["input".to_owned()];
+        path.extend(self.row.map(|row| row.to_string()));
+        path.push(field.to_owned());
+        path
+    }
+
+    /// A user error on `field`.
+    pub fn error(self, field: &str, code: &'static str, message: impl Into<String>) -> UserError {
+        UserError {
+            field: self.path(field),
+            message: message.into(),
+            code,
+        }
+    }
+
+    /// A BAD_USER_INPUT error on `field`.
+    pub fn bad(self, field: &str, message: impl Into<String>) -> UserError {
+        self.error(field, codes::BAD_USER_INPUT, message)
+    }
+}
+
+/// One city's figures for one branch type and period, as a writer submits them.
+#[derive(Debug, Clone)]
+pub struct CoverageUpdate {
+    /// The city.
+    pub city_code: String,
+    /// The branch type.
+    pub branch_type: entity::BranchType,
+    /// The period (year).
+    pub period: i32,
+    /// Branches.
+    pub branch_count: Patch<i32>,
+    /// Eligible organisations.
+    pub eligible_count: Patch<i32>,
+    /// Branches newly established in the period.
+    pub new_branches: Patch<i32>,
+    /// A rate stated without counts.
+    pub stated_rate: Patch<f64>,
+    /// What a stated rate covers.
+    pub rate_scope: Patch<String>,
+    /// Where the figures come from.
+    pub source: Patch<String>,
+    /// The version the writer last saw: absent or 0 to create.
+    pub expected_version: Option<i32>,
+    /// Why the change is made.
+    pub note: Option<String>,
+}
+
+impl CoverageUpdate {
+    /// Whether the write sets a figure (and so must name its source).
+    pub fn sets_figure(&self) -> bool {
+        self.branch_count.is_set()
+            || self.eligible_count.is_set()
+            || self.new_branches.is_set()
+            || self.stated_rate.is_set()
+            || self.rate_scope.is_set()
+    }
+
+    /// Every rule that needs no database.
+    pub fn validate(&self, at: At) -> Vec<UserError> {
+        let mut errors = Vec::new();
+        for (field, value) in [
+            ("branchCount", self.branch_count.value()),
+            ("eligibleCount", self.eligible_count.value()),
+            ("newBranches", self.new_branches.value()),
+        ] {
+            errors.extend(value.and_then(|&v| count_error(at, field, v)));
+        }
+        if let (Some(&b), Some(&e)) = (self.branch_count.value(), self.eligible_count.value())
+            && b > e
+            && e >= 0
+        {
+            errors.push(at.bad("branchCount", branches_over_eligible(b, e)));
+        }
+        if let Some(&rate) = self.stated_rate.value()
+            && !(rate.is_finite() && (0.0..=1.0).contains(&rate))
+        {
+            errors.push(at.bad(
+                "statedRate",
+                format!("statedRate must be between 0 and 1, got {rate}"),
+            ));
+        }
+        errors.extend(period_error(at, self.period));
+        errors.extend(version_error(at, self.expected_version));
+        errors.extend(source_errors(at, &self.source, self.sets_figure()));
+        errors.extend(text_errors(
+            at,
+            &[
+                ("note", self.note.as_deref()),
+                ("rateScope", self.rate_scope.value().map(String::as_str)),
+            ],
+        ));
+        errors
+    }
+}
+
+/// The rules on a coverage record as a write leaves it (the input merged with what is stored).
+pub fn check_coverage(at: At, record: &entity::coverage_record::Model) -> Vec<UserError> {
+    let mut errors = Vec::new();
+    if let (Some(b), Some(e)) = (record.branch_count, record.eligible_count)
+        && b > e
+    {
+        errors.push(at.bad("branchCount", branches_over_eligible(b, e)));
+    }
+    let holds_figure = record.branch_count.is_some()
+        || record.eligible_count.is_some()
+        || record.new_branches.is_some()
+        || record.stated_rate.is_some()
+        || record.rate_scope.is_some();
+    if holds_figure && record.source.is_none() {
+        errors.push(at.bad("source", SOURCE_STANDS));
+    }
+    errors
+}
+
+/// A designation as an administrator sets or removes it.
+#[derive(Debug, Clone)]
+pub struct DesignationInput {
+    /// The city.
+    pub city_code: String,
+    /// The programme.
+    pub program_code: String,
+    /// The year the city joined, when known.
+    pub since_year: Patch<i32>,
+    /// Where the designation comes from.
+    pub source: Patch<String>,
+    /// The version the writer last saw: absent or 0 to create.
+    pub expected_version: Option<i32>,
+    /// Why.
+    pub note: Option<String>,
+}
+
+impl DesignationInput {
+    /// Every rule that needs no database. Setting a designation states a fact, so it names its
+    /// source; a removal needs none.
+    pub fn validate(&self, at: At, remove: bool) -> Vec<UserError> {
+        let mut errors = Vec::new();
+        let next_year = next_year();
+        if let Some(&year) = self.since_year.value()
+            && !(MIN_SINCE_YEAR..=next_year).contains(&year)
+        {
+            errors.push(at.bad(
+                "sinceYear",
+                format!("sinceYear must be between {MIN_SINCE_YEAR} and {next_year}, got {year}"),
+            ));
+        }
+        errors.extend(version_error(at, self.expected_version));
+        if !remove {
+            errors.extend(source_errors(at, &self.source, true));
+        }
+        errors.extend(text_errors(at, &[("note", self.note.as_deref())]));
+        errors
+    }
+}
+
+/// A province-reported total as an administrator sets it.
+#[derive(Debug, Clone)]
+pub struct ProvinceTotalInput {
+    /// The branch type.
+    pub branch_type: entity::BranchType,
+    /// The period.
+    pub period: i32,
+    /// The total; cleared when the province states none.
+    pub total: Patch<i32>,
+    /// Where it comes from.
+    pub source: Patch<String>,
+    /// The version the writer last saw: absent or 0 to create.
+    pub expected_version: Option<i32>,
+    /// Why.
+    pub note: Option<String>,
+}
+
+impl ProvinceTotalInput {
+    /// Every rule that needs no database.
+    pub fn validate(&self, at: At) -> Vec<UserError> {
+        let mut errors = Vec::new();
+        errors.extend(
+            self.total
+                .value()
+                .and_then(|&v| count_error(at, "total", v)),
+        );
+        errors.extend(period_error(at, self.period));
+        errors.extend(version_error(at, self.expected_version));
+        errors.extend(source_errors(at, &self.source, self.total.is_set()));
+        errors.extend(text_errors(at, &[("note", self.note.as_deref())]));
+        errors
+    }
+}
+
+/// The rule on a province total as a write leaves it: a total names its source.
+pub fn check_province_total(at: At, total: Option<i32>, source: Option<&str>) -> Vec<UserError> {
+    if total.is_some() && source.is_none() {
+        vec![at.bad("source", SOURCE_STANDS)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether a write that found `stored` (the stored version, if the record exists) may proceed
+/// with `expected`; the conflict's message when not.
+pub fn version_conflict(stored: Option<i32>, expected: Option<i32>) -> Option<String> {
+    let sent = expected.unwrap_or(0);
+    match stored {
+        None if sent != 0 => Some(format!(
+            "there is no record yet, so expectedVersion must be absent or 0, not {sent}"
+        )),
+        Some(version) if expected.is_none() => Some(format!(
+            "the record exists at version {version}: send it as expectedVersion"
+        )),
+        Some(version) if version != sent => Some(format!(
+            "the record is at version {version}, not {sent}: someone changed it meanwhile"
+        )),
+        _ => None,
+    }
+}
+
+const SOURCE_STANDS: &str =
+    "source cannot be cleared while the record holds a figure: every figure names its source";
+
+fn branches_over_eligible(b: i32, e: i32) -> String {
+    format!("branchCount ({b}) cannot exceed eligibleCount ({e})")
+}
+
+fn count_error(at: At, field: &str, value: i32) -> Option<UserError> {
+    (!(0..=MAX_COUNT).contains(&value)).then(|| {
+        at.bad(
+            field,
+            format!("{field} must be between 0 and {MAX_COUNT}, got {value}"),
+        )
+    })
+}
+
+fn version_error(at: At, expected: Option<i32>) -> Option<UserError> {
+    expected.filter(|v| *v < 0).map(|v| {
+        at.bad(
+            "expectedVersion",
+            format!("expectedVersion must be 0 or more, got {v}"),
+        )
+    })
+}
+
+fn next_year() -> i32 {
+    crate::domain::now().year() + 1
+}
+
+/// A user error when `period` is not between [`MIN_PERIOD`] and next year.
+fn period_error(at: At, period: i32) -> Option<UserError> {
+    let next_year = next_year();
+    (!(MIN_PERIOD..=next_year).contains(&period)).then(|| {
+        at.bad(
+            "period",
+            format!("period must be between {MIN_PERIOD} and {next_year}, got {period}"),
+        )
+    })
+}
+
+/// The source rules: required when the write sets a figure, never empty, a valid text.
+fn source_errors(at: At, source: &Patch<String>, required: bool) -> Vec<UserError> {
+    match source {
+        Patch::Set(text) if text.trim().is_empty() => {
+            vec![at.bad(
+                "source",
+                "source must not be empty: name where the figures come from",
+            )]
+        }
+        Patch::Set(text) => text_errors(at, &[("source", Some(text))]),
+        Patch::Keep | Patch::Clear if required => vec![at.bad(
+            "source",
+            "source is required: a write that sets a figure names where it comes from",
+        )],
+        Patch::Keep | Patch::Clear => Vec::new(),
+    }
+}
+
+/// User errors for the texts (field, value) that break [`check_text`].
+fn text_errors(at: At, texts: &[(&str, Option<&str>)]) -> Vec<UserError> {
+    texts
+        .iter()
+        .filter_map(|&(field, text)| {
+            let message = check_text(field, text?).err()?;
+            Some(at.bad(field, message))
+        })
+        .collect()
+}
+
+/// At most [`MAX_TEXT_CHARS`] characters, no control characters but tab and line breaks (NUL,
+/// for one, cannot be stored in PostgreSQL text).
+pub fn check_text(field: &str, text: &str) -> Result<(), String> {
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(format!(
+            "{field} must have at most {MAX_TEXT_CHARS} characters, got {chars}"
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(format!("{field} must not contain control characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update() -> CoverageUpdate {
+        CoverageUpdate {
+            city_code: "410800".into(),
+            branch_type: entity::BranchType::Enterprise,
+            period: 2024,
+            branch_count: Patch::Keep,
+            eligible_count: Patch::Keep,
+            new_branches: Patch::Keep,
+            stated_rate: Patch::Keep,
+            rate_scope: Patch::Keep,
+            source: Patch::Keep,
+            expected_version: None,
+            note: None,
+        }
+    }
+
+    fn fields(errors: &[UserError]) -> Vec<String> {
+        errors.iter().map(|e| e.field.join(".")).collect()
+    }
+
+    #[test]
+    fn a_figure_needs_its_source_in_the_same_input() {
+        let mut u = update();
+        u.branch_count = Patch::Set(3);
+        assert_eq!(fields(&u.validate(At::INPUT)), ["input.source"]);
+        u.source = Patch::Set("  ".into());
+        assert_eq!(fields(&u.validate(At::row(2))), ["input.2.source"]);
+        u.source = Patch::Set("2024 return".into());
+        assert!(u.validate(At::INPUT).is_empty());
+    }
+
+    #[test]
+    fn clearing_a_figure_or_writing_a_note_needs_no_source() {
+        let mut u = update();
+        u.branch_count = Patch::Clear;
+        u.note = Some("withdrawn".into());
+        assert!(u.validate(At::INPUT).is_empty());
+    }
+
+    #[test]
+    fn versions_follow_one_rule() {
+        assert_eq!(version_conflict(None, None), None);
+        assert_eq!(version_conflict(None, Some(0)), None);
+        assert!(version_conflict(None, Some(2)).is_some());
+        assert!(version_conflict(Some(2), None).is_some());
+        assert!(version_conflict(Some(2), Some(1)).is_some());
+        assert_eq!(version_conflict(Some(2), Some(2)), None);
+    }
+
+    #[test]
+    fn a_total_names_its_source_but_clearing_it_does_not() {
+        let mut t = ProvinceTotalInput {
+            branch_type: entity::BranchType::Township,
+            period: 2023,
+            total: Patch::Set(10),
+            source: Patch::Keep,
+            expected_version: None,
+            note: None,
+        };
+        assert_eq!(fields(&t.validate(At::INPUT)), ["input.source"]);
+        t.total = Patch::Clear;
+        assert!(t.validate(At::INPUT).is_empty());
+        assert_eq!(
+            fields(&check_province_total(At::INPUT, Some(1), None)),
+            ["input.source"]
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! Coverage records: a city's figures for one branch type and period, written one at a time or
+//! up to [`MAX_BULK_ROWS`] at once, all or nothing.
+
+use entity::{RevisionKind, city, coverage_record, revision};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter,
+};
+
+use super::snapshot::{CoverageSnapshot, coverage_key, to_json};
+use super::{
+    At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, codes,
+    is_unique_violation, may_write_city, writer,
+};
+use crate::domain::write::{MAX_BULK_ROWS, check_coverage, version_conflict};
+use crate::error::{AppError, AppResult};
+
+/// An accepted coverage write: the record as stored and its revision.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The record after the write.
+    pub record: coverage_record::Model,
+    /// The revision the write left.
+    pub revision: revision::Model,
+}
+
+/// What a refused coverage write shows: the stored records the errors concern.
+pub type CoverageOutcome<T> = Outcome<T, coverage_record::Model>;
+
+/// Creates or changes one coverage record.
+pub async fn update_coverage(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    input: CoverageUpdate,
+) -> AppResult<CoverageOutcome<Written>> {
+    match write(db, ctx, vec![input], |_| At::INPUT).await? {
+        Outcome::Accepted(mut written) => match written.pop() {
+            Some(one) => Ok(Outcome::Accepted(one)),
+            None => Err(AppError::Database(DbErr::Custom("no row written".into()))),
+        },
+        Outcome::Refused(refusal) => Ok(Outcome::Refused(refusal)),
+    }
+}
+
+/// Creates or changes several records, all or nothing, in one transaction; error paths name
+/// the row (`["input", "3", "branchCount"]`).
+pub async fn bulk_update_coverage(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    inputs: Vec<CoverageUpdate>,
+) -> AppResult<CoverageOutcome<Vec<Written>>> {
+    write(db, ctx, inputs, At::row).await
+}
+
+async fn write(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    inputs: Vec<CoverageUpdate>,
+    at: impl Fn(usize) -> At,
+) -> AppResult<CoverageOutcome<Vec<Written>>> {
+    let token = writer(ctx.actor)?;
+    for input in &inputs {
+        may_write_city(token, &input.city_code)?;
+    }
+    if inputs.len() > MAX_BULK_ROWS {
+        let message = format!(
+            "at most {MAX_BULK_ROWS} rows in one bulk update, got {}",
+            inputs.len()
+        );
+        return Ok(Outcome::Refused(Refusal::new(vec![super::UserError {
+            field: vec!["input".into()],
+            message,
+            code: codes::BAD_USER_INPUT,
+        }])));
+    }
+    let mut errors = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        errors.extend(input.validate(at(i)));
+        let duplicate = inputs[..i].iter().any(|o| {
+            o.city_code == input.city_code
+                && o.branch_type == input.branch_type
+                && o.period == input.period
+        });
+        if duplicate {
+            errors.push(at(i).bad(
+                "cityCode",
+                "the same city, branch type and period appear twice",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Outcome::Refused(Refusal::new(errors)));
+    }
+    let mut uow = UnitOfWork::begin(db, ctx, token).await?;
+    let applied = apply_all(&mut uow, inputs, &at).await;
+    uow.finish(applied, At::INPUT).await
+}
+
+/// Applies every row; the refusals of all rows together, or every row written.
+async fn apply_all(
+    uow: &mut UnitOfWork<'_>,
+    inputs: Vec<CoverageUpdate>,
+    at: &impl Fn(usize) -> At,
+) -> Result<Result<Vec<Written>, Refusal<coverage_record::Model>>, DbErr> {
+    let mut written = Vec::with_capacity(inputs.len());
+    let mut refused = Refusal::new(Vec::new());
+    for (i, input) in inputs.into_iter().enumerate() {
+        match apply(uow, input, at(i)).await {
+            Ok(Ok(w)) => written.push(w),
+            Ok(Err(r)) => {
+                refused.errors.extend(r.errors);
+                refused.current.extend(r.current);
+            }
+            // Another writer created the same record first; the transaction is spent.
+            Err(err) if is_unique_violation(&err) => {
+                return Ok(Err(Refusal::conflict(
+                    at(i),
+                    "another writer created this record first".into(),
+                    None,
+                )));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(if refused.errors.is_empty() {
+        Ok(written)
+    } else {
+        Err(refused)
+    })
+}
+
+async fn apply(
+    uow: &mut UnitOfWork<'_>,
+    input: CoverageUpdate,
+    at: At,
+) -> Result<Result<Written, Refusal<coverage_record::Model>>, DbErr> {
+    let txn = uow.txn();
+    if city::Entity::find_by_id(input.city_code.clone())
+        .one(txn)
+        .await?
+        .is_none()
+    {
+        let message = format!("there is no city with code {}", input.city_code);
+        return Ok(Err(Refusal::new(vec![at.error(
+            "cityCode",
+            codes::NOT_FOUND,
+            message,
+        )])));
+    }
+    let stored = coverage_record::Entity::find()
+        .filter(coverage_record::Column::CityCode.eq(input.city_code.as_str()))
+        .filter(coverage_record::Column::BranchType.eq(input.branch_type))
+        .filter(coverage_record::Column::Period.eq(input.period))
+        .one(txn)
+        .await?;
+    if let Some(message) =
+        version_conflict(stored.as_ref().map(|r| r.version), input.expected_version)
+    {
+        return Ok(Err(Refusal::conflict(at, message, stored)));
+    }
+    let next = merge(&input, stored.as_ref(), uow.actor_label());
+    let errors = check_coverage(at, &next);
+    if !errors.is_empty() {
+        return Ok(Err(Refusal {
+            errors,
+            current: stored.into_iter().collect(),
+        }));
+    }
+    let record = match &stored {
+        None => {
+            let mut active: coverage_record::ActiveModel = next.into();
+            active.id = NotSet;
+            active.insert(uow.txn()).await?
+        }
+        Some(current) => {
+            if !update(uow, current, &next).await? {
+                let fresh = coverage_record::Entity::find_by_id(current.id)
+                    .one(uow.txn())
+                    .await?;
+                let message = "someone changed the record meanwhile".to_owned();
+                return Ok(Err(Refusal::conflict(at, message, fresh)));
+            }
+            next
+        }
+    };
+    let revision = uow
+        .revise(
+            RevisionOf {
+                kind: RevisionKind::Coverage,
+                record_key: coverage_key(&record),
+                city_code: Some(record.city_code.clone()),
+                branch_type: Some(record.branch_type),
+                period: Some(record.period),
+                program_code: None,
+                before: stored
+                    .as_ref()
+                    .map(|r| to_json(&CoverageSnapshot::from(r)))
+                    .transpose()?,
+                after: Some(to_json(&CoverageSnapshot::from(&record))?),
+                record_id: Some(record.id),
+            },
+            input.note,
+        )
+        .await?;
+    Ok(Ok(Written { record, revision }))
+}
+
+/// The record as the write leaves it: the input over what is stored, the version bumped.
+fn merge(
+    input: &CoverageUpdate,
+    stored: Option<&coverage_record::Model>,
+    actor_label: String,
+) -> coverage_record::Model {
+    let keep = |f: fn(&coverage_record::Model) -> Option<i32>| stored.and_then(f);
+    coverage_record::Model {
+        id: stored.map_or(0, |r| r.id),
+        city_code: input.city_code.clone(),
+        branch_type: input.branch_type,
+        period: input.period,
+        branch_count: input.branch_count.apply(keep(|r| r.branch_count)),
+        eligible_count: input.eligible_count.apply(keep(|r| r.eligible_count)),
+        new_branches: input.new_branches.apply(keep(|r| r.new_branches)),
+        stated_rate: input.stated_rate.apply(stored.and_then(|r| r.stated_rate)),
+        rate_scope: input
+            .rate_scope
+            .apply(stored.and_then(|r| r.rate_scope.clone())),
+        source: input.source.apply(stored.and_then(|r| r.source.clone())),
+        version: stored.map_or(1, |r| r.version + 1),
+        updated_at: crate::domain::now(),
+        updated_by: Some(actor_label),
+    }
+}
+
+/// Writes `next` over `current` if it is still at `current`'s version: the version in the WHERE
+/// clause is the lock, so a writer that lost the race updates nothing (PostgreSQL re-checks it
+/// after the winner commits). Whether the row was written.
+async fn update(
+    uow: &UnitOfWork<'_>,
+    current: &coverage_record::Model,
+    next: &coverage_record::Model,
+) -> Result<bool, DbErr> {
+    use coverage_record::Column as C;
+    let result = coverage_record::Entity::update_many()
+        .col_expr(C::BranchCount, Expr::value(next.branch_count))
+        .col_expr(C::EligibleCount, Expr::value(next.eligible_count))
+        .col_expr(C::NewBranches, Expr::value(next.new_branches))
+        .col_expr(C::StatedRate, Expr::value(next.stated_rate))
+        .col_expr(C::RateScope, Expr::value(next.rate_scope.clone()))
+        .col_expr(C::Source, Expr::value(next.source.clone()))
+        .col_expr(C::Version, Expr::value(next.version))
+        .col_expr(C::UpdatedAt, Expr::value(next.updated_at))
+        .col_expr(C::UpdatedBy, Expr::value(next.updated_by.clone()))
+        .filter(C::Id.eq(current.id))
+        .filter(C::Version.eq(current.version))
+        .exec(uow.txn())
+        .await?;
+    Ok(result.rows_affected == 1)
+}

@@ -1,0 +1,266 @@
+//! The write path. Every write, whatever it changes, has one shape:
+//!
+//! 1. **who may**: the caller's token and its permission ([`writer`], [`admin`],
+//!    [`may_write_city`]), refused as UNAUTHENTICATED or FORBIDDEN;
+//! 2. **what is valid**: the input's rules that need no database (`domain::write`), refused as
+//!    user errors before a transaction begins;
+//! 3. **apply**: in one [`UnitOfWork`], read what is stored, check the version and the merged
+//!    record, write the change and its typed revision ([`UnitOfWork::revise`]);
+//! 4. **finish** ([`UnitOfWork::finish`]): commit and announce the changes as events, or roll
+//!    back everything when any part was refused. A unique-key race (two writers creating the
+//!    same record) is a VERSION_CONFLICT, never an internal error.
+//!
+//! One module per aggregate: [`coverage`] (single and bulk), [`designation`],
+//! [`province_total`]; [`snapshot`] holds what revisions keep of each.
+
+pub mod coverage;
+pub mod designation;
+pub mod province_total;
+pub mod snapshot;
+
+use entity::{RevisionKind, Role, api_token, revision};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, DatabaseConnection, DatabaseTransaction, DbErr, Set,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::auth::Actor;
+pub use crate::domain::write::{
+    At, CoverageUpdate, DesignationInput, Patch, ProvinceTotalInput, UserError, codes,
+};
+use crate::error::{AppError, AppResult};
+use crate::events::{Change, Events};
+
+pub use coverage::{Written, bulk_update_coverage, update_coverage};
+pub use designation::{DesignationWritten, remove_designation, set_designation};
+pub use province_total::{TotalWritten, set_province_total};
+
+/// What became of a write: accepted, or refused with nothing written.
+#[derive(Debug, Clone)]
+pub enum Outcome<T, C> {
+    /// Written and committed.
+    Accepted(T),
+    /// Nothing written.
+    Refused(Refusal<C>),
+}
+
+/// Why a write was refused, and the stored records the errors concern (for a version
+/// conflict: what the other writer saved).
+#[derive(Debug, Clone)]
+pub struct Refusal<C> {
+    /// Why.
+    pub errors: Vec<UserError>,
+    /// The stored records, where the errors concern them.
+    pub current: Vec<C>,
+}
+
+impl<C> Refusal<C> {
+    /// Refused for `errors`, with no stored record to show.
+    pub fn new(errors: Vec<UserError>) -> Self {
+        Self {
+            errors,
+            current: Vec::new(),
+        }
+    }
+
+    /// A VERSION_CONFLICT on `at`'s `expectedVersion`, showing `current`.
+    pub fn conflict(at: At, message: String, current: Option<C>) -> Self {
+        Self {
+            errors: vec![at.error("expectedVersion", codes::VERSION_CONFLICT, message)],
+            current: current.into_iter().collect(),
+        }
+    }
+}
+
+/// Who writes, and in which request.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteContext<'a> {
+    /// The caller.
+    pub actor: &'a Actor,
+    /// The request's id, kept in the revision.
+    pub request_id: Option<&'a str>,
+    /// Where committed changes are announced to subscriptions.
+    pub events: &'a Events,
+}
+
+/// The token behind a write; UNAUTHENTICATED without a live one.
+pub fn writer(actor: &Actor) -> AppResult<&api_token::Model> {
+    match actor {
+        Actor::Token(token) => Ok(token),
+        Actor::Anonymous => Err(AppError::Unauthenticated(
+            "writing needs a token: send `Authorization: Bearer <token>`".into(),
+        )),
+        Actor::Rejected => Err(AppError::Unauthenticated(
+            "the bearer token is malformed, unknown or revoked".into(),
+        )),
+    }
+}
+
+/// FORBIDDEN unless `token` may write `city_code`'s figures.
+pub fn may_write_city(token: &api_token::Model, city_code: &str) -> AppResult<()> {
+    match token.role {
+        Role::Admin => Ok(()),
+        Role::CityStaff if token.city_code.as_deref() == Some(city_code) => Ok(()),
+        Role::CityStaff => Err(AppError::Forbidden(format!(
+            "a {} token may write only its own city's figures, not {city_code}'s",
+            token.city_code.as_deref().unwrap_or("city-staff")
+        ))),
+    }
+}
+
+/// Requires an administrator: city staff are FORBIDDEN, no or a bad token UNAUTHENTICATED.
+pub fn admin(actor: &Actor) -> AppResult<&api_token::Model> {
+    let token = writer(actor)?;
+    match token.role {
+        Role::Admin => Ok(token),
+        Role::CityStaff => Err(AppError::Forbidden(
+            "only a province administrator may do this".into(),
+        )),
+    }
+}
+
+/// A token's writer as records keep it in `updatedBy`: `NAME (token ID)`. Records the server
+/// loads itself carry a label of their own (`seed:report`), which names no person.
+pub fn actor_label(token: &api_token::Model) -> String {
+    format!("{} (token {})", token.name, token.id)
+}
+
+/// Whether an `updatedBy` label names a token's writer (see [`actor_label`]), and so a person.
+pub fn is_token_label(label: &str) -> bool {
+    label
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once(" (token "))
+        .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What a revision records, besides who and when.
+pub struct RevisionOf {
+    /// The kind of record.
+    pub kind: RevisionKind,
+    /// The record's key (see [`snapshot`]).
+    pub record_key: String,
+    /// The record's city, if it has one.
+    pub city_code: Option<String>,
+    /// The record's branch type, if it has one.
+    pub branch_type: Option<entity::BranchType>,
+    /// The record's period, if it has one.
+    pub period: Option<i32>,
+    /// The record's programme, if it has one.
+    pub program_code: Option<String>,
+    /// The snapshot before, as JSON; none for a creation.
+    pub before: Option<String>,
+    /// The snapshot after, as JSON; none for a removal.
+    pub after: Option<String>,
+    /// The coverage record's id, for coverage changes (subscribers receive it).
+    pub record_id: Option<i64>,
+}
+
+/// One write's transaction, its revisions and the events they become once committed.
+pub struct UnitOfWork<'a> {
+    txn: DatabaseTransaction,
+    ctx: WriteContext<'a>,
+    token: &'a api_token::Model,
+    changes: Vec<Change>,
+}
+
+impl<'a> UnitOfWork<'a> {
+    /// Begins a write transaction for `token`. SQLite: takes the write lock at BEGIN, so a
+    /// transaction that read never has to upgrade (which fails at once under contention instead
+    /// of waiting). PostgreSQL ignores the mode.
+    pub async fn begin(
+        db: &DatabaseConnection,
+        ctx: WriteContext<'a>,
+        token: &'a api_token::Model,
+    ) -> Result<Self, DbErr> {
+        let txn = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Ok(Self {
+            txn,
+            ctx,
+            token,
+            changes: Vec::new(),
+        })
+    }
+
+    /// The transaction, to read and write in.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Who writes, as records keep it in `updatedBy` (see [`actor_label`]).
+    pub fn actor_label(&self) -> String {
+        actor_label(self.token)
+    }
+
+    /// Writes the revision of a change, to be announced once the unit commits.
+    pub async fn revise(
+        &mut self,
+        of: RevisionOf,
+        note: Option<String>,
+    ) -> Result<revision::Model, DbErr> {
+        let revision = revision::ActiveModel {
+            id: NotSet,
+            kind: Set(of.kind),
+            record_key: Set(of.record_key),
+            city_code: Set(of.city_code),
+            branch_type: Set(of.branch_type),
+            period: Set(of.period),
+            program_code: Set(of.program_code),
+            before: Set(of.before),
+            after: Set(of.after),
+            actor_token_id: Set(Some(self.token.id)),
+            actor_name: Set(self.token.name.clone()),
+            actor_role: Set(self.token.role),
+            actor_city_code: Set(self.token.city_code.clone()),
+            at: Set(crate::domain::now()),
+            note: Set(note),
+            request_id: Set(self.ctx.request_id.map(str::to_owned)),
+        }
+        .insert(&self.txn)
+        .await?;
+        self.changes.push(Change {
+            record_id: of.record_id,
+            revision: revision.clone(),
+        });
+        Ok(revision)
+    }
+
+    /// Ends the unit: commits and announces every change when `applied` is accepted; rolls
+    /// everything back when it was refused or failed. A unique-key violation (another writer
+    /// created the same record first; PostgreSQL lets two transactions both find it missing)
+    /// becomes a VERSION_CONFLICT on `race_at`'s `expectedVersion`.
+    pub async fn finish<T, C>(
+        self,
+        applied: Result<Result<T, Refusal<C>>, DbErr>,
+        race_at: At,
+    ) -> AppResult<Outcome<T, C>> {
+        match applied {
+            Ok(Ok(value)) => {
+                self.ctx.events.commit(self.txn, self.changes).await?;
+                Ok(Outcome::Accepted(value))
+            }
+            Ok(Err(refusal)) => {
+                self.txn.rollback().await?;
+                Ok(Outcome::Refused(refusal))
+            }
+            Err(err) if is_unique_violation(&err) => {
+                self.txn.rollback().await?;
+                Ok(Outcome::Refused(Refusal::conflict(
+                    race_at,
+                    "another writer created this record first; read it and send the change again"
+                        .into(),
+                    None,
+                )))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
