@@ -142,11 +142,7 @@ async fn apply(
         .is_none()
     {
         let message = format!("there is no city with code {}", input.city_code);
-        return Ok(Err(Refusal::new(vec![at.error(
-            "cityCode",
-            codes::NOT_FOUND,
-            message,
-        )])));
+        return Ok(Err(Refusal::not_found(at, "cityCode", message)));
     }
     let stored = coverage_record::Entity::find()
         .filter(coverage_record::Column::CityCode.eq(input.city_code.as_str()))
@@ -184,25 +180,18 @@ async fn apply(
             next
         }
     };
-    let revision = uow
-        .revise(
-            RevisionOf {
-                kind: RevisionKind::Coverage,
-                record_key: coverage_key(&record),
-                city_code: Some(record.city_code.clone()),
-                branch_type: Some(record.branch_type),
-                period: Some(record.period),
-                program_code: None,
-                before: stored
-                    .as_ref()
-                    .map(|r| to_json(&CoverageSnapshot::from(r)))
-                    .transpose()?,
-                after: Some(to_json(&CoverageSnapshot::from(&record))?),
-                record_id: Some(record.id),
-            },
-            input.note,
-        )
-        .await?;
+    let snapshot = |r: &coverage_record::Model| to_json(&CoverageSnapshot::from(r));
+    let mut of = RevisionOf::new(
+        RevisionKind::Coverage,
+        coverage_key(&record),
+        stored.as_ref().map(snapshot).transpose()?,
+        Some(snapshot(&record)?),
+    );
+    of.city_code = Some(record.city_code.clone());
+    of.branch_type = Some(record.branch_type);
+    of.period = Some(record.period);
+    of.record_id = Some(record.id);
+    let revision = uow.revise(of, input.note).await?;
     Ok(Ok(Written { record, revision }))
 }
 

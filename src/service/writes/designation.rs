@@ -6,9 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use super::snapshot::{DesignationSnapshot, designation_key, to_json};
-use super::{
-    At, DesignationInput, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, admin, codes,
-};
+use super::{At, DesignationInput, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, admin};
 use crate::domain::write::version_conflict;
 use crate::error::AppResult;
 
@@ -75,22 +73,14 @@ async fn apply(
         .await?
     else {
         let message = format!("there is no city with code {}", input.city_code);
-        return Ok(Err(Refusal::new(vec![at.error(
-            "cityCode",
-            codes::NOT_FOUND,
-            message,
-        )])));
+        return Ok(Err(Refusal::not_found(at, "cityCode", message)));
     };
     let Some(program) = pilot_program::Entity::find_by_id(input.program_code.clone())
         .one(txn)
         .await?
     else {
         let message = format!("there is no programme with code {}", input.program_code);
-        return Ok(Err(Refusal::new(vec![at.error(
-            "programCode",
-            codes::NOT_FOUND,
-            message,
-        )])));
+        return Ok(Err(Refusal::not_found(at, "programCode", message)));
     };
     let key = (input.city_code.clone(), input.program_code.clone());
     let stored = pilot_designation::Entity::find_by_id(key.clone())
@@ -101,11 +91,7 @@ async fn apply(
             "{} is not designated in {}",
             input.city_code, input.program_code
         );
-        return Ok(Err(Refusal::new(vec![at.error(
-            "programCode",
-            codes::NOT_FOUND,
-            message,
-        )])));
+        return Ok(Err(Refusal::not_found(at, "programCode", message)));
     }
     if let Some(message) =
         version_conflict(stored.as_ref().map(|d| d.version), input.expected_version)
@@ -135,28 +121,15 @@ async fn apply(
         }
         (Some(current), Some(next)) => {
             use pilot_designation::Column as C;
-            pilot_designation::Entity::update_many()
+            let update = pilot_designation::Entity::update_many()
                 .col_expr(C::SinceYear, Expr::value(next.since_year))
                 .col_expr(C::Source, Expr::value(next.source.clone()))
-                .col_expr(C::Version, Expr::value(next.version))
-                .filter(C::CityCode.eq(key.0.as_str()))
-                .filter(C::ProgramCode.eq(key.1.as_str()))
-                .filter(C::Version.eq(current.version))
-                .exec(txn)
-                .await?
-                .rows_affected
-                == 1
+                .col_expr(C::Version, Expr::value(next.version));
+            at_version(update, current).exec(txn).await?.rows_affected == 1
         }
         (Some(current), None) => {
-            use pilot_designation::Column as C;
-            pilot_designation::Entity::delete_many()
-                .filter(C::CityCode.eq(key.0.as_str()))
-                .filter(C::ProgramCode.eq(key.1.as_str()))
-                .filter(C::Version.eq(current.version))
-                .exec(txn)
-                .await?
-                .rows_affected
-                == 1
+            let delete = pilot_designation::Entity::delete_many();
+            at_version(delete, current).exec(txn).await?.rows_affected == 1
         }
         (None, None) => false,
     };
@@ -167,26 +140,29 @@ async fn apply(
         return Ok(Err(Refusal::conflict(at, message, fresh)));
     }
     let snapshot = |d: &pilot_designation::Model| to_json(&DesignationSnapshot::from(d));
-    let revision = uow
-        .revise(
-            RevisionOf {
-                kind: RevisionKind::PilotDesignation,
-                record_key: designation_key(&input.city_code, &input.program_code),
-                city_code: Some(input.city_code.clone()),
-                branch_type: None,
-                period: None,
-                program_code: Some(input.program_code.clone()),
-                before: stored.as_ref().map(snapshot).transpose()?,
-                after: after.as_ref().map(snapshot).transpose()?,
-                record_id: None,
-            },
-            input.note,
-        )
-        .await?;
+    let mut of = RevisionOf::new(
+        RevisionKind::PilotDesignation,
+        designation_key(&input.city_code, &input.program_code),
+        stored.as_ref().map(snapshot).transpose()?,
+        after.as_ref().map(snapshot).transpose()?,
+    );
+    of.city_code = Some(input.city_code);
+    of.program_code = Some(input.program_code);
+    let revision = uow.revise(of, input.note).await?;
     Ok(Ok(DesignationWritten {
         designation: after,
         program,
         city,
         revision,
     }))
+}
+
+/// `query` restricted to `current`'s row while it is still at `current`'s version: the version
+/// in the WHERE clause is the lock, so a writer that lost the race changes nothing.
+fn at_version<Q: QueryFilter>(query: Q, current: &pilot_designation::Model) -> Q {
+    use pilot_designation::Column as C;
+    query
+        .filter(C::CityCode.eq(current.city_code.as_str()))
+        .filter(C::ProgramCode.eq(current.program_code.as_str()))
+        .filter(C::Version.eq(current.version))
 }

@@ -63,6 +63,11 @@ impl<C> Refusal<C> {
         }
     }
 
+    /// A NOT_FOUND on `at`'s `field`.
+    pub fn not_found(at: At, field: &str, message: String) -> Self {
+        Self::new(vec![at.error(field, codes::NOT_FOUND, message)])
+    }
+
     /// A VERSION_CONFLICT on `at`'s `expectedVersion`, showing `current`.
     pub fn conflict(at: At, message: String, current: Option<C>) -> Self {
         Self {
@@ -134,6 +139,7 @@ pub fn is_token_label(label: &str) -> bool {
 }
 
 /// What a revision records, besides who and when.
+#[derive(Debug, Clone)]
 pub struct RevisionOf {
     /// The kind of record.
     pub kind: RevisionKind,
@@ -153,6 +159,29 @@ pub struct RevisionOf {
     pub after: Option<String>,
     /// The coverage record's id, for coverage changes (subscribers receive it).
     pub record_id: Option<i64>,
+}
+
+impl RevisionOf {
+    /// A change of kind `kind` to the record `record_key`, from `before` to `after`; the
+    /// record's city, type, period, programme and id are set by the caller where it has them.
+    pub fn new(
+        kind: RevisionKind,
+        record_key: String,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Self {
+        Self {
+            kind,
+            record_key,
+            city_code: None,
+            branch_type: None,
+            period: None,
+            program_code: None,
+            before,
+            after,
+            record_id: None,
+        }
+    }
 }
 
 /// One write's transaction, its revisions and the events they become once committed.

@@ -93,22 +93,15 @@ async fn apply(
         }
     }
     let snapshot = |t: &province_total::Model| to_json(&ProvinceTotalSnapshot::from(t));
-    let revision = uow
-        .revise(
-            RevisionOf {
-                kind: RevisionKind::ProvinceTotal,
-                record_key: province_total_key(input.branch_type, input.period),
-                city_code: None,
-                branch_type: Some(input.branch_type),
-                period: Some(input.period),
-                program_code: None,
-                before: stored.as_ref().map(snapshot).transpose()?,
-                after: Some(snapshot(&next)?),
-                record_id: None,
-            },
-            input.note,
-        )
-        .await?;
+    let mut of = RevisionOf::new(
+        RevisionKind::ProvinceTotal,
+        province_total_key(input.branch_type, input.period),
+        stored.as_ref().map(snapshot).transpose()?,
+        Some(snapshot(&next)?),
+    );
+    of.branch_type = Some(input.branch_type);
+    of.period = Some(input.period);
+    let revision = uow.revise(of, input.note).await?;
     Ok(Ok(TotalWritten {
         total: next,
         revision,
