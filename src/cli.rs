@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed-synthetic`.
+//! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed-synthetic`,
+//! `export`, `import`.
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +49,28 @@ enum Command {
         /// Periods (years) per city, ending in 2023.
         #[arg(long, default_value_t = 5)]
         periods: usize,
+    },
+    /// Write the coverage sheet (every city × branch type × period) to a file, as the export
+    /// routes do.
+    Export {
+        /// The file to write: `.xlsx` (with the province summary) or `.csv`.
+        out: std::path::PathBuf,
+        /// One period (default: every period with data).
+        #[arg(long)]
+        period: Option<i32>,
+        /// Headers and labels in English (default: Chinese).
+        #[arg(long)]
+        english: bool,
+    },
+    /// Import a coverage sheet (XLSX, CSV or TSV) as an administrator on the server; its
+    /// revisions name `cli` as the writer. Prints the report (JSON); exits 1 when the file has
+    /// errors (nothing is then written).
+    Import {
+        /// The file.
+        file: std::path::PathBuf,
+        /// Only check and report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -138,6 +161,54 @@ async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Result
     Ok(())
 }
 
+async fn export_file(
+    db: &sea_orm::DatabaseConnection,
+    out: &std::path::Path,
+    period: Option<i32>,
+    english: bool,
+) -> anyhow::Result<()> {
+    use crate::sheets::{Lang, export};
+    let lang = if english { Lang::En } else { Lang::Zh };
+    let selection = export::Selection { period, city: None };
+    let rows = export::rows(db, &selection).await?;
+    let body = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        export::csv(&rows, lang)?
+    } else {
+        let summaries = export::summaries(db, &rows).await?;
+        export::xlsx(&rows, Some(&summaries), lang)?
+    };
+    std::fs::write(out, body)?;
+    println!("wrote {} rows to {}", rows.len(), out.display());
+    Ok(())
+}
+
+async fn import_file(
+    db: &db::Database,
+    serve: &ServeArgs,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use crate::sheets::import::{self, Ended, Upload};
+    let bytes = std::fs::read(file)?;
+    let name = file
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let events = crate::events::Events::new(db.backend(), 16);
+    let upload = Upload {
+        bytes: &bytes,
+        name: &name,
+        dry_run,
+    };
+    let writer = crate::service::writes::Writer::server("cli");
+    let ended = import::import(&db.conn, &events, None, writer, upload, serve.import_limits()).await?;
+    let (Ended::Read(report) | Ended::Unreadable(report) | Ended::Forbidden(report)) = ended;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.errors.is_empty() {
+        anyhow::bail!("the file has {} errors; nothing was written", report.errors.len());
+    }
+    Ok(())
+}
+
 fn role_name(role: entity::Role) -> &'static str {
     match role {
         entity::Role::Admin => "admin",
@@ -173,6 +244,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 generated.cities, generated.records
             );
             Ok(())
+        }
+        Command::Export {
+            out,
+            period,
+            english,
+        } => {
+            telemetry::init();
+            let db = server::prepare_database(&cli.database).await?;
+            export_file(&db.conn, &out, period, english).await
+        }
+        Command::Import { file, dry_run } => {
+            telemetry::init();
+            let db = server::prepare_database(&cli.database).await?;
+            import_file(&db, &cli.serve, &file, dry_run).await
         }
         Command::Serve => {
             telemetry::init();

@@ -30,6 +30,7 @@ pub mod routes;
 pub mod seed;
 pub mod server;
 pub mod service;
+pub mod sheets;
 pub mod telemetry;
 pub mod ws;
 

@@ -6,6 +6,7 @@
 //! `application/graphql-response+json` a request that never executed is a 4xx without `data`.
 
 mod negotiation;
+mod sheets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +62,10 @@ pub struct AppState {
     pub ws_init_timeout: Duration,
     /// Time between keep-alive pings on a WebSocket connection; `None`: no pings.
     pub ws_keepalive: Option<Duration>,
+    /// The bounds of a spreadsheet import.
+    pub import: crate::sheets::import::ImportLimits,
+    /// Time an import or export may take.
+    pub sheets_timeout: Duration,
     /// Most operations in one batch.
     pub max_batch: usize,
     /// Seconds anonymous reads may be cached; 0 for none.
@@ -110,8 +115,9 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             limits.request_timeout,
         ))
         .layer(CompressionLayer::new())
-        .with_state(state)
+        .with_state(state.clone())
         .merge(ws)
+        .merge(sheets::router(state))
         // No origins configured: no CORS layer at all (browsers then refuse cross-origin calls).
         .layer(option_layer(
             (!limits.cors_origins.is_empty()).then(|| cors(&limits.cors_origins)),

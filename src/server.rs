@@ -63,6 +63,8 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         ws_read_buffer_size: args.ws_read_buffer_size as usize,
         ws_write_buffer_size: args.ws_write_buffer_size as usize,
         going_away: Arc::new(tokio::sync::watch::channel(false).0),
+        import: args.import_limits(),
+        sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
     }
 }
 

@@ -19,6 +19,7 @@ mod metrics;
 mod node;
 mod pilots;
 mod schema;
+mod sheets;
 mod statements;
 mod subscriptions;
 mod summary;

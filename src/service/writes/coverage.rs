@@ -10,11 +10,12 @@ use sea_orm::{
 
 use super::snapshot::{CoverageSnapshot, coverage_key, to_json};
 use super::{
-    At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, codes,
+    At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, Writer, codes,
     is_unique_violation, may_write_city, writer,
 };
 use crate::domain::write::{MAX_BULK_ROWS, check_coverage, version_conflict};
 use crate::error::{AppError, AppResult};
+use crate::events::Events;
 
 /// An accepted coverage write: the record as stored and its revision.
 #[derive(Debug, Clone)]
@@ -34,7 +35,8 @@ pub async fn update_coverage(
     ctx: WriteContext<'_>,
     input: CoverageUpdate,
 ) -> AppResult<CoverageOutcome<Written>> {
-    match write(db, ctx, vec![input], |_| At::INPUT).await? {
+    let batch = Batch::of(ctx, vec![(At::INPUT, input)])?;
+    match write_batch(db, batch).await? {
         Outcome::Accepted(mut written) => match written.pop() {
             Some(one) => Ok(Outcome::Accepted(one)),
             None => Err(AppError::Database(DbErr::Custom("no row written".into()))),
@@ -50,23 +52,59 @@ pub async fn bulk_update_coverage(
     ctx: WriteContext<'_>,
     inputs: Vec<CoverageUpdate>,
 ) -> AppResult<CoverageOutcome<Vec<Written>>> {
-    write(db, ctx, inputs, At::row).await
+    let rows = inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| (At::row(i), input))
+        .collect();
+    write_batch(db, Batch::of(ctx, rows)?).await
 }
 
-async fn write(
-    db: &DatabaseConnection,
-    ctx: WriteContext<'_>,
-    inputs: Vec<CoverageUpdate>,
-    at: impl Fn(usize) -> At,
-) -> AppResult<CoverageOutcome<Vec<Written>>> {
-    let token = writer(ctx.actor)?;
-    for input in &inputs {
-        may_write_city(token, &input.city_code)?;
+/// Coverage rows one writer sends at once: a mutation's, or a spreadsheet's.
+pub struct Batch<'a> {
+    /// Who writes.
+    pub writer: Writer,
+    /// Where the committed changes are announced.
+    pub events: &'a Events,
+    /// The request's id, kept in the revisions.
+    pub request_id: Option<&'a str>,
+    /// The rows, each with where it sits in the request (the path its errors name).
+    pub rows: Vec<(At, CoverageUpdate)>,
+    /// Most rows accepted.
+    pub max_rows: usize,
+    /// Roll everything back at the end: the outcome is what the write would have been.
+    pub dry_run: bool,
+}
+
+impl<'a> Batch<'a> {
+    /// A mutation's rows, by the caller's token (UNAUTHENTICATED without one), at most
+    /// [`MAX_BULK_ROWS`].
+    fn of(ctx: WriteContext<'a>, rows: Vec<(At, CoverageUpdate)>) -> AppResult<Self> {
+        Ok(Self {
+            writer: writer(ctx.actor)?.into(),
+            events: ctx.events,
+            request_id: ctx.request_id,
+            rows,
+            max_rows: MAX_BULK_ROWS,
+            dry_run: false,
+        })
     }
-    if inputs.len() > MAX_BULK_ROWS {
+}
+
+/// Writes a batch, all or nothing, in one transaction: FORBIDDEN as a whole when the writer
+/// may not write one of its cities; refused with every row's errors when any row is bad.
+pub async fn write_batch(
+    db: &DatabaseConnection,
+    batch: Batch<'_>,
+) -> AppResult<CoverageOutcome<Vec<Written>>> {
+    for (_, input) in &batch.rows {
+        may_write_city(&batch.writer, &input.city_code)?;
+    }
+    if batch.rows.len() > batch.max_rows {
         let message = format!(
-            "at most {MAX_BULK_ROWS} rows in one bulk update, got {}",
-            inputs.len()
+            "at most {} rows in one write, got {}",
+            batch.max_rows,
+            batch.rows.len()
         );
         return Ok(Outcome::Refused(Refusal::new(vec![super::UserError {
             field: vec!["input".into()],
@@ -75,15 +113,11 @@ async fn write(
         }])));
     }
     let mut errors = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
-        errors.extend(input.validate(at(i)));
-        let duplicate = inputs[..i].iter().any(|o| {
-            o.city_code == input.city_code
-                && o.branch_type == input.branch_type
-                && o.period == input.period
-        });
-        if duplicate {
-            errors.push(at(i).bad(
+    let mut seen = std::collections::HashSet::new();
+    for (at, input) in &batch.rows {
+        errors.extend(input.validate(*at));
+        if !seen.insert((&input.city_code, input.branch_type, input.period)) {
+            errors.push(at.bad(
                 "cityCode",
                 "the same city, branch type and period appear twice",
             ));
@@ -92,21 +126,20 @@ async fn write(
     if !errors.is_empty() {
         return Ok(Outcome::Refused(Refusal::new(errors)));
     }
-    let mut uow = UnitOfWork::begin(db, ctx, token).await?;
-    let applied = apply_all(&mut uow, inputs, &at).await;
-    uow.finish(applied, At::INPUT).await
+    let mut uow = UnitOfWork::begin(db, batch.events, batch.request_id, batch.writer).await?;
+    let applied = apply_all(&mut uow, batch.rows).await;
+    uow.end(applied, At::INPUT, batch.dry_run).await
 }
 
 /// Applies every row; the refusals of all rows together, or every row written.
 async fn apply_all(
     uow: &mut UnitOfWork<'_>,
-    inputs: Vec<CoverageUpdate>,
-    at: &impl Fn(usize) -> At,
+    rows: Vec<(At, CoverageUpdate)>,
 ) -> Result<Result<Vec<Written>, Refusal<coverage_record::Model>>, DbErr> {
-    let mut written = Vec::with_capacity(inputs.len());
+    let mut written = Vec::with_capacity(rows.len());
     let mut refused = Refusal::new(Vec::new());
-    for (i, input) in inputs.into_iter().enumerate() {
-        match apply(uow, input, at(i)).await {
+    for (at, input) in rows {
+        match apply(uow, input, at).await {
             Ok(Ok(w)) => written.push(w),
             Ok(Err(r)) => {
                 refused.errors.extend(r.errors);
@@ -115,7 +148,7 @@ async fn apply_all(
             // Another writer created the same record first; the transaction is spent.
             Err(err) if is_unique_violation(&err) => {
                 return Ok(Err(Refusal::conflict(
-                    at(i),
+                    at,
                     "another writer created this record first".into(),
                     None,
                 )));
@@ -155,7 +188,7 @@ async fn apply(
     {
         return Ok(Err(Refusal::conflict(at, message, stored)));
     }
-    let next = merge(&input, stored.as_ref(), uow.actor_label());
+    let next = merge(&input, stored.as_ref(), uow.writer().label());
     let errors = check_coverage(at, &next);
     if !errors.is_empty() {
         return Ok(Err(Refusal {

@@ -56,7 +56,7 @@ async fn change(
     if !errors.is_empty() {
         return Ok(Outcome::Refused(Refusal::new(errors)));
     }
-    let mut uow = UnitOfWork::begin(db, ctx, token).await?;
+    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, token.into()).await?;
     let applied = apply(&mut uow, input, remove).await;
     uow.finish(applied, At::INPUT).await
 }

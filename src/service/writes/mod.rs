@@ -101,15 +101,60 @@ pub fn writer(actor: &Actor) -> AppResult<&api_token::Model> {
     }
 }
 
-/// FORBIDDEN unless `token` may write `city_code`'s figures.
-pub fn may_write_city(token: &api_token::Model, city_code: &str) -> AppResult<()> {
-    match token.role {
+/// FORBIDDEN unless `writer` may write `city_code`'s figures.
+pub fn may_write_city(writer: &Writer, city_code: &str) -> AppResult<()> {
+    match writer.role {
         Role::Admin => Ok(()),
-        Role::CityStaff if token.city_code.as_deref() == Some(city_code) => Ok(()),
+        Role::CityStaff if writer.city_code.as_deref() == Some(city_code) => Ok(()),
         Role::CityStaff => Err(AppError::Forbidden(format!(
             "a {} token may write only its own city's figures, not {city_code}'s",
-            token.city_code.as_deref().unwrap_or("city-staff")
+            writer.city_code.as_deref().unwrap_or("city-staff")
         ))),
+    }
+}
+
+/// Who a write's revisions name: a token's holder, or the server itself (the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    /// The token's id; none for the server.
+    pub token_id: Option<i64>,
+    /// The token's name, or the server's label (`cli`).
+    pub name: String,
+    /// What the writer may do.
+    pub role: Role,
+    /// A city-staff writer's city.
+    pub city_code: Option<String>,
+}
+
+impl From<&api_token::Model> for Writer {
+    fn from(token: &api_token::Model) -> Self {
+        Self {
+            token_id: Some(token.id),
+            name: token.name.clone(),
+            role: token.role,
+            city_code: token.city_code.clone(),
+        }
+    }
+}
+
+impl Writer {
+    /// The server itself, with an administrator's rights: the command line on the server.
+    pub fn server(label: &str) -> Self {
+        Self {
+            token_id: None,
+            name: label.to_owned(),
+            role: Role::Admin,
+            city_code: None,
+        }
+    }
+
+    /// The writer as records keep it in `updatedBy`: `NAME (token ID)` for a token's holder
+    /// (see [`is_token_label`]), the server's label otherwise.
+    pub fn label(&self) -> String {
+        match self.token_id {
+            Some(id) => format!("{} (token {id})", self.name),
+            None => self.name.clone(),
+        }
     }
 }
 
@@ -124,13 +169,8 @@ pub fn admin(actor: &Actor) -> AppResult<&api_token::Model> {
     }
 }
 
-/// A token's writer as records keep it in `updatedBy`: `NAME (token ID)`. Records the server
-/// loads itself carry a label of their own (`seed:report`), which names no person.
-pub fn actor_label(token: &api_token::Model) -> String {
-    format!("{} (token {})", token.name, token.id)
-}
-
-/// Whether an `updatedBy` label names a token's writer (see [`actor_label`]), and so a person.
+/// Whether an `updatedBy` label names a token's holder (see [`Writer::label`]), and so a
+/// person. Records the server writes itself carry a label of their own (`seed:report`, `cli`).
 pub fn is_token_label(label: &str) -> bool {
     label
         .strip_suffix(')')
@@ -187,19 +227,21 @@ impl RevisionOf {
 /// One write's transaction, its revisions and the events they become once committed.
 pub struct UnitOfWork<'a> {
     txn: DatabaseTransaction,
-    ctx: WriteContext<'a>,
-    token: &'a api_token::Model,
+    events: &'a Events,
+    request_id: Option<&'a str>,
+    writer: Writer,
     changes: Vec<Change>,
 }
 
 impl<'a> UnitOfWork<'a> {
-    /// Begins a write transaction for `token`. SQLite: takes the write lock at BEGIN, so a
-    /// transaction that read never has to upgrade (which fails at once under contention instead
-    /// of waiting). PostgreSQL ignores the mode.
+    /// Begins a write transaction for `writer`, announced through `events`. SQLite: takes the
+    /// write lock at BEGIN, so a transaction that read never has to upgrade (which fails at once
+    /// under contention instead of waiting). PostgreSQL ignores the mode.
     pub async fn begin(
         db: &DatabaseConnection,
-        ctx: WriteContext<'a>,
-        token: &'a api_token::Model,
+        events: &'a Events,
+        request_id: Option<&'a str>,
+        writer: Writer,
     ) -> Result<Self, DbErr> {
         let txn = db
             .begin_with_options(TransactionOptions {
@@ -209,8 +251,9 @@ impl<'a> UnitOfWork<'a> {
             .await?;
         Ok(Self {
             txn,
-            ctx,
-            token,
+            events,
+            request_id,
+            writer,
             changes: Vec::new(),
         })
     }
@@ -220,9 +263,9 @@ impl<'a> UnitOfWork<'a> {
         &self.txn
     }
 
-    /// Who writes, as records keep it in `updatedBy` (see [`actor_label`]).
-    pub fn actor_label(&self) -> String {
-        actor_label(self.token)
+    /// Who writes.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
     }
 
     /// Writes the revision of a change, to be announced once the unit commits.
@@ -241,13 +284,13 @@ impl<'a> UnitOfWork<'a> {
             program_code: Set(of.program_code),
             before: Set(of.before),
             after: Set(of.after),
-            actor_token_id: Set(Some(self.token.id)),
-            actor_name: Set(self.token.name.clone()),
-            actor_role: Set(self.token.role),
-            actor_city_code: Set(self.token.city_code.clone()),
+            actor_token_id: Set(self.writer.token_id),
+            actor_name: Set(self.writer.name.clone()),
+            actor_role: Set(self.writer.role),
+            actor_city_code: Set(self.writer.city_code.clone()),
             at: Set(crate::domain::now()),
             note: Set(note),
-            request_id: Set(self.ctx.request_id.map(str::to_owned)),
+            request_id: Set(self.request_id.map(str::to_owned)),
         }
         .insert(&self.txn)
         .await?;
@@ -267,9 +310,24 @@ impl<'a> UnitOfWork<'a> {
         applied: Result<Result<T, Refusal<C>>, DbErr>,
         race_at: At,
     ) -> AppResult<Outcome<T, C>> {
+        self.end(applied, race_at, false).await
+    }
+
+    /// As [`UnitOfWork::finish`], but a `dry_run` rolls an accepted write back too: the
+    /// outcome is what the write would have been, and nothing is kept or announced.
+    pub async fn end<T, C>(
+        self,
+        applied: Result<Result<T, Refusal<C>>, DbErr>,
+        race_at: At,
+        dry_run: bool,
+    ) -> AppResult<Outcome<T, C>> {
         match applied {
+            Ok(Ok(value)) if dry_run => {
+                self.txn.rollback().await?;
+                Ok(Outcome::Accepted(value))
+            }
             Ok(Ok(value)) => {
-                self.ctx.events.commit(self.txn, self.changes).await?;
+                self.events.commit(self.txn, self.changes).await?;
                 Ok(Outcome::Accepted(value))
             }
             Ok(Err(refusal)) => {

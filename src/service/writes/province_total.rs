@@ -32,7 +32,7 @@ pub async fn set_province_total(
     if !errors.is_empty() {
         return Ok(Outcome::Refused(Refusal::new(errors)));
     }
-    let mut uow = UnitOfWork::begin(db, ctx, token).await?;
+    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, token.into()).await?;
     let applied = apply(&mut uow, input).await;
     uow.finish(applied, At::INPUT).await
 }

@@ -1,0 +1,305 @@
+//! Exports: one row per city × branch type × period, whether or not a record exists, as CSV
+//! (UTF-8 with a byte-order mark, RFC 4180 quoting) or XLSX (numbers as numbers, rates as
+//! percentages, unknown cells empty, a frozen header, a second sheet with the province
+//! summary). Public data only: a token holder's name in `Updated by` is left out, as for
+//! anonymous API readers.
+
+use entity::{BranchType, city, coverage_record};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{Column, Lang, branch_type_label};
+use crate::domain::{BRANCH_TYPES, coverage_rate};
+use crate::error::{AppError, AppResult};
+use crate::service::summary::{Summary, summary};
+use crate::service::writes::is_token_label;
+
+/// One row of the sheet: a city's record of one type and period, or none.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The city.
+    pub city: city::Model,
+    /// The branch type.
+    pub branch_type: BranchType,
+    /// The period.
+    pub period: i32,
+    /// The record, if one is stored.
+    pub record: Option<coverage_record::Model>,
+}
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// One period; every period with data when `None`.
+    pub period: Option<i32>,
+    /// One city; every city when `None`.
+    pub city: Option<String>,
+}
+
+/// The rows of `selection`, by period, city code and branch type. Two statements.
+pub async fn rows(db: &impl ConnectionTrait, selection: &Selection) -> AppResult<Vec<Row>> {
+    let periods = match selection.period {
+        Some(p) => vec![p],
+        None => crate::service::coverage::periods(db).await?,
+    };
+    let mut cities = city::Entity::find().order_by_asc(city::Column::Code);
+    let mut records = coverage_record::Entity::find()
+        .filter(coverage_record::Column::Period.is_in(periods.clone()));
+    if let Some(code) = &selection.city {
+        cities = cities.filter(city::Column::Code.eq(code.as_str()));
+        records = records.filter(coverage_record::Column::CityCode.eq(code.as_str()));
+    }
+    let cities = cities.all(db).await?;
+    if selection.city.is_some() && cities.is_empty() {
+        return Err(AppError::NotFound("there is no city with that code".into()));
+    }
+    let mut stored: std::collections::HashMap<(String, BranchType, i32), coverage_record::Model> =
+        records
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| ((r.city_code.clone(), r.branch_type, r.period), r))
+            .collect();
+    let mut rows = Vec::with_capacity(periods.len() * cities.len() * BRANCH_TYPES.len());
+    for &period in &periods {
+        for city in &cities {
+            for branch_type in BRANCH_TYPES {
+                let record = stored.remove(&(city.code.clone(), branch_type, period));
+                rows.push(Row {
+                    city: city.clone(),
+                    branch_type,
+                    period,
+                    record,
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A cell's value.
+enum Value<'a> {
+    Empty,
+    Text(&'a str),
+    Owned(String),
+    Count(i32),
+    Rate(f64),
+}
+
+fn cells(row: &Row, lang: Lang) -> Vec<Value<'_>> {
+    let r = row.record.as_ref();
+    let count = |v: Option<i32>| v.map_or(Value::Empty, Value::Count);
+    let rate = r.and_then(|r| coverage_rate(r.branch_count, r.eligible_count, r.stated_rate).value);
+    Column::ALL
+        .iter()
+        .map(|column| match column {
+            Column::CityCode => Value::Text(&row.city.code),
+            Column::City => Value::Text(match lang {
+                Lang::Zh => &row.city.name,
+                Lang::En => &row.city.name_en,
+            }),
+            Column::BranchType => Value::Text(branch_type_label(row.branch_type, lang)),
+            Column::Period => Value::Count(row.period),
+            Column::BranchCount => count(r.and_then(|r| r.branch_count)),
+            Column::EligibleCount => count(r.and_then(|r| r.eligible_count)),
+            Column::NewBranches => count(r.and_then(|r| r.new_branches)),
+            Column::CoverageRate => rate.map_or(Value::Empty, Value::Rate),
+            Column::RateStated => r.and_then(|r| r.stated_rate).map_or(Value::Empty, Value::Rate),
+            Column::RateScope => text(r.and_then(|r| r.rate_scope.as_deref())),
+            Column::Source => text(r.and_then(|r| r.source.as_deref())),
+            Column::Version => count(r.map(|r| r.version)),
+            Column::UpdatedAt => r.map_or(Value::Empty, |r| {
+                Value::Owned(r.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            }),
+            Column::UpdatedBy => text(
+                r.and_then(|r| r.updated_by.as_deref())
+                    .filter(|label| !is_token_label(label)),
+            ),
+        })
+        .collect()
+}
+
+fn text(v: Option<&str>) -> Value<'_> {
+    v.map_or(Value::Empty, Value::Text)
+}
+
+/// A rate as a percentage with the digits it needs (95%, 99.5%, 33.333333%).
+pub fn percent(rate: f64) -> String {
+    let text = format!("{:.6}", rate * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}%")
+}
+
+/// The rows as CSV: UTF-8 with a byte-order mark (so Excel reads Chinese), RFC 4180 quoting.
+pub fn csv(rows: &[Row], lang: Lang) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
+    out.write_record(Column::ALL.iter().map(|c| c.header(lang)))?;
+    for row in rows {
+        let record: Vec<String> = cells(row, lang)
+            .into_iter()
+            .map(|cell| match cell {
+                Value::Empty => String::new(),
+                Value::Text(t) => t.to_owned(),
+                Value::Owned(t) => t,
+                Value::Count(n) => n.to_string(),
+                Value::Rate(r) => percent(r),
+            })
+            .collect();
+        out.write_record(&record)?;
+    }
+    out.into_inner()
+        .map_err(|err| csv::Error::from(err.into_error()))
+}
+
+/// The rows as a workbook: the coverage sheet, then (unless `summaries` is `None`, as for a
+/// city's template) the province summary of each period.
+pub fn xlsx(rows: &[Row], summaries: Option<&[Summary]>, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let header = Format::new().set_bold().set_text_wrap();
+    let rate_format = Format::new().set_num_format("0.0%");
+    let sheet = book.add_worksheet();
+    sheet.set_name(match lang {
+        Lang::Zh => "覆盖情况",
+        Lang::En => "Coverage",
+    })?;
+    write_header(sheet, &header, Column::ALL.iter().map(|c| c.header(lang)))?;
+    for (i, column) in Column::ALL.iter().enumerate() {
+        let width = match column {
+            Column::Source => 60.0,
+            Column::RateScope | Column::BranchType | Column::UpdatedBy => 24.0,
+            Column::UpdatedAt => 22.0,
+            _ => 13.0,
+        };
+        sheet.set_column_width(col(i)?, width)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let line = u32::try_from(r + 1).map_err(|_| XlsxError::RowColumnLimitError)?;
+        for (c, cell) in cells(row, lang).into_iter().enumerate() {
+            let c = col(c)?;
+            match cell {
+                Value::Empty => {}
+                Value::Text(t) => {
+                    sheet.write_string(line, c, t)?;
+                }
+                Value::Owned(t) => {
+                    sheet.write_string(line, c, t)?;
+                }
+                Value::Count(n) => {
+                    sheet.write_number(line, c, f64::from(n))?;
+                }
+                Value::Rate(v) => {
+                    sheet.write_number_with_format(line, c, v, &rate_format)?;
+                }
+            }
+        }
+    }
+    if let Some(summaries) = summaries {
+        let summary_sheet = book.add_worksheet();
+        summary_sheet.set_name(match lang {
+            Lang::Zh => "全省汇总",
+            Lang::En => "Province summary",
+        })?;
+        summary_sheet_rows(summary_sheet, &header, &rate_format, summaries, lang)?;
+    }
+    book.save_to_buffer()
+}
+
+fn col(i: usize) -> Result<u16, XlsxError> {
+    u16::try_from(i).map_err(|_| XlsxError::RowColumnLimitError)
+}
+
+fn write_header<'a>(
+    sheet: &mut Worksheet,
+    format: &Format,
+    headers: impl Iterator<Item = &'a str>,
+) -> Result<(), XlsxError> {
+    for (i, text) in headers.enumerate() {
+        sheet.write_string_with_format(0, col(i)?, text, format)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+fn summary_sheet_rows(
+    sheet: &mut Worksheet,
+    header: &Format,
+    rate_format: &Format,
+    summaries: &[Summary],
+    lang: Lang,
+) -> Result<(), XlsxError> {
+    let headers: [(&str, &str); 9] = [
+        ("年度", "Year"),
+        ("组织类型", "Branch type"),
+        ("填报城市数", "Cities reporting"),
+        ("各市组织数合计", "Sum of branch counts"),
+        ("各市应建单位数合计", "Sum of eligible counts"),
+        ("覆盖率（合计之比）", "Coverage rate (ratio of sums)"),
+        ("全省报告总数", "Province-reported total"),
+        ("各市新建数合计", "Sum of new branches"),
+        ("全覆盖城市", "Cities at full coverage"),
+    ];
+    write_header(
+        sheet,
+        header,
+        headers.iter().map(|(zh, en)| if lang == Lang::Zh { *zh } else { *en }),
+    )?;
+    for (i, width) in [8.0, 18.0, 12.0, 16.0, 18.0, 18.0, 16.0, 16.0, 40.0]
+        .into_iter()
+        .enumerate()
+    {
+        sheet.set_column_width(col(i)?, width)?;
+    }
+    let mut line = 1u32;
+    for summary in summaries {
+        for t in &summary.by_type {
+            let number = |sheet: &mut Worksheet, c: u16, v: Option<f64>| -> Result<(), XlsxError> {
+                if let Some(v) = v {
+                    sheet.write_number(line, c, v)?;
+                }
+                Ok(())
+            };
+            number(sheet, 0, Some(f64::from(summary.period)))?;
+            sheet.write_string(line, 1, branch_type_label(t.branch_type, lang))?;
+            number(sheet, 2, Some(t.cities_reporting as f64))?;
+            number(sheet, 3, t.branch_count_sum.map(|v| v as f64))?;
+            number(sheet, 4, t.eligible_count_sum.map(|v| v as f64))?;
+            if let Some(rate) = t.coverage_rate {
+                sheet.write_number_with_format(line, 5, rate, rate_format)?;
+            }
+            let total = t.province_total.as_ref().and_then(|p| p.total);
+            number(sheet, 6, total.map(f64::from))?;
+            number(sheet, 7, t.new_branches_sum.map(|v| v as f64))?;
+            sheet.write_string(line, 8, t.full_coverage_city_codes.join(", "))?;
+            line += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The summaries of the periods the rows cover.
+pub async fn summaries(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<Vec<Summary>> {
+    let mut periods: Vec<i32> = rows.iter().map(|r| r.period).collect();
+    periods.dedup();
+    let mut out = Vec::with_capacity(periods.len());
+    for period in periods {
+        out.push(summary(db, Some(period)).await?);
+    }
+    Ok(out)
+}
+
+/// The file name for a download: `coverage-2023.xlsx`, `coverage-all.csv`,
+/// `return-410800-2024.xlsx`.
+pub fn file_name(stem: &str, selection: &Selection, extension: &str) -> String {
+    let mut name = stem.to_owned();
+    if let Some(city) = &selection.city {
+        name.push('-');
+        name.push_str(city);
+    }
+    match selection.period {
+        Some(p) => name.push_str(&format!("-{p}")),
+        None => name.push_str("-all"),
+    }
+    format!("{name}.{extension}")
+}

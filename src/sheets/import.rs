@@ -1,0 +1,945 @@
+//! Imports: a coverage sheet as offices send it (XLSX; CSV or TSV in UTF-8 with or without a
+//! byte-order mark, GB18030/GBK, or UTF-16 with a byte-order mark), checked cell by cell,
+//! compared with what is stored, and written through the write path all or nothing, or only
+//! tried (`dry_run`).
+//!
+//! What a file means:
+//! - The header row may sit under a title or merged cells; headers are Chinese or English, in
+//!   any order; unknown columns are ignored with a warning; the computed columns (coverage
+//!   rate, updated at, updated by) are not read.
+//! - A total row (合计, 总计, 全省) is skipped with a warning. Cities by code or name (郑州,
+//!   郑州市, Zhengzhou), branch types by label or enum name.
+//! - Numbers may carry thousands separators and full-width digits; rates may be percentages.
+//!   `—`, `-`, `/`, `无` or an empty cell is unknown: null, never 0.
+//! - Rows absent from the file are left alone. A row equal to what is stored, or empty where
+//!   nothing is stored, is no change. A city-staff writer may send back the whole export: other
+//!   cities' rows left as they are are skipped with a warning; a change to one refuses the file.
+//! - The version column carries the version that was exported; a stale one is a conflict on
+//!   that row. New records have an empty version.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Cursor;
+
+use entity::{BranchType, Role, city, coverage_record};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::Serialize;
+use sha2::Digest;
+
+use super::{Column, branch_type_from, fold_width};
+use crate::domain::write::{At, CoverageUpdate, Patch, codes, version_conflict};
+use crate::error::AppResult;
+use crate::events::Events;
+use crate::service::writes::coverage::{Batch, write_batch};
+use crate::service::writes::{Outcome, Writer, snapshot::branch_type_name};
+
+/// The bounds an import meets before any work that grows with the file.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    /// Largest file, in bytes.
+    pub max_bytes: usize,
+    /// Most rows (besides the header).
+    pub max_rows: usize,
+    /// Longest cell, in characters.
+    pub max_cell_chars: usize,
+    /// Largest sum of a workbook's uncompressed entries, in bytes.
+    pub max_uncompressed_bytes: u64,
+    /// Most entries in a workbook.
+    pub max_entries: usize,
+}
+
+/// What an import did or would do.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Report {
+    /// Whether the changes were written.
+    pub applied: bool,
+    /// Every change, in file order.
+    pub changes: Vec<Change>,
+    /// Every problem; any error means nothing was (or would be) written.
+    pub errors: Vec<Problem>,
+    /// What was read but not used.
+    pub warnings: Vec<Problem>,
+}
+
+/// A problem with the file, a row or a cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// The row (1 = the first line of the file), if the problem has one.
+    pub row: Option<usize>,
+    /// The column's header as the file writes it, if the problem has one.
+    pub column: Option<String>,
+    /// For programs.
+    pub code: &'static str,
+    /// 中文.
+    pub message_zh: String,
+    /// English.
+    pub message_en: String,
+}
+
+/// The figures of a record, before or after.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Figures {
+    branch_count: Option<i32>,
+    eligible_count: Option<i32>,
+    new_branches: Option<i32>,
+    stated_rate: Option<f64>,
+    rate_scope: Option<String>,
+    source: Option<String>,
+    version: Option<i32>,
+}
+
+/// One record the import changes (or would change).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// The row of the file.
+    pub row: usize,
+    /// The city.
+    pub city_code: String,
+    /// The branch type.
+    pub branch_type: &'static str,
+    /// The period.
+    pub period: i32,
+    /// As stored; null for a new record.
+    pub before: Option<Figures>,
+    /// As written.
+    pub after: Figures,
+}
+
+/// Codes of import problems, besides the write path's.
+pub mod problem {
+    /// The file cannot be read at all.
+    pub const UNREADABLE: &str = "UNREADABLE_FILE";
+    /// A bound was exceeded.
+    pub const TOO_LARGE: &str = "TOO_LARGE";
+    /// The caller may not write a city the file changes.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// A column the import does not know.
+    pub const IGNORED_COLUMN: &str = "IGNORED_COLUMN";
+    /// A total row, skipped.
+    pub const TOTAL_ROW: &str = "TOTAL_ROW";
+    /// Another city's row, left as it is.
+    pub const OTHER_CITY: &str = "OTHER_CITY";
+}
+
+/// How an import ended: the answer's status class and its report.
+#[derive(Debug)]
+pub enum Ended {
+    /// The file was read; the report says what changed or would change, or why nothing did.
+    Read(Report),
+    /// The file could not be read, or is over a bound: nothing was looked at further.
+    Unreadable(Report),
+    /// The caller may not write a city whose row the file changes: nothing was written.
+    Forbidden(Report),
+}
+
+/// A file, its name, and how to take it.
+pub struct Upload<'a> {
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// The name the sender gave it (kept in the revisions' note).
+    pub name: &'a str,
+    /// Only check: write nothing.
+    pub dry_run: bool,
+}
+
+/// Reads `upload` and writes its changes as `writer`.
+pub async fn import(
+    db: &DatabaseConnection,
+    events: &Events,
+    request_id: Option<&str>,
+    writer: Writer,
+    upload: Upload<'_>,
+    limits: ImportLimits,
+) -> AppResult<Ended> {
+    let table = match read_table(upload.bytes, &limits) {
+        Ok(table) => table,
+        Err(problem) => return Ok(Ended::Unreadable(report_of(vec![problem], Vec::new()))),
+    };
+    let sheet = match parse(table, &limits, db).await? {
+        Ok(sheet) => sheet,
+        Err(problem) => return Ok(Ended::Unreadable(report_of(vec![problem], Vec::new()))),
+    };
+    let Sheet {
+        rows,
+        mut errors,
+        mut warnings,
+        headers,
+    } = sheet;
+    let stored = stored(db, &rows).await?;
+    let checksum = hex(&sha2::Sha256::digest(upload.bytes));
+    let note = format!("import: {} (sha256 {checksum})", upload.name);
+    let mut batch = Vec::new();
+    let mut befores = HashMap::new();
+    let mut left_alone = std::collections::BTreeSet::new();
+    for row in rows {
+        let key = (row.city_code.clone(), row.branch_type, row.period);
+        let current = stored.get(&key);
+        let writable = writer.role == Role::Admin
+            || writer.city_code.as_deref() == Some(row.city_code.as_str());
+        if !row.changes(current) {
+            if !writable {
+                left_alone.insert(row.city_code);
+            }
+            continue;
+        }
+        if !writable {
+            errors.push(Problem {
+                row: Some(row.line),
+                column: None,
+                code: problem::FORBIDDEN,
+                message_zh: format!(
+                    "第 {} 行修改了 {} 的数据，本账号只能修改本市数据：整个文件未导入",
+                    row.line, row.city_code
+                ),
+                message_en: format!(
+                    "row {} changes {}'s figures; this token may change only its own city's: \
+                     the whole file is refused",
+                    row.line, row.city_code
+                ),
+            });
+            continue;
+        }
+        // Seen here too, not only by the write path, so that a dry run shows every stale row
+        // beside the other problems of the file.
+        if let Some(message) = version_conflict(current.map(|r| r.version), row.version) {
+            let column = headers.get(&Column::Version).cloned();
+            errors.push(Problem {
+                row: Some(row.line),
+                message_zh: format!(
+                    "第 {} 行：版本已不是当前版本（{message}），数据已被他人修改；请重新导出后再填写",
+                    row.line
+                ),
+                message_en: format!("row {}: {message}", row.line),
+                column,
+                code: codes::VERSION_CONFLICT,
+            });
+            continue;
+        }
+        befores.insert(row.line, current.map(figures_of));
+        batch.push((At::row(row.line), row.update(note.clone())));
+    }
+    warnings.extend(left_alone.into_iter().map(|city| Problem {
+        row: None,
+        column: None,
+        code: problem::OTHER_CITY,
+        message_zh: format!("{city} 的行与现有数据一致，已跳过"),
+        message_en: format!("the rows of {city}, another city, are as stored; left as they are"),
+    }));
+    if errors.iter().any(|e| e.code == problem::FORBIDDEN) {
+        let forbidden = errors
+            .into_iter()
+            .filter(|e| e.code == problem::FORBIDDEN)
+            .collect();
+        return Ok(Ended::Forbidden(report_of(forbidden, warnings)));
+    }
+    if batch.is_empty() {
+        return Ok(Ended::Read(report_of(errors, warnings)));
+    }
+    // With problems found already, the other rows are still tried (and rolled back), so that
+    // one answer lists every problem of the file.
+    let dry_run = upload.dry_run || !errors.is_empty();
+    let lines: Vec<usize> = batch.iter().map(|(at, _)| row_of(*at)).collect();
+    let outcome = write_batch(
+        db,
+        Batch {
+            writer,
+            events,
+            request_id,
+            rows: batch,
+            max_rows: limits.max_rows,
+            dry_run,
+        },
+    )
+    .await?;
+    let mut report = report_of(errors, warnings);
+    match outcome {
+        Outcome::Accepted(_) if !report.errors.is_empty() => {}
+        Outcome::Accepted(written) => {
+            report.applied = !dry_run;
+            for (line, w) in lines.into_iter().zip(written) {
+                let r = &w.record;
+                report.changes.push(Change {
+                    row: line,
+                    city_code: r.city_code.clone(),
+                    branch_type: branch_type_name(r.branch_type),
+                    period: r.period,
+                    before: befores.remove(&line).flatten(),
+                    after: figures_of(r),
+                });
+            }
+        }
+        Outcome::Refused(refusal) => {
+            report.errors.extend(
+                refusal
+                    .errors
+                    .into_iter()
+                    .map(|e| write_problem(e, &headers)),
+            );
+            report.errors.sort_by_key(|e| e.row);
+        }
+    }
+    Ok(Ended::Read(report))
+}
+
+fn report_of(errors: Vec<Problem>, warnings: Vec<Problem>) -> Report {
+    Report {
+        applied: false,
+        changes: Vec::new(),
+        errors,
+        warnings,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn row_of(at: At) -> usize {
+    at.path("x")
+        .get(1)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_default()
+}
+
+/// A write-path refusal as a problem on the cell of the file it concerns.
+fn write_problem(e: crate::domain::write::UserError, headers: &HashMap<Column, String>) -> Problem {
+    let row = e.field.get(1).and_then(|r| r.parse().ok());
+    let field = e.field.last().map(String::as_str).unwrap_or_default();
+    let column = Column::ALL
+        .into_iter()
+        .find(|c| c.field() == field)
+        .and_then(|c| headers.get(&c).cloned());
+    let at = match (row, &column) {
+        (Some(r), Some(c)) => format!("第 {r} 行「{c}」"),
+        (Some(r), None) => format!("第 {r} 行"),
+        _ => "文件".to_owned(),
+    };
+    let message_zh = match e.code {
+        codes::VERSION_CONFLICT => {
+            format!("{at}：版本已不是当前版本，数据已被他人修改；请重新导出后再填写")
+        }
+        codes::NOT_FOUND => format!("{at}：找不到对应的城市或记录"),
+        _ if field == "source" => format!("{at}：填写了数字就必须注明来源"),
+        _ => format!("{at}：数值不符合规则（{}）", e.message),
+    };
+    Problem {
+        row,
+        column,
+        code: e.code,
+        message_zh,
+        message_en: e.message,
+    }
+}
+
+type Key = (String, BranchType, i32);
+
+fn figures_of(r: &coverage_record::Model) -> Figures {
+    Figures {
+        branch_count: r.branch_count,
+        eligible_count: r.eligible_count,
+        new_branches: r.new_branches,
+        stated_rate: r.stated_rate,
+        rate_scope: r.rate_scope.clone(),
+        source: r.source.clone(),
+        version: Some(r.version),
+    }
+}
+
+/// The stored records the rows name. One statement.
+async fn stored(
+    db: &DatabaseConnection,
+    rows: &[SheetRow],
+) -> AppResult<HashMap<Key, coverage_record::Model>> {
+    let periods: HashSet<i32> = rows.iter().map(|r| r.period).collect();
+    let cities: HashSet<&str> = rows.iter().map(|r| r.city_code.as_str()).collect();
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(coverage_record::Entity::find()
+        .filter(coverage_record::Column::Period.is_in(periods))
+        .filter(coverage_record::Column::CityCode.is_in(cities))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| ((r.city_code.clone(), r.branch_type, r.period), r))
+        .collect())
+}
+
+/// A cell as read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Nothing.
+    Empty,
+    /// A number (XLSX).
+    Number(f64),
+    /// Text.
+    Text(String),
+}
+
+impl Cell {
+    fn text(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Number(n) => format!("{n}"),
+            Cell::Text(t) => t.trim().to_owned(),
+        }
+    }
+}
+
+fn unreadable(en: impl Into<String>, zh: impl Into<String>) -> Problem {
+    Problem {
+        row: None,
+        column: None,
+        code: problem::UNREADABLE,
+        message_zh: zh.into(),
+        message_en: en.into(),
+    }
+}
+
+fn too_large(en: impl Into<String>, zh: impl Into<String>) -> Problem {
+    Problem {
+        code: problem::TOO_LARGE,
+        ..unreadable(en, zh)
+    }
+}
+
+/// The file as rows of cells, within the bounds.
+pub fn read_table(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>, Problem> {
+    if bytes.len() > limits.max_bytes {
+        return Err(too_large(
+            format!("the file has {} bytes; at most {} are accepted", bytes.len(), limits.max_bytes),
+            format!("文件大小为 {} 字节，超过上限 {} 字节", bytes.len(), limits.max_bytes),
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(unreadable("the file is empty", "文件是空的"));
+    }
+    let rows = if bytes.starts_with(b"PK\x03\x04") {
+        read_xlsx(bytes, limits)?
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(unreadable(
+            "this is a password-protected workbook or an old .xls file: save it as an \
+             unprotected .xlsx (or CSV) and send it again",
+            "这是设置了密码的工作簿或旧版 .xls 文件：请另存为无密码的 .xlsx（或 CSV）后重新上传",
+        ));
+    } else {
+        read_text(bytes)?
+    };
+    if rows.len() > limits.max_rows + 20 {
+        return Err(too_large(
+            format!("the file has {} rows; at most {} are accepted", rows.len(), limits.max_rows),
+            format!("文件共有 {} 行，超过上限 {} 行", rows.len(), limits.max_rows),
+        ));
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for cell in row {
+            if let Cell::Text(t) = cell
+                && t.chars().count() > limits.max_cell_chars
+            {
+                return Err(Problem {
+                    row: Some(r + 1),
+                    ..too_large(
+                        format!("a cell of row {} has more than {} characters", r + 1, limits.max_cell_chars),
+                        format!("第 {} 行有单元格超过 {} 个字符", r + 1, limits.max_cell_chars),
+                    )
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>, Problem> {
+    use calamine::{Data, Reader, Xlsx};
+    let broken = |err: &dyn std::fmt::Display| {
+        unreadable(
+            format!("the workbook cannot be read: {err}"),
+            format!("无法读取该工作簿（文件损坏或不是 Excel 文件）：{err}"),
+        )
+    };
+    // The archive's directory first: a zip bomb is refused before anything is inflated.
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| broken(&e))?;
+    if archive.len() > limits.max_entries {
+        return Err(too_large(
+            format!("the workbook has {} entries; at most {} are accepted", archive.len(), limits.max_entries),
+            format!("工作簿包含 {} 个部件，超过上限 {}", archive.len(), limits.max_entries),
+        ));
+    }
+    // Inflated once into nothing, each entry cut off at what is left of the bound: what the
+    // entries declare may lie, what they inflate to does not.
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        if archive.by_index_raw(i).map_err(|e| broken(&e))?.encrypted() {
+            return Err(unreadable(
+                "the workbook is encrypted: save it without a password and send it again",
+                "工作簿已加密：请取消密码后重新上传",
+            ));
+        }
+        let entry = archive.by_index(i).map_err(|e| broken(&e))?;
+        let left = limits.max_uncompressed_bytes.saturating_sub(total) + 1;
+        let inflated = std::io::copy(&mut std::io::Read::take(entry, left), &mut std::io::sink())
+            .map_err(|e| broken(&e))?;
+        total = total.saturating_add(inflated);
+        if total > limits.max_uncompressed_bytes {
+            break;
+        }
+    }
+    if total > limits.max_uncompressed_bytes {
+        return Err(too_large(
+            format!(
+                "the workbook unpacks to {total} bytes; at most {} are accepted",
+                limits.max_uncompressed_bytes
+            ),
+            format!("工作簿解压后为 {total} 字节，超过上限 {}", limits.max_uncompressed_bytes),
+        ));
+    }
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| broken(&e))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or_else(|| unreadable("the workbook has no sheet", "工作簿中没有工作表"))?
+        .map_err(|e| broken(&e))?;
+    Ok(range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Data::Empty => Cell::Empty,
+                    Data::Int(i) => Cell::Number(*i as f64),
+                    Data::Float(f) => Cell::Number(*f),
+                    Data::String(s) => Cell::Text(s.clone()),
+                    Data::Bool(b) => Cell::Text(b.to_string()),
+                    other => Cell::Text(other.to_string()),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// Text in UTF-8 (with or without a BOM), UTF-16 with a BOM, or GB18030 (GBK); commas or tabs.
+fn read_text(bytes: &[u8]) -> Result<Vec<Vec<Cell>>, Problem> {
+    let text = decode(bytes).ok_or_else(|| {
+        unreadable(
+            "the file is neither a workbook nor text in UTF-8, UTF-16 (with a byte-order mark) \
+             or GB18030/GBK",
+            "文件既不是 Excel 工作簿，也不是 UTF-8、UTF-16（带 BOM）或 GB18030/GBK 编码的文本",
+        )
+    })?;
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(unreadable(
+            "the file holds control characters: it is not a text table",
+            "文件中含有控制字符，不是文本表格",
+        ));
+    }
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            unreadable(
+                format!("the text cannot be read as a table: {e}"),
+                format!("无法按表格读取该文本：{e}"),
+            )
+        })?;
+        rows.push(
+            record
+                .iter()
+                .map(|c| {
+                    if c.trim().is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(c.to_owned())
+                    }
+                })
+                .collect(),
+        );
+    }
+    Ok(rows)
+}
+
+fn decode(bytes: &[u8]) -> Option<String> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        return (!malformed).then(|| text.into_owned());
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Some(text.to_owned());
+    }
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .map(|t| t.into_owned())
+}
+
+/// A data row as read: its key, and the values of the columns the file has.
+#[derive(Debug, Clone)]
+struct SheetRow {
+    line: usize,
+    city_code: String,
+    branch_type: BranchType,
+    period: i32,
+    values: Vec<(Column, Value)>,
+    version: Option<i32>,
+}
+
+/// A cell's meaning.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Count(Option<i32>),
+    Rate(Option<f64>),
+    Text(Option<String>),
+}
+
+impl SheetRow {
+    /// Whether writing the row would change what is stored.
+    fn changes(&self, stored: Option<&coverage_record::Model>) -> bool {
+        let Some(r) = stored else {
+            return self.values.iter().any(|(column, value)| {
+                *column != Column::Source
+                    && !matches!(value, Value::Count(None) | Value::Rate(None) | Value::Text(None))
+            });
+        };
+        self.values.iter().any(|(column, value)| match (column, value) {
+            (Column::BranchCount, Value::Count(v)) => *v != r.branch_count,
+            (Column::EligibleCount, Value::Count(v)) => *v != r.eligible_count,
+            (Column::NewBranches, Value::Count(v)) => *v != r.new_branches,
+            (Column::RateStated, Value::Rate(v)) => match (v, r.stated_rate) {
+                (Some(a), Some(b)) => (a - b).abs() > 1e-9,
+                (a, b) => a.is_some() != b.is_some(),
+            },
+            (Column::RateScope, Value::Text(v)) => *v != r.rate_scope,
+            (Column::Source, Value::Text(v)) => *v != r.source,
+            _ => false,
+        })
+    }
+
+    fn update(&self, note: String) -> CoverageUpdate {
+        let mut update = CoverageUpdate {
+            city_code: self.city_code.clone(),
+            branch_type: self.branch_type,
+            period: self.period,
+            branch_count: Patch::Keep,
+            eligible_count: Patch::Keep,
+            new_branches: Patch::Keep,
+            stated_rate: Patch::Keep,
+            rate_scope: Patch::Keep,
+            source: Patch::Keep,
+            expected_version: self.version,
+            note: Some(note),
+        };
+        fn patch<T: Clone>(v: &Option<T>) -> Patch<T> {
+            v.clone().map_or(Patch::Clear, Patch::Set)
+        }
+        for (column, value) in &self.values {
+            match (column, value) {
+                (Column::BranchCount, Value::Count(v)) => update.branch_count = patch(v),
+                (Column::EligibleCount, Value::Count(v)) => update.eligible_count = patch(v),
+                (Column::NewBranches, Value::Count(v)) => update.new_branches = patch(v),
+                (Column::RateStated, Value::Rate(v)) => update.stated_rate = patch(v),
+                (Column::RateScope, Value::Text(v)) => update.rate_scope = patch(v),
+                (Column::Source, Value::Text(v)) => update.source = patch(v),
+                _ => {}
+            }
+        }
+        update
+    }
+}
+
+struct Sheet {
+    rows: Vec<SheetRow>,
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+    /// Each column's header as the file writes it.
+    headers: HashMap<Column, String>,
+}
+
+/// The header row: the first of the first 20 rows that names a city column, the branch type
+/// and the year.
+fn find_header(table: &[Vec<Cell>]) -> Option<(usize, Vec<Option<Column>>)> {
+    table.iter().take(20).enumerate().find_map(|(i, row)| {
+        let columns: Vec<Option<Column>> = row
+            .iter()
+            .map(|cell| Column::from_header(&cell.text()))
+            .collect();
+        let has = |c: Column| columns.contains(&Some(c));
+        ((has(Column::CityCode) || has(Column::City))
+            && has(Column::BranchType)
+            && has(Column::Period))
+        .then_some((i, columns))
+    })
+}
+
+async fn parse(
+    table: Vec<Vec<Cell>>,
+    limits: &ImportLimits,
+    db: &DatabaseConnection,
+) -> AppResult<Result<Sheet, Problem>> {
+    let Some((header_at, columns)) = find_header(&table) else {
+        return Ok(Err(unreadable(
+            "no header row found: the sheet needs columns for the city (code or name), the \
+             branch type and the year, in Chinese or English (see the template)",
+            "未找到表头：表格需要城市（代码或名称）、组织类型和年度三列，中文或英文均可（请参照模板）",
+        )));
+    };
+    let data_rows = table.len() - header_at - 1;
+    if data_rows > limits.max_rows {
+        return Ok(Err(too_large(
+            format!("the sheet has {data_rows} rows; at most {} are accepted", limits.max_rows),
+            format!("表格共有 {data_rows} 行数据，超过上限 {} 行", limits.max_rows),
+        )));
+    }
+    let mut headers = HashMap::new();
+    let mut warnings = Vec::new();
+    for (i, column) in columns.iter().enumerate() {
+        let text = table[header_at].get(i).map(Cell::text).unwrap_or_default();
+        match column {
+            Some(c) => {
+                headers.entry(*c).or_insert(text);
+            }
+            None if !text.is_empty() => warnings.push(Problem {
+                row: Some(header_at + 1),
+                column: Some(text.clone()),
+                code: problem::IGNORED_COLUMN,
+                message_zh: format!("未识别的列「{text}」，已忽略"),
+                message_en: format!("column \"{text}\" is not one the import reads; ignored"),
+            }),
+            None => {}
+        }
+    }
+    let cities = city::Entity::find().all(db).await?;
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    let mut seen: HashMap<Key, usize> = HashMap::new();
+    for (offset, cells) in table.iter().enumerate().skip(header_at + 1) {
+        let line = offset + 1;
+        let cell = |c: Column| {
+            columns
+                .iter()
+                .position(|x| *x == Some(c))
+                .and_then(|i| cells.get(i))
+                .unwrap_or(&Cell::Empty)
+        };
+        if cells.iter().all(|c| c.text().is_empty()) {
+            continue;
+        }
+        let name = cell(Column::City).text();
+        let code = cell(Column::CityCode).text();
+        if [&name, &code]
+            .iter()
+            .any(|t| ["合计", "总计", "全省", "total", "sum"].contains(&t.to_lowercase().trim()))
+        {
+            warnings.push(Problem {
+                row: Some(line),
+                column: None,
+                code: problem::TOTAL_ROW,
+                message_zh: format!("第 {line} 行是合计行，已跳过"),
+                message_en: format!("row {line} is a total row; skipped"),
+            });
+            continue;
+        }
+        let mut row_errors = Vec::new();
+        let mut bad = |column: Column, en: String, zh: String| {
+            row_errors.push(Problem {
+                row: Some(line),
+                column: headers.get(&column).cloned(),
+                code: codes::BAD_USER_INPUT,
+                message_zh: format!("第 {line} 行「{}」：{zh}", headers.get(&column).map_or("", |h| h)),
+                message_en: format!("row {line}: {en}"),
+            });
+        };
+        let city = find_city(&cities, &code, &name);
+        if city.is_none() {
+            let shown = if code.is_empty() { &name } else { &code };
+            bad(
+                if code.is_empty() { Column::City } else { Column::CityCode },
+                format!("there is no city {shown}"),
+                format!("没有名为或代码为「{shown}」的城市"),
+            );
+        }
+        let type_text = cell(Column::BranchType).text();
+        let branch_type = branch_type_from(&type_text);
+        if branch_type.is_none() {
+            bad(
+                Column::BranchType,
+                format!("\"{type_text}\" is not a branch type (企业科协, 高校科协, 乡镇（街道）科协)"),
+                format!("「{type_text}」不是组织类型（企业科协、高校科协、乡镇（街道）科协）"),
+            );
+        }
+        let period = match number(cell(Column::Period)) {
+            Ok(Some(p)) if p.fract() == 0.0 && (1900.0..=9999.0).contains(&p) => Some(p as i32),
+            _ => {
+                bad(
+                    Column::Period,
+                    format!("the year \"{}\" is not a year", cell(Column::Period).text()),
+                    format!("「{}」不是年度", cell(Column::Period).text()),
+                );
+                None
+            }
+        };
+        let mut values = Vec::new();
+        for column in [Column::BranchCount, Column::EligibleCount, Column::NewBranches] {
+            if !headers.contains_key(&column) {
+                continue;
+            }
+            match number(cell(column)) {
+                Ok(None) => values.push((column, Value::Count(None))),
+                Ok(Some(n)) if n.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&n) => {
+                    values.push((column, Value::Count(Some(n as i32))));
+                }
+                _ => bad(
+                    column,
+                    format!("\"{}\" is not a count", cell(column).text()),
+                    format!("「{}」不是有效的数量", cell(column).text()),
+                ),
+            }
+        }
+        if headers.contains_key(&Column::RateStated) {
+            match rate(cell(Column::RateStated)) {
+                Ok(v) => values.push((Column::RateStated, Value::Rate(v))),
+                Err(()) => bad(
+                    Column::RateStated,
+                    format!("\"{}\" is not a rate", cell(Column::RateStated).text()),
+                    format!("「{}」不是有效的比率", cell(Column::RateStated).text()),
+                ),
+            }
+        }
+        for column in [Column::RateScope, Column::Source] {
+            if headers.contains_key(&column) {
+                let text = cell(column).text();
+                let value = (!is_unknown(&text)).then_some(text);
+                values.push((column, Value::Text(value)));
+            }
+        }
+        let version = match number(cell(Column::Version)) {
+            Ok(None) => None,
+            Ok(Some(v)) if v.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&v) => {
+                Some(v as i32)
+            }
+            _ => {
+                bad(
+                    Column::Version,
+                    format!("\"{}\" is not a version", cell(Column::Version).text()),
+                    format!("「{}」不是有效的版本号", cell(Column::Version).text()),
+                );
+                None
+            }
+        };
+        if let (Some(city), Some(branch_type), Some(period)) = (city, branch_type, period) {
+            let key = (city.code.clone(), branch_type, period);
+            if let Some(first) = seen.insert(key, line) {
+                bad(
+                    Column::CityCode,
+                    format!("the same city, branch type and year as row {first}"),
+                    format!("与第 {first} 行的城市、组织类型和年度重复"),
+                );
+            }
+            if row_errors.is_empty() {
+                rows.push(SheetRow {
+                    line,
+                    city_code: city.code.clone(),
+                    branch_type,
+                    period,
+                    values,
+                    version,
+                });
+            }
+        }
+        errors.extend(row_errors);
+    }
+    Ok(Ok(Sheet {
+        rows,
+        errors,
+        warnings,
+        headers,
+    }))
+}
+
+fn find_city<'a>(cities: &'a [city::Model], code: &str, name: &str) -> Option<&'a city::Model> {
+    let bare = |n: &str| {
+        n.trim()
+            .trim_end_matches("示范区")
+            .trim_end_matches('市')
+            .to_lowercase()
+    };
+    if !code.is_empty() {
+        let code = code.trim_end_matches(".0");
+        return cities.iter().find(|c| c.code == code);
+    }
+    let name = bare(name);
+    (!name.is_empty())
+        .then(|| {
+            cities
+                .iter()
+                .find(|c| bare(&c.name) == name || c.name_en.to_lowercase() == name)
+        })
+        .flatten()
+}
+
+/// "—", "-", "/", "无" and nothing: unknown.
+fn is_unknown(text: &str) -> bool {
+    let t: String = text.chars().map(fold_width).collect();
+    matches!(
+        t.trim(),
+        "" | "—" | "–" | "-" | "/" | "无" | "——" | "N/A" | "n/a"
+    )
+}
+
+/// A number, with thousands separators and full-width digits; `None` for unknown.
+fn number(cell: &Cell) -> Result<Option<f64>, ()> {
+    match cell {
+        Cell::Empty => Ok(None),
+        Cell::Number(n) => Ok(Some(*n)),
+        Cell::Text(t) => {
+            if is_unknown(t) {
+                return Ok(None);
+            }
+            let folded: String = t
+                .chars()
+                .map(fold_width)
+                .filter(|c| !matches!(c, ',' | '，' | ' ' | '\u{a0}'))
+                .collect();
+            folded.parse::<f64>().map(Some).map_err(|_| ())
+        }
+    }
+}
+
+/// A rate: a fraction (0.95) or a percentage (95%, 95 %).
+fn rate(cell: &Cell) -> Result<Option<f64>, ()> {
+    if let Cell::Text(t) = cell {
+        let folded: String = t.chars().map(fold_width).collect();
+        if let Some(percent) = folded.trim().strip_suffix('%') {
+            return number(&Cell::Text(percent.to_owned())).map(|v| v.map(|p| p / 100.0));
+        }
+    }
+    number(cell)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_read_as_people_write_them() {
+        let text = |t: &str| Cell::Text(t.into());
+        assert_eq!(number(&text("1,234")), Ok(Some(1234.0)));
+        assert_eq!(number(&text("１２３")), Ok(Some(123.0)));
+        assert_eq!(number(&text("—")), Ok(None));
+        assert_eq!(number(&text("无")), Ok(None));
+        assert_eq!(number(&text("/")), Ok(None));
+        assert_eq!(number(&text("abc")), Err(()));
+        assert_eq!(rate(&text("95%")), Ok(Some(0.95)));
+        assert_eq!(rate(&text("９５％")), Ok(Some(0.95)));
+        assert_eq!(rate(&Cell::Number(0.95)), Ok(Some(0.95)));
+    }
+}
