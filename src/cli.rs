@@ -171,7 +171,10 @@ async fn export_file(
     let lang = if english { Lang::En } else { Lang::Zh };
     let selection = export::Selection { period, city: None };
     let rows = export::rows(db, &selection).await?;
-    let body = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+    let body = if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
         export::csv(&rows, lang)?
     } else {
         let summaries = export::summaries(db, &rows).await?;
@@ -200,11 +203,22 @@ async fn import_file(
         dry_run,
     };
     let writer = crate::service::writes::Writer::server("cli");
-    let ended = import::import(&db.conn, &events, None, writer, upload, serve.import_limits()).await?;
+    let ended = import::import(
+        &db.conn,
+        &events,
+        None,
+        writer,
+        upload,
+        serve.import_limits(),
+    )
+    .await?;
     let (Ended::Read(report) | Ended::Unreadable(report) | Ended::Forbidden(report)) = ended;
     println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.errors.is_empty() {
-        anyhow::bail!("the file has {} errors; nothing was written", report.errors.len());
+        anyhow::bail!(
+            "the file has {} errors; nothing was written",
+            report.errors.len()
+        );
     }
     Ok(())
 }

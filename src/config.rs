@@ -195,19 +195,39 @@ pub struct ServeArgs {
     #[arg(long, env = "COVERAGE_API_IMPORT_MAX_BYTES", default_value_t = 5 * 1024 * 1024, global = true)]
     pub import_max_bytes: usize,
     /// Most data rows in an imported sheet (1,800 cities × 3 types fit).
-    #[arg(long, env = "COVERAGE_API_IMPORT_MAX_ROWS", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_IMPORT_MAX_ROWS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub import_max_rows: usize,
     /// Longest cell in an imported sheet, in characters.
-    #[arg(long, env = "COVERAGE_API_IMPORT_MAX_CELL_CHARS", default_value_t = 2_000, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_IMPORT_MAX_CELL_CHARS",
+        default_value_t = 2_000,
+        global = true
+    )]
     pub import_max_cell_chars: usize,
     /// Most bytes an imported workbook may inflate to (a zip bomb is refused at this bound).
     #[arg(long, env = "COVERAGE_API_IMPORT_MAX_UNCOMPRESSED_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
     pub import_max_uncompressed_bytes: u64,
     /// Most entries (parts) in an imported workbook.
-    #[arg(long, env = "COVERAGE_API_IMPORT_MAX_ENTRIES", default_value_t = 64, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_IMPORT_MAX_ENTRIES",
+        default_value_t = 64,
+        global = true
+    )]
     pub import_max_entries: usize,
     /// Seconds an import or export request may take before it is answered with 408.
-    #[arg(long, env = "COVERAGE_API_SHEETS_TIMEOUT", default_value_t = 120, global = true)]
+    #[arg(
+        long,
+        env = "COVERAGE_API_SHEETS_TIMEOUT",
+        default_value_t = 120,
+        global = true
+    )]
     pub sheets_timeout_secs: u64,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]

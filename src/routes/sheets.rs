@@ -19,9 +19,9 @@ use super::{AppState, RequestId};
 use crate::auth::{self, Actor};
 use crate::error::AppError;
 use crate::service::writes::Writer;
+use crate::sheets::Lang;
 use crate::sheets::export::{self, Selection};
 use crate::sheets::import::{self, Ended, Problem, Report, Upload};
-use crate::sheets::Lang;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -112,7 +112,11 @@ async fn coverage_xlsx(State(state): State<AppState>, Query(p): Query<ExportPara
         Err(err) => return app_error(err),
     };
     match export::xlsx(&rows, Some(&summaries), lang) {
-        Ok(body) => download(body, XLSX, &export::file_name("coverage", &selection, "xlsx")),
+        Ok(body) => download(
+            body,
+            XLSX,
+            &export::file_name("coverage", &selection, "xlsx"),
+        ),
         Err(err) => failure(&err),
     }
 }
@@ -206,7 +210,11 @@ async fn import_coverage(
         }
         Ok(Ended::Read(report)) => (StatusCode::UNPROCESSABLE_ENTITY, Json(report)).into_response(),
         Ok(Ended::Unreadable(report)) => {
-            let status = if report.errors.iter().any(|e| e.code == import::problem::TOO_LARGE) {
+            let status = if report
+                .errors
+                .iter()
+                .any(|e| e.code == import::problem::TOO_LARGE)
+            {
                 StatusCode::PAYLOAD_TOO_LARGE
             } else {
                 StatusCode::BAD_REQUEST

@@ -104,7 +104,9 @@ fn cells(row: &Row, lang: Lang) -> Vec<Value<'_>> {
             Column::EligibleCount => count(r.and_then(|r| r.eligible_count)),
             Column::NewBranches => count(r.and_then(|r| r.new_branches)),
             Column::CoverageRate => rate.map_or(Value::Empty, Value::Rate),
-            Column::RateStated => r.and_then(|r| r.stated_rate).map_or(Value::Empty, Value::Rate),
+            Column::RateStated => r
+                .and_then(|r| r.stated_rate)
+                .map_or(Value::Empty, Value::Rate),
             Column::RateScope => text(r.and_then(|r| r.rate_scope.as_deref())),
             Column::Source => text(r.and_then(|r| r.source.as_deref())),
             Column::Version => count(r.map(|r| r.version)),
@@ -243,7 +245,9 @@ fn summary_sheet_rows(
     write_header(
         sheet,
         header,
-        headers.iter().map(|(zh, en)| if lang == Lang::Zh { *zh } else { *en }),
+        headers
+            .iter()
+            .map(|(zh, en)| if lang == Lang::Zh { *zh } else { *en }),
     )?;
     for (i, width) in [8.0, 18.0, 12.0, 16.0, 18.0, 18.0, 16.0, 16.0, 40.0]
         .into_iter()

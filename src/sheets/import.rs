@@ -408,8 +408,16 @@ fn too_large(en: impl Into<String>, zh: impl Into<String>) -> Problem {
 pub fn read_table(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>, Problem> {
     if bytes.len() > limits.max_bytes {
         return Err(too_large(
-            format!("the file has {} bytes; at most {} are accepted", bytes.len(), limits.max_bytes),
-            format!("文件大小为 {} 字节，超过上限 {} 字节", bytes.len(), limits.max_bytes),
+            format!(
+                "the file has {} bytes; at most {} are accepted",
+                bytes.len(),
+                limits.max_bytes
+            ),
+            format!(
+                "文件大小为 {} 字节，超过上限 {} 字节",
+                bytes.len(),
+                limits.max_bytes
+            ),
         ));
     }
     if bytes.is_empty() {
@@ -428,8 +436,16 @@ pub fn read_table(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>,
     };
     if rows.len() > limits.max_rows + 20 {
         return Err(too_large(
-            format!("the file has {} rows; at most {} are accepted", rows.len(), limits.max_rows),
-            format!("文件共有 {} 行，超过上限 {} 行", rows.len(), limits.max_rows),
+            format!(
+                "the file has {} rows; at most {} are accepted",
+                rows.len(),
+                limits.max_rows
+            ),
+            format!(
+                "文件共有 {} 行，超过上限 {} 行",
+                rows.len(),
+                limits.max_rows
+            ),
         ));
     }
     for (r, row) in rows.iter().enumerate() {
@@ -440,8 +456,16 @@ pub fn read_table(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>,
                 return Err(Problem {
                     row: Some(r + 1),
                     ..too_large(
-                        format!("a cell of row {} has more than {} characters", r + 1, limits.max_cell_chars),
-                        format!("第 {} 行有单元格超过 {} 个字符", r + 1, limits.max_cell_chars),
+                        format!(
+                            "a cell of row {} has more than {} characters",
+                            r + 1,
+                            limits.max_cell_chars
+                        ),
+                        format!(
+                            "第 {} 行有单元格超过 {} 个字符",
+                            r + 1,
+                            limits.max_cell_chars
+                        ),
                     )
                 });
             }
@@ -462,8 +486,16 @@ fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>, Prob
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| broken(&e))?;
     if archive.len() > limits.max_entries {
         return Err(too_large(
-            format!("the workbook has {} entries; at most {} are accepted", archive.len(), limits.max_entries),
-            format!("工作簿包含 {} 个部件，超过上限 {}", archive.len(), limits.max_entries),
+            format!(
+                "the workbook has {} entries; at most {} are accepted",
+                archive.len(),
+                limits.max_entries
+            ),
+            format!(
+                "工作簿包含 {} 个部件，超过上限 {}",
+                archive.len(),
+                limits.max_entries
+            ),
         ));
     }
     // Inflated once into nothing, each entry cut off at what is left of the bound: what the
@@ -491,7 +523,10 @@ fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>, Prob
                 "the workbook unpacks to {total} bytes; at most {} are accepted",
                 limits.max_uncompressed_bytes
             ),
-            format!("工作簿解压后为 {total} 字节，超过上限 {}", limits.max_uncompressed_bytes),
+            format!(
+                "工作簿解压后为 {total} 字节，超过上限 {}",
+                limits.max_uncompressed_bytes
+            ),
         ));
     }
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| broken(&e))?;
@@ -607,21 +642,26 @@ impl SheetRow {
         let Some(r) = stored else {
             return self.values.iter().any(|(column, value)| {
                 *column != Column::Source
-                    && !matches!(value, Value::Count(None) | Value::Rate(None) | Value::Text(None))
+                    && !matches!(
+                        value,
+                        Value::Count(None) | Value::Rate(None) | Value::Text(None)
+                    )
             });
         };
-        self.values.iter().any(|(column, value)| match (column, value) {
-            (Column::BranchCount, Value::Count(v)) => *v != r.branch_count,
-            (Column::EligibleCount, Value::Count(v)) => *v != r.eligible_count,
-            (Column::NewBranches, Value::Count(v)) => *v != r.new_branches,
-            (Column::RateStated, Value::Rate(v)) => match (v, r.stated_rate) {
-                (Some(a), Some(b)) => (a - b).abs() > 1e-9,
-                (a, b) => a.is_some() != b.is_some(),
-            },
-            (Column::RateScope, Value::Text(v)) => *v != r.rate_scope,
-            (Column::Source, Value::Text(v)) => *v != r.source,
-            _ => false,
-        })
+        self.values
+            .iter()
+            .any(|(column, value)| match (column, value) {
+                (Column::BranchCount, Value::Count(v)) => *v != r.branch_count,
+                (Column::EligibleCount, Value::Count(v)) => *v != r.eligible_count,
+                (Column::NewBranches, Value::Count(v)) => *v != r.new_branches,
+                (Column::RateStated, Value::Rate(v)) => match (v, r.stated_rate) {
+                    (Some(a), Some(b)) => (a - b).abs() > 1e-9,
+                    (a, b) => a.is_some() != b.is_some(),
+                },
+                (Column::RateScope, Value::Text(v)) => *v != r.rate_scope,
+                (Column::Source, Value::Text(v)) => *v != r.source,
+                _ => false,
+            })
     }
 
     fn update(&self, note: String) -> CoverageUpdate {
@@ -695,8 +735,14 @@ async fn parse(
     let data_rows = table.len() - header_at - 1;
     if data_rows > limits.max_rows {
         return Ok(Err(too_large(
-            format!("the sheet has {data_rows} rows; at most {} are accepted", limits.max_rows),
-            format!("表格共有 {data_rows} 行数据，超过上限 {} 行", limits.max_rows),
+            format!(
+                "the sheet has {data_rows} rows; at most {} are accepted",
+                limits.max_rows
+            ),
+            format!(
+                "表格共有 {data_rows} 行数据，超过上限 {} 行",
+                limits.max_rows
+            ),
         )));
     }
     let mut headers = HashMap::new();
@@ -754,7 +800,10 @@ async fn parse(
                 row: Some(line),
                 column: headers.get(&column).cloned(),
                 code: codes::BAD_USER_INPUT,
-                message_zh: format!("第 {line} 行「{}」：{zh}", headers.get(&column).map_or("", |h| h)),
+                message_zh: format!(
+                    "第 {line} 行「{}」：{zh}",
+                    headers.get(&column).map_or("", |h| h)
+                ),
                 message_en: format!("row {line}: {en}"),
             });
         };
@@ -762,7 +811,11 @@ async fn parse(
         if city.is_none() {
             let shown = if code.is_empty() { &name } else { &code };
             bad(
-                if code.is_empty() { Column::City } else { Column::CityCode },
+                if code.is_empty() {
+                    Column::City
+                } else {
+                    Column::CityCode
+                },
                 format!("there is no city {shown}"),
                 format!("没有名为或代码为「{shown}」的城市"),
             );
@@ -772,7 +825,9 @@ async fn parse(
         if branch_type.is_none() {
             bad(
                 Column::BranchType,
-                format!("\"{type_text}\" is not a branch type (企业科协, 高校科协, 乡镇（街道）科协)"),
+                format!(
+                    "\"{type_text}\" is not a branch type (企业科协, 高校科协, 乡镇（街道）科协)"
+                ),
                 format!("「{type_text}」不是组织类型（企业科协、高校科协、乡镇（街道）科协）"),
             );
         }
@@ -788,7 +843,11 @@ async fn parse(
             }
         };
         let mut values = Vec::new();
-        for column in [Column::BranchCount, Column::EligibleCount, Column::NewBranches] {
+        for column in [
+            Column::BranchCount,
+            Column::EligibleCount,
+            Column::NewBranches,
+        ] {
             if !headers.contains_key(&column) {
                 continue;
             }

@@ -152,3 +152,109 @@ fn every_command_shows_its_own_description_in_help() {
         "{seed}"
     );
 }
+
+#[test]
+fn export_and_import_run_on_the_server_and_name_the_cli_in_the_revisions() {
+    let (dir, url) = temp_sqlite("sheets");
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("coverage.csv");
+    let export = binary()
+        .args([
+            "export",
+            "--period",
+            "2023",
+            "--english",
+            "--database-url",
+            &url,
+        ])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&export.stdout),
+        format!("wrote 54 rows to {}\n", csv.display())
+    );
+    // Jiaozuo's enterprise row gets a branch count; everything else is sent back as it was.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let edited = text.replacen(
+        "410800,Jiaozuo,enterprise branches,2023,,,193,",
+        "410800,Jiaozuo,enterprise branches,2023,250,,193,",
+        1,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&csv, edited).unwrap();
+    let run = |dry_run: bool| {
+        let mut command = binary();
+        command.args(["import", "--database-url", &url]).arg(&csv);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let dry = run(true);
+    assert_eq!(
+        (
+            dry["applied"].clone(),
+            dry["changes"].as_array().unwrap().len()
+        ),
+        (false.into(), 1)
+    );
+    let applied = run(true);
+    assert_eq!(
+        applied["changes"][0]["before"]["version"], 1,
+        "a dry run wrote nothing"
+    );
+    let applied = run(false);
+    assert_eq!(applied["applied"], true);
+    assert_eq!(applied["changes"][0]["after"]["branchCount"], 250);
+    assert_eq!(applied["changes"][0]["after"]["version"], 2);
+    // The revision names the command line, with no token.
+    let schema = binary()
+        .args(["import", "--dry-run", "--database-url", &url])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&schema.stdout).unwrap();
+    assert_eq!(
+        again["changes"],
+        serde_json::json!([]),
+        "applied once, no change the second time"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sea_orm::EntityTrait;
+        let db = coverage_api::db::connect(&crate::helpers::args(&url))
+            .await
+            .unwrap();
+        let revisions = entity::revision::Entity::find()
+            .all(&db.conn)
+            .await
+            .unwrap();
+        assert_eq!(revisions.len(), 1);
+        assert_eq!(revisions[0].actor_name, "cli");
+        assert_eq!(revisions[0].actor_token_id, None);
+        assert_eq!(revisions[0].actor_role, entity::Role::Admin);
+        assert!(
+            revisions[0]
+                .note
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("import: coverage.csv (sha256 ")
+        );
+    });
+    std::fs::remove_dir_all(&dir).ok();
+}

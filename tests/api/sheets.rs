@@ -36,7 +36,9 @@ async fn import(
 ) -> (u16, Value) {
     let mut request = app
         .client
-        .post(app.url(&format!("/import/coverage?dryRun={dry_run}&filename={name}")))
+        .post(app.url(&format!(
+            "/import/coverage?dryRun={dry_run}&filename={name}"
+        )))
         .body(bytes);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -112,7 +114,10 @@ async fn the_csv_export_has_every_city_type_and_year_with_unknown_cells_empty() 
         headers["content-disposition"],
         "attachment; filename=\"coverage-2023.csv\""
     );
-    assert!(body.starts_with(b"\xEF\xBB\xBF"), "a byte-order mark for Excel");
+    assert!(
+        body.starts_with(b"\xEF\xBB\xBF"),
+        "a byte-order mark for Excel"
+    );
     let text = String::from_utf8(body[3..].to_vec()).unwrap();
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(
@@ -121,15 +126,32 @@ async fn the_csv_export_has_every_city_type_and_year_with_unknown_cells_empty() 
     );
     assert_eq!(lines.len(), 1 + 18 * 3, "18 cities × 3 types");
     // Puyang's stated rate, with its scope; Jiaozuo's new branches; unknown counts empty.
-    let puyang = lines.iter().find(|l| l.starts_with("410900,濮阳,企业科协,2023")).unwrap();
+    let puyang = lines
+        .iter()
+        .find(|l| l.starts_with("410900,濮阳,企业科协,2023"))
+        .unwrap();
     assert!(
-        puyang.starts_with("410900,濮阳,企业科协,2023,,,,95%,95%,high-tech enterprises (高新技术企业),"),
+        puyang.starts_with(
+            "410900,濮阳,企业科协,2023,,,,95%,95%,high-tech enterprises (高新技术企业),"
+        ),
         "{puyang}"
     );
-    let jiaozuo = lines.iter().find(|l| l.starts_with("410800,焦作,企业科协,2023")).unwrap();
-    assert!(jiaozuo.starts_with("410800,焦作,企业科协,2023,,,193,,,,"), "{jiaozuo}");
-    let none = lines.iter().find(|l| l.starts_with("410800,焦作,高校科协,2023")).unwrap();
-    assert_eq!(*none, "410800,焦作,高校科协,2023,,,,,,,,,,", "no record: every figure empty");
+    let jiaozuo = lines
+        .iter()
+        .find(|l| l.starts_with("410800,焦作,企业科协,2023"))
+        .unwrap();
+    assert!(
+        jiaozuo.starts_with("410800,焦作,企业科协,2023,,,193,,,,"),
+        "{jiaozuo}"
+    );
+    let none = lines
+        .iter()
+        .find(|l| l.starts_with("410800,焦作,高校科协,2023"))
+        .unwrap();
+    assert_eq!(
+        *none, "410800,焦作,高校科协,2023,,,,,,,,,,",
+        "no record: every figure empty"
+    );
 
     let (_, english) = download(&app, "/export/coverage.csv?period=2023&lang=en").await;
     let english = String::from_utf8(english[3..].to_vec()).unwrap();
@@ -162,13 +184,21 @@ async fn the_xlsx_export_holds_numbers_a_frozen_header_and_the_province_summary(
         .unwrap();
     assert_eq!(puyang[3], Data::Float(2023.0), "the year is a number");
     assert_eq!(puyang[4], Data::Empty, "an unknown count is empty, never 0");
-    assert_eq!(puyang[8], Data::Float(0.95), "a rate is a number (shown as a percentage)");
+    assert_eq!(
+        puyang[8],
+        Data::Float(0.95),
+        "a rate is a number (shown as a percentage)"
+    );
     assert_eq!(puyang[11], Data::Float(1.0), "the version");
     let summary = sheet(&body, 1);
     assert_eq!(text(&summary[0][6]), "Province-reported total");
     assert_eq!(text(&summary[1][1]), "enterprise branches");
     assert_eq!(summary[1][6], Data::Float(927.0));
-    assert_eq!(summary[2][6], Data::Empty, "no university total stated: empty");
+    assert_eq!(
+        summary[2][6],
+        Data::Empty,
+        "no university total stated: empty"
+    );
 }
 
 #[tokio::test]
@@ -192,7 +222,8 @@ async fn an_export_imported_back_changes_nothing_in_either_format() {
 }
 
 #[tokio::test]
-async fn editing_one_cell_of_the_workbook_changes_exactly_that_figure_with_its_revision_and_event() {
+async fn editing_one_cell_of_the_workbook_changes_exactly_that_figure_with_its_revision_and_event()
+{
     let app = TestApp::spawn().await;
     let jiaozuo = token(&app, "Jiaozuo office", Role::CityStaff, Some("410800")).await;
     let mut ws = WsClient::connect(&app.addr.to_string(), Protocol::TransportWs, json!({})).await;
@@ -221,7 +252,8 @@ async fn editing_one_cell_of_the_workbook_changes_exactly_that_figure_with_its_r
         "a dry run announces nothing"
     );
 
-    let (status, applied) = import(&app, Some(&jiaozuo), edited.clone(), false, "jiaozuo.xlsx").await;
+    let (status, applied) =
+        import(&app, Some(&jiaozuo), edited.clone(), false, "jiaozuo.xlsx").await;
     assert_eq!(status, 200, "{applied}");
     let change = &applied["changes"][0];
     assert_eq!(applied["applied"], true);
@@ -235,9 +267,16 @@ async fn editing_one_cell_of_the_workbook_changes_exactly_that_figure_with_its_r
     assert_eq!(change["after"]["branchCount"], 250);
     assert_eq!(change["after"]["newBranches"], 193);
     assert_eq!(change["after"]["version"], 2);
-    assert_eq!(change["after"]["source"], change["before"]["source"], "the source stays");
+    assert_eq!(
+        change["after"]["source"], change["before"]["source"],
+        "the source stays"
+    );
     let warned = applied["warnings"].as_array().unwrap();
-    assert_eq!(warned.len(), 17, "the other cities' rows, left as they are: {applied}");
+    assert_eq!(
+        warned.len(),
+        17,
+        "the other cities' rows, left as they are: {applied}"
+    );
     assert!(warned.iter().all(|w| w["code"] == "OTHER_CITY"));
     let heard = ws.payload("1").await;
     assert_eq!(
@@ -252,7 +291,10 @@ async fn editing_one_cell_of_the_workbook_changes_exactly_that_figure_with_its_r
             json!({}),
         )
         .await;
-    let note = revision["data"]["revisions"]["nodes"][0]["note"].as_str().unwrap().to_owned();
+    let note = revision["data"]["revisions"]["nodes"][0]["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(note.starts_with("import: jiaozuo.xlsx (sha256 "), "{note}");
     assert_eq!(note.len(), "import: jiaozuo.xlsx (sha256 )".len() + 64);
 
@@ -283,12 +325,22 @@ async fn a_gbk_csv_as_offices_make_it_is_read_as_meant() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| json!([c["row"], c["branchType"], c["after"]["branchCount"], c["after"]["eligibleCount"]]))
+        .map(|c| {
+            json!([
+                c["row"],
+                c["branchType"],
+                c["after"]["branchCount"],
+                c["after"]["eligibleCount"]
+            ])
+        })
         .collect();
     // The university row holds only unknowns where nothing is stored: no change.
     assert_eq!(
         changes,
-        vec![json!([3, "ENTERPRISE", 1250, 1600]), json!([5, "TOWNSHIP", 98, 100])]
+        vec![
+            json!([3, "ENTERPRISE", 1250, 1600]),
+            json!([5, "TOWNSHIP", 98, 100])
+        ]
     );
     let codes: Vec<(&Value, &str)> = report["warnings"]
         .as_array()
@@ -298,11 +350,16 @@ async fn a_gbk_csv_as_offices_make_it_is_read_as_meant() {
         .collect();
     assert_eq!(
         codes,
-        vec![(&json!("备注"), "IGNORED_COLUMN"), (&Value::Null, "TOTAL_ROW")]
+        vec![
+            (&json!("备注"), "IGNORED_COLUMN"),
+            (&Value::Null, "TOTAL_ROW")
+        ]
     );
 
     // The same table as Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated.
-    let tsv = OFFICE_RETURN.replace(",\"1,250\",", "\t1250\t").replace(',', "\t");
+    let tsv = OFFICE_RETURN
+        .replace(",\"1,250\",", "\t1250\t")
+        .replace(',', "\t");
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend(tsv.encode_utf16().flat_map(u16::to_le_bytes));
     let (status, again) = import(&app, Some(&jiaozuo), utf16, false, "return.txt").await;
@@ -333,7 +390,14 @@ async fn bad_rows_are_errors_on_their_cells_and_the_file_changes_nothing() {
                 410100,企业科协,2024,-1,4,s,\n\
                 410900,企业科协,2023,1,2,s,7\n";
     let before = stored(&app).await;
-    let (status, report) = import(&app, Some(&admin), file.as_bytes().to_vec(), false, "bad.csv").await;
+    let (status, report) = import(
+        &app,
+        Some(&admin),
+        file.as_bytes().to_vec(),
+        false,
+        "bad.csv",
+    )
+    .await;
     assert_eq!(status, 422, "{report}");
     assert_eq!(report["applied"], false);
     assert_eq!(report["changes"], json!([]));
@@ -364,7 +428,14 @@ async fn bad_rows_are_errors_on_their_cells_and_the_file_changes_nothing() {
                 410800,企业科协,2024,5,4,s,\n\
                 410100,高校科协,2024,3,,,\n\
                 410900,企业科协,2023,1,2,s,7\n";
-    let (status, report) = import(&app, Some(&admin), file.as_bytes().to_vec(), true, "bad.csv").await;
+    let (status, report) = import(
+        &app,
+        Some(&admin),
+        file.as_bytes().to_vec(),
+        true,
+        "bad.csv",
+    )
+    .await;
     assert_eq!(status, 422, "{report}");
     let errors: Vec<Value> = report["errors"]
         .as_array()
@@ -416,40 +487,101 @@ async fn broken_files_get_a_clear_error_change_nothing_and_leave_the_server_fine
         }
         file.into_bytes()
     };
-    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let mut encrypted = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     encrypted.extend([0u8; 504]);
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("random bytes", random, 400, "UNREADABLE_FILE"),
         ("an empty file", Vec::new(), 400, "UNREADABLE_FILE"),
-        ("a truncated workbook", export[..export.len() / 2].to_vec(), 400, "UNREADABLE_FILE"),
-        ("a password-protected workbook", encrypted, 400, "UNREADABLE_FILE"),
-        ("Latin-1 text", b"Stadt,Typ,Jahr\n\xe9\xff\xfe,\xff\xff,\x80\n".to_vec(), 400, "UNREADABLE_FILE"),
-        ("no header row", "a,b,c\n1,2,3\n".as_bytes().to_vec(), 400, "UNREADABLE_FILE"),
-        ("a zip bomb", zip_of(&[("xl/worksheets/sheet1.xml", vec![b'0'; 1_000_001])]), 413, "TOO_LARGE"),
+        (
+            "a truncated workbook",
+            export[..export.len() / 2].to_vec(),
+            400,
+            "UNREADABLE_FILE",
+        ),
+        (
+            "a password-protected workbook",
+            encrypted,
+            400,
+            "UNREADABLE_FILE",
+        ),
+        (
+            "Latin-1 text",
+            b"Stadt,Typ,Jahr\n\xe9\xff\xfe,\xff\xff,\x80\n".to_vec(),
+            400,
+            "UNREADABLE_FILE",
+        ),
+        (
+            "no header row",
+            "a,b,c\n1,2,3\n".as_bytes().to_vec(),
+            400,
+            "UNREADABLE_FILE",
+        ),
+        (
+            "a zip bomb",
+            zip_of(&[("xl/worksheets/sheet1.xml", vec![b'0'; 1_000_001])]),
+            413,
+            "TOO_LARGE",
+        ),
         (
             "too many entries",
-            zip_of(&(0..21).map(|i| (["e", &i.to_string()].concat().leak() as &str, vec![1u8])).collect::<Vec<_>>()),
+            zip_of(
+                &(0..21)
+                    .map(|i| (["e", &i.to_string()].concat().leak() as &str, vec![1u8]))
+                    .collect::<Vec<_>>(),
+            ),
             413,
             "TOO_LARGE",
         ),
         ("rows over the bound", rows(11), 413, "TOO_LARGE"),
-        ("a cell over the bound", format!("{header}410800,企业科协,2024,{}\n", "9".repeat(101)).into_bytes(), 413, "TOO_LARGE"),
+        (
+            "a cell over the bound",
+            format!("{header}410800,企业科协,2024,{}\n", "9".repeat(101)).into_bytes(),
+            413,
+            "TOO_LARGE",
+        ),
     ];
     let before = stored(&app).await;
     for (what, bytes, status, code) in cases {
         let (got, report) = import(&app, Some(&admin), bytes, false, "broken").await;
-        assert_eq!((got, report["errors"][0]["code"].as_str()), (status, Some(code)), "{what}: {report}");
+        assert_eq!(
+            (got, report["errors"][0]["code"].as_str()),
+            (status, Some(code)),
+            "{what}: {report}"
+        );
         assert_eq!(report["applied"], false, "{what}");
-        assert!(!report["errors"][0]["message_en"].as_str().unwrap().is_empty(), "{what}");
-        assert!(!report["errors"][0]["message_zh"].as_str().unwrap().is_empty(), "{what}");
+        assert!(
+            !report["errors"][0]["message_en"]
+                .as_str()
+                .unwrap()
+                .is_empty(),
+            "{what}"
+        );
+        assert!(
+            !report["errors"][0]["message_zh"]
+                .as_str()
+                .unwrap()
+                .is_empty(),
+            "{what}"
+        );
         let alive = app.query("{ periods }").await;
         assert_eq!(alive, json!({ "data": { "periods": [2023] } }), "{what}");
     }
     // Just under the bounds: read.
     let (status, report) = import(&app, Some(&admin), rows(10), true, "ok").await;
-    assert_eq!(status, 422, "read, and refused for its missing sources only: {report}");
-    assert!(report["errors"].as_array().unwrap().iter().all(|e| e["column"] == json!(null) || e["code"] == "BAD_USER_INPUT"));
+    assert_eq!(
+        status, 422,
+        "read, and refused for its missing sources only: {report}"
+    );
+    assert!(
+        report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["column"] == json!(null) || e["code"] == "BAD_USER_INPUT")
+    );
     // A body over the byte bound: 413 from the body limit.
     let (status, _) = import(&app, Some(&admin), vec![b' '; 200_001], false, "big").await;
     assert_eq!(status, 413);
@@ -498,7 +630,10 @@ async fn city_staff_may_send_back_the_whole_export_but_change_only_their_own_cit
 
     // Anonymous and bad tokens cannot import at all.
     let (status, report) = import(&app, None, workbook(&rows), true, "x").await;
-    assert_eq!((status, report["errors"][0]["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+    assert_eq!(
+        (status, report["errors"][0]["code"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
     let (status, _) = import(&app, Some("cov_nonsense"), workbook(&rows), true, "x").await;
     assert_eq!(status, 401);
     assert_eq!(stored(&app).await, before);
