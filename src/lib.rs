@@ -16,6 +16,7 @@
 //! - [`auth`]: bearer tokens to actors.
 //! - [`events`]: change events for subscriptions (in-process, or PostgreSQL LISTEN/NOTIFY).
 //! - [`ws`]: GraphQL over WebSocket (`/graphql/ws`).
+//! - [`web`]: the pages (dashboard `/`, `/staff`, GraphiQL) and their assets, compiled in.
 
 pub mod auth;
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod seed;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod web;
 pub mod ws;
 
 pub use error::AppError;
