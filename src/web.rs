@@ -54,10 +54,12 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// Everything under `/assets/`, by name. The pages themselves are served by their routes.
-const ASSETS: [Asset; 18] = [
+const ASSETS: [Asset; 19] = [
     asset!("app.css", CSS),
+    asset!("favicon.svg", SVG),
     asset!("common.js", JS),
     asset!("dashboard.js", JS),
     asset!("staff.js", JS),
@@ -88,6 +90,11 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(|h: HeaderMap| async move { page(&DASHBOARD, PAGE_CSP, &h) }))
         .route("/staff", get(|h: HeaderMap| async move { page(&STAFF, PAGE_CSP, &h) }))
         .route("/assets/{*name}", get(asset))
+        // Browsers ask for it whatever the page says.
+        .route(
+            "/favicon.ico",
+            get(|h: HeaderMap| asset(Path("favicon.svg".to_owned()), h)),
+        )
 }
 
 /// GraphiQL, for `GET /graphql` without an operation.

@@ -4,6 +4,7 @@
 // A failed expectation in a test should panic with its message: that is the report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod cities;
 mod city;
 mod cli;
@@ -24,5 +25,6 @@ mod subscriptions;
 mod summary;
 mod tokens;
 mod validation;
+mod webdriver;
 mod writes;
 mod ws_client;
