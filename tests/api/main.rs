@@ -18,6 +18,7 @@ mod limits;
 mod memory;
 mod metrics;
 mod node;
+mod pages;
 mod pilots;
 mod schema;
 mod statements;

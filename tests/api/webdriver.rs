@@ -258,6 +258,7 @@ impl Browser {
         };
         use base64::Engine;
         self.resize(1366, height).await;
+        self.exec("window.scrollTo(0, 0);", json!([])).await;
         let shot = self.call(reqwest::Method::GET, "/screenshot", None).await;
         self.resize(1366, 768).await;
         let png = base64::engine::general_purpose::STANDARD
