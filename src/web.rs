@@ -87,8 +87,14 @@ const GRAPHIQL: Asset = asset!("graphiql.html", HTML);
 /// share its layers (compression, request ids, tracing, timeout).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/", get(|h: HeaderMap| async move { page(&DASHBOARD, PAGE_CSP, &h) }))
-        .route("/staff", get(|h: HeaderMap| async move { page(&STAFF, PAGE_CSP, &h) }))
+        .route(
+            "/",
+            get(|h: HeaderMap| async move { page(&DASHBOARD, PAGE_CSP, &h) }),
+        )
+        .route(
+            "/staff",
+            get(|h: HeaderMap| async move { page(&STAFF, PAGE_CSP, &h) }),
+        )
         .route("/assets/{*name}", get(asset))
         // Browsers ask for it whatever the page says.
         .route(

@@ -73,7 +73,7 @@
     cities = response.data.cities.nodes;
     periods = response.data.periods;
     $('token').value = '';
-    $('sign-out').hidden = false;
+    showSignedIn(true);
     $('work').hidden = false;
     document.body.dataset.state = 'signed-in';
     const city = $('city');
@@ -93,9 +93,15 @@
     token = null;
     viewer = null;
     $('work').hidden = true;
-    $('sign-out').hidden = true;
+    showSignedIn(false);
     document.body.dataset.state = 'signed-out';
     $('token').focus();
+  }
+
+  /** Signed in, the token field gives way to a sign-out button. */
+  function showSignedIn(yes) {
+    for (const id of ['token-label', 'sign-in', 'token-help']) $(id).hidden = yes;
+    $('sign-out').hidden = !yes;
   }
 
   function drawWho() {

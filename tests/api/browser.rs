@@ -192,7 +192,10 @@ async fn the_dashboard_shows_the_18_cities_every_stated_figure_and_a_dash_where_
         .await;
     assert_eq!(focused[0], true);
     assert!(
-        focused[1].as_str().unwrap().contains("濮阳市高新技术企业科协覆盖率达到 95%"),
+        focused[1]
+            .as_str()
+            .unwrap()
+            .contains("濮阳市高新技术企业科协覆盖率达到 95%"),
         "{focused}"
     );
 
@@ -378,7 +381,11 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         .await;
     assert_eq!(
         who,
-        json!(["Jiaozuo office · 市科协 (CITY_STAFF) · 焦作", "410800", "2023"])
+        json!([
+            "Jiaozuo office · 市科协 (CITY_STAFF) · 焦作",
+            "410800",
+            "2023"
+        ])
     );
     let meta = format!("document.querySelector('{ENTERPRISE} [data-field=\"meta\"]').textContent");
     assert!(
@@ -401,7 +408,9 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         ],
     )
     .await;
-    browser.click(&format!("{ENTERPRISE} button[type=\"submit\"]")).await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
     let problems = "[...document.querySelectorAll('form[data-type=\"ENTERPRISE\"] .problem')].map((p) => p.textContent)";
     assert_eq!(
         browser.eval(problems).await,
@@ -432,11 +441,15 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         ],
     )
     .await;
-    browser.click(&format!("{ENTERPRISE} button[type=\"submit\"]")).await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
     browser
         .wait_for(
             "saved",
-            &format!("document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 2'"),
+            &format!(
+                "document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 2'"
+            ),
             LOAD,
         )
         .await;
@@ -467,18 +480,32 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
     sign_in(&browser, &app, &jiaozuo).await;
     let second = browser.handle().await;
     browser.switch_to(&first).await;
-    fill(&browser, &[("branchCount", "260"), ("source", "第一个标签页")]).await;
-    browser.click(&format!("{ENTERPRISE} button[type=\"submit\"]")).await;
+    fill(
+        &browser,
+        &[("branchCount", "260"), ("source", "第一个标签页")],
+    )
+    .await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
     browser
         .wait_for(
             "saved from the first tab",
-            &format!("document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 3'"),
+            &format!(
+                "document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 3'"
+            ),
             LOAD,
         )
         .await;
     browser.switch_to(&second).await;
-    fill(&browser, &[("branchCount", "270"), ("source", "第二个标签页")]).await;
-    browser.click(&format!("{ENTERPRISE} button[type=\"submit\"]")).await;
+    fill(
+        &browser,
+        &[("branchCount", "270"), ("source", "第二个标签页")],
+    )
+    .await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
     let conflict = browser
         .wait_for(
             "the conflict shown",
@@ -504,13 +531,19 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
             ["source", "第一个标签页", "第二个标签页"]
         ])
     );
-    assert_eq!(stored(&app).await["branchCount"], 260, "the conflict wrote nothing");
-    browser.screenshot("staff.png", 1100).await;
+    assert_eq!(
+        stored(&app).await["branchCount"],
+        260,
+        "the conflict wrote nothing"
+    );
+    browser.screenshot("staff.png", 1250).await;
     browser.click("button[data-action=\"send-mine\"]").await;
     browser
         .wait_for(
             "saved on their version",
-            &format!("document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 4'"),
+            &format!(
+                "document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 4'"
+            ),
             LOAD,
         )
         .await;

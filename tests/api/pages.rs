@@ -36,9 +36,15 @@ async fn every_page_carries_a_same_origin_policy_and_loads_only_the_servers_own_
             .unwrap();
         assert_eq!(response.status(), 200, "{page}");
         let headers = response.headers().clone();
-        assert_eq!(headers["content-type"], "text/html; charset=utf-8", "{page}");
+        assert_eq!(
+            headers["content-type"], "text/html; charset=utf-8",
+            "{page}"
+        );
         let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.starts_with("default-src 'self'; script-src 'self';"), "{page}: {csp}");
+        assert!(
+            csp.starts_with("default-src 'self'; script-src 'self';"),
+            "{page}: {csp}"
+        );
         assert!(csp.contains("connect-src 'self'"), "{page}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
         if page != "/graphql" {
@@ -119,7 +125,10 @@ fn the_vendored_files_are_exactly_the_ones_the_manifest_records() {
     let manifest = std::fs::read_to_string(format!("{vendor}/manifest.txt")).unwrap();
     let mut files = 0;
     let mut tarballs = 0;
-    for line in manifest.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let fields: Vec<&str> = line.split_whitespace().collect();
         match fields[0] {
             "file" => {

@@ -134,10 +134,7 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!(
-            "http://{}/session/{}{path}",
-            self.driver_addr, self.session
-        );
+        let url = format!("http://{}/session/{}{path}", self.driver_addr, self.session);
         let mut request = self.http.request(method, url);
         if let Some(body) = body {
             request = request.json(&body);
@@ -150,10 +147,7 @@ impl Browser {
             .await
             .expect("WebDriver answer");
         if let Some(error) = answer["value"]["error"].as_str() {
-            panic!(
-                "WebDriver {path}: {error}: {}",
-                answer["value"]["message"]
-            );
+            panic!("WebDriver {path}: {error}: {}", answer["value"]["message"]);
         }
         answer["value"].clone()
     }
@@ -200,10 +194,7 @@ impl Browser {
 
     async fn element(&self, css: &str) -> String {
         let found = self
-            .post(
-                "/element",
-                json!({ "using": "css selector", "value": css }),
-            )
+            .post("/element", json!({ "using": "css selector", "value": css }))
             .await;
         found[ELEMENT]
             .as_str()
@@ -229,7 +220,8 @@ impl Browser {
     pub async fn new_tab(&self) -> String {
         let before = self.handle().await;
         let tab = self.post("/window/new", json!({ "type": "tab" })).await;
-        self.post("/window", json!({ "handle": tab["handle"] })).await;
+        self.post("/window", json!({ "handle": tab["handle"] }))
+            .await;
         before
     }
 
