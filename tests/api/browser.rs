@@ -614,6 +614,30 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         .await;
     assert_eq!(other, json!(["只读：只能修改本市的数据", true, true]));
 
+    // An administrator may edit any city.
+    let admin = token(&app, "Province admin", Role::Admin, None).await;
+    let staff_tab = browser.new_tab().await;
+    sign_in(&browser, &app, &admin).await;
+    browser.click("#city option[value=\"410900\"]").await;
+    let any = browser
+        .wait_for(
+            "Puyang's records for the administrator",
+            "document.body.dataset.state === 'ready' && document.getElementById('city').value === '410900'
+             && [document.getElementById('who').textContent, document.getElementById('access').textContent,
+                 [...document.querySelectorAll('#records fieldset')].every((f) => !f.disabled)]",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        any,
+        json!([
+            "Province admin · 省科协管理员 (ADMIN)",
+            "管理员可修改任何城市",
+            true
+        ])
+    );
+    browser.switch_to(&staff_tab).await;
+
     // The token lives in this tab only.
     let kept = browser
         .eval("[document.cookie, JSON.stringify(localStorage).includes('cov_'), sessionStorage.getItem('coverage-api.token') !== null]")
