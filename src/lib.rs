@@ -16,6 +16,7 @@
 //! - [`auth`]: bearer tokens to actors.
 //! - [`events`]: change events for subscriptions (in-process, or PostgreSQL LISTEN/NOTIFY).
 //! - [`ws`]: GraphQL over WebSocket (`/graphql/ws`).
+//! - [`web`]: the pages (dashboard `/`, `/staff`, GraphiQL) and their assets, compiled in.
 
 pub mod auth;
 pub mod cli;
@@ -32,6 +33,7 @@ pub mod server;
 pub mod service;
 pub mod sheets;
 pub mod telemetry;
+pub mod web;
 pub mod ws;
 
 pub use error::AppError;

@@ -1,6 +1,7 @@
 //! The one list of routes: `/graphql` (POST for operations, GET for reads and GraphiQL),
-//! `/graphql/ws` (subscriptions), `/healthz` (alive), `/readyz` (the database answers and change
-//! events are heard) and `/metrics`; and the HTTP layers every route shares: request id,
+//! `/graphql/ws` (subscriptions), the pages of [`crate::web`] (`/`, `/staff`, `/assets/…`),
+//! `/healthz` (alive), `/readyz` (the database answers and change events are heard) and
+//! `/metrics`; and the HTTP layers every route shares: request id,
 //! tracing, CORS, compression, timeout, body limit. Responses speak GraphQL over HTTP as its
 //! specification says: the media type from `Accept` (see [`negotiation`]), and with
 //! `application/graphql-response+json` a request that never executed is a 4xx without `data`.
@@ -23,7 +24,7 @@ use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use sea_orm::ConnectionTrait;
@@ -107,6 +108,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::web::router())
         // GraphQLRequest streams the body, so axum's DefaultBodyLimit would not apply: limit the
         // body itself (413 when over).
         .layer(RequestBodyLimitLayer::new(limits.body_limit))
@@ -307,7 +309,7 @@ async fn graphql_get(
     RawQuery(query): RawQuery,
 ) -> Response {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
-        return Html(include_str!("graphiql.html")).into_response();
+        return crate::web::graphiql(&headers);
     };
     let Ok(media) = negotiate(&headers) else {
         return not_acceptable();

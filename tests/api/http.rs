@@ -19,9 +19,15 @@ async fn get_graphql_opens_graphiql_with_the_dashboard_query() {
     let app = TestApp::spawn().await;
     let (status, body) = app.get("/graphql").await;
     assert_eq!(status, 200);
-    assert!(body.contains("graphiql.min.js"), "loads GraphiQL");
     assert!(
-        body.contains("query Dashboard"),
+        body.contains(r#"src="/assets/vendor/graphiql.min.js""#),
+        "loads GraphiQL from the server itself"
+    );
+    assert!(!body.contains("://"), "no other origin: {body}");
+    let (status, script) = app.get("/assets/graphiql.js").await;
+    assert_eq!(status, 200);
+    assert!(
+        script.contains("query Dashboard"),
         "puts the dashboard query in the editor"
     );
 }

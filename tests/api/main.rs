@@ -4,6 +4,7 @@
 // A failed expectation in a test should panic with its message: that is the report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod cities;
 mod city;
 mod cli;
@@ -17,6 +18,7 @@ mod limits;
 mod memory;
 mod metrics;
 mod node;
+mod pages;
 mod pilots;
 mod schema;
 mod sheets;
@@ -25,6 +27,7 @@ mod subscriptions;
 mod summary;
 mod tokens;
 mod validation;
+mod webdriver;
 mod write_rules;
 mod writes;
 mod ws_client;

@@ -1,0 +1,728 @@
+//! The pages in a real browser (headless Chromium through chromedriver, see [`crate::webdriver`]),
+//! against the real server on SQLite or PostgreSQL: the dashboard shows the report's figures and
+//! follows writes live, the staff page's whole flow, GraphiQL offline with a subscription; every
+//! test fails on a request to another origin or an error in the console. One browser at a time
+//! (`helpers::exclusive`): two would fight over the two cores and stretch every wait.
+
+use std::time::Duration;
+
+use coverage_api::service::tokens;
+use entity::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{self, CITIES, FreshDatabase, TestApp, binary_token, spawn_binary};
+use crate::webdriver::{Browser, say};
+
+/// Long enough for a first load in a debug build on a busy 2-core machine; only a bound on
+/// waiting (the checks are of what the page shows, not of how fast).
+const LOAD: Duration = Duration::from_secs(30);
+
+const UPDATE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
+    coverage { version branchCount } userErrors { field message code } } }";
+
+const NOT_STATED: &str = "报告未给出 / not stated";
+
+async fn token(app: &TestApp, name: &str, role: Role, city: Option<&str>) -> String {
+    tokens::create(&app.db.conn, name, role, city)
+        .await
+        .unwrap()
+        .secret
+}
+
+async fn write(app: &TestApp, token: &str, input: Value) {
+    let response = app
+        .query_as(Some(token), UPDATE, json!({ "input": input }))
+        .await;
+    assert_eq!(
+        response["data"]["updateCoverage"]["userErrors"],
+        json!([]),
+        "{response}"
+    );
+}
+
+/// Every cell of the cities' table: `code/TYPE/field` → its figures' texts and tooltips.
+const TABLE: &str = r#"
+  const cells = {};
+  for (const td of document.querySelectorAll('#cities tbody td[data-type]')) {
+    const code = td.closest('tr').dataset.city;
+    cells[`${code}/${td.dataset.type}/${td.dataset.field}`] = {
+      text: td.textContent,
+      figures: [...td.querySelectorAll('.fig')].map((f) => [f.textContent, f.dataset.tip]),
+    };
+  }
+  return cells;"#;
+
+fn source(quote: &str) -> String {
+    format!("来源: 河南省科协九届七次全委会议工作报告（2024-03-22）: “{quote}”")
+}
+
+/// What the table must show for the report's data: the five city figures the report states,
+/// "—" with "not stated" everywhere else.
+fn expected_table() -> Value {
+    let mut cells = serde_json::Map::new();
+    let dash = || json!({ "text": "—", "figures": [["—", NOT_STATED]] });
+    for (code, ..) in CITIES {
+        for t in ["ENTERPRISE", "UNIVERSITY", "TOWNSHIP"] {
+            for f in ["branchCount", "eligibleCount", "coverageRate"] {
+                cells.insert(format!("{code}/{t}/{f}"), dash());
+            }
+        }
+    }
+    let jiaozuo = source("其中焦作市新成立企业科协 193 家");
+    cells.insert(
+        "410800/ENTERPRISE/branchCount".into(),
+        json!({ "text": "— (新建 193)", "figures": [["—", NOT_STATED], ["193", jiaozuo]] }),
+    );
+    let stated = |code: &str, t: &str, rate: &str, scope: &str, quote: &str| {
+        (
+            format!("{code}/{t}/coverageRate"),
+            json!({ "text": format!("{rate}报告所述 · 口径: {scope}"),
+                    "figures": [[rate, source(quote)]] }),
+        )
+    };
+    let township = "完善乡镇（街道）科协组织建设，平顶山、三门峡市实现全覆盖";
+    for (key, value) in [
+        stated(
+            "410900",
+            "ENTERPRISE",
+            "95%",
+            "高新技术企业",
+            "濮阳市高新技术企业科协覆盖率达到 95%",
+        ),
+        stated("410400", "TOWNSHIP", "100%", "乡镇（街道）", township),
+        stated("411200", "TOWNSHIP", "100%", "乡镇（街道）", township),
+        stated(
+            "411500",
+            "TOWNSHIP",
+            "99%",
+            "乡镇（街道）",
+            "信阳市覆盖率达到 99%",
+        ),
+    ] {
+        cells.insert(key, value);
+    }
+    Value::Object(cells)
+}
+
+async fn open_dashboard(browser: &Browser, app: &TestApp) {
+    browser.goto(&app.url("/")).await;
+    browser
+        .wait_for(
+            "the dashboard is drawn",
+            "document.body.dataset.state === 'ready'",
+            LOAD,
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_18_cities_every_stated_figure_and_a_dash_where_none() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("dashboard").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    open_dashboard(&browser, &app).await;
+    browser.screenshot("dashboard.png", 1500).await;
+
+    let rows = browser
+        .eval("[...document.querySelectorAll('#cities tbody tr')].map((tr) => [tr.dataset.city, tr.querySelector('th').textContent])")
+        .await;
+    let cities: Vec<[&str; 2]> = CITIES.iter().map(|c| [c.0, c.1]).collect();
+    assert_eq!(rows, json!(cities), "the 18 cities, by code");
+    assert_eq!(
+        browser.exec(TABLE, json!([])).await,
+        expected_table(),
+        "every figure the report states, and — where it states none"
+    );
+
+    // The province summary: the sums of the cities beside the province's own total.
+    let summary = browser
+        .eval(
+            "Object.fromEntries([...document.querySelectorAll('#summary [data-key]')].map((d) => [d.dataset.key, d.textContent]))",
+        )
+        .await;
+    assert_eq!(
+        summary,
+        json!({
+            "sum/ENTERPRISE/coverageRate": "— (0/18 市)", "sum/ENTERPRISE/sums": "— / —",
+            "sum/ENTERPRISE/newBranches": "193", "sum/ENTERPRISE/provinceTotal": "927",
+            "sum/ENTERPRISE/full": "—",
+            "sum/UNIVERSITY/coverageRate": "— (0/18 市)", "sum/UNIVERSITY/sums": "— / —",
+            "sum/UNIVERSITY/newBranches": "—", "sum/UNIVERSITY/provinceTotal": "—",
+            "sum/UNIVERSITY/full": "—",
+            "sum/TOWNSHIP/coverageRate": "— (0/18 市)", "sum/TOWNSHIP/sums": "— / —",
+            "sum/TOWNSHIP/newBranches": "—", "sum/TOWNSHIP/provinceTotal": "—",
+            "sum/TOWNSHIP/full": "平顶山 三门峡",
+        })
+    );
+    let total_tip = browser
+        .eval("document.querySelector('[data-key=\"sum/ENTERPRISE/provinceTotal\"] .fig').dataset.tip")
+        .await;
+    assert!(
+        total_tip
+            .as_str()
+            .unwrap()
+            .contains("全省各级企业科协达到 927 家"),
+        "{total_tip}"
+    );
+
+    // The pilot programmes with their members on record; unknown members and sizes are —.
+    let pilots = browser
+        .eval("Object.fromEntries([...document.querySelectorAll('#pilots li')].map((li) => [li.dataset.program, li.textContent]))")
+        .await;
+    assert_eq!(
+        pilots,
+        json!({
+            "HUISHI_HEZUO": "“会市合作”战略合作协议 · 省级报告所述数量: 7 市成员城市: 平顶山",
+            "INNOVATION_DEMO": "全国创新驱动示范市 · 国家级报告所述数量: —成员城市: 鹤壁、濮阳",
+            "KECHUANG_PILOT": "“科创中原”试点城市 · 省级报告所述数量: 3 市成员城市: 新乡、焦作、漯河",
+            "QUANYU_KEPU": "全域科普试点 · 省级报告所述数量: 7 市成员城市: — (报告未点名)",
+        })
+    );
+
+    // A figure shows its source on keyboard focus, not only on hover.
+    let focused = browser
+        .exec(
+            "const fig = document.querySelector('tr[data-city=\"410900\"] td[data-type=\"ENTERPRISE\"][data-field=\"coverageRate\"] .fig');
+             fig.focus();
+             return [document.activeElement === fig, getComputedStyle(fig, '::after').content];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(focused[0], true);
+    assert!(
+        focused[1]
+            .as_str()
+            .unwrap()
+            .contains("濮阳市高新技术企业科协覆盖率达到 95%"),
+        "{focused}"
+    );
+
+    // The first load, as the browser received it (compressed), stays under 1 MB.
+    let sizes = browser
+        .eval(
+            "[performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).reduce((s, e) => s + e.transferSize, 0),
+              performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).reduce((s, e) => s + e.decodedBodySize, 0)]",
+        )
+        .await;
+    let transferred = sizes[0].as_u64().unwrap();
+    say(&format!(
+        "browser: the dashboard's first load transferred {transferred} bytes ({} bytes uncompressed)",
+        sizes[1]
+    ));
+    assert!(transferred > 0 && transferred < 1_000_000, "{sizes}");
+
+    // Sorting by the township rate puts the known rates first, highest first.
+    browser
+        .click("button.sort[data-sort=\"coverageRate/TOWNSHIP\"]")
+        .await;
+    browser
+        .click("button.sort[data-sort=\"coverageRate/TOWNSHIP\"]")
+        .await;
+    let order = browser
+        .eval("[...document.querySelectorAll('#cities tbody tr')].slice(0, 4).map((tr) => tr.dataset.city)")
+        .await;
+    assert_eq!(order, json!(["410400", "411200", "411500", "410100"]));
+
+    // At a phone's width nothing but the table scrolls sideways.
+    browser.resize(390, 844).await;
+    let overflow = browser
+        .wait_for(
+            "the page fits 390 px",
+            "window.innerWidth <= 400 && document.documentElement.scrollWidth <= window.innerWidth && 'fits'",
+            LOAD,
+        )
+        .await;
+    assert_eq!(overflow, "fits");
+    browser.resize(1366, 768).await;
+
+    // English, remembered across a reload.
+    browser.click("button[data-lang=\"en\"]").await;
+    let english = "[document.documentElement.lang, document.querySelector('h1').textContent,
+        [...document.querySelectorAll('#summary h2')].map((h) => h.textContent),
+        document.querySelector('tr[data-city=\"410800\"] th').textContent,
+        document.querySelector('tr[data-city=\"410900\"] td[data-type=\"ENTERPRISE\"][data-field=\"coverageRate\"]').textContent,
+        document.querySelector('tr[data-city=\"410100\"] td[data-type=\"UNIVERSITY\"][data-field=\"branchCount\"] .fig').dataset.tip]";
+    let expected = json!([
+        "en",
+        "Coverage of the grassroots science-association branches in Henan",
+        [
+            "Enterprise branches",
+            "University branches",
+            "Township branches"
+        ],
+        "Jiaozuo",
+        "95%stated · scope: high-tech enterprises",
+        NOT_STATED
+    ]);
+    assert_eq!(browser.eval(english).await, expected);
+    open_dashboard(&browser, &app).await;
+    assert_eq!(
+        browser.eval(english).await,
+        expected,
+        "the choice is remembered"
+    );
+
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+/// The real binary, killed when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+#[tokio::test]
+async fn a_write_through_the_api_appears_on_an_open_dashboard_within_two_seconds() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("live").await else {
+        return;
+    };
+    // The real binary, as `cargo run` serves it, on its own database.
+    let fresh = FreshDatabase::new("browser_live").await;
+    let admin = binary_token(&fresh.url, &["--role", "admin", "--name", "Province admin"]);
+    let (child, addr) = spawn_binary(&fresh.url);
+    let _server = Server(child);
+    let client = reqwest::Client::new();
+    browser.goto(&format!("http://{addr}/")).await;
+    browser
+        .wait_for(
+            "the dashboard is drawn",
+            "document.body.dataset.state === 'ready'",
+            LOAD,
+        )
+        .await;
+    // Both of the page's subscriptions listen (the server's own gauge says so): a write made
+    // now is heard.
+    let deadline = tokio::time::Instant::now() + LOAD;
+    loop {
+        let metrics = client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("coverage_api_event_subscribers 2") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    browser.eval("window.stillTheSamePage = true").await;
+
+    let response: Value = client
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(&admin)
+        .json(&json!({ "query": UPDATE, "variables": { "input": {
+            "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2023,
+            "branchCount": 250, "eligibleCount": 400, "expectedVersion": 1,
+            "source": "Jiaozuo annual return 2023" } } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        response["data"]["updateCoverage"]["userErrors"],
+        json!([]),
+        "{response}"
+    );
+    // From the write's acknowledgement, at most 2 s until the open page shows it.
+    let cell = "tr[data-city=\"410800\"] td[data-type=\"ENTERPRISE\"]";
+    browser
+        .wait_for(
+            "the new figures on the open dashboard",
+            &format!(
+                "document.querySelector('{cell}[data-field=\"branchCount\"] .fig').textContent === '250'
+                 && document.querySelector('[data-key=\"sum/ENTERPRISE/coverageRate\"]').textContent === '62.5% (1/18 市)'"
+            ),
+            Duration::from_secs(2),
+        )
+        .await;
+    let shown = browser
+        .eval(&format!(
+            "[window.stillTheSamePage === true,
+              document.querySelector('{cell}[data-field=\"branchCount\"]').textContent,
+              document.querySelector('{cell}[data-field=\"eligibleCount\"]').textContent,
+              document.querySelector('{cell}[data-field=\"coverageRate\"]').textContent,
+              document.querySelector('{cell}[data-field=\"coverageRate\"] .fig').dataset.tip,
+              document.querySelector('{cell}[data-field=\"coverageRate\"]').classList.contains('changed'),
+              document.querySelector('[data-key=\"sum/ENTERPRISE/sums\"]').textContent]"
+        ))
+        .await;
+    assert_eq!(
+        shown,
+        json!([
+            true,
+            "250 (新建 193)",
+            "400",
+            "62.5%",
+            "来源: Jiaozuo annual return 2023",
+            true,
+            "250 / 400"
+        ]),
+        "cells and summary changed without a reload, the changed cell highlighted"
+    );
+    // The chart follows: Jiaozuo's enterprise bar is 62.5 %.
+    let bar = browser
+        .eval(
+            "(() => { const o = echarts.getInstanceByDom(document.getElementById('chart-rates')).getOption();
+                      return o.series[0].data[o.yAxis[0].data.indexOf('焦作')].value; })()",
+        )
+        .await;
+    assert_eq!(bar, json!(62.5));
+
+    browser.assert_clean(&addr).await;
+}
+
+/// Signs in on /staff with `secret` and waits for the city's records.
+async fn sign_in(browser: &Browser, app: &TestApp, secret: &str) {
+    browser.goto(&app.url("/staff")).await;
+    browser.type_into("#token", secret).await;
+    browser.click("#sign-in").await;
+    browser
+        .wait_for(
+            "signed in, the records read",
+            "document.body.dataset.state === 'ready'",
+            LOAD,
+        )
+        .await;
+}
+
+const ENTERPRISE: &str = "form[data-type=\"ENTERPRISE\"]";
+
+async fn fill(browser: &Browser, figures: &[(&str, &str)]) {
+    for (name, value) in figures {
+        browser
+            .type_into(&format!("{ENTERPRISE} input[name=\"{name}\"]"), value)
+            .await;
+    }
+}
+
+async fn stored(app: &TestApp) -> Value {
+    let response = app
+        .query(r#"{ city(code: "410800") { coverage(period: 2023, branchType: ENTERPRISE) { branchCount eligibleCount newBranches source version } } }"#)
+        .await;
+    response["data"]["city"]["coverage"][0].clone()
+}
+
+#[tokio::test]
+async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_edit_another_city()
+{
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("staff").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let jiaozuo = token(&app, "Jiaozuo office", Role::CityStaff, Some("410800")).await;
+    sign_in(&browser, &app, &jiaozuo).await;
+    let who = browser
+        .eval("[document.getElementById('who').textContent, document.getElementById('city').value, document.getElementById('period').value]")
+        .await;
+    assert_eq!(
+        who,
+        json!([
+            "Jiaozuo office · 市科协 (CITY_STAFF) · 焦作",
+            "410800",
+            "2023"
+        ])
+    );
+    let meta = format!("document.querySelector('{ENTERPRISE} [data-field=\"meta\"]').textContent");
+    assert!(
+        browser
+            .eval(&meta)
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("版本 1"),
+        "the version read"
+    );
+
+    // Problems are shown beside the fields before anything is sent.
+    fill(
+        &browser,
+        &[
+            ("branchCount", "500"),
+            ("eligibleCount", "400"),
+            ("source", ""),
+        ],
+    )
+    .await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
+    let problems = "[...document.querySelectorAll('form[data-type=\"ENTERPRISE\"] .problem')].map((p) => p.textContent)";
+    assert_eq!(
+        browser.eval(problems).await,
+        json!(["组织数不能大于应建单位数", "", "", "请填写来源", ""])
+    );
+    assert_eq!(stored(&app).await["version"], 1, "nothing was sent");
+    browser.click("button[data-lang=\"en\"]").await;
+    assert_eq!(
+        browser.eval(problems).await,
+        json!([
+            "The branch count cannot exceed the eligible units",
+            "",
+            "",
+            "Say where the figures come from",
+            ""
+        ])
+    );
+    browser.click("button[data-lang=\"zh\"]").await;
+
+    // A valid edit is saved with the version read, and leaves a revision.
+    fill(
+        &browser,
+        &[
+            ("branchCount", "250"),
+            ("eligibleCount", "400"),
+            ("source", "焦作市科协 2023 年报"),
+            ("note", "年度数据"),
+        ],
+    )
+    .await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
+    browser
+        .wait_for(
+            "saved",
+            &format!(
+                "document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 2'"
+            ),
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        stored(&app).await,
+        json!({ "branchCount": 250, "eligibleCount": 400, "newBranches": 193,
+                "source": "焦作市科协 2023 年报", "version": 2 })
+    );
+    let revision = browser
+        .wait_for(
+            "the revision listed",
+            "document.querySelector('#revisions tbody tr[data-number]') && [...document.querySelector('#revisions tbody tr').children].slice(1).map((td) => td.textContent)",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        revision,
+        json!([
+            "Jiaozuo office (CITY_STAFF)",
+            "企业科协 2023",
+            "组织数: — → 250; 应建单位数: — → 400; 来源: 河南省科协九届七次全委会议工作报告（2024-03-22）: “其中焦作市新成立企业科协 193 家” → 焦作市科协 2023 年报",
+            "年度数据"
+        ])
+    );
+
+    // A second tab reads version 2; the first saves version 3; the second's save conflicts.
+    let first = browser.new_tab().await;
+    sign_in(&browser, &app, &jiaozuo).await;
+    let second = browser.handle().await;
+    browser.switch_to(&first).await;
+    fill(
+        &browser,
+        &[("branchCount", "260"), ("source", "第一个标签页")],
+    )
+    .await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
+    browser
+        .wait_for(
+            "saved from the first tab",
+            &format!(
+                "document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 3'"
+            ),
+            LOAD,
+        )
+        .await;
+    browser.switch_to(&second).await;
+    fill(
+        &browser,
+        &[("branchCount", "270"), ("source", "第二个标签页")],
+    )
+    .await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
+    let conflict = browser
+        .wait_for(
+            "the conflict shown",
+            "document.querySelector('.conflict') && [document.querySelector('.conflict p').textContent,
+              [...document.querySelectorAll('.conflict tr[data-field]')].map((tr) => [tr.dataset.field, tr.children[1].textContent, tr.children[2].textContent])]",
+            LOAD,
+        )
+        .await;
+    assert!(
+        conflict[0]
+            .as_str()
+            .unwrap()
+            .starts_with("此记录已被 Jiaozuo office (token 1) 于"),
+        "{conflict}"
+    );
+    assert!(conflict[0].as_str().unwrap().ends_with("修改（版本 3）"));
+    assert_eq!(
+        conflict[1],
+        json!([
+            ["branchCount", "260", "270"],
+            ["eligibleCount", "400", "400"],
+            ["newBranches", "193", "193"],
+            ["source", "第一个标签页", "第二个标签页"]
+        ])
+    );
+    assert_eq!(
+        stored(&app).await["branchCount"],
+        260,
+        "the conflict wrote nothing"
+    );
+    browser.screenshot("staff.png", 1250).await;
+    browser.click("button[data-action=\"send-mine\"]").await;
+    browser
+        .wait_for(
+            "saved on their version",
+            &format!(
+                "document.querySelector('{ENTERPRISE} .result').textContent === '已保存 · 版本 4'"
+            ),
+            LOAD,
+        )
+        .await;
+    assert_eq!(stored(&app).await["branchCount"], 270);
+
+    // Another city is read-only.
+    browser.click("#city option[value=\"410900\"]").await;
+    let other = browser
+        .wait_for(
+            "Puyang's records",
+            "document.body.dataset.state === 'ready' && document.getElementById('city').value === '410900'
+             && [document.getElementById('access').textContent,
+                 [...document.querySelectorAll('#records fieldset')].every((f) => f.disabled),
+                 [...document.querySelectorAll('#records button[type=\"submit\"]')].every((b) => b.hidden)]",
+            LOAD,
+        )
+        .await;
+    assert_eq!(other, json!(["只读：只能修改本市的数据", true, true]));
+
+    // An administrator may edit any city.
+    let admin = token(&app, "Province admin", Role::Admin, None).await;
+    let staff_tab = browser.new_tab().await;
+    sign_in(&browser, &app, &admin).await;
+    browser.click("#city option[value=\"410900\"]").await;
+    let any = browser
+        .wait_for(
+            "Puyang's records for the administrator",
+            "document.body.dataset.state === 'ready' && document.getElementById('city').value === '410900'
+             && [document.getElementById('who').textContent, document.getElementById('access').textContent,
+                 [...document.querySelectorAll('#records fieldset')].every((f) => !f.disabled)]",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        any,
+        json!([
+            "Province admin · 省科协管理员 (ADMIN)",
+            "管理员可修改任何城市",
+            true
+        ])
+    );
+    browser.switch_to(&staff_tab).await;
+
+    // The token lives in this tab only.
+    let kept = browser
+        .eval("[document.cookie, JSON.stringify(localStorage).includes('cov_'), sessionStorage.getItem('coverage-api.token') !== null]")
+        .await;
+    assert_eq!(kept, json!(["", false, true]));
+
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+#[tokio::test]
+async fn graphiql_renders_offline_runs_the_dashboard_query_and_receives_a_subscription_event() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("graphiql").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let admin = token(&app, "Province admin", Role::Admin, None).await;
+    browser.goto(&app.url("/graphql")).await;
+    let tabs = browser
+        .wait_for(
+            "GraphiQL with its tabs",
+            "document.querySelector('.graphiql-execute-button') && [...document.querySelectorAll('.graphiql-tab-button')].map((t) => t.textContent)",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        tabs,
+        json!([
+            "Dashboard",
+            "CityHistory",
+            "CoverageChanged",
+            "UpdateCoverage"
+        ])
+    );
+    let result = "(() => { const cm = document.querySelector('.result-window .CodeMirror'); return cm ? cm.CodeMirror.getValue() : ''; })()";
+    browser.click(".graphiql-execute-button").await;
+    let answer = browser
+        .wait_for(
+            "the dashboard query's answer",
+            &format!("{result}.includes('\"name\": \"焦作\"') && {result}"),
+            LOAD,
+        )
+        .await;
+    let answer: Value = serde_json::from_str(answer.as_str().unwrap()).unwrap();
+    assert_eq!(answer["data"]["cities"]["totalCount"], 18);
+    browser.screenshot("graphiql.png", 768).await;
+
+    browser
+        .eval("document.querySelectorAll('.graphiql-tab-button')[2].click()")
+        .await;
+    browser
+        .wait_for(
+            "the subscription tab",
+            "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue().includes('subscription CoverageChanged')",
+            LOAD,
+        )
+        .await;
+    browser.click(".graphiql-execute-button").await;
+    app.until_subscribers(1).await;
+    write(
+        &app,
+        &admin,
+        json!({ "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2023,
+                "branchCount": 250, "eligibleCount": 400, "expectedVersion": 1,
+                "source": "Jiaozuo annual return 2023" }),
+    )
+    .await;
+    let event = browser
+        .wait_for(
+            "the subscription's event",
+            &format!("{result}.includes('\"branchCount\": 250') && {result}"),
+            LOAD,
+        )
+        .await;
+    let event: Value = serde_json::from_str(event.as_str().unwrap()).unwrap();
+    assert_eq!(
+        event["data"]["coverageChanged"]["coverage"]["city"],
+        json!({ "code": "410800", "name": "焦作" })
+    );
+    let requests = browser.requests().await;
+    let ws = format!("ws://{}/graphql/ws", app.addr);
+    assert!(
+        requests.contains(&ws),
+        "the subscription ran over {ws}: {requests:?}"
+    );
+
+    browser.assert_clean(&app.addr.to_string()).await;
+}

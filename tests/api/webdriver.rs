@@ -1,0 +1,353 @@
+//! A small WebDriver client for the browser tests: Debian's `chromium` driven by Debian's
+//! `chromium-driver` (never a browser a crate or script downloads), headless, over the W3C
+//! WebDriver protocol with reqwest (already a dev-dependency; a WebDriver crate would add a
+//! second HTTP stack for the dozen calls used here). It also collects what the checks of every
+//! browser test need: the console (chromedriver's `browser` log) and every request the pages
+//! made (its `performance` log: the DevTools protocol's Network events, WebSockets included).
+//!
+//! Without chromium or chromedriver the tests say so on stderr and pass, so that `cargo test`
+//! runs everywhere; `COVERAGE_API_BROWSER_TESTS=required` (set by `.ci/run`) makes that a failure.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A headless Chromium with its own profile, driven through its own chromedriver.
+pub struct Browser {
+    http: reqwest::Client,
+    driver_addr: String,
+    session: String,
+    driver: Child,
+    profile: PathBuf,
+    /// Every request the pages made since the start, from the performance log.
+    requests: Vec<String>,
+    /// Every console entry since the start.
+    console: Vec<Value>,
+}
+
+/// Writes straight to stderr, past the test harness's capture: a skipped browser test and the
+/// measurements should be seen in `cargo test`'s output.
+pub fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    writeln!(err, "{line}").ok();
+}
+
+fn executable(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a window of 1366×768. `None`, after
+    /// saying why on stderr, when either is missing, unless `COVERAGE_API_BROWSER_TESTS` is
+    /// `required`, which makes it a failure.
+    pub async fn start(test: &str) -> Option<Self> {
+        let chromium = executable("CHROMIUM", "/usr/bin/chromium");
+        let chromedriver = executable("CHROMEDRIVER", "/usr/bin/chromedriver");
+        let required = std::env::var("COVERAGE_API_BROWSER_TESTS").is_ok_and(|v| v == "required");
+        for path in [&chromium, &chromedriver] {
+            if !path.exists() {
+                let why = format!(
+                    "browser test {test} SKIPPED: {} not found (install Debian's chromium and \
+                     chromium-driver: apt-get install chromium chromium-driver; \
+                     COVERAGE_API_BROWSER_TESTS=required makes this a failure)",
+                    path.display()
+                );
+                assert!(!required, "{why}");
+                say(&why);
+                return None;
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let driver_addr = format!("127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let status = format!("http://{driver_addr}/status");
+        let mut ready = false;
+        for _ in 0..200 {
+            if let Ok(r) = http.get(&status).send().await
+                && let Ok(v) = r.json::<Value>().await
+                && v["value"]["ready"] == true
+            {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(ready, "chromedriver did not come up");
+        let profile = std::env::temp_dir().join(format!(
+            "coverage-api-chromium-{}-{test}",
+            std::process::id()
+        ));
+        std::fs::remove_dir_all(&profile).ok();
+        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--window-size=1366,768", "--hide-scrollbars", "--no-first-run",
+                    "--no-default-browser-check", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-extensions",
+                    "--lang=zh-CN",
+                    // The machine is offline as far as the pages know: only this host resolves.
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+            "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" },
+        } } });
+        let response: Value = http
+            .post(format!("http://{driver_addr}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .expect("new session answer");
+        let session = response["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {response}"))
+            .to_owned();
+        Some(Self {
+            http,
+            driver_addr,
+            session,
+            driver,
+            profile,
+            requests: Vec::new(),
+            console: Vec::new(),
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("http://{}/session/{}{path}", self.driver_addr, self.session);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request
+            .send()
+            .await
+            .expect("WebDriver call")
+            .json()
+            .await
+            .expect("WebDriver answer");
+        if let Some(error) = answer["value"]["error"].as_str() {
+            panic!("WebDriver {path}: {error}: {}", answer["value"]["message"]);
+        }
+        answer["value"].clone()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Opens `url` and waits for its load event.
+    pub async fn goto(&self, url: &str) {
+        self.post("/url", json!({ "url": url })).await;
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and returns what it returns.
+    pub async fn exec(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+            .await
+    }
+
+    /// The value of the JavaScript expression `expr`.
+    pub async fn eval(&self, expr: &str) -> Value {
+        self.exec(&format!("return ({expr});"), json!([])).await
+    }
+
+    /// Waits until the expression `expr` is truthy (at most `within`) and returns its value;
+    /// fails with `what` and the expression's last value otherwise.
+    pub async fn wait_for(&self, what: &str, expr: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let value = self.eval(expr).await;
+            let truthy = !matches!(&value, Value::Null | Value::Bool(false))
+                && value != json!(0)
+                && value != json!("");
+            if truthy {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: not within {within:?} (last value {value})"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .post("/element", json!({ "using": "css selector", "value": css }))
+            .await;
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_owned()
+    }
+
+    /// Clicks the element `css` selects, as a user would (it must be visible and enabled).
+    pub async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        self.post(&format!("/element/{id}/click"), json!({})).await;
+    }
+
+    /// Replaces the text of the field `css` selects by typing `text` into it.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.post(&format!("/element/{id}/clear"), json!({})).await;
+        self.post(&format!("/element/{id}/value"), json!({ "text": text }))
+            .await;
+    }
+
+    /// Opens a new tab and switches to it; returns the handle of the tab it left.
+    pub async fn new_tab(&self) -> String {
+        let before = self.handle().await;
+        let tab = self.post("/window/new", json!({ "type": "tab" })).await;
+        self.post("/window", json!({ "handle": tab["handle"] }))
+            .await;
+        before
+    }
+
+    /// The handle of the current tab.
+    pub async fn handle(&self) -> String {
+        let handle = self.call(reqwest::Method::GET, "/window", None).await;
+        handle.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Switches to the tab `handle`.
+    pub async fn switch_to(&self, handle: &str) {
+        self.post("/window", json!({ "handle": handle })).await;
+    }
+
+    /// Resizes the window.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({ "width": width, "height": height }))
+            .await;
+    }
+
+    /// Saves a screenshot of the page, in a window `height` pixels tall, to `dir/name` when
+    /// `COVERAGE_API_SCREENSHOTS` names a directory (`scripts/screenshots.sh`).
+    pub async fn screenshot(&self, name: &str, height: u32) {
+        let Some(dir) = std::env::var_os("COVERAGE_API_SCREENSHOTS") else {
+            return;
+        };
+        use base64::Engine;
+        self.resize(1366, height).await;
+        self.exec("window.scrollTo(0, 0);", json!([])).await;
+        let shot = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        self.resize(1366, 768).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot.as_str().expect("base64"))
+            .expect("a PNG");
+        let path = Path::new(&dir).join(name);
+        std::fs::write(&path, png).expect("write the screenshot");
+        say(&format!("screenshot {}", path.display()));
+    }
+
+    async fn drain_logs(&mut self) {
+        for entry in self
+            .post("/se/log", json!({ "type": "performance" }))
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let Some(text) = entry["message"].as_str() else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Value>(text) else {
+                continue;
+            };
+            let params = &event["message"]["params"];
+            // Chromium's own pages (the blank tab it starts with) are not the pages under test.
+            let document = params["documentURL"].as_str().unwrap_or_default();
+            if document.starts_with("chrome:") || document.starts_with("about:") {
+                continue;
+            }
+            let url = match event["message"]["method"].as_str() {
+                Some("Network.requestWillBeSent") => params["request"]["url"].as_str(),
+                Some("Network.webSocketCreated") => params["url"].as_str(),
+                _ => None,
+            };
+            if let Some(url) = url {
+                self.requests.push(url.to_owned());
+            }
+        }
+        let console = self.post("/se/log", json!({ "type": "browser" })).await;
+        self.console
+            .extend(console.as_array().cloned().unwrap_or_default());
+    }
+
+    /// Every request the pages made so far (URLs, WebSockets included).
+    pub async fn requests(&mut self) -> Vec<String> {
+        self.drain_logs().await;
+        self.requests.clone()
+    }
+
+    /// Fails unless every request so far went to `http://{addr}` or `ws://{addr}` (or was a
+    /// `data:` URL inside a stylesheet) and the console holds no error (CSP refusals included).
+    pub async fn assert_clean(&mut self, addr: &str) {
+        self.drain_logs().await;
+        let foreign: Vec<&String> = self
+            .requests
+            .iter()
+            .filter(|url| {
+                !(url.starts_with(&format!("http://{addr}/"))
+                    || url.starts_with(&format!("ws://{addr}/"))
+                    || url.starts_with("data:"))
+            })
+            .collect();
+        assert!(
+            foreign.is_empty(),
+            "requests left the server's origin: {foreign:?}"
+        );
+        assert!(
+            !self.requests.is_empty(),
+            "the performance log recorded the pages' requests"
+        );
+        let errors: Vec<&Value> = self
+            .console
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .collect();
+        assert!(errors.is_empty(), "console errors: {errors:#?}");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ends the session (chromedriver then stops Chromium) with a plain blocking request: Drop
+        // cannot await, and a test that failed must not leave a browser behind.
+        if let Ok(mut stream) = std::net::TcpStream::connect(&self.driver_addr) {
+            stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session, self.driver_addr
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let mut answer = Vec::new();
+                stream.read_to_end(&mut answer).ok();
+            }
+        }
+        self.driver.kill().ok();
+        self.driver.wait().ok();
+        std::fs::remove_dir_all(&self.profile).ok();
+    }
+}
