@@ -85,6 +85,15 @@
     return reading;
   }
 
+  /** The export links follow the chosen year and language. */
+  function exportLinks(period) {
+    for (const link of document.querySelectorAll('[data-export]')) {
+      const query = new URLSearchParams({ period: String(period) });
+      if (Cov.lang === 'en') query.set('lang', 'en');
+      link.href = `/export/${link.dataset.export}?${query}`;
+    }
+  }
+
   /** The province rate per type over the last (at most ten) periods, in one request. */
   async function readTrend(periods) {
     const last = periods.slice(-10);
@@ -134,6 +143,7 @@
       select.dataset.periods = wanted;
     }
     select.value = String(data.summary.period);
+    exportLinks(data.summary.period);
   }
 
   /** Remembers the text of a cell under `key`, for the highlight of changes. */

@@ -115,7 +115,15 @@
   }
 
   /** Reads the chosen city's records of the chosen year and its revisions. */
+  /** The template link follows the chosen city and year. */
+  function templateLink() {
+    const query = new URLSearchParams({ city: $('city').value, period: $('period').value });
+    if (Cov.lang === 'en') query.set('lang', 'en');
+    $('template').href = `/export/template.xlsx?${query}`;
+  }
+
   async function load() {
+    templateLink();
     document.body.dataset.state = 'loading';
     const response = await Cov.gql(RECORDS, { code: $('city').value, period: Number($('period').value) }, token);
     stored = {};

@@ -16,7 +16,7 @@ fn links(html: &str) -> Vec<String> {
         while let Some(at) = rest.find(attr) {
             rest = &rest[at + attr.len()..];
             let end = rest.find('"').unwrap();
-            out.push(rest[..end].to_owned());
+            out.push(rest[..end].replace("&amp;", "&"));
             rest = &rest[end..];
         }
     }
