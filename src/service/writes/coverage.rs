@@ -102,7 +102,7 @@ pub async fn write_batch(
     }
     if batch.rows.len() > batch.max_rows {
         let message = format!(
-            "at most {} rows in one write, got {}",
+            "at most {} rows in one bulk update, got {}",
             batch.max_rows,
             batch.rows.len()
         );
