@@ -2,10 +2,7 @@
 
 use entity::{city, coverage_record, pilot_designation};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult};
 
 use super::{period_expr, rate_sql};
 use crate::domain::{BranchType, CityKind, Page, PageRequest};
@@ -87,11 +84,7 @@ pub async fn get(db: &impl ConnectionTrait, code: &str) -> AppResult<Option<city
 
 /// The cities among `codes` that exist, by code.
 pub async fn by_codes(db: &impl ConnectionTrait, codes: &[String]) -> AppResult<Vec<city::Model>> {
-    Ok(city::Entity::find()
-        .filter(city::Column::Code.is_in(codes.iter().map(String::as_str)))
-        .order_by_asc(city::Column::Code)
-        .all(db)
-        .await?)
+    super::by_codes::<city::Entity>(db, city::Column::Code, codes).await
 }
 
 /// One page of the cities that pass `filter`, sorted by `order`. One statement: the total comes

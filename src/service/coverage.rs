@@ -71,22 +71,28 @@ pub async fn history(
 
 /// Every period with data (coverage records or province totals), oldest first.
 pub async fn periods(db: &impl ConnectionTrait) -> AppResult<Vec<i32>> {
-    let from_records: Vec<i32> = coverage_record::Entity::find()
-        .select_only()
-        .column(coverage_record::Column::Period)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let from_totals: Vec<i32> = province_total::Entity::find()
-        .select_only()
-        .column(province_total::Column::Period)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let all: BTreeSet<i32> = from_records.into_iter().chain(from_totals).collect();
+    let from_records = distinct::<coverage_record::Entity>(db, coverage_record::Column::Period);
+    let from_totals = distinct::<province_total::Entity>(db, province_total::Column::Period);
+    let all: BTreeSet<i32> = from_records
+        .await?
+        .into_iter()
+        .chain(from_totals.await?)
+        .collect();
     Ok(all.into_iter().collect())
+}
+
+/// The distinct values of `E`'s integer `column`.
+async fn distinct<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+) -> AppResult<Vec<i32>> {
+    Ok(E::find()
+        .select_only()
+        .column(column)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// The latest period with data, if there is any data.

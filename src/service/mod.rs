@@ -26,6 +26,20 @@ fn period_expr(period: Option<i32>) -> Expr {
     }
 }
 
+/// The rows of `E` whose `code` is among `codes`, ordered by it. One statement.
+async fn by_codes<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    code: E::Column,
+    codes: &[String],
+) -> crate::error::AppResult<Vec<E::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    Ok(E::find()
+        .filter(code.is_in(codes.iter().map(String::as_str)))
+        .order_by_asc(code)
+        .all(db)
+        .await?)
+}
+
 /// The coverage rate of the coverage-record row aliased `alias`, in SQL, following
 /// [`crate::domain::coverage_rate`]: counts when both are known and eligible > 0, else the
 /// stated rate.

@@ -25,11 +25,7 @@ pub async fn by_codes(
     db: &impl ConnectionTrait,
     codes: &[String],
 ) -> AppResult<Vec<pilot_program::Model>> {
-    Ok(pilot_program::Entity::find()
-        .filter(pilot_program::Column::Code.is_in(codes.iter().map(String::as_str)))
-        .order_by_asc(pilot_program::Column::Code)
-        .all(db)
-        .await?)
+    super::by_codes::<pilot_program::Entity>(db, pilot_program::Column::Code, codes).await
 }
 
 /// The designations with these (city code, programme code) keys that exist. One statement,
@@ -60,16 +56,8 @@ pub async fn programs_of_cities(
     db: &impl ConnectionTrait,
     city_codes: &[String],
 ) -> AppResult<Vec<(pilot_designation::Model, pilot_program::Model)>> {
-    let rows = pilot_designation::Entity::find()
-        .find_also_related(pilot_program::Entity)
-        .filter(pilot_designation::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
-        .order_by_asc(pilot_designation::Column::ProgramCode)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(designation, program)| program.map(|p| (designation, p)))
-        .collect())
+    use pilot_designation::Column::{CityCode, ProgramCode};
+    designations_with::<pilot_program::Entity>(db, CityCode, city_codes, ProgramCode).await
 }
 
 /// The member cities of each of the given programmes, as (designation, city) pairs ordered
@@ -78,16 +66,29 @@ pub async fn cities_of_programs(
     db: &impl ConnectionTrait,
     program_codes: &[String],
 ) -> AppResult<Vec<(pilot_designation::Model, city::Model)>> {
+    use pilot_designation::Column::{CityCode, ProgramCode};
+    designations_with::<city::Entity>(db, ProgramCode, program_codes, CityCode).await
+}
+
+/// The designations whose `key` is among `codes`, each with its related `R` (its programme or
+/// its city), ordered by `order`. One statement (a join).
+async fn designations_with<R: EntityTrait>(
+    db: &impl ConnectionTrait,
+    key: pilot_designation::Column,
+    codes: &[String],
+    order: pilot_designation::Column,
+) -> AppResult<Vec<(pilot_designation::Model, R::Model)>>
+where
+    pilot_designation::Entity: sea_orm::Related<R>,
+{
     let rows = pilot_designation::Entity::find()
-        .find_also_related(city::Entity)
-        .filter(
-            pilot_designation::Column::ProgramCode.is_in(program_codes.iter().map(String::as_str)),
-        )
-        .order_by_asc(pilot_designation::Column::CityCode)
+        .find_also_related(R::default())
+        .filter(key.is_in(codes.iter().map(String::as_str)))
+        .order_by_asc(order)
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(designation, city)| city.map(|c| (designation, c)))
+        .filter_map(|(designation, related)| related.map(|r| (designation, r)))
         .collect())
 }
