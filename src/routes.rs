@@ -29,6 +29,7 @@ use sea_orm::ConnectionTrait;
 use tokio::sync::Semaphore;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -36,6 +37,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::auth::{self, Actor};
+use crate::cache::{self, NotPrecompressed, ResponseCache};
 use crate::db::Database;
 use crate::events::Events;
 use crate::graphql::error as codes;
@@ -73,6 +75,8 @@ pub struct AppState {
     pub ws_write_buffer_size: usize,
     /// Set to true when the server shuts down: WebSocket connections then close (1001).
     pub going_away: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Finished answers to anonymous reads (see [`crate::cache`]).
+    pub response_cache: ResponseCache,
 }
 
 /// Settings of the HTTP layer.
@@ -109,7 +113,8 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .layer(CompressionLayer::new())
+        // Answers from the response cache come compressed already (once, when first asked for).
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotPrecompressed)))
         .with_state(state)
         .merge(ws)
         // No origins configured: no CORS layer at all (browsers then refuse cross-origin calls).
@@ -372,6 +377,21 @@ async fn run(
             &message,
         );
     }
+    // The response cache (see `crate::cache`): a single anonymous operation, while change
+    // events are heard. The generation is read before anything executes: an answer is stored
+    // only if no commit came in between.
+    let cached = cache_key(state, headers, &call, &requests);
+    if let Some((key, _)) = &cached
+        && let Some(entry) = state.response_cache.get(key)
+    {
+        return state.response_cache.respond(
+            key,
+            &entry,
+            headers,
+            call.media.content_type(),
+            cache_control(state.cache_max_age, true),
+        );
+    }
     let actor = match auth::actor(&state.db.conn, headers).await {
         Ok(actor) => actor,
         Err(err) => {
@@ -388,7 +408,7 @@ async fn run(
             return response;
         }
     };
-    let mut cacheable = state.cache_max_age > 0 && actor == Actor::Anonymous;
+    let mut cacheable = actor == Actor::Anonymous;
     let mut not_allowed = false;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
@@ -401,6 +421,27 @@ async fn run(
         not_allowed |= has_code(&response, codes::METHOD_NOT_ALLOWED);
         responses.push(response);
     }
+    if cacheable
+        && let Some((key, generation)) = cached
+        && let [response] = responses.as_slice()
+        && response.http_headers.is_empty()
+    {
+        match serde_json::to_vec(response) {
+            Ok(body) => {
+                let entry = state
+                    .response_cache
+                    .store(key.clone(), generation, body.into());
+                return state.response_cache.respond(
+                    &key,
+                    &entry,
+                    headers,
+                    call.media.content_type(),
+                    cache_control(state.cache_max_age, true),
+                );
+            }
+            Err(err) => tracing::error!(%err, "a GraphQL response did not serialize"),
+        }
+    }
     let body = if call.batch {
         BatchResponse::Batch(responses)
     } else {
@@ -410,14 +451,9 @@ async fn run(
         }
     };
     let mut response = graphql_response(call.media, body);
-    let cache = if cacheable {
-        format!("public, max-age={}", state.cache_max_age)
-    } else {
-        "no-store".to_owned()
-    };
-    if let Ok(value) = HeaderValue::from_str(&cache) {
-        response.headers_mut().insert(CACHE_CONTROL, value);
-    }
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, cache_control(state.cache_max_age, cacheable));
     response.headers_mut().insert(VARY, VARY_VALUE);
     if not_allowed && call.transport == Transport::Get {
         *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -426,6 +462,46 @@ async fn run(
             .insert(axum::http::header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// `Cache-Control` of an answer: `public, max-age=N` for a successful anonymous read (N from
+/// `--cache-max-age`, 0 meaning `no-store`), `no-store` for everything else.
+fn cache_control(max_age: u32, cacheable: bool) -> HeaderValue {
+    if cacheable && max_age > 0 {
+        HeaderValue::from_str(&format!("public, max-age={max_age}"))
+            .unwrap_or(HeaderValue::from_static("no-store"))
+    } else {
+        HeaderValue::from_static("no-store")
+    }
+}
+
+/// The response-cache key of a call and the generation read before it runs, when the call may
+/// be answered from the cache or stored in it: the cache is on, change events are heard (on
+/// PostgreSQL a write through another instance would otherwise go unnoticed), one operation
+/// (batches are not cached), and no `Authorization` header (only anonymous readers share
+/// answers).
+fn cache_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    call: &Call,
+    requests: &[async_graphql::Request],
+) -> Option<(cache::Key, u64)> {
+    if !state.response_cache.is_on()
+        || call.batch
+        || headers.contains_key(AUTHORIZATION)
+        || !state.events.is_listening()
+    {
+        return None;
+    }
+    let [request] = requests else {
+        return None;
+    };
+    let generation = state.response_cache.generation();
+    let media = match call.media {
+        Media::Json => 0,
+        Media::GraphQLResponseJson => 1,
+    };
+    Some((cache::Key::of(request, media)?, generation))
 }
 
 /// A GraphQL answer depends on who asks and on what they accept.
@@ -567,6 +643,7 @@ fn request_id(headers: &HeaderMap) -> String {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("coverage_api_event_subscribers").set(state.events.subscriber_count() as f64);
+    state.response_cache.record_size();
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         crate::metrics::render(),
