@@ -97,6 +97,10 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
+    // Repeated anonymous reads are answered before any other layer (see `from_cache`); with CORS
+    // configured they go through the CORS layer and are answered in the handler instead.
+    let fast_path = (limits.cors_origins.is_empty() && state.response_cache.is_on())
+        .then(|| middleware::from_fn_with_state(state.clone(), from_cache));
     // The WebSocket route lives outside the timeout: a subscription lasts as long as it likes.
     let ws = Router::new()
         .route("/graphql/ws", get(graphql_ws))
@@ -124,6 +128,86 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .layer(middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(with_request_id))
+        .layer(option_layer(fast_path))
+}
+
+/// Answers an anonymous read from the response cache ahead of every other layer: on a hit
+/// nothing else runs (no tracing span, timeout, body limit, compression or extraction), which is
+/// what lets a hit approach what the wire allows. The answer is the one the handler would give
+/// from the cache, with the same headers (`x-request-id` included). Anything else, a miss
+/// included, goes on unchanged, with the body it came with (read whole only when its declared
+/// length is within `--body-limit`).
+async fn from_cache(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cacheable = request.uri().path() == "/graphql"
+        && (request.method() == Method::POST || request.method() == Method::GET)
+        && !request.headers().contains_key(AUTHORIZATION)
+        && state.events.is_listening();
+    let Ok(media) = negotiate(request.headers()) else {
+        return next.run(request).await;
+    };
+    if !cacheable {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let (operation, body) = if parts.method == Method::GET {
+        let operation = parts
+            .uri
+            .query()
+            .filter(|q| !q.is_empty() && q.len() <= state.body_limit)
+            .and_then(|q| async_graphql::http::parse_query_string(q).ok());
+        (operation, body)
+    } else {
+        let declared = parts
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if !may_run(&parts.headers) || declared.is_none_or(|n| n > state.body_limit) {
+            return next.run(Request::from_parts(parts, body)).await;
+        }
+        let bytes = match axum::body::to_bytes(body, state.body_limit).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                return json_error(
+                    media,
+                    StatusCode::BAD_REQUEST,
+                    codes::BAD_REQUEST,
+                    "the request body could not be read",
+                );
+            }
+        };
+        // A batch (an array) or anything else that is not one operation goes on as it came.
+        let operation = serde_json::from_slice::<async_graphql::Request>(&bytes).ok();
+        (operation, axum::body::Body::from(bytes))
+    };
+    let media_code = media_code(media);
+    let hit = operation.as_ref().and_then(|operation| {
+        let key = cache::Key::of(operation, media_code)?;
+        let entry = state.response_cache.peek(&key)?;
+        Some((key, entry))
+    });
+    let Some((key, entry)) = hit else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let mut response = state.response_cache.respond(
+        &key,
+        &entry,
+        &parts.headers,
+        media.content_type(),
+        cache_control(state.cache_max_age, true),
+    );
+    if let Ok(id) = HeaderValue::from_str(&request_id(&parts.headers)) {
+        response.headers_mut().insert(X_REQUEST_ID, id);
+    }
+    response
+}
+
+/// The media type's number in a response-cache key.
+fn media_code(media: Media) -> u8 {
+    match media {
+        Media::Json => 0,
+        Media::GraphQLResponseJson => 1,
+    }
 }
 
 /// A JSON body in GraphQL's error shape, with `code`, written in `media`. Never cached: a
@@ -497,11 +581,7 @@ fn cache_key(
         return None;
     };
     let generation = state.response_cache.generation();
-    let media = match call.media {
-        Media::Json => 0,
-        Media::GraphQLResponseJson => 1,
-    };
-    Some((cache::Key::of(request, media)?, generation))
+    Some((cache::Key::of(request, media_code(call.media))?, generation))
 }
 
 /// A GraphQL answer depends on who asks and on what they accept.
