@@ -78,6 +78,7 @@ async fn a_repeated_anonymous_read_is_answered_from_the_cache_with_the_headers_o
     let (statements, second) = app.statements_during(post().send()).await;
     let second = second.unwrap();
     assert_eq!(statements, 0, "the second is answered from the cache");
+    assert!(second.headers().contains_key("x-request-id"));
     for name in [CONTENT_TYPE, CACHE_CONTROL, VARY, ETAG] {
         assert_eq!(
             first.headers().get(&name),
@@ -511,4 +512,34 @@ async fn zero_bytes_switches_the_cache_off() {
         assert!(response.headers().get(ETAG).is_none());
         assert_eq!(response.headers()[CACHE_CONTROL], "public, max-age=5");
     }
+}
+
+#[tokio::test]
+async fn with_cors_configured_hits_carry_the_cors_headers_too() {
+    let app = TestApp::spawn_with(ServeArgs {
+        cors_origins: vec!["https://dashboard.example".into()],
+        ..ServeArgs::default()
+    })
+    .await;
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let (statements, response) = app
+            .statements_during(
+                app.client
+                    .post(app.url("/graphql"))
+                    .header("origin", "https://dashboard.example")
+                    .json(&json!({ "query": DASHBOARD }))
+                    .send(),
+            )
+            .await;
+        let response = response.unwrap();
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://dashboard.example"
+        );
+        answers.push((statements, response.headers()[ETAG].clone()));
+    }
+    assert_eq!(answers[0].0, 3);
+    assert_eq!(answers[1].0, 0, "answered from the cache");
+    assert_eq!(answers[0].1, answers[1].1);
 }
