@@ -20,6 +20,7 @@ seconds="${1:-10}"
 connections="${2:-16}"
 port="${BENCH_PORT:-8197}"
 pg_admin="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export PGOPTIONS="--client-min-messages=warning"
 url="http://127.0.0.1:$port/graphql"
 
 if ! command -v wrk >/dev/null; then
@@ -92,12 +93,26 @@ measure() { # label lua-name
 }
 peak() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server/status"; }
 
+ceiling_run() { # label
+  "$ceiling" "127.0.0.1:$port" "$work/dashboard.json" &
+  server=$!
+  sleep 0.5
+  measure "$1" dashboard
+  stop
+}
+
+# The ceiling first and last (the machine's load drifts): the ratios use the higher of the two.
+start "$bin" "$(database sqlite coverage_bench_bytes)"
+check dashboard '"totalCount":18'
+curl -fs -H 'content-type: application/json' -d "$dashboard" -o "$work/dashboard.json" "$url"
+stop
+ceiling_run "ceiling (fixed bytes: the dashboard's answer), first"
+
 memory=""
 for backend in sqlite postgres; do
   db="$(database "$backend" coverage_bench)"
   start "$bin" "$db"
   check dashboard '"totalCount":18'; check history '"410800"'; check summary '"byType"'
-  curl -fs -H 'content-type: application/json' -d "$dashboard" -o "$work/dashboard.json" "$url"
   measure "$backend dashboard, cache on" dashboard
   measure "$backend history, cache on" history
   measure "$backend summary, cache on" summary
@@ -123,21 +138,15 @@ for backend in sqlite postgres; do
   measure "$backend history 1800 cities, cache off" history_1800
   stop
 done
-if [[ "$backend" == postgres ]]; then
-  psql "$pg_admin" -qc "DROP DATABASE IF EXISTS coverage_bench WITH (FORCE)" \
-    -c "DROP DATABASE IF EXISTS coverage_bench_old WITH (FORCE)" \
-    -c "DROP DATABASE IF EXISTS coverage_bench_1800 WITH (FORCE)" >/dev/null
-fi
+psql "$pg_admin" -qc "DROP DATABASE IF EXISTS coverage_bench WITH (FORCE)" \
+  -c "DROP DATABASE IF EXISTS coverage_bench_old WITH (FORCE)" \
+  -c "DROP DATABASE IF EXISTS coverage_bench_1800 WITH (FORCE)" >/dev/null
 
-"$ceiling" "127.0.0.1:$port" "$work/dashboard.json" &
-server=$!
-sleep 0.5
-measure "ceiling (fixed bytes: the dashboard's answer)" dashboard
-stop
+ceiling_run "ceiling (fixed bytes: the dashboard's answer), last"
 
-ceiling_rps="$(awk -F'\t' '/^ceiling/ { print $2 }' "$results")"
+ceiling_rps="$(awk -F'\t' '/^ceiling/ && $2 > max { max = $2 } END { print max }' "$results")"
 echo
-echo "| request | requests/s | p50 | p99 | of the ceiling |"
+echo "| request | requests/s | p50 | p99 | of the ceiling ($ceiling_rps/s, the higher of its two runs) |"
 echo "|---|---:|---:|---:|---:|"
 awk -F'\t' -v c="$ceiling_rps" '{ printf "| %s | %\047.0f | %s | %s | %.2f |\n", $1, $2, $3, $4, $2 / c }' "$results"
 echo
