@@ -176,7 +176,8 @@ pub enum Encoding {
 impl Encoding {
     /// The coding a client with `headers` gets: the acceptable one with the highest weight
     /// (`Accept-Encoding`, `*` included), brotli before gzip before identity on a tie, as the
-    /// compression layer chooses for every other answer.
+    /// compression layer chooses for every other answer. Written here because tower-http keeps
+    /// its negotiation private, and the cache must choose before the layer sees the answer.
     pub fn negotiate(headers: &HeaderMap) -> Self {
         let mut gzip = None;
         let mut br = None;
@@ -602,6 +603,7 @@ impl tower_http::compression::Predicate for NotPrecompressed {
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 §13.1.2 asks), or is `*`.
+/// A few lines by hand rather than the `headers` crate (and its dependencies) for one header.
 fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let ours = opaque(etag.as_bytes());
     headers
