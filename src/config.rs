@@ -169,6 +169,15 @@ pub struct ServeArgs {
         global = true
     )]
     pub persisted_query_bytes: u64,
+    /// Bytes the response cache may hold: finished answers to anonymous reads (with their
+    /// compressed forms), emptied by every committed write; 0 switches it off.
+    #[arg(
+        long,
+        env = "COVERAGE_API_RESPONSE_CACHE_BYTES",
+        default_value_t = crate::cache::DEFAULT_BYTES,
+        global = true
+    )]
+    pub response_cache_bytes: u64,
     /// Change events a subscriber may fall behind before it is dropped (close code 4008).
     #[arg(long, env = "COVERAGE_API_SUBSCRIBER_BUFFER", default_value_t = 256, global = true, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub subscriber_buffer: u32,

@@ -11,6 +11,11 @@
 //!   connection is lost, the task reconnects and, once it listens again, sends [`Event::Missed`],
 //!   since notifications sent meanwhile are gone.
 //!
+//! Every committed change also empties the response cache ([`crate::cache`]) before its event
+//! reaches any subscriber: [`Events::commit`] does it before answering the writer, the
+//! PostgreSQL listener as soon as it hears a notification (a write through another instance),
+//! and when the listening connection is lost or back (notifications may have been missed).
+//!
 //! Events carry the revision the write left: an immutable snapshot of the record as committed,
 //! so every subscriber, on every instance, sees the record as that commit left it.
 
@@ -25,6 +30,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrai
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, broadcast};
 
+use crate::cache::ResponseCache;
 use crate::db::Database;
 
 /// The PostgreSQL channel every instance listens on.
@@ -88,6 +94,8 @@ pub struct Events {
     /// Whether events can be heard: always on SQLite; on PostgreSQL while the listener's
     /// connection is up (GET /readyz reports it).
     listening: Arc<AtomicBool>,
+    /// Emptied by every committed change (see the module's notes).
+    cache: ResponseCache,
 }
 
 impl Events {
@@ -99,7 +107,20 @@ impl Events {
             order: Arc::new(Mutex::new(())),
             backend,
             listening: Arc::new(AtomicBool::new(backend != DbBackend::Postgres)),
+            cache: ResponseCache::off(),
         }
+    }
+
+    /// The hub, emptying `cache` on every committed change.
+    pub fn with_response_cache(mut self, cache: ResponseCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Something was committed without [`Events::commit`] (a test's direct insert, a tool on
+    /// the same process): no answer computed before it may be served again.
+    pub fn changed(&self) {
+        self.cache.invalidate();
     }
 
     /// A new receiver of every event published from now on.
@@ -151,10 +172,19 @@ impl Events {
                 ))
                 .await?;
             }
-            return txn.commit().await;
+            // Before: a read from now on stores nothing (its generation will be stale); after:
+            // nothing computed before the commit is served once the writer is answered. The
+            // listener empties it again when the notification comes back.
+            self.cache.invalidate();
+            let committed = txn.commit().await;
+            self.cache.invalidate();
+            return committed;
         }
         let _order = self.order.lock().await;
-        txn.commit().await?;
+        self.cache.invalidate();
+        let committed = txn.commit().await;
+        self.cache.invalidate();
+        committed?;
         for event in changes.into_iter().filter_map(event_of) {
             self.publish(event);
         }
@@ -215,28 +245,40 @@ async fn listen(events: Events, db: Database) {
         .connect_lazy_with(options);
     let mut listener = connect(&pool).await;
     events.listening.store(true, Ordering::Release);
+    // Writes made before this instance listened were never heard.
+    events.cache.invalidate();
     tracing::info!(channel = CHANNEL, "listening for change events");
     loop {
         match listener.try_recv().await {
-            Ok(Some(notification)) => match load(&db, notification.payload()).await {
-                Ok(Some(event)) => events.publish(event),
-                Ok(None) => {}
-                Err(err) => {
-                    tracing::warn!(%err, "a change event could not be read");
-                    events.publish(missed("a change event could not be read from the database"));
+            Ok(Some(notification)) => {
+                // Another instance (or this one) committed: empty the cache at once, before
+                // the revision is read and the event sent.
+                events.cache.invalidate();
+                match load(&db, notification.payload()).await {
+                    Ok(Some(event)) => events.publish(event),
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, "a change event could not be read");
+                        events
+                            .publish(missed("a change event could not be read from the database"));
+                    }
                 }
-            },
+            }
             // The connection was lost (Ok(None): sqlx would reconnect on the next call; Err:
             // it could not). Either way: not ready until a new listener is up, and subscribers
             // are told only then, so that a client that reads the figures again on that message
             // reads them after the listener is back and misses no write made meanwhile.
             lost @ (Ok(None) | Err(_)) => {
                 events.listening.store(false, Ordering::Release);
+                // Until it listens again the cache is bypassed (see `routes`); what it holds
+                // may already miss a write made since the connection died.
+                events.cache.invalidate();
                 let cause = lost.err().map(|err| err.to_string()).unwrap_or_default();
                 tracing::warn!(%cause, "the change-event connection was lost; reconnecting");
                 drop(listener);
                 listener = connect(&pool).await;
                 events.listening.store(true, Ordering::Release);
+                events.cache.invalidate();
                 tracing::info!(channel = CHANNEL, "listening for change events again");
                 events.publish(missed(LOST));
             }

@@ -5,6 +5,7 @@
 //! - [`cli`]: the command line (serve, migrate, schema, token, seed-synthetic) and what each runs.
 //! - [`config`]: the one place that reads flags and environment.
 //! - [`telemetry`]: the tracing subscriber, set up once.
+//! - [`cache`]: finished answers to anonymous reads, emptied by every committed write.
 //! - [`server`] and [`routes`]: the HTTP server and its one list of routes.
 //! - [`graphql`]: the schema; thin resolvers and the DataLoaders that batch nested fields.
 //! - [`service`]: the read operations and their SQL; knows nothing of GraphQL.
@@ -19,6 +20,7 @@
 //! - [`web`]: the pages (dashboard `/`, `/staff`, GraphiQL) and their assets, compiled in.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -31,6 +31,7 @@ use sea_orm::ConnectionTrait;
 use tokio::sync::Semaphore;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -38,6 +39,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::auth::{self, Actor};
+use crate::cache::{self, NotPrecompressed, ResponseCache};
 use crate::db::Database;
 use crate::events::Events;
 use crate::graphql::error as codes;
@@ -79,6 +81,8 @@ pub struct AppState {
     pub ws_write_buffer_size: usize,
     /// Set to true when the server shuts down: WebSocket connections then close (1001).
     pub going_away: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Finished answers to anonymous reads (see [`crate::cache`]).
+    pub response_cache: ResponseCache,
 }
 
 /// Settings of the HTTP layer.
@@ -99,6 +103,10 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
+    // Repeated anonymous reads are answered before any other layer (see `from_cache`); with CORS
+    // configured they go through the CORS layer and are answered in the handler instead.
+    let fast_path = (limits.cors_origins.is_empty() && state.response_cache.is_on())
+        .then(|| middleware::from_fn_with_state(state.clone(), from_cache));
     // The WebSocket route lives outside the timeout: a subscription lasts as long as it likes.
     let ws = Router::new()
         .route("/graphql/ws", get(graphql_ws))
@@ -116,7 +124,8 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .layer(CompressionLayer::new())
+        // Answers from the response cache come compressed already (once, when first asked for).
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotPrecompressed)))
         .with_state(state.clone())
         .merge(ws)
         .merge(sheets::router(state))
@@ -127,6 +136,86 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .layer(middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(with_request_id))
+        .layer(option_layer(fast_path))
+}
+
+/// Answers an anonymous read from the response cache ahead of every other layer: on a hit
+/// nothing else runs (no tracing span, timeout, body limit, compression or extraction), which is
+/// what lets a hit approach what the wire allows. The answer is the one the handler would give
+/// from the cache, with the same headers (`x-request-id` included). Anything else, a miss
+/// included, goes on unchanged, with the body it came with (read whole only when its declared
+/// length is within `--body-limit`).
+async fn from_cache(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cacheable = request.uri().path() == "/graphql"
+        && (request.method() == Method::POST || request.method() == Method::GET)
+        && !request.headers().contains_key(AUTHORIZATION)
+        && state.events.is_listening();
+    let Ok(media) = negotiate(request.headers()) else {
+        return next.run(request).await;
+    };
+    if !cacheable {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let (operation, body) = if parts.method == Method::GET {
+        let operation = parts
+            .uri
+            .query()
+            .filter(|q| !q.is_empty() && q.len() <= state.body_limit)
+            .and_then(|q| async_graphql::http::parse_query_string(q).ok());
+        (operation, body)
+    } else {
+        let declared = parts
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if !may_run(&parts.headers) || declared.is_none_or(|n| n > state.body_limit) {
+            return next.run(Request::from_parts(parts, body)).await;
+        }
+        let bytes = match axum::body::to_bytes(body, state.body_limit).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                return json_error(
+                    media,
+                    StatusCode::BAD_REQUEST,
+                    codes::BAD_REQUEST,
+                    "the request body could not be read",
+                );
+            }
+        };
+        // A batch (an array) or anything else that is not one operation goes on as it came.
+        let operation = serde_json::from_slice::<async_graphql::Request>(&bytes).ok();
+        (operation, axum::body::Body::from(bytes))
+    };
+    let media_code = media_code(media);
+    let hit = operation.as_ref().and_then(|operation| {
+        let key = cache::Key::of(operation, media_code)?;
+        let entry = state.response_cache.peek(&key)?;
+        Some((key, entry))
+    });
+    let Some((key, entry)) = hit else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let mut response = state.response_cache.respond(
+        &key,
+        &entry,
+        &parts.headers,
+        media.content_type(),
+        cache_control(state.cache_max_age, true),
+    );
+    if let Ok(id) = HeaderValue::from_str(&request_id(&parts.headers)) {
+        response.headers_mut().insert(X_REQUEST_ID, id);
+    }
+    response
+}
+
+/// The media type's number in a response-cache key.
+fn media_code(media: Media) -> u8 {
+    match media {
+        Media::Json => 0,
+        Media::GraphQLResponseJson => 1,
+    }
 }
 
 /// A JSON body in GraphQL's error shape, with `code`, written in `media`. Never cached: a
@@ -380,6 +469,21 @@ async fn run(
             &message,
         );
     }
+    // The response cache (see `crate::cache`): a single anonymous operation, while change
+    // events are heard. The generation is read before anything executes: an answer is stored
+    // only if no commit came in between.
+    let cached = cache_key(state, headers, &call, &requests);
+    if let Some((key, _)) = &cached
+        && let Some(entry) = state.response_cache.get(key)
+    {
+        return state.response_cache.respond(
+            key,
+            &entry,
+            headers,
+            call.media.content_type(),
+            cache_control(state.cache_max_age, true),
+        );
+    }
     let actor = match auth::actor(&state.db.conn, headers).await {
         Ok(actor) => actor,
         Err(err) => {
@@ -396,7 +500,7 @@ async fn run(
             return response;
         }
     };
-    let mut cacheable = state.cache_max_age > 0 && actor == Actor::Anonymous;
+    let mut cacheable = actor == Actor::Anonymous;
     let mut not_allowed = false;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
@@ -409,6 +513,27 @@ async fn run(
         not_allowed |= has_code(&response, codes::METHOD_NOT_ALLOWED);
         responses.push(response);
     }
+    if cacheable
+        && let Some((key, generation)) = cached
+        && let [response] = responses.as_slice()
+        && response.http_headers.is_empty()
+    {
+        match serde_json::to_vec(response) {
+            Ok(body) => {
+                let entry = state
+                    .response_cache
+                    .store(key.clone(), generation, body.into());
+                return state.response_cache.respond(
+                    &key,
+                    &entry,
+                    headers,
+                    call.media.content_type(),
+                    cache_control(state.cache_max_age, true),
+                );
+            }
+            Err(err) => tracing::error!(%err, "a GraphQL response did not serialize"),
+        }
+    }
     let body = if call.batch {
         BatchResponse::Batch(responses)
     } else {
@@ -418,14 +543,9 @@ async fn run(
         }
     };
     let mut response = graphql_response(call.media, body);
-    let cache = if cacheable {
-        format!("public, max-age={}", state.cache_max_age)
-    } else {
-        "no-store".to_owned()
-    };
-    if let Ok(value) = HeaderValue::from_str(&cache) {
-        response.headers_mut().insert(CACHE_CONTROL, value);
-    }
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, cache_control(state.cache_max_age, cacheable));
     response.headers_mut().insert(VARY, VARY_VALUE);
     if not_allowed && call.transport == Transport::Get {
         *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -434,6 +554,42 @@ async fn run(
             .insert(axum::http::header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// `Cache-Control` of an answer: `public, max-age=N` for a successful anonymous read (N from
+/// `--cache-max-age`, 0 meaning `no-store`), `no-store` for everything else.
+fn cache_control(max_age: u32, cacheable: bool) -> HeaderValue {
+    if cacheable && max_age > 0 {
+        HeaderValue::from_str(&format!("public, max-age={max_age}"))
+            .unwrap_or(HeaderValue::from_static("no-store"))
+    } else {
+        HeaderValue::from_static("no-store")
+    }
+}
+
+/// The response-cache key of a call and the generation read before it runs, when the call may
+/// be answered from the cache or stored in it: the cache is on, change events are heard (on
+/// PostgreSQL a write through another instance would otherwise go unnoticed), one operation
+/// (batches are not cached), and no `Authorization` header (only anonymous readers share
+/// answers).
+fn cache_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    call: &Call,
+    requests: &[async_graphql::Request],
+) -> Option<(cache::Key, u64)> {
+    if !state.response_cache.is_on()
+        || call.batch
+        || headers.contains_key(AUTHORIZATION)
+        || !state.events.is_listening()
+    {
+        return None;
+    }
+    let [request] = requests else {
+        return None;
+    };
+    let generation = state.response_cache.generation();
+    Some((cache::Key::of(request, media_code(call.media))?, generation))
 }
 
 /// A GraphQL answer depends on who asks and on what they accept.
@@ -575,6 +731,7 @@ fn request_id(headers: &HeaderMap) -> String {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("coverage_api_event_subscribers").set(state.events.subscriber_count() as f64);
+    state.response_cache.record_size();
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         crate::metrics::render(),

@@ -9,6 +9,7 @@ use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::cache::ResponseCache;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db::{self, Database};
 use crate::events::{self, Events};
@@ -45,7 +46,9 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
     crate::metrics::set_max_pending_samples(args.metrics_max_pending_samples);
-    let events = Events::new(db.backend(), args.subscriber_buffer as usize);
+    let response_cache = ResponseCache::new(args.response_cache_bytes);
+    let events = Events::new(db.backend(), args.subscriber_buffer as usize)
+        .with_response_cache(response_cache.clone());
     events::spawn_listener(&events, &db);
     let settings = SchemaSettings::from(args);
     AppState {
@@ -65,6 +68,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         going_away: Arc::new(tokio::sync::watch::channel(false).0),
         import: args.import_limits(),
         sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
+        response_cache,
     }
 }
 

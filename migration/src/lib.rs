@@ -8,8 +8,10 @@ mod m20261130_000002_create_api_tokens;
 mod m20261130_000003_create_revisions;
 mod m20261203_000001_index_revisions_by_record;
 mod m20261203_000002_version_admin_records;
+mod m20261203_000003_cover_summary_by_period;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
+pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
 
 /// Migrations in the release before versioned administrators' records (pilot designations
 /// and province totals): the upgrade test builds such a database, then migrates it.
@@ -27,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_create_revisions::Migration),
             Box::new(m20261203_000001_index_revisions_by_record::Migration),
             Box::new(m20261203_000002_version_admin_records::Migration),
+            Box::new(m20261203_000003_cover_summary_by_period::Migration),
         ]
     }
 }

@@ -116,9 +116,8 @@ pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> 
     .data(events)
     .data(settings.limits)
     .data(settings.privacy)
-    // The document step has parsed and checked the document; async-graphql's own directive and
-    // recursion checks, which expand fragments without bound, are therefore not used.
-    .extension(document::Handoff)
+    // No extension: the document step hands async-graphql the parsed, checked document, and
+    // any extension would put a hook around every field's resolution (see `document`).
     .limit_depth(settings.max_depth)
     .limit_complexity(settings.max_complexity);
     if !settings.field_suggestions {

@@ -5,9 +5,9 @@ use entity::province_total;
 
 use super::city::City;
 use super::coverage::BranchType;
+use super::db;
 use super::error::GqlResultExt;
 use super::node::NodeKey;
-use super::{db, loaders};
 use crate::service::{coverage as coverage_svc, summary as svc};
 
 /// The province's coverage in one period.
@@ -83,18 +83,14 @@ impl TypeSummary {
     }
 
     /// Cities at 100 % coverage (全覆盖), computed or stated, by code.
-    async fn full_coverage_cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
-        let codes = &self.0.full_coverage_city_codes;
-        let mut found = loaders(ctx)?
-            .city_by_code
-            .load_many(codes.iter().cloned())
-            .await
-            .gql()?;
-        Ok(codes
+    async fn full_coverage_cities(&self) -> Vec<City> {
+        // The summary's own statement brought the cities along (see `service::summary`).
+        self.0
+            .full_coverage_cities
             .iter()
-            .filter_map(|c| found.remove(c))
+            .cloned()
             .map(City)
-            .collect())
+            .collect()
     }
 }
 

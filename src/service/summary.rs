@@ -1,12 +1,12 @@
 //! The province-wide summary of one period: per branch type, the sums over the cities, the
 //! ratio-of-sums coverage rate, the province's own reported total and the fully covered cities.
 
-use entity::{coverage_record, province_total};
+use entity::{city, coverage_record, province_total};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
-use super::{coverage::latest_period, rate_sql};
-use crate::domain::{BRANCH_TYPES, BranchType, ratio_of_sums};
+use super::{coverage::latest_period, period_expr, rate_sql};
+use crate::domain::{BRANCH_TYPES, BranchType, CityKind, ratio_of_sums};
 use crate::error::{AppError, AppResult};
 
 /// The summary of one period.
@@ -38,11 +38,12 @@ pub struct TypeSummary {
     /// What the province itself reported, if anything.
     pub province_total: Option<province_total::Model>,
     /// Cities whose coverage rate (computed or stated) is 100 %, by code.
-    pub full_coverage_city_codes: Vec<String>,
+    pub full_coverage_cities: Vec<city::Model>,
 }
 
 #[derive(Debug, FromQueryResult)]
 struct Aggregate {
+    period: i32,
     branch_type: BranchType,
     cities_with_data: i64,
     cities_reporting: i64,
@@ -51,17 +52,29 @@ struct Aggregate {
     new_branches_sum: Option<i64>,
 }
 
+/// A fully covered city of the period, with the city itself.
+#[derive(Debug, FromQueryResult)]
+struct FullRow {
+    branch_type: BranchType,
+    code: String,
+    name: String,
+    name_en: String,
+    kind: CityKind,
+}
+
 /// The summary of `period`, or of the latest period with data; `NotFound` when there is none.
+///
+/// Three statements, run together, each naming the period by value or by the "latest" subquery
+/// (answered from an index): the sums by type, the fully covered cities with their names (so
+/// that listing them costs no further statement), the province's totals. Both scans of the
+/// period's records read only the covering index `ix_coverage_records_period_summary`. Only a
+/// database without coverage records costs a fourth, to learn the latest period.
 pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResult<Summary> {
-    let period = match period {
-        Some(p) => p,
-        None => latest_period(db)
-            .await?
-            .ok_or_else(|| AppError::NotFound("there is no data for any period yet".into()))?,
-    };
+    let backend = db.get_database_backend();
     let both = "branch_count IS NOT NULL AND eligible_count IS NOT NULL";
     // CAST: PostgreSQL's SUM(integer) is bigint already, SQLite's is integer; both decode as i64.
     let aggregate = Query::select()
+        .column(coverage_record::Column::Period)
         .column(coverage_record::Column::BranchType)
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("cities_with_data"))
         .expr_as(
@@ -87,40 +100,50 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
             Alias::new("new_branches_sum"),
         )
         .from(coverage_record::Entity)
-        .and_where(Expr::col(coverage_record::Column::Period).eq(period))
+        .and_where(Expr::col(coverage_record::Column::Period).eq(period_expr(period)))
+        .group_by_col(coverage_record::Column::Period)
         .group_by_col(coverage_record::Column::BranchType)
         .to_owned();
-    let aggregates = Aggregate::find_by_statement(db.get_database_backend().build(&aggregate))
-        .all(db)
-        .await?;
-
+    let r = Alias::new("r");
     let full = Query::select()
-        .column((Alias::new("r"), coverage_record::Column::BranchType))
-        .column((Alias::new("r"), coverage_record::Column::CityCode))
-        .from_as(coverage_record::Entity, Alias::new("r"))
-        .and_where(Expr::col((Alias::new("r"), coverage_record::Column::Period)).eq(period))
+        .column((r.clone(), coverage_record::Column::BranchType))
+        .columns([
+            (city::Entity, city::Column::Code),
+            (city::Entity, city::Column::Name),
+            (city::Entity, city::Column::NameEn),
+            (city::Entity, city::Column::Kind),
+        ])
+        .from_as(coverage_record::Entity, r.clone())
+        .inner_join(
+            city::Entity,
+            Expr::col((city::Entity, city::Column::Code))
+                .equals((r.clone(), coverage_record::Column::CityCode)),
+        )
+        .and_where(Expr::col((r.clone(), coverage_record::Column::Period)).eq(period_expr(period)))
         .and_where(rate_sql("r").gte(1.0))
         .order_by(
-            (Alias::new("r"), coverage_record::Column::CityCode),
+            (r, coverage_record::Column::CityCode),
             sea_orm::sea_query::Order::Asc,
         )
         .to_owned();
-    let full_rows: Vec<(BranchType, String)> = db
-        .query_all(&full)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get("", "branch_type")?,
-                row.try_get("", "city_code")?,
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()?;
-
     let totals = province_total::Entity::find()
-        .filter(province_total::Column::Period.eq(period))
-        .all(db)
-        .await?;
+        .filter(Expr::col(province_total::Column::Period).eq(period_expr(period)));
+    let (aggregates, full_rows, totals) = tokio::try_join!(
+        Aggregate::find_by_statement(backend.build(&aggregate)).all(db),
+        FullRow::find_by_statement(backend.build(&full)).all(db),
+        totals.all(db),
+    )?;
+
+    let period = match period {
+        Some(p) => p,
+        None => match (aggregates.first(), totals.first()) {
+            (Some(a), _) => a.period,
+            (None, Some(t)) => t.period,
+            (None, None) => latest_period(db)
+                .await?
+                .ok_or_else(|| AppError::NotFound("there is no data for any period yet".into()))?,
+        },
+    };
 
     let by_type = BRANCH_TYPES
         .iter()
@@ -147,10 +170,15 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
                     .iter()
                     .find(|t| t.branch_type == branch_type)
                     .cloned(),
-                full_coverage_city_codes: full_rows
+                full_coverage_cities: full_rows
                     .iter()
-                    .filter(|(t, _)| *t == branch_type)
-                    .map(|(_, code)| code.clone())
+                    .filter(|row| row.branch_type == branch_type)
+                    .map(|row| city::Model {
+                        code: row.code.clone(),
+                        name: row.name.clone(),
+                        name_en: row.name_en.clone(),
+                        kind: row.kind,
+                    })
                     .collect(),
             }
         })

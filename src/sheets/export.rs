@@ -275,7 +275,18 @@ fn summary_sheet_rows(
             let total = t.province_total.as_ref().and_then(|p| p.total);
             number(sheet, 6, total.map(f64::from))?;
             number(sheet, 7, t.new_branches_sum.map(|v| v as f64))?;
-            sheet.write_string(line, 8, t.full_coverage_city_codes.join(", "))?;
+            let full: Vec<&str> = t
+                .full_coverage_cities
+                .iter()
+                .map(|c| {
+                    if lang == Lang::Zh {
+                        c.name.as_str()
+                    } else {
+                        c.name_en.as_str()
+                    }
+                })
+                .collect();
+            sheet.write_string(line, 8, full.join(", "))?;
             line += 1;
         }
     }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::Utc;
+use coverage_api::cache::ResponseCache;
 use coverage_api::config::{DatabaseArgs, ServeArgs};
 use coverage_api::db::{self, Database};
 use coverage_api::events::Events;
@@ -33,6 +34,8 @@ pub struct TestApp {
     pub db: Database,
     /// The server's change-event hub.
     pub events: Events,
+    /// The server's response cache.
+    pub response_cache: ResponseCache,
     /// An HTTP client.
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -108,8 +111,20 @@ impl TestApp {
         };
         let db = db::connect(&args(&url)).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
+        Self::serve(db, serve, postgres).await
+    }
+
+    /// Another instance on this app's database (PostgreSQL: two instances sharing one
+    /// database, as behind a load balancer). The database is dropped with the first app.
+    pub async fn second_instance(&self) -> Self {
+        let db = db::connect(&args(self.db.url())).await.expect("connect");
+        Self::serve(db, ServeArgs::default(), None).await
+    }
+
+    async fn serve(db: Database, serve: ServeArgs, postgres: Option<PostgresDb>) -> Self {
         let state = server::state(db.clone(), &serve);
         let events = state.events.clone();
+        let response_cache = state.response_cache.clone();
         // On PostgreSQL the instance is ready once it listens for change events.
         for _ in 0..500 {
             if events.is_listening() {
@@ -133,6 +148,7 @@ impl TestApp {
             addr,
             db,
             events,
+            response_cache,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             postgres,
@@ -235,6 +251,9 @@ impl TestApp {
         .exec(&self.db.conn)
         .await
         .expect("insert coverage");
+        // A write that bypasses the service (and so `Events::commit`) must say so, or the
+        // response cache would go on answering with the figures from before it.
+        self.events.changed();
     }
 }
 

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The benchmark of record: every figure in one run, on this machine, as requests/s and as ratios.
+#
+#   scripts/bench.sh [seconds=10] [connections=16]
+#
+# For SQLite and PostgreSQL: the dashboard (scripts/dashboard.lua), a city's history and the
+# province summary, each with the response cache on (the same request repeated) and off
+# (--response-cache-bytes 0); the dashboard page (100 of 1,800 cities) and the summary at 1,800
+# cities with the cache off; the dashboard on the build named by OLD_BIN (commit 4da9be1 in the
+# README); and the ceiling: examples/ceiling.rs answering the dashboard's own bytes, measured by
+# the same wrk. Also the server's peak memory (VmHWM) over its cache-on runs, at the default
+# cache size. wrk runs 2 threads after a 2 s warm-up; everything shares the machine's cores.
+#
+# Environment: COVERAGE_API_BIN (default: this tree's release build), CEILING_BIN (default: this
+# tree's examples/ceiling), OLD_BIN (optional), PG_ADMIN_URL, BENCH_PORT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-10}"
+connections="${2:-16}"
+port="${BENCH_PORT:-8197}"
+pg_admin="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export PGOPTIONS="--client-min-messages=warning"
+url="http://127.0.0.1:$port/graphql"
+
+if ! command -v wrk >/dev/null; then
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+bin="${COVERAGE_API_BIN:-}"
+ceiling="${CEILING_BIN:-}"
+if [[ -z "$bin" || -z "$ceiling" ]]; then
+  cargo build --release --quiet --bin coverage-api --example ceiling
+  bin="${bin:-./target/release/coverage-api}"
+  ceiling="${ceiling:-./target/release/examples/ceiling}"
+fi
+old="${OLD_BIN:-}"
+
+work="$(mktemp -d)"
+server=""
+stop() { if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; fi; }
+trap 'stop; rm -rf "$work"' EXIT
+
+# The three requests, as wrk scripts (POST, JSON body).
+dashboard="$(sed -n 's/^wrk.body = \[\[\(.*\)\]\]$/\1/p' scripts/dashboard.lua)"
+history='{"query":"{ city(code: \"410800\") { code name history { period branchType branchCount eligibleCount newBranches coverageRate rateIsStated source } } }"}'
+history_1800='{"query":"{ city(code: \"900001\") { code name history { period branchType branchCount eligibleCount newBranches coverageRate rateIsStated source } } }"}'
+summary='{"query":"{ summary { period byType { branchType citiesReporting branchCountSum eligibleCountSum coverageRate newBranchesSum provinceReportedTotal fullCoverageCities { code name } } } }"}'
+lua() { # name body
+  printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' "$2" >"$work/$1.lua"
+}
+lua dashboard "$dashboard"; lua history "$history"; lua history_1800 "$history_1800"; lua summary "$summary"
+
+database() { # backend name -> URL of a fresh database
+  case "$1" in
+    sqlite) echo "sqlite://$work/$2.db?mode=rwc" ;;
+    postgres)
+      psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $2 WITH (FORCE)" -c "CREATE DATABASE $2" >/dev/null
+      echo "${pg_admin%/*}/$2" ;;
+  esac
+}
+
+start() { # binary database-url [flags...]
+  local binary="$1" db="$2"; shift 2
+  RUST_LOG=warn "$binary" serve --addr "127.0.0.1:$port" --database-url "$db" "$@" &
+  server=$!
+  for _ in $(seq 1 200); do
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "the server did not get ready" >&2; exit 1
+}
+
+check() { # lua-name expected-substring: one request by hand, so an error never passes for speed
+  local body answer
+  body="$(sed -n 's/^wrk.body = \[\[\(.*\)\]\]$/\1/p' "$work/$1.lua")"
+  answer="$(curl -fs -H 'content-type: application/json' -d "$body" "$url")"
+  if [[ "$answer" == *'"errors"'* || "$answer" != *"$2"* ]]; then
+    echo "$1 failed: ${answer:0:300}" >&2; exit 1
+  fi
+}
+
+results="$work/results.tsv"
+measure() { # label lua-name
+  wrk -t2 -c"$connections" -d2s -s "$work/$2.lua" "$url" >/dev/null
+  local out rps p50 p99 non2xx
+  out="$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/$2.lua" "$url")"
+  non2xx="$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")"
+  if [[ -n "$non2xx" ]]; then echo "$1: $non2xx non-2xx answers" >&2; exit 1; fi
+  rps="$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")"
+  p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"
+  p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
+  printf '%s\t%s\t%s\t%s\n' "$1" "$rps" "$p50" "$p99" | tee -a "$results" >&2
+}
+peak() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server/status"; }
+
+ceiling_run() { # label
+  "$ceiling" "127.0.0.1:$port" "$work/dashboard.json" &
+  server=$!
+  sleep 0.5
+  measure "$1" dashboard
+  stop
+}
+
+# The ceiling first and last (the machine's load drifts): the ratios use the higher of the two.
+start "$bin" "$(database sqlite coverage_bench_bytes)"
+check dashboard '"totalCount":18'
+curl -fs -H 'content-type: application/json' -d "$dashboard" -o "$work/dashboard.json" "$url"
+stop
+ceiling_run "ceiling (fixed bytes: the dashboard's answer), first"
+
+memory=""
+for backend in sqlite postgres; do
+  db="$(database "$backend" coverage_bench)"
+  start "$bin" "$db"
+  check dashboard '"totalCount":18'; check history '"410800"'; check summary '"byType"'
+  measure "$backend dashboard, cache on" dashboard
+  measure "$backend history, cache on" history
+  measure "$backend summary, cache on" summary
+  memory="$memory$backend $(peak) MiB; "
+  stop
+  start "$bin" "$db" --response-cache-bytes 0
+  measure "$backend dashboard, cache off" dashboard
+  measure "$backend history, cache off" history
+  measure "$backend summary, cache off" summary
+  stop
+  if [[ -n "$old" ]]; then
+    start "$old" "$(database "$backend" coverage_bench_old)"
+    check dashboard '"totalCount":18'
+    measure "$backend dashboard, 4da9be1" dashboard
+    stop
+  fi
+  db="$(database "$backend" coverage_bench_1800)"
+  RUST_LOG=warn "$bin" seed-synthetic --cities 1800 --periods 5 --database-url "$db" >/dev/null
+  start "$bin" "$db" --response-cache-bytes 0
+  check dashboard '"totalCount":1800'; check summary '"byType"'
+  measure "$backend dashboard 1800 cities (page of 100), cache off" dashboard
+  measure "$backend summary 1800 cities, cache off" summary
+  measure "$backend history 1800 cities, cache off" history_1800
+  stop
+done
+psql "$pg_admin" -qc "DROP DATABASE IF EXISTS coverage_bench WITH (FORCE)" \
+  -c "DROP DATABASE IF EXISTS coverage_bench_old WITH (FORCE)" \
+  -c "DROP DATABASE IF EXISTS coverage_bench_1800 WITH (FORCE)" >/dev/null
+
+ceiling_run "ceiling (fixed bytes: the dashboard's answer), last"
+
+ceiling_rps="$(awk -F'\t' '/^ceiling/ && $2 > max { max = $2 } END { print max }' "$results")"
+echo
+echo "| request | requests/s | p50 | p99 | of the ceiling ($ceiling_rps/s, the higher of its two runs) |"
+echo "|---|---:|---:|---:|---:|"
+awk -F'\t' -v c="$ceiling_rps" '{ printf "| %s | %\047.0f | %s | %s | %.2f |\n", $1, $2, $3, $4, $2 / c }' "$results"
+echo
+awk -F'\t' '
+  / dashboard, cache off/ { off[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
+  / dashboard, 4da9be1/ { old[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
+  / dashboard 1800/ { page[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
+  / summary 1800/ { sum[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
+  END {
+    for (b in off) {
+      if (b in old) printf "%s: dashboard, cache off ÷ 4da9be1 = %.2f\n", b, off[b] / old[b]
+      printf "%s: summary at 1,800 cities ÷ a page of 100 of 1,800 = %.2f\n", b, sum[b] / page[b]
+    }
+    printf "SQLite ÷ PostgreSQL, dashboard, cache off = %.2f\n", off["sqlite"] / off["postgres"]
+  }' "$results"
+echo "server peak memory (VmHWM) over the cache-on runs: $memory"
