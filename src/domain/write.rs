@@ -146,6 +146,24 @@ pub struct CoverageUpdate {
 }
 
 impl CoverageUpdate {
+    /// A write to `city_code`'s record of `branch_type` in `period` that keeps every field, to
+    /// which the writer adds what it changes.
+    pub fn keep_all(city_code: String, branch_type: entity::BranchType, period: i32) -> Self {
+        Self {
+            city_code,
+            branch_type,
+            period,
+            branch_count: Patch::Keep,
+            eligible_count: Patch::Keep,
+            new_branches: Patch::Keep,
+            stated_rate: Patch::Keep,
+            rate_scope: Patch::Keep,
+            source: Patch::Keep,
+            expected_version: None,
+            note: None,
+        }
+    }
+
     /// Whether the write sets a figure (and so must name its source).
     pub fn sets_figure(&self) -> bool {
         self.branch_count.is_set()
@@ -405,19 +423,7 @@ mod tests {
     use super::*;
 
     fn update() -> CoverageUpdate {
-        CoverageUpdate {
-            city_code: "410800".into(),
-            branch_type: entity::BranchType::Enterprise,
-            period: 2024,
-            branch_count: Patch::Keep,
-            eligible_count: Patch::Keep,
-            new_branches: Patch::Keep,
-            stated_rate: Patch::Keep,
-            rate_scope: Patch::Keep,
-            source: Patch::Keep,
-            expected_version: None,
-            note: None,
-        }
+        CoverageUpdate::keep_all("410800".into(), entity::BranchType::Enterprise, 2024)
     }
 
     fn fields(errors: &[UserError]) -> Vec<String> {

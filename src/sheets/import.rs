@@ -665,19 +665,10 @@ impl SheetRow {
     }
 
     fn update(&self, note: String) -> CoverageUpdate {
-        let mut update = CoverageUpdate {
-            city_code: self.city_code.clone(),
-            branch_type: self.branch_type,
-            period: self.period,
-            branch_count: Patch::Keep,
-            eligible_count: Patch::Keep,
-            new_branches: Patch::Keep,
-            stated_rate: Patch::Keep,
-            rate_scope: Patch::Keep,
-            source: Patch::Keep,
-            expected_version: self.version,
-            note: Some(note),
-        };
+        let mut update =
+            CoverageUpdate::keep_all(self.city_code.clone(), self.branch_type, self.period);
+        update.expected_version = self.version;
+        update.note = Some(note);
         fn patch<T: Clone>(v: &Option<T>) -> Patch<T> {
             v.clone().map_or(Patch::Clear, Patch::Set)
         }

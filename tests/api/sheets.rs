@@ -50,17 +50,7 @@ async fn import(
 
 /// Every stored record and revision, to show that a refused import changed nothing.
 async fn stored(app: &TestApp) -> String {
-    use sea_orm::{EntityTrait, QueryOrder};
-    let records = entity::coverage_record::Entity::find()
-        .order_by_asc(entity::coverage_record::Column::Id)
-        .all(&app.db.conn)
-        .await
-        .unwrap();
-    let revisions = entity::revision::Entity::find()
-        .all(&app.db.conn)
-        .await
-        .unwrap();
-    format!("{records:?}\n{revisions:?}")
+    crate::writes::snapshot(app).await
 }
 
 fn sheet(bytes: &[u8], index: usize) -> Vec<Vec<Data>> {

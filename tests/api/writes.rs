@@ -44,7 +44,7 @@ async fn tokens(app: &TestApp) -> Tokens {
 }
 
 /// Everything a write could change, to compare before and after a refused call.
-async fn snapshot(app: &TestApp) -> String {
+pub(crate) async fn snapshot(app: &TestApp) -> String {
     let records = entity::coverage_record::Entity::find()
         .order_by_asc(entity::coverage_record::Column::Id)
         .all(&app.db.conn)
