@@ -30,6 +30,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use sha2::Digest;
 
+use crate::routes::negotiation::qvalue;
+
 /// Default of `--response-cache-bytes`: 8 MiB, a few hundred dashboard answers with their
 /// compressed forms (an 18-city dashboard answer is about 6 KiB, 1 KiB compressed).
 pub const DEFAULT_BYTES: u64 = 8 * 1024 * 1024;
@@ -248,24 +250,6 @@ impl Encoding {
                 Ok(out.into())
             }
         }
-    }
-}
-
-/// `0` to `1` with at most three decimals, in thousandths.
-fn qvalue(text: &str) -> Option<u16> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let thousandths = fraction
-        .bytes()
-        .chain(std::iter::repeat(b'0'))
-        .take(3)
-        .fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
-    match whole {
-        "0" => Some(thousandths),
-        "1" if thousandths == 0 => Some(1000),
-        _ => None,
     }
 }
 

@@ -6,7 +6,7 @@
 //! specification says: the media type from `Accept` (see [`negotiation`]), and with
 //! `application/graphql-response+json` a request that never executed is a 4xx without `data`.
 
-mod negotiation;
+pub(crate) mod negotiation;
 mod sheets;
 
 use std::sync::Arc;

@@ -132,8 +132,9 @@ fn weighed(range: MediaType<'_>) -> Option<(MediaType<'_>, u16)> {
     Some((range, weight))
 }
 
-/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, in thousandths.
-fn qvalue(text: &str) -> Option<u16> {
+/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, in thousandths (also
+/// the weights of `Accept-Encoding`, read by the response cache).
+pub(crate) fn qvalue(text: &str) -> Option<u16> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -43,7 +43,8 @@ async fn write(app: &TestApp, token: &str, city: &str, kind: &str, branches: i32
             Some(token),
             UPDATE,
             json!({ "input": { "cityCode": city, "branchType": kind, "period": 2024,
-                "branchCount": branches, "eligibleCount": 1000, "expectedVersion": expected } }),
+                "branchCount": branches, "eligibleCount": 1000, "expectedVersion": expected,
+                "source": "test" } }),
         )
         .await;
     assert_eq!(
@@ -319,7 +320,8 @@ async fn requests_with_a_token_mutations_errors_and_batches_are_never_cached() {
         .post(app.url("/graphql"))
         .bearer_auth(&admin)
         .json(&json!({ "query": UPDATE, "variables": { "input": {
-            "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024, "branchCount": 1 } } }))
+            "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024, "branchCount": 1,
+            "source": "test" } } }))
         .send()
         .await
         .unwrap();
