@@ -434,6 +434,7 @@ pub fn read_table(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>,
     } else {
         read_text(bytes)?
     };
+    // The header may sit under up to 19 title rows; `parse` counts the data rows exactly.
     if rows.len() > limits.max_rows + 20 {
         return Err(too_large(
             format!(
