@@ -1,12 +1,14 @@
 //! `City`, the paged city list (`cities`) and `city(code)`.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, InputType, Object, Result};
 use entity::city;
 
 use super::connection::CityConnection;
 use super::coverage::{BranchType, Coverage};
 use super::error::GqlResultExt;
-use super::loaders::{CoverageKey, HistoryKey, group};
+use super::loaders::{CoverageKey, DesignatedProgram, HistoryKey};
 use super::node::NodeKey;
 use super::pilot::{PilotDesignation, PilotProgram};
 use super::{Limits, db, loaders};
@@ -25,11 +27,55 @@ pub enum CityKind {
 
 /// One of the province's 18 cities (省辖市及示范区).
 #[derive(Clone)]
-pub struct City(pub city::Model);
+pub struct City {
+    model: city::Model,
+    /// What the list that returned this city has read for it already (see [`prefetch`]).
+    known: Option<Arc<Known>>,
+}
 
 impl From<city::Model> for City {
     fn from(model: city::Model) -> Self {
-        Self(model)
+        Self { model, known: None }
+    }
+}
+
+/// The children of one city of a page, read by the page's own statements.
+#[derive(Default)]
+struct Known {
+    /// Coverage records per (period, branch type) argument pair the query uses, in the order
+    /// the field returns them.
+    coverage: Vec<(CoverageArgs, Vec<entity::coverage_record::Model>)>,
+    /// The programmes, when the query asks for them.
+    programs: Option<Vec<DesignatedProgram>>,
+}
+
+/// The arguments of `City.coverage`.
+type CoverageArgs = (Option<i32>, Option<entity::BranchType>);
+
+impl City {
+    fn known_coverage(&self, args: CoverageArgs) -> Option<&[entity::coverage_record::Model]> {
+        let known = self.known.as_deref()?;
+        known
+            .coverage
+            .iter()
+            .find(|(a, _)| *a == args)
+            .map(|(_, records)| records.as_slice())
+    }
+
+    fn known_programs(&self) -> Option<&[DesignatedProgram]> {
+        self.known.as_deref()?.programs.as_deref()
+    }
+
+    async fn programs(&self, ctx: &Context<'_>) -> Result<Vec<DesignatedProgram>> {
+        if let Some(known) = self.known_programs() {
+            return Ok(known.to_vec());
+        }
+        Ok(loaders(ctx)?
+            .programs_by_city
+            .load_one(self.model.code.clone())
+            .await
+            .gql()?
+            .unwrap_or_default())
     }
 }
 
@@ -38,27 +84,27 @@ impl From<city::Model> for City {
 impl City {
     /// Opaque, stable global id (Relay's `Node`); the natural key is `code`.
     pub async fn id(&self) -> ID {
-        NodeKey::City(self.0.code.clone()).id()
+        NodeKey::City(self.model.code.clone()).id()
     }
 
     /// Administrative division code (行政区划代码, GB/T 2260), e.g. `410800` for Jiaozuo.
     async fn code(&self) -> ID {
-        ID(self.0.code.clone())
+        ID(self.model.code.clone())
     }
 
     /// Chinese name (中文名), e.g. 焦作.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.model.name
     }
 
     /// Name in pinyin, e.g. Jiaozuo.
     async fn name_en(&self) -> &str {
-        &self.0.name_en
+        &self.model.name_en
     }
 
     /// Prefecture-level city or demonstration zone.
     async fn kind(&self) -> CityKind {
-        self.0.kind.into()
+        self.model.kind.into()
     }
 
     /// Coverage records (覆盖情况) of one period, one per branch type that has a record, in the
@@ -73,10 +119,14 @@ impl City {
             BranchType,
         >,
     ) -> Result<Vec<Coverage>> {
+        let branch_type = branch_type.map(Into::into);
+        if let Some(known) = self.known_coverage((period, branch_type)) {
+            return Ok(known.iter().cloned().map(Coverage::from).collect());
+        }
         let key = CoverageKey {
-            city_code: self.0.code.clone(),
+            city_code: self.model.code.clone(),
             period,
-            branch_type: branch_type.map(Into::into),
+            branch_type,
         };
         let mut records = loaders(ctx)?
             .coverage_by_city
@@ -84,7 +134,7 @@ impl City {
             .await
             .gql()?
             .unwrap_or_default();
-        records.sort_by_key(|r| BRANCH_TYPES.iter().position(|t| *t == r.branch_type));
+        sort_by_type(&mut records);
         Ok(records.into_iter().map(Coverage::from).collect())
     }
 
@@ -98,7 +148,7 @@ impl City {
         >,
     ) -> Result<Vec<Coverage>> {
         let key = HistoryKey {
-            city_code: self.0.code.clone(),
+            city_code: self.model.code.clone(),
             branch_type: branch_type.map(Into::into),
         };
         let mut records = loaders(ctx)?
@@ -118,13 +168,9 @@ impl City {
 
     /// Pilot programmes (试点) this city holds, by programme code.
     async fn pilot_programs(&self, ctx: &Context<'_>) -> Result<Vec<PilotProgram>> {
-        let rows = loaders(ctx)?
-            .programs_by_city
-            .load_one(self.0.code.clone())
-            .await
-            .gql()?;
-        Ok(rows
-            .unwrap_or_default()
+        Ok(self
+            .programs(ctx)
+            .await?
             .into_iter()
             .map(|(_, p)| PilotProgram(p))
             .collect())
@@ -132,16 +178,12 @@ impl City {
 
     /// This city's designations: which programme, since when, on what source.
     async fn pilot_designations(&self, ctx: &Context<'_>) -> Result<Vec<PilotDesignation>> {
-        let rows = loaders(ctx)?
-            .programs_by_city
-            .load_one(self.0.code.clone())
-            .await
-            .gql()?;
-        Ok(rows
-            .unwrap_or_default()
+        Ok(self
+            .programs(ctx)
+            .await?
             .into_iter()
             .map(|(designation, program)| {
-                PilotDesignation::new(designation).with(Some(self.0.clone()), Some(program))
+                PilotDesignation::new(designation).with(Some(self.model.clone()), Some(program))
             })
             .collect())
     }
@@ -251,11 +293,11 @@ impl CityQuery {
             branch_type: o.branch_type.map(Into::into),
             period: o.period,
         });
-        let page = svc::list(&db(ctx)?.conn, &filter, &order, page)
+        let along = along(ctx)?;
+        let page = svc::list(&db(ctx)?.conn, &filter, &order, page, &along)
             .await
             .gql()?;
-        prefetch(ctx, &page.items).await?;
-        Ok(CityConnection::from_page(page, City))
+        Ok(CityConnection::from_page(page, |item| City::with(item, &along)))
     }
 
     /// One city by its administrative code; null when there is none.
@@ -264,23 +306,22 @@ impl CityQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Administrative code, e.g. 410800.")] code: ID,
     ) -> Result<Option<City>> {
-        Ok(svc::get(&db(ctx)?.conn, &code).await.gql()?.map(City))
+        Ok(svc::get(&db(ctx)?.conn, &code)
+            .await
+            .gql()?
+            .map(City::from))
     }
 }
 
-/// Feeds the loaders with what the page's cities will ask for: their coverage (for each set of
-/// arguments the query uses) and their programmes, one statement each. The children's loads then
-/// hit the request's cache. async-graphql's loaders batch by time window, and a page's resolvers
-/// yield to the scheduler every few cities, so a slow moment could split a page over two
-/// batches; this makes the dashboard's statement count fixed, and saves the window's delay.
-async fn prefetch(ctx: &Context<'_>, cities: &[city::Model]) -> Result<()> {
-    if cities.is_empty() {
-        return Ok(());
-    }
-    let codes: Vec<String> = cities.iter().map(|c| c.code.clone()).collect();
+/// What the page's cities will ask for, read from the query: their coverage, for each set of
+/// arguments the query uses, and their programmes. The page's statement brings it along (see
+/// `service::cities::list`), and the children's resolvers read it from their city rather than
+/// through a loader: one statement for the page, whatever it asks of its cities, and no
+/// loader's locking, hashing and cloning per city.
+fn along(ctx: &Context<'_>) -> Result<svc::Along> {
     let look = ctx.look_ahead();
     let nodes = [look.field("nodes"), look.field("edges").field("node")];
-    let mut coverage_args: Vec<(Option<i32>, Option<entity::BranchType>)> = Vec::new();
+    let mut along = svc::Along::default();
     for field in nodes
         .iter()
         .flat_map(|n| n.field("coverage").selection_fields())
@@ -299,44 +340,45 @@ async fn prefetch(ctx: &Context<'_>, cities: &[city::Model]) -> Result<()> {
                 _ => {}
             }
         }
-        if !coverage_args.contains(&(period, branch_type)) {
-            coverage_args.push((period, branch_type));
+        if !along.coverage.contains(&(period, branch_type)) {
+            along.coverage.push((period, branch_type));
         }
     }
-    let wants_programs = nodes
+    along.programs = nodes
         .iter()
         .any(|n| n.field("pilotPrograms").exists() || n.field("pilotDesignations").exists());
+    Ok(along)
+}
 
-    let db = &db(ctx)?.conn;
-    let loaders = loaders(ctx)?;
-    let coverage = async {
-        for (period, branch_type) in coverage_args {
-            let rows =
-                crate::service::coverage::for_cities(db, &codes, period, branch_type).await?;
-            let mut by_city = group(rows.into_iter().map(|r| (r.city_code.clone(), r)));
-            let values = codes.iter().map(|code| {
-                let key = CoverageKey {
-                    city_code: code.clone(),
-                    period,
-                    branch_type,
-                };
-                (key, by_city.remove(code).unwrap_or_default())
-            });
-            loaders.coverage_by_city.feed_many(values).await;
+impl City {
+    /// A city of a page, with what the page's statement brought along for it.
+    fn with(item: svc::CityWith, along: &svc::Along) -> Self {
+        let svc::CityWith {
+            city,
+            coverage,
+            programs,
+        } = item;
+        if along.coverage.is_empty() && programs.is_none() {
+            return Self::from(city);
         }
-        Ok::<_, crate::AppError>(())
-    };
-    let programs = async {
-        if wants_programs {
-            let rows = crate::service::pilots::programs_of_cities(db, &codes).await?;
-            let mut by_city = group(rows.into_iter().map(|(d, p)| (d.city_code.clone(), (d, p))));
-            let values = codes
-                .iter()
-                .map(|code| (code.clone(), by_city.remove(code).unwrap_or_default()));
-            loaders.programs_by_city.feed_many(values).await;
+        let coverage = along
+            .coverage
+            .iter()
+            .copied()
+            .zip(coverage)
+            .map(|(args, mut records)| {
+                sort_by_type(&mut records);
+                (args, records)
+            })
+            .collect();
+        Self {
+            model: city,
+            known: Some(Arc::new(Known { coverage, programs })),
         }
-        Ok(())
-    };
-    tokio::try_join!(coverage, programs).gql()?;
-    Ok(())
+    }
+}
+
+/// Coverage records in the API's order of branch types (ENTERPRISE, UNIVERSITY, TOWNSHIP).
+fn sort_by_type(records: &mut [entity::coverage_record::Model]) {
+    records.sort_by_key(|r| BRANCH_TYPES.iter().position(|t| *t == r.branch_type));
 }

@@ -77,7 +77,7 @@ macro_rules! connection {
 
         impl $connection {
             /// The connection of `page`, each model wrapped by `wrap`.
-            pub fn from_page<M>(page: Page<M>, wrap: impl Fn(M) -> $item) -> Self {
+            pub fn from_page<M>(page: Page<M>, wrap: impl FnMut(M) -> $item) -> Self {
                 let page_info = page_info(&page);
                 let (total_count, offset) = (page.total, page.offset);
                 let nodes = page.items.into_iter().map(wrap).collect();

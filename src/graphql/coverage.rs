@@ -52,7 +52,7 @@ impl Coverage {
             .load_one(self.0.city_code.clone())
             .await
             .gql()?
-            .map(City)
+            .map(City::from)
             .ok_or_else(|| to_graphql(&AppError::NotFound("the record's city is missing".into())))
     }
 

@@ -348,7 +348,7 @@ fn designation_payload(
                 PilotDesignation::new(designation)
                     .with(Some(w.city.clone()), Some(w.program.clone()))
             }),
-            city: Some(City(w.city)),
+            city: Some(City::from(w.city)),
             program: Some(PilotProgram(w.program)),
             revision: Some(Revision(w.revision)),
             user_errors: Vec::new(),

@@ -199,7 +199,7 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
     Ok(keys
         .iter()
         .map(|key| match key {
-            NodeKey::City(code) => cities.get(code).cloned().map(|c| Node::City(City(c))),
+            NodeKey::City(code) => cities.get(code).cloned().map(|c| Node::City(City::from(c))),
             NodeKey::Coverage(city, branch_type, period) => coverage
                 .get(&(city.clone(), *branch_type, *period))
                 .cloned()

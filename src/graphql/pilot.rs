@@ -71,7 +71,7 @@ impl PilotProgram {
         Ok(rows
             .unwrap_or_default()
             .into_iter()
-            .map(|(_, c)| City(c))
+            .map(|(_, c)| City::from(c))
             .collect())
     }
 }
@@ -135,14 +135,14 @@ impl PilotDesignation {
     /// The city.
     async fn city(&self, ctx: &Context<'_>) -> Result<Option<City>> {
         if let Some(city) = &self.city {
-            return Ok(Some(City(city.clone())));
+            return Ok(Some(City::from(city.clone())));
         }
         Ok(loaders(ctx)?
             .city_by_code
             .load_one(self.designation.city_code.clone())
             .await
             .gql()?
-            .map(City))
+            .map(City::from))
     }
 
     /// The year the city joined, when known.

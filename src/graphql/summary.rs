@@ -89,7 +89,7 @@ impl TypeSummary {
             .full_coverage_cities
             .iter()
             .cloned()
-            .map(City)
+            .map(City::from)
             .collect()
     }
 }

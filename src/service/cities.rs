@@ -1,8 +1,8 @@
 //! Cities: one by code, several by code, and the filtered, ordered, paged list.
 
-use entity::{city, coverage_record, pilot_designation};
+use entity::{city, coverage_record, pilot_designation, pilot_program};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryResult};
 
 use super::{period_expr, rate_sql};
 use crate::domain::{BranchType, CityKind, Page, PageRequest};
@@ -67,14 +67,26 @@ impl Default for CityOrder {
     }
 }
 
-/// A city row with the size of the whole filtered list, from one statement.
-#[derive(Debug, FromQueryResult)]
-struct CityRow {
-    code: String,
-    name: String,
-    name_en: String,
-    kind: CityKind,
-    total_count: i64,
+/// What a page of cities brings along for each of its cities, in the page's own statement.
+#[derive(Debug, Clone, Default)]
+pub struct Along {
+    /// Coverage records of one (period, branch type) pair per entry; a `None` period is the
+    /// latest period with data, a `None` type every type.
+    pub coverage: Vec<(Option<i32>, Option<BranchType>)>,
+    /// The programmes each city holds, with its designations.
+    pub programs: bool,
+}
+
+/// A city of a page with what [`Along`] asked for.
+#[derive(Debug, Clone)]
+pub struct CityWith {
+    /// The city.
+    pub city: city::Model,
+    /// One list of records per entry of `Along::coverage`, in its order; each list in no
+    /// particular order.
+    pub coverage: Vec<Vec<coverage_record::Model>>,
+    /// The designations with their programmes, by programme code, when `Along::programs`.
+    pub programs: Option<Vec<(pilot_designation::Model, pilot_program::Model)>>,
 }
 
 /// One city, if the code exists.
@@ -87,16 +99,23 @@ pub async fn by_codes(db: &impl ConnectionTrait, codes: &[String]) -> AppResult<
     super::by_codes::<city::Entity>(db, city::Column::Code, codes).await
 }
 
-/// One page of the cities that pass `filter`, sorted by `order`. One statement: the total comes
-/// from a scalar subquery beside the rows (evaluated once; a `COUNT(*) OVER ()` window would
-/// sort every matching city, ten times slower at 1,800 cities); only a page past the end (or of
-/// size 0) costs a second, counting statement.
+/// One page of the cities that pass `filter`, sorted by `order`, each with what `along` asks
+/// for. One statement: the total comes from a scalar subquery beside the rows (evaluated once; a
+/// `COUNT(*) OVER ()` window would sort every matching city, ten times slower at 1,800 cities),
+/// and each child is a correlated subquery that returns the city's rows as one JSON text (an
+/// array of arrays): one row per city, whatever the children. A statement costs the dashboard
+/// far more than its rows do (on SQLite each is a round trip to the connection's thread, and a
+/// second one when the connection goes back to the pool), so the page, its coverage and its
+/// programmes in one statement answer twice as fast as three statements did. Only a page past
+/// the end (or of size 0) costs a second, counting statement.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &CityFilter,
     order: &CityOrder,
     page: PageRequest,
-) -> AppResult<Page<city::Model>> {
+    along: &Along,
+) -> AppResult<Page<CityWith>> {
+    let backend = db.get_database_backend();
     let base = filtered(filter)?;
     let mut query = base.clone();
     query
@@ -109,31 +128,240 @@ pub async fn list(
         .expr_as(
             Expr::SubQuery(None, Box::new(count_query(base.clone()).into())),
             Alias::new("total_count"),
-        )
-        .limit(page.limit)
-        .offset(page.offset);
-    apply_order(&mut query, order, db.get_database_backend())?;
-    let rows = CityRow::find_by_statement(db.get_database_backend().build(&query))
-        .all(db)
-        .await?;
+        );
+    for (i, (period, branch_type)) in along.coverage.iter().enumerate() {
+        query.expr_as(
+            coverage_json(backend, *period, *branch_type),
+            Alias::new(format!("coverage_{i}")),
+        );
+    }
+    if along.programs {
+        query.expr_as(programs_json(backend), Alias::new("programs"));
+    }
+    apply_order(&mut query, order, backend)?;
+    // LIMIT and OFFSET are written as numbers, not bound: SQLite plans a LIMIT by its value, so
+    // a bound one makes it parse and plan the whole statement again on every execution (a sixth
+    // of the dashboard's SQL time). Both are integers of ours, so nothing of a request's text
+    // enters the SQL, and the statement cache holds one entry per page size and offset in use.
+    let mut statement = backend.build(&query);
+    statement.sql = format!(
+        "{} LIMIT {} OFFSET {}",
+        statement.sql, page.limit, page.offset
+    );
+    let rows = db.query_all_raw(statement).await?;
     let total = match rows.first() {
-        Some(row) => u64::try_from(row.total_count).unwrap_or_default(),
+        Some(row) => u64::try_from(row.try_get::<i64>("", "total_count")?).unwrap_or_default(),
         None => count(db, base).await?,
     };
     let items = rows
-        .into_iter()
-        .map(|row| city::Model {
-            code: row.code,
-            name: row.name,
-            name_en: row.name_en,
-            kind: row.kind,
-        })
-        .collect();
+        .iter()
+        .map(|row| city_with(row, along))
+        .collect::<Result<Vec<_>, DbErr>>()?;
     Ok(Page {
         items,
         offset: page.offset,
         total,
     })
+}
+
+/// One row of [`list`]'s statement.
+fn city_with(row: &QueryResult, along: &Along) -> Result<CityWith, DbErr> {
+    let city = city::Model {
+        code: row.try_get("", "code")?,
+        name: row.try_get("", "name")?,
+        name_en: row.try_get("", "name_en")?,
+        kind: row.try_get("", "kind")?,
+    };
+    let coverage = (0..along.coverage.len())
+        .map(|i| {
+            let json: Option<String> = row.try_get("", &format!("coverage_{i}"))?;
+            coverage_from_json(&city.code, json.as_deref())
+        })
+        .collect::<Result<_, _>>()?;
+    let programs = if along.programs {
+        let json: Option<String> = row.try_get("", "programs")?;
+        Some(programs_from_json(&city.code, json.as_deref())?)
+    } else {
+        None
+    };
+    Ok(CityWith {
+        city,
+        coverage,
+        programs,
+    })
+}
+
+/// `agg` of JSON arrays of `fields` as text: an empty array, or null, when there is no row.
+/// The two databases name the same functions differently; both keep `order` inside the
+/// aggregate. A rate travels as text of 17 significant digits, which reads back as exactly the
+/// stored double (SQLite's JSON writes 15).
+fn json_rows(backend: DbBackend, fields: &str, order: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("CAST(json_agg(json_build_array({fields}) ORDER BY {order}) AS TEXT)")
+        }
+        _ => format!("json_group_array(json_array({fields}) ORDER BY {order})"),
+    }
+}
+
+/// A rate column as text that reads back as the same double, or null.
+fn exact_real(backend: DbBackend, column: &str) -> String {
+    match backend {
+        // PostgreSQL 12 and later print the shortest text that reads back exactly.
+        DbBackend::Postgres => format!("CAST({column} AS TEXT)"),
+        _ => format!("CASE WHEN {column} IS NULL THEN NULL ELSE printf('%!.17g', {column}) END"),
+    }
+}
+
+/// The coverage records of the outer query's city in `period`, of `branch_type` or all, as
+/// [`coverage_from_json`] reads them.
+fn coverage_json(backend: DbBackend, period: Option<i32>, branch_type: Option<BranchType>) -> Expr {
+    let fields = format!(
+        "r.id, r.branch_type, r.period, r.branch_count, r.eligible_count, r.new_branches, {}, \
+         r.rate_scope, r.source, r.version, r.updated_at, r.updated_by",
+        exact_real(backend, "r.stated_rate")
+    );
+    let r = Alias::new("r");
+    let mut query = Query::select();
+    query
+        .expr(Expr::cust(json_rows(backend, &fields, "r.branch_type")))
+        .from_as(coverage_record::Entity, r.clone())
+        .and_where(
+            Expr::col((r.clone(), coverage_record::Column::CityCode))
+                .equals((city::Entity, city::Column::Code)),
+        )
+        .and_where(Expr::col((r.clone(), coverage_record::Column::Period)).eq(period_expr(period)));
+    if let Some(branch_type) = branch_type {
+        query.and_where(
+            Expr::col((r, coverage_record::Column::BranchType)).eq(branch_type.to_value()),
+        );
+    }
+    Expr::SubQuery(None, Box::new(query.into()))
+}
+
+/// The designations of the outer query's city with their programmes, as
+/// [`programs_from_json`] reads them.
+fn programs_json(backend: DbBackend) -> Expr {
+    let fields = "d.program_code, d.since_year, d.source, d.version, \
+                  p.name, p.name_en, p.level, p.stated_size, p.source";
+    let (d, p) = (Alias::new("d"), Alias::new("p"));
+    let query = Query::select()
+        .expr(Expr::cust(json_rows(backend, fields, "d.program_code")))
+        .from_as(pilot_designation::Entity, d.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            pilot_program::Entity,
+            p.clone(),
+            Expr::col((p, pilot_program::Column::Code))
+                .equals((d.clone(), pilot_designation::Column::ProgramCode)),
+        )
+        .and_where(
+            Expr::col((d, pilot_designation::Column::CityCode))
+                .equals((city::Entity, city::Column::Code)),
+        )
+        .to_owned();
+    Expr::SubQuery(None, Box::new(query.into()))
+}
+
+/// A record as [`coverage_json`] writes it.
+type CoverageItem = (
+    i64,
+    String,
+    i32,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i32,
+    String,
+    Option<String>,
+);
+
+/// A designation and its programme as [`programs_json`] writes them.
+type ProgramItem = (
+    String,
+    Option<i32>,
+    Option<String>,
+    i32,
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+);
+
+fn decode_error(what: &str, err: impl std::fmt::Display) -> DbErr {
+    DbErr::Type(format!("{what} of a city page: {err}"))
+}
+
+/// The JSON array of one city's records; null is none.
+fn json_items<T: serde::de::DeserializeOwned>(what: &str, json: Option<&str>) -> Result<Vec<T>, DbErr> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| decode_error(what, e)),
+    }
+}
+
+fn coverage_from_json(
+    city_code: &str,
+    json: Option<&str>,
+) -> Result<Vec<coverage_record::Model>, DbErr> {
+    json_items::<CoverageItem>("coverage", json)?
+        .into_iter()
+        .map(|item| {
+            let (id, branch_type, period, branch_count, eligible_count, new_branches, rate) =
+                (item.0, item.1, item.2, item.3, item.4, item.5, item.6);
+            Ok(coverage_record::Model {
+                id,
+                city_code: city_code.to_owned(),
+                branch_type: BranchType::try_from_value(&branch_type)?,
+                period,
+                branch_count,
+                eligible_count,
+                new_branches,
+                stated_rate: rate
+                    .map(|r| r.parse::<f64>().map_err(|e| decode_error("a stated rate", e)))
+                    .transpose()?,
+                rate_scope: item.7,
+                source: item.8,
+                version: item.9,
+                updated_at: chrono::DateTime::parse_from_rfc3339(&item.10)
+                    .map_err(|e| decode_error("a time of update", e))?
+                    .to_utc(),
+                updated_by: item.11,
+            })
+        })
+        .collect()
+}
+
+fn programs_from_json(
+    city_code: &str,
+    json: Option<&str>,
+) -> Result<Vec<(pilot_designation::Model, pilot_program::Model)>, DbErr> {
+    json_items::<ProgramItem>("programmes", json)?
+        .into_iter()
+        .map(|item| {
+            let (program_code, since_year, source, version) = (item.0, item.1, item.2, item.3);
+            let program = pilot_program::Model {
+                code: program_code.clone(),
+                name: item.4,
+                name_en: item.5,
+                level: entity::ProgramLevel::try_from_value(&item.6)?,
+                stated_size: item.7,
+                source: item.8,
+            };
+            let designation = pilot_designation::Model {
+                city_code: city_code.to_owned(),
+                program_code,
+                since_year,
+                source,
+                version,
+            };
+            Ok((designation, program))
+        })
+        .collect()
 }
 
 /// `SELECT COUNT(*)` of the cities `base` selects.

@@ -121,6 +121,13 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
         )
         .and_where(Expr::col((r.clone(), coverage_record::Column::Period)).eq(period_expr(period)))
         .and_where(rate_sql("r").gte(1.0))
+        // The covering index's own order after the period: ordered by the city alone, SQLite
+        // walked the whole table in the unique index's order instead (9 ms at 1,800 cities,
+        // against 1 ms this way).
+        .order_by(
+            (r.clone(), coverage_record::Column::BranchType),
+            sea_orm::sea_query::Order::Asc,
+        )
         .order_by(
             (r, coverage_record::Column::CityCode),
             sea_orm::sea_query::Order::Asc,
