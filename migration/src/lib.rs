@@ -9,9 +9,13 @@ mod m20261130_000003_create_revisions;
 mod m20261203_000001_index_revisions_by_record;
 mod m20261203_000002_version_admin_records;
 mod m20261203_000003_cover_summary_by_period;
+mod m20261203_000004_keep_coverage_sums;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
+pub use m20261203_000004_keep_coverage_sums::{
+    FULL_COVERAGE_INDEX, TABLE as COVERAGE_SUMS, fully_covered, rate as rate_sql,
+};
 
 /// Migrations in the release before versioned administrators' records (pilot designations
 /// and province totals): the upgrade test builds such a database, then migrates it.
@@ -30,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_index_revisions_by_record::Migration),
             Box::new(m20261203_000002_version_admin_records::Migration),
             Box::new(m20261203_000003_cover_summary_by_period::Migration),
+            Box::new(m20261203_000004_keep_coverage_sums::Migration),
         ]
     }
 }

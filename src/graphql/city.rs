@@ -297,7 +297,9 @@ impl CityQuery {
         let page = svc::list(&db(ctx)?.conn, &filter, &order, page, &along)
             .await
             .gql()?;
-        Ok(CityConnection::from_page(page, |item| City::with(item, &along)))
+        Ok(CityConnection::from_page(page, |item| {
+            City::with(item, &along)
+        }))
     }
 
     /// One city by its administrative code; null when there is none.
@@ -306,10 +308,7 @@ impl CityQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Administrative code, e.g. 410800.")] code: ID,
     ) -> Result<Option<City>> {
-        Ok(svc::get(&db(ctx)?.conn, &code)
-            .await
-            .gql()?
-            .map(City::from))
+        Ok(svc::get(&db(ctx)?.conn, &code).await.gql()?.map(City::from))
     }
 }
 

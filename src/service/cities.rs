@@ -4,7 +4,7 @@ use entity::{city, coverage_record, pilot_designation, pilot_program};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryResult};
 
-use super::{period_expr, rate_sql};
+use super::{decode_error, json_items, json_rows, period_expr, rate_sql};
 use crate::domain::{BranchType, CityKind, Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
@@ -191,19 +191,6 @@ fn city_with(row: &QueryResult, along: &Along) -> Result<CityWith, DbErr> {
     })
 }
 
-/// `agg` of JSON arrays of `fields` as text: an empty array, or null, when there is no row.
-/// The two databases name the same functions differently; both keep `order` inside the
-/// aggregate. A rate travels as text of 17 significant digits, which reads back as exactly the
-/// stored double (SQLite's JSON writes 15).
-fn json_rows(backend: DbBackend, fields: &str, order: &str) -> String {
-    match backend {
-        DbBackend::Postgres => {
-            format!("CAST(json_agg(json_build_array({fields}) ORDER BY {order}) AS TEXT)")
-        }
-        _ => format!("json_group_array(json_array({fields}) ORDER BY {order})"),
-    }
-}
-
 /// A rate column as text that reads back as the same double, or null.
 fn exact_real(backend: DbBackend, column: &str) -> String {
     match backend {
@@ -292,18 +279,6 @@ type ProgramItem = (
     Option<String>,
 );
 
-fn decode_error(what: &str, err: impl std::fmt::Display) -> DbErr {
-    DbErr::Type(format!("{what} of a city page: {err}"))
-}
-
-/// The JSON array of one city's records; null is none.
-fn json_items<T: serde::de::DeserializeOwned>(what: &str, json: Option<&str>) -> Result<Vec<T>, DbErr> {
-    match json {
-        None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(text).map_err(|e| decode_error(what, e)),
-    }
-}
-
 fn coverage_from_json(
     city_code: &str,
     json: Option<&str>,
@@ -322,7 +297,10 @@ fn coverage_from_json(
                 eligible_count,
                 new_branches,
                 stated_rate: rate
-                    .map(|r| r.parse::<f64>().map_err(|e| decode_error("a stated rate", e)))
+                    .map(|r| {
+                        r.parse::<f64>()
+                            .map_err(|e| decode_error("a stated rate", e))
+                    })
                     .transpose()?,
                 rate_scope: item.7,
                 source: item.8,

@@ -10,6 +10,7 @@ pub mod tokens;
 pub mod writes;
 
 use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveEnum, DbBackend, DbErr};
 
 /// SQL for the latest period with data: the newest year of any city's coverage record, or, in
 /// a database with no records yet, the newest province total. City figures lead: a province total
@@ -42,14 +43,52 @@ async fn by_codes<E: sea_orm::EntityTrait>(
 
 /// The coverage rate of the coverage-record row aliased `alias`, in SQL, following
 /// [`crate::domain::coverage_rate`]: counts when both are known and eligible > 0, else the
-/// stated rate.
+/// stated rate. The text is the migration's (its partial index of fully covered records uses it).
 fn rate_sql(alias: &str) -> Expr {
-    Expr::cust(format!(
-        "(CASE WHEN {a}.branch_count IS NOT NULL AND {a}.eligible_count > 0 \
-         THEN CAST({a}.branch_count AS DOUBLE PRECISION) / {a}.eligible_count \
-         ELSE {a}.stated_rate END)",
-        a = alias
-    ))
+    Expr::cust(migration::rate_sql(alias))
+}
+
+/// `agg` of JSON arrays of `fields` as text: an empty array, or null, when there is no row.
+/// The two databases name the same functions differently; both keep `order` inside the
+/// aggregate. A rate travels as text of 17 significant digits, which reads back as exactly the
+/// stored double (SQLite's JSON writes 15).
+pub(crate) fn json_rows(backend: DbBackend, fields: &str, order: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("CAST(json_agg(json_build_array({fields}) ORDER BY {order}) AS TEXT)")
+        }
+        _ => format!("json_group_array(json_array({fields}) ORDER BY {order})"),
+    }
+}
+
+pub(crate) fn decode_error(what: &str, err: impl std::fmt::Display) -> DbErr {
+    DbErr::Type(format!("{what} of a city page: {err}"))
+}
+
+/// The JSON array of one city's records; null is none.
+pub(crate) fn json_items<T: serde::de::DeserializeOwned>(
+    what: &str,
+    json: Option<&str>,
+) -> Result<Vec<T>, DbErr> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| decode_error(what, e)),
+    }
+}
+
+/// Cities as `json_rows` writes `cities.code, cities.name, cities.name_en, cities.kind`.
+fn cities_from_json(json: Option<&str>) -> Result<Vec<entity::city::Model>, DbErr> {
+    json_items::<(String, String, String, String)>("cities", json)?
+        .into_iter()
+        .map(|(code, name, name_en, kind)| {
+            Ok(entity::city::Model {
+                code,
+                name,
+                name_en,
+                kind: entity::CityKind::try_from_value(&kind)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

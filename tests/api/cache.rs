@@ -14,7 +14,7 @@ use reqwest::header::{
 use serde_json::{Value, json};
 
 use crate::helpers::{CITIES, TestApp, json_of};
-use crate::statements::DASHBOARD;
+use crate::statements::{DASHBOARD, DASHBOARD_STATEMENTS};
 use crate::ws_client::{Protocol, WsClient};
 
 const UPDATE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
@@ -75,7 +75,7 @@ async fn a_repeated_anonymous_read_is_answered_from_the_cache_with_the_headers_o
     };
     let (first_statements, first) = app.statements_during(post().send()).await;
     let first = first.unwrap();
-    assert_eq!(first_statements, 3);
+    assert_eq!(first_statements, DASHBOARD_STATEMENTS);
     let (statements, second) = app.statements_during(post().send()).await;
     let second = second.unwrap();
     assert_eq!(statements, 0, "the second is answered from the cache");
@@ -310,7 +310,7 @@ async fn requests_with_a_token_mutations_errors_and_batches_are_never_cached() {
                 .await;
             assert!(answer.get("errors").is_none());
             // Executed every time (the token's look-up comes on top).
-            assert!(statements >= 3, "{statements}");
+            assert!(statements >= DASHBOARD_STATEMENTS, "{statements}");
         }
     }
     assert!(app.response_cache.is_empty());
@@ -368,7 +368,7 @@ async fn requests_with_a_token_mutations_errors_and_batches_are_never_cached() {
             ))
             .await;
         assert_eq!(answer[0]["data"]["cities"]["totalCount"], 18);
-        assert_eq!(statements, 3);
+        assert_eq!(statements, DASHBOARD_STATEMENTS);
     }
     assert!(app.response_cache.is_empty());
 }
@@ -510,7 +510,7 @@ async fn zero_bytes_switches_the_cache_off() {
             )
             .await;
         let response = response.unwrap();
-        assert_eq!(statements, 3);
+        assert_eq!(statements, DASHBOARD_STATEMENTS);
         assert!(response.headers().get(ETAG).is_none());
         assert_eq!(response.headers()[CACHE_CONTROL], "public, max-age=5");
     }
@@ -541,7 +541,7 @@ async fn with_cors_configured_hits_carry_the_cors_headers_too() {
         );
         answers.push((statements, response.headers()[ETAG].clone()));
     }
-    assert_eq!(answers[0].0, 3);
+    assert_eq!(answers[0].0, DASHBOARD_STATEMENTS);
     assert_eq!(answers[1].0, 0, "answered from the cache");
     assert_eq!(answers[0].1, answers[1].1);
 }

@@ -208,3 +208,117 @@ async fn a_province_total_for_a_new_year_does_not_empty_the_cities_default_view(
         } })
     );
 }
+
+/// The sums the summary reads (`coverage_sums`) are kept by triggers on `coverage_records`;
+/// whatever changes the records (the API, several cities' records in one write, an operator's
+/// UPDATE, DELETE or INSERT), they equal the sums of the records themselves, and so does the
+/// summary.
+#[tokio::test]
+async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn_synthetic(40, 3).await;
+    let token = coverage_api::service::tokens::create(
+        &app.db.conn,
+        "Province admin",
+        entity::Role::Admin,
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let bulk = app
+        .query_as(
+            Some(&token),
+            "mutation { bulkUpdateCoverage(input: [\
+             { cityCode: \"900001\", branchType: ENTERPRISE, period: 2023, branchCount: 7, eligibleCount: 9, newBranches: null, source: \"test\", expectedVersion: 1 },\
+             { cityCode: \"900002\", branchType: UNIVERSITY, period: 2023, branchCount: null, eligibleCount: null, statedRate: 0.5, source: \"test\", expectedVersion: 1 },\
+             { cityCode: \"900003\", branchType: TOWNSHIP, period: 2022, eligibleCount: 10000, source: \"test\", expectedVersion: 1 }]) \
+             { coverage { version } userErrors { message } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        bulk["data"]["bulkUpdateCoverage"],
+        serde_json::json!({ "coverage": [{ "version": 2 }, { "version": 2 }, { "version": 2 }], "userErrors": [] }),
+        "{bulk}"
+    );
+    for sql in [
+        "UPDATE coverage_records SET eligible_count = NULL WHERE city_code = '900004'",
+        "UPDATE coverage_records SET new_branches = 3 WHERE city_code = '900005' AND new_branches IS NULL",
+        "UPDATE coverage_records SET source = 'only the source' WHERE city_code = '900006'",
+        "DELETE FROM coverage_records WHERE city_code = '900007'",
+        "DELETE FROM coverage_records WHERE period = 2021 AND branch_type = 'UNIVERSITY'",
+        "INSERT INTO coverage_records (city_code, branch_type, period, branch_count, eligible_count, \
+         new_branches, version, updated_at) VALUES ('900007', 'ENTERPRISE', 2024, 1, 2, 1, 1, \
+         '2026-12-03T00:00:00+00:00')",
+    ] {
+        app.db.conn.execute_unprepared(sql).await.unwrap();
+    }
+    let backend = app.db.backend();
+    let rows = |sql: &str| {
+        let statement = Statement::from_string(backend, sql.to_owned());
+        let conn = &app.db.conn;
+        async move {
+            conn.query_all_raw(statement)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    let period: i32 = row.try_get_by_index(0).unwrap();
+                    let branch_type: String = row.try_get_by_index(1).unwrap();
+                    let sums: Vec<i64> = (2..8).map(|i| row.try_get_by_index(i).unwrap()).collect();
+                    (period, branch_type, sums)
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let kept = rows(
+        "SELECT period, branch_type, cities_with_data, cities_reporting, branch_count_sum, \
+         eligible_count_sum, new_branches_cities, new_branches_sum FROM coverage_sums \
+         WHERE cities_with_data > 0 ORDER BY period, branch_type",
+    )
+    .await;
+    let both = "branch_count IS NOT NULL AND eligible_count IS NOT NULL";
+    let summed = rows(&format!(
+        "SELECT period, branch_type, COUNT(*), \
+         CAST(SUM(CASE WHEN {both} THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN {both} THEN branch_count ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN {both} THEN eligible_count ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN new_branches IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(COALESCE(SUM(new_branches), 0) AS BIGINT) \
+         FROM coverage_records GROUP BY period, branch_type ORDER BY period, branch_type"
+    ))
+    .await;
+    assert_eq!(kept, summed);
+    // 2021 to 2023 by three types, less 2021's universities, and 2024's one record.
+    assert_eq!(summed.len(), 3 * 3 - 1 + 1);
+    assert!(
+        !summed
+            .iter()
+            .any(|(p, t, _)| *p == 2021 && t == "UNIVERSITY")
+    );
+
+    // The summary of 2022 reads the kept sums.
+    let summary = app
+        .query("{ summary(period: 2022) { byType { branchType citiesWithData citiesReporting branchCountSum eligibleCountSum newBranchesSum } } }")
+        .await;
+    for entry in summary["data"]["summary"]["byType"].as_array().unwrap() {
+        let t = entry["branchType"].as_str().unwrap();
+        let (_, _, s) = summed
+            .iter()
+            .find(|(p, bt, _)| *p == 2022 && bt == t)
+            .unwrap();
+        let reported = (s[1] > 0).then_some((s[2], s[3]));
+        assert_eq!(
+            entry,
+            &serde_json::json!({
+                "branchType": t,
+                "citiesWithData": s[0],
+                "citiesReporting": s[1],
+                "branchCountSum": reported.map(|r| r.0),
+                "eligibleCountSum": reported.map(|r| r.1),
+                "newBranchesSum": (s[4] > 0).then_some(s[5]),
+            })
+        );
+    }
+}
