@@ -150,7 +150,7 @@ pub async fn list(
     );
     let rows = db.query_all_raw(statement).await?;
     let total = match rows.first() {
-        Some(row) => u64::try_from(row.try_get::<i64>("", "total_count")?).unwrap_or_default(),
+        Some(row) => u64::try_from(row.try_get_by_index::<i64>(4)?).unwrap_or_default(),
         None => count(db, base).await?,
     };
     let items = rows
@@ -165,21 +165,25 @@ pub async fn list(
 }
 
 /// One row of [`list`]'s statement.
+/// Read by position, in the order `list` selects them (code, name, name_en, kind, total_count,
+/// then one column per coverage entry, then the programmes): a look-up by name costs each
+/// column a search of the row's names.
 fn city_with(row: &QueryResult, along: &Along) -> Result<CityWith, DbErr> {
     let city = city::Model {
-        code: row.try_get("", "code")?,
-        name: row.try_get("", "name")?,
-        name_en: row.try_get("", "name_en")?,
-        kind: row.try_get("", "kind")?,
+        code: row.try_get_by_index(0)?,
+        name: row.try_get_by_index(1)?,
+        name_en: row.try_get_by_index(2)?,
+        kind: row.try_get_by_index(3)?,
     };
+    let first_child = 5;
     let coverage = (0..along.coverage.len())
         .map(|i| {
-            let json: Option<String> = row.try_get("", &format!("coverage_{i}"))?;
+            let json: Option<String> = row.try_get_by_index(first_child + i)?;
             coverage_from_json(&city.code, json.as_deref())
         })
         .collect::<Result<_, _>>()?;
     let programs = if along.programs {
-        let json: Option<String> = row.try_get("", "programs")?;
+        let json: Option<String> = row.try_get_by_index(first_child + along.coverage.len())?;
         Some(programs_from_json(&city.code, json.as_deref())?)
     } else {
         None
