@@ -322,3 +322,44 @@ async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
         );
     }
 }
+
+/// Two bulk writes that reach two branch types in opposite orders, at the same time, round after
+/// round. The triggers that keep `coverage_sums` lock a (period, type) row as a write reaches
+/// it; without the batch taking those locks in one order first, PostgreSQL would end one of the
+/// two with a deadlock error. Both are written every round.
+#[tokio::test]
+async fn bulk_writes_reaching_types_in_opposite_orders_both_succeed() {
+    let app = TestApp::spawn_synthetic(4, 2).await;
+    let token = coverage_api::service::tokens::create(
+        &app.db.conn,
+        "Province admin",
+        entity::Role::Admin,
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let bulk = "mutation($input: [UpdateCoverageInput!]!) { bulkUpdateCoverage(input: $input) \
+        { coverage { version } userErrors { message } } }";
+    let row = |city: &str, branch_type: &str, branches: i32, version: i32| {
+        json!({ "cityCode": city, "branchType": branch_type, "period": 2023,
+                "branchCount": branches, "eligibleCount": 1000, "statedRate": null, "source": "test",
+                "expectedVersion": version })
+    };
+    for round in 0..12 {
+        let version = round + 1;
+        let one = json!({ "input": [row("900001", "ENTERPRISE", round, version),
+                                    row("900001", "UNIVERSITY", round, version)] });
+        let two = json!({ "input": [row("900002", "UNIVERSITY", round, version),
+                                    row("900002", "ENTERPRISE", round, version)] });
+        let (one, two) = tokio::join!(
+            app.query_as(Some(&token), bulk, one),
+            app.query_as(Some(&token), bulk, two),
+        );
+        let written = json!({ "bulkUpdateCoverage": {
+            "coverage": [{ "version": version + 1 }, { "version": version + 1 }],
+            "userErrors": [] } });
+        assert_eq!(one, json!({ "data": written }), "round {round}");
+        assert_eq!(two, json!({ "data": written }), "round {round}");
+    }
+}

@@ -4,8 +4,8 @@
 use entity::{RevisionKind, city, coverage_record, revision};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter,
+    ActiveEnum, ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
 };
 
 use super::snapshot::{CoverageSnapshot, coverage_key, to_json};
@@ -13,6 +13,7 @@ use super::{
     At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, Writer, codes,
     is_unique_violation, may_write_city, writer,
 };
+use crate::domain::BranchType;
 use crate::domain::write::{MAX_BULK_ROWS, check_coverage, version_conflict};
 use crate::error::{AppError, AppResult};
 use crate::events::Events;
@@ -127,8 +128,44 @@ pub async fn write_batch(
         return Ok(Outcome::Refused(Refusal::new(errors)));
     }
     let mut uow = UnitOfWork::begin(db, batch.events, batch.request_id, batch.writer).await?;
-    let applied = apply_all(&mut uow, batch.rows).await;
+    let mut sums: Vec<(i32, BranchType)> = batch
+        .rows
+        .iter()
+        .map(|(_, input)| (input.period, input.branch_type))
+        .collect();
+    sums.sort();
+    sums.dedup();
+    let applied = match lock_sums(uow.txn(), &sums).await {
+        Ok(()) => apply_all(&mut uow, batch.rows).await,
+        Err(err) => Err(err),
+    };
     uow.end(applied, At::INPUT, batch.dry_run).await
+}
+
+/// Takes the lock on each (period, branch type) row of `coverage_sums` that a batch will change,
+/// in one order for every writer. The triggers that keep those sums lock each row as the batch
+/// reaches a record of its type (see the migration); two batches that reached two types in
+/// opposite orders would each wait for the other, and PostgreSQL would end one of them after a
+/// second with a deadlock error. A batch of one type locks nothing more than it would anyway.
+/// (SQLite has one writer at a time, and its transaction already holds the write lock.)
+async fn lock_sums(txn: &DatabaseTransaction, sums: &[(i32, BranchType)]) -> Result<(), DbErr> {
+    if sums.len() < 2 || txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for (period, branch_type) in sums {
+        // The first record of a new period has no row yet: make it, or lock the one there.
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "INSERT INTO {} (period, branch_type) VALUES ($1, $2) \
+                 ON CONFLICT (period, branch_type) DO UPDATE SET period = excluded.period",
+                migration::COVERAGE_SUMS
+            ),
+            [(*period).into(), branch_type.to_value().into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Applies every row; the refusals of all rows together, or every row written.
