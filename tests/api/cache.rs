@@ -6,8 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use coverage_api::config::ServeArgs;
-use coverage_api::service::tokens;
-use entity::Role;
 use reqwest::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
@@ -28,13 +26,6 @@ const SUMMARY_2024: &str = "{ summary(period: 2024) { period byType { branchType
 
 const HISTORY: &str = "query($code: ID!) { city(code: $code) { code history { period branchType
     branchCount eligibleCount version } } }";
-
-async fn admin_token(app: &TestApp) -> String {
-    tokens::create(&app.db.conn, "Province admin", Role::Admin, None)
-        .await
-        .unwrap()
-        .secret
-}
 
 /// Writes `branches` into a record of 2024 whose version is `expected`, as `token`.
 async fn write(app: &TestApp, token: &str, city: &str, kind: &str, branches: i32, expected: i32) {
@@ -139,7 +130,7 @@ fn urlencode(text: &str) -> String {
 #[tokio::test]
 async fn a_read_after_an_acknowledged_write_never_returns_the_figures_from_before_it() {
     let app = TestApp::spawn().await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     assert_eq!(
         app.query(JIAOZUO_2024).await,
         json!({ "data": { "city": { "coverage": [] } } })
@@ -184,7 +175,7 @@ async fn a_write_through_another_instance_empties_the_cache_once_its_event_is_de
     }
     let a = TestApp::spawn().await;
     let b = a.second_instance().await;
-    let admin = admin_token(&a).await;
+    let admin = a.admin_token().await;
     let mut ws = WsClient::connect(&b.addr.to_string(), Protocol::TransportWs, json!({})).await;
     ws.subscribe(
         "1",
@@ -225,7 +216,7 @@ async fn a_write_through_another_instance_empties_the_cache_once_its_event_is_de
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_racing_32_writers_leaves_no_stale_answer_behind() {
     let app = Arc::new(TestApp::spawn().await);
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let records: Vec<(&str, &str)> = CITIES
         .iter()
         .flat_map(|(code, ..)| {
@@ -302,7 +293,7 @@ async fn a_read_racing_32_writers_leaves_no_stale_answer_behind() {
 #[tokio::test]
 async fn requests_with_a_token_mutations_errors_and_batches_are_never_cached() {
     let app = TestApp::spawn().await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     for token in [Some(admin.as_str()), Some("not-a-token")] {
         for _ in 0..2 {
             let (statements, answer) = app

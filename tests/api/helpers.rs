@@ -48,6 +48,19 @@ struct PostgresDb {
 }
 
 impl TestApp {
+    /// The secret of a new administrator's token, made in the app's database.
+    pub async fn admin_token(&self) -> String {
+        coverage_api::service::tokens::create(
+            &self.db.conn,
+            "Province admin",
+            entity::Role::Admin,
+            None,
+        )
+        .await
+        .expect("create an administrator's token")
+        .secret
+    }
+
     /// A server over the report's facts, as a fresh `serve` loads them.
     pub async fn spawn() -> Self {
         let app = Self::spawn_empty().await;

@@ -217,15 +217,7 @@ async fn a_province_total_for_a_new_year_does_not_empty_the_cities_default_view(
 async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
     use sea_orm::{ConnectionTrait, Statement};
     let app = TestApp::spawn_synthetic(40, 3).await;
-    let token = coverage_api::service::tokens::create(
-        &app.db.conn,
-        "Province admin",
-        entity::Role::Admin,
-        None,
-    )
-    .await
-    .unwrap()
-    .secret;
+    let token = app.admin_token().await;
     let bulk = app
         .query_as(
             Some(&token),
@@ -330,15 +322,7 @@ async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
 #[tokio::test]
 async fn bulk_writes_reaching_types_in_opposite_orders_both_succeed() {
     let app = TestApp::spawn_synthetic(4, 2).await;
-    let token = coverage_api::service::tokens::create(
-        &app.db.conn,
-        "Province admin",
-        entity::Role::Admin,
-        None,
-    )
-    .await
-    .unwrap()
-    .secret;
+    let token = app.admin_token().await;
     let bulk = "mutation($input: [UpdateCoverageInput!]!) { bulkUpdateCoverage(input: $input) \
         { coverage { version } userErrors { message } } }";
     let row = |city: &str, branch_type: &str, branches: i32, version: i32| {
