@@ -29,7 +29,7 @@ pub enum CityKind {
 #[derive(Clone)]
 pub struct City {
     model: city::Model,
-    /// What the list that returned this city has read for it already (see [`prefetch`]).
+    /// What the page that returned this city has read for it already (see [`along`]).
     known: Option<Arc<Known>>,
 }
 
@@ -39,8 +39,7 @@ impl From<city::Model> for City {
     }
 }
 
-/// The children of one city of a page, read by the page's own statements.
-#[derive(Default)]
+/// The children of one city of a page, read by the page's own statement.
 struct Known {
     /// Coverage records per (period, branch type) argument pair the query uses, in the order
     /// the field returns them.

@@ -1,8 +1,7 @@
 //! Every DataLoader, named by what it loads and by which key. Each turns the keys gathered from
 //! one level of a query into one `IN (…)` statement. Loaders are built per request, with a cache
-//! that lives as long as the request: nothing is ever served stale, and a list resolver can feed
-//! the cache ahead of its children (see `city::prefetch`), which makes batching independent of
-//! the loaders' time window.
+//! that lives as long as the request: nothing is ever served stale. (The city list needs none for
+//! its cities' coverage and programmes: its own statement brings them, see `city::along`.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
