@@ -204,8 +204,7 @@ impl Loader<HistoryKey> for HistoryByCity {
     }
 }
 
-/// A designation with the programme it names.
-pub type DesignatedProgram = (pilot_designation::Model, pilot_program::Model);
+pub use crate::service::cities::DesignatedProgram;
 
 /// Loads the programmes a city holds, by programme code.
 pub struct ProgramsByCity(Database);

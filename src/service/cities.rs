@@ -1,10 +1,12 @@
 //! Cities: one by code, several by code, and the filtered, ordered, paged list.
 
+use std::collections::HashMap;
+
 use entity::{city, coverage_record, pilot_designation, pilot_program};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryResult};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr, EntityTrait};
 
-use super::{decode_error, json_items, json_rows, period_expr, rate_sql};
+use super::{LATEST_PERIOD_SQL, decode_error, json_items, json_rows, period_expr, rate_sql};
 use crate::domain::{BranchType, CityKind, Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
@@ -77,6 +79,9 @@ pub struct Along {
     pub programs: bool,
 }
 
+/// A designation with its programme.
+pub type DesignatedProgram = (pilot_designation::Model, pilot_program::Model);
+
 /// A city of a page with what [`Along`] asked for.
 #[derive(Debug, Clone)]
 pub struct CityWith {
@@ -86,7 +91,7 @@ pub struct CityWith {
     /// particular order.
     pub coverage: Vec<Vec<coverage_record::Model>>,
     /// The designations with their programmes, by programme code, when `Along::programs`.
-    pub programs: Option<Vec<(pilot_designation::Model, pilot_program::Model)>>,
+    pub programs: Option<Vec<DesignatedProgram>>,
 }
 
 /// One city, if the code exists.
@@ -100,14 +105,18 @@ pub async fn by_codes(db: &impl ConnectionTrait, codes: &[String]) -> AppResult<
 }
 
 /// One page of the cities that pass `filter`, sorted by `order`, each with what `along` asks
-/// for. One statement: the total comes from a scalar subquery beside the rows (evaluated once; a
-/// `COUNT(*) OVER ()` window would sort every matching city, ten times slower at 1,800 cities),
-/// and each child is a correlated subquery that returns the city's rows as one JSON text (an
-/// array of arrays): one row per city, whatever the children. A statement costs the dashboard
-/// far more than its rows do (on SQLite each is a round trip to the connection's thread, and a
-/// second one when the connection goes back to the pool), so the page, its coverage and its
-/// programmes in one statement answer twice as fast as three statements did. Only a page past
-/// the end (or of size 0) costs a second, counting statement.
+/// for: one statement, one row, whatever the page asks of its cities.
+///
+/// The statement names the page once (`WITH page AS (…)`: the cities, sorted and limited, with
+/// their sort keys and the total from a scalar subquery, evaluated once; a `COUNT(*) OVER ()`
+/// window would sort every matching city, ten times slower at 1,800 cities), then selects one
+/// JSON text per list: the page's cities in its order, and for each child (coverage per set of
+/// arguments, programmes) the rows of every city of the page at once, each naming its city.
+/// Each list is one pass over its table, where a subquery per city costs PostgreSQL a scan and
+/// an aggregate per city. A statement costs the dashboard far more than its rows (on SQLite each
+/// is a round trip to the connection's thread; on PostgreSQL, to the server; and a second one
+/// when the connection goes back to the pool), and a row costs the driver more than its bytes.
+/// Only a page past the end (or of size 0) costs a second, counting statement.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &CityFilter,
@@ -129,69 +138,97 @@ pub async fn list(
             Expr::SubQuery(None, Box::new(count_query(base.clone()).into())),
             Alias::new("total_count"),
         );
-    for (i, (period, branch_type)) in along.coverage.iter().enumerate() {
-        query.expr_as(
-            coverage_json(backend, *period, *branch_type),
-            Alias::new(format!("coverage_{i}")),
-        );
+    let mut page_order = Vec::new();
+    for (i, (key, descending)) in order_keys(&mut query, order, backend)?
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("sort_{i}");
+        query.expr_as(key.clone(), Alias::new(&name));
+        let (direction, sql) = if descending {
+            (Order::Desc, "DESC")
+        } else {
+            (Order::Asc, "ASC")
+        };
+        query.order_by_expr(key, direction);
+        page_order.push(format!("page.{name} {sql}"));
     }
+    let mut lists = vec![format!(
+        "(SELECT {} FROM page)",
+        json_rows(
+            backend,
+            "page.code, page.name, page.name_en, page.kind, page.total_count",
+            Some(&page_order.join(", "))
+        )
+    )];
+    lists.extend(
+        along
+            .coverage
+            .iter()
+            .map(|(period, branch_type)| coverage_sql(backend, *period, *branch_type)),
+    );
     if along.programs {
-        query.expr_as(programs_json(backend), Alias::new("programs"));
+        lists.push(programs_sql(backend));
     }
-    apply_order(&mut query, order, backend)?;
-    // LIMIT and OFFSET are written as numbers, not bound: SQLite plans a LIMIT by its value, so
-    // a bound one makes it parse and plan the whole statement again on every execution (a sixth
-    // of the dashboard's SQL time). Both are integers of ours, so nothing of a request's text
-    // enters the SQL, and the statement cache holds one entry per page size and offset in use.
+    // LIMIT and OFFSET are written as numbers, not bound, like the period and the branch type
+    // of the coverage lists: SQLite plans by such values, so bound ones make it parse and plan
+    // the whole statement again on every execution (a sixth of the dashboard's SQL time). All
+    // are values of ours (integers, or a branch type's own name), so nothing of a request's text
+    // enters the SQL, and the statement cache holds one entry per set of them in use.
     let mut statement = backend.build(&query);
     statement.sql = format!(
-        "{} LIMIT {} OFFSET {}",
-        statement.sql, page.limit, page.offset
+        "WITH page AS ({} LIMIT {} OFFSET {}) SELECT {}",
+        statement.sql,
+        page.limit,
+        page.offset,
+        lists.join(", ")
     );
-    let rows = db.query_all_raw(statement).await?;
-    let total = match rows.first() {
-        Some(row) => u64::try_from(row.try_get_by_index::<i64>(4)?).unwrap_or_default(),
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Err(decode_error("the page", "no row").into());
+    };
+    let text = |i: usize| row.try_get_by_index::<Option<String>>(i);
+    let cities =
+        json_items::<(String, String, String, String, i64)>("the cities", text(0)?.as_deref())?;
+    let total = match cities.first() {
+        Some(city) => u64::try_from(city.4).unwrap_or_default(),
         None => count(db, base).await?,
     };
-    let items = rows
-        .iter()
-        .map(|row| city_with(row, along))
+    let mut coverage = Vec::with_capacity(along.coverage.len());
+    for i in 0..along.coverage.len() {
+        coverage.push(coverage_by_city(text(1 + i)?.as_deref())?);
+    }
+    let mut programs = if along.programs {
+        Some(programs_by_city(
+            text(1 + along.coverage.len())?.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    let items = cities
+        .into_iter()
+        .map(|(code, name, name_en, kind, _)| {
+            let city = city::Model {
+                kind: CityKind::try_from_value(&kind)?,
+                code,
+                name,
+                name_en,
+            };
+            Ok(CityWith {
+                coverage: coverage
+                    .iter_mut()
+                    .map(|by_city| by_city.remove(&city.code).unwrap_or_default())
+                    .collect(),
+                programs: programs
+                    .as_mut()
+                    .map(|by_city| by_city.remove(&city.code).unwrap_or_default()),
+                city,
+            })
+        })
         .collect::<Result<Vec<_>, DbErr>>()?;
     Ok(Page {
         items,
         offset: page.offset,
         total,
-    })
-}
-
-/// One row of [`list`]'s statement.
-/// Read by position, in the order `list` selects them (code, name, name_en, kind, total_count,
-/// then one column per coverage entry, then the programmes): a look-up by name costs each
-/// column a search of the row's names.
-fn city_with(row: &QueryResult, along: &Along) -> Result<CityWith, DbErr> {
-    let city = city::Model {
-        code: row.try_get_by_index(0)?,
-        name: row.try_get_by_index(1)?,
-        name_en: row.try_get_by_index(2)?,
-        kind: row.try_get_by_index(3)?,
-    };
-    let first_child = 5;
-    let coverage = (0..along.coverage.len())
-        .map(|i| {
-            let json: Option<String> = row.try_get_by_index(first_child + i)?;
-            coverage_from_json(&city.code, json.as_deref())
-        })
-        .collect::<Result<_, _>>()?;
-    let programs = if along.programs {
-        let json: Option<String> = row.try_get_by_index(first_child + along.coverage.len())?;
-        Some(programs_from_json(&city.code, json.as_deref())?)
-    } else {
-        None
-    };
-    Ok(CityWith {
-        city,
-        coverage,
-        programs,
     })
 }
 
@@ -204,58 +241,47 @@ fn exact_real(backend: DbBackend, column: &str) -> String {
     }
 }
 
-/// The coverage records of the outer query's city in `period`, of `branch_type` or all, as
-/// [`coverage_from_json`] reads them.
-fn coverage_json(backend: DbBackend, period: Option<i32>, branch_type: Option<BranchType>) -> Expr {
+/// The coverage records of the page's cities in `period`, of `branch_type` or all, as
+/// [`coverage_by_city`] reads them.
+fn coverage_sql(
+    backend: DbBackend,
+    period: Option<i32>,
+    branch_type: Option<BranchType>,
+) -> String {
     let fields = format!(
-        "r.id, r.branch_type, r.period, r.branch_count, r.eligible_count, r.new_branches, {}, \
-         r.rate_scope, r.source, r.version, r.updated_at, r.updated_by",
+        "r.city_code, r.id, r.branch_type, r.period, r.branch_count, r.eligible_count, \
+         r.new_branches, {}, r.rate_scope, r.source, r.version, r.updated_at, r.updated_by",
         exact_real(backend, "r.stated_rate")
     );
-    let r = Alias::new("r");
-    let mut query = Query::select();
-    query
-        .expr(Expr::cust(json_rows(backend, &fields, "r.branch_type")))
-        .from_as(coverage_record::Entity, r.clone())
-        .and_where(
-            Expr::col((r.clone(), coverage_record::Column::CityCode))
-                .equals((city::Entity, city::Column::Code)),
-        )
-        .and_where(Expr::col((r.clone(), coverage_record::Column::Period)).eq(period_expr(period)));
-    if let Some(branch_type) = branch_type {
-        query.and_where(
-            Expr::col((r, coverage_record::Column::BranchType)).eq(branch_type.to_value()),
-        );
-    }
-    Expr::SubQuery(None, Box::new(query.into()))
+    let period = match period {
+        Some(year) => year.to_string(),
+        None => LATEST_PERIOD_SQL.to_owned(),
+    };
+    let branch_type = branch_type
+        .map(|t| format!(" AND r.branch_type = '{}'", t.to_value()))
+        .unwrap_or_default();
+    format!(
+        "(SELECT {} FROM coverage_records r WHERE r.city_code IN (SELECT code FROM page) \
+         AND r.period = {period}{branch_type})",
+        json_rows(backend, &fields, None)
+    )
 }
 
-/// The designations of the outer query's city with their programmes, as
-/// [`programs_from_json`] reads them.
-fn programs_json(backend: DbBackend) -> Expr {
-    let fields = "d.program_code, d.since_year, d.source, d.version, \
+/// The designations of the page's cities with their programmes, as [`programs_by_city`] reads
+/// them.
+fn programs_sql(backend: DbBackend) -> String {
+    let fields = "d.city_code, d.program_code, d.since_year, d.source, d.version, \
                   p.name, p.name_en, p.level, p.stated_size, p.source";
-    let (d, p) = (Alias::new("d"), Alias::new("p"));
-    let query = Query::select()
-        .expr(Expr::cust(json_rows(backend, fields, "d.program_code")))
-        .from_as(pilot_designation::Entity, d.clone())
-        .join_as(
-            JoinType::InnerJoin,
-            pilot_program::Entity,
-            p.clone(),
-            Expr::col((p, pilot_program::Column::Code))
-                .equals((d.clone(), pilot_designation::Column::ProgramCode)),
-        )
-        .and_where(
-            Expr::col((d, pilot_designation::Column::CityCode))
-                .equals((city::Entity, city::Column::Code)),
-        )
-        .to_owned();
-    Expr::SubQuery(None, Box::new(query.into()))
+    format!(
+        "(SELECT {} FROM pilot_designations d JOIN pilot_programs p ON p.code = d.program_code \
+         WHERE d.city_code IN (SELECT code FROM page))",
+        json_rows(backend, fields, None)
+    )
 }
 
-/// A record as [`coverage_json`] writes it.
+/// A record as [`coverage_sql`] writes it.
 type CoverageItem = (
+    String,
     i64,
     String,
     i32,
@@ -270,8 +296,9 @@ type CoverageItem = (
     Option<String>,
 );
 
-/// A designation and its programme as [`programs_json`] writes them.
+/// A designation and its programme as [`programs_sql`] writes them.
 type ProgramItem = (
+    String,
     String,
     Option<i32>,
     Option<String>,
@@ -283,67 +310,72 @@ type ProgramItem = (
     Option<String>,
 );
 
-fn coverage_from_json(
-    city_code: &str,
+/// The records of [`coverage_sql`] by city code.
+fn coverage_by_city(
     json: Option<&str>,
-) -> Result<Vec<coverage_record::Model>, DbErr> {
-    json_items::<CoverageItem>("coverage", json)?
-        .into_iter()
-        .map(|item| {
-            let (id, branch_type, period, branch_count, eligible_count, new_branches, rate) =
-                (item.0, item.1, item.2, item.3, item.4, item.5, item.6);
-            Ok(coverage_record::Model {
-                id,
-                city_code: city_code.to_owned(),
-                branch_type: BranchType::try_from_value(&branch_type)?,
-                period,
-                branch_count,
-                eligible_count,
-                new_branches,
-                stated_rate: rate
-                    .map(|r| {
-                        r.parse::<f64>()
-                            .map_err(|e| decode_error("a stated rate", e))
-                    })
-                    .transpose()?,
-                rate_scope: item.7,
-                source: item.8,
-                version: item.9,
-                updated_at: chrono::DateTime::parse_from_rfc3339(&item.10)
-                    .map_err(|e| decode_error("a time of update", e))?
-                    .to_utc(),
-                updated_by: item.11,
-            })
-        })
-        .collect()
+) -> Result<HashMap<String, Vec<coverage_record::Model>>, DbErr> {
+    let mut by_city: HashMap<String, Vec<coverage_record::Model>> = HashMap::new();
+    for item in json_items::<CoverageItem>("the coverage", json)? {
+        let rate = item.7;
+        let record = coverage_record::Model {
+            id: item.1,
+            branch_type: BranchType::try_from_value(&item.2)?,
+            period: item.3,
+            branch_count: item.4,
+            eligible_count: item.5,
+            new_branches: item.6,
+            stated_rate: rate
+                .map(|r| {
+                    r.parse::<f64>()
+                        .map_err(|e| decode_error("a stated rate", e))
+                })
+                .transpose()?,
+            rate_scope: item.8,
+            source: item.9,
+            version: item.10,
+            updated_at: chrono::DateTime::parse_from_rfc3339(&item.11)
+                .map_err(|e| decode_error("a time of update", e))?
+                .to_utc(),
+            updated_by: item.12,
+            city_code: item.0,
+        };
+        by_city
+            .entry(record.city_code.clone())
+            .or_default()
+            .push(record);
+    }
+    Ok(by_city)
 }
 
-fn programs_from_json(
-    city_code: &str,
-    json: Option<&str>,
-) -> Result<Vec<(pilot_designation::Model, pilot_program::Model)>, DbErr> {
-    json_items::<ProgramItem>("programmes", json)?
-        .into_iter()
-        .map(|item| {
-            let (program_code, since_year, source, version) = (item.0, item.1, item.2, item.3);
-            let program = pilot_program::Model {
-                code: program_code.clone(),
-                name: item.4,
-                name_en: item.5,
-                level: entity::ProgramLevel::try_from_value(&item.6)?,
-                stated_size: item.7,
-                source: item.8,
-            };
-            let designation = pilot_designation::Model {
-                city_code: city_code.to_owned(),
-                program_code,
-                since_year,
-                source,
-                version,
-            };
-            Ok((designation, program))
-        })
-        .collect()
+/// The designations of [`programs_sql`] with their programmes by city code, each city's by
+/// programme code.
+fn programs_by_city(json: Option<&str>) -> Result<HashMap<String, Vec<DesignatedProgram>>, DbErr> {
+    let mut by_city: HashMap<String, Vec<DesignatedProgram>> = HashMap::new();
+    for item in json_items::<ProgramItem>("the programmes", json)? {
+        let program = pilot_program::Model {
+            code: item.1.clone(),
+            name: item.5,
+            name_en: item.6,
+            level: entity::ProgramLevel::try_from_value(&item.7)?,
+            stated_size: item.8,
+            source: item.9,
+        };
+        let designation = pilot_designation::Model {
+            city_code: item.0,
+            program_code: item.1,
+            since_year: item.2,
+            source: item.3,
+            version: item.4,
+        };
+        by_city
+            .entry(designation.city_code.clone())
+            .or_default()
+            .push((designation, program));
+    }
+    for designations in by_city.values_mut() {
+        designations.sort_unstable_by(|a, b| a.0.program_code.cmp(&b.0.program_code));
+    }
+    Ok(by_city)
 }
 
 /// `SELECT COUNT(*)` of the cities `base` selects.
@@ -402,16 +434,13 @@ fn filtered(filter: &CityFilter) -> AppResult<SelectStatement> {
     Ok(query)
 }
 
-fn apply_order(
+/// The keys that sort a page by `order`, each with whether it runs largest first, joining what
+/// they need to `query`: unknown figures last in either direction, ties by code.
+fn order_keys(
     query: &mut SelectStatement,
     order: &CityOrder,
     backend: DbBackend,
-) -> AppResult<()> {
-    let direction = if order.descending {
-        Order::Desc
-    } else {
-        Order::Asc
-    };
+) -> AppResult<Vec<(Expr, bool)>> {
     let key = match order.field {
         CityOrderField::Code => None,
         // Byte order on both databases: PostgreSQL would otherwise use its locale's collation.
@@ -442,18 +471,18 @@ fn apply_order(
             })
         }
     };
+    let mut keys = Vec::with_capacity(3);
     if let Some(key) = key {
         // Portable NULLS LAST: SQLite sorts NULL first ascending, PostgreSQL last.
-        query.order_by_expr(key.clone().is_null(), Order::Asc);
-        query.order_by_expr(key, direction.clone());
+        keys.push((key.clone().is_null(), false));
+        keys.push((key, order.descending));
     }
-    let code_direction = if order.field == CityOrderField::Code {
-        direction
-    } else {
-        Order::Asc
-    };
-    query.order_by((city::Entity, city::Column::Code), code_direction);
-    Ok(())
+    let code_descending = order.field == CityOrderField::Code && order.descending;
+    keys.push((
+        Expr::col((city::Entity, city::Column::Code)),
+        code_descending,
+    ));
+    Ok(keys)
 }
 
 /// Joins the coverage record of each city for `branch_type` in `period` as `alias`.

@@ -48,16 +48,18 @@ fn rate_sql(alias: &str) -> Expr {
     Expr::cust(migration::rate_sql(alias))
 }
 
-/// `agg` of JSON arrays of `fields` as text: an empty array, or null, when there is no row.
-/// The two databases name the same functions differently; both keep `order` inside the
-/// aggregate. A rate travels as text of 17 significant digits, which reads back as exactly the
+/// A JSON array of JSON arrays of `fields`, one per row, as text: an empty array, or null,
+/// when there is no row. The two databases name the same functions differently; both keep
+/// `order` (when given) inside the aggregate. Without `order` the rows come as the database
+/// reads them. A rate travels as text of 17 significant digits, which reads back as exactly the
 /// stored double (SQLite's JSON writes 15).
-pub(crate) fn json_rows(backend: DbBackend, fields: &str, order: &str) -> String {
+pub(crate) fn json_rows(backend: DbBackend, fields: &str, order: Option<&str>) -> String {
+    let order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
     match backend {
         DbBackend::Postgres => {
-            format!("CAST(json_agg(json_build_array({fields}) ORDER BY {order}) AS TEXT)")
+            format!("CAST(json_agg(json_build_array({fields}){order}) AS TEXT)")
         }
-        _ => format!("json_group_array(json_array({fields}) ORDER BY {order})"),
+        _ => format!("json_group_array(json_array({fields}){order})"),
     }
 }
 

@@ -91,7 +91,7 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
         .expr(Expr::cust(super::json_rows(
             backend,
             "cities.code, cities.name, cities.name_en, cities.kind",
-            "cities.code",
+            Some("cities.code"),
         )))
         .from_as(coverage_record::Entity, r.clone())
         .inner_join(
