@@ -22,8 +22,11 @@
 //!
 //! A document sent as text that passes every check is remembered in the same store as persisted
 //! queries, by the SHA-256 of its text (the key Apollo's protocol uses): the next request with
-//! that text, or with its hash alone, skips steps 2 to 5. The store is bounded by the bytes of
-//! the texts (`--persisted-query-bytes`).
+//! that text, or with its hash alone, skips steps 2 to 5, and, when it comes without variables,
+//! async-graphql's strict validation too: it runs on a twin of the schema that validates in
+//! `ValidationMode::Fast`, which still computes the depth and complexity its limits bound (see
+//! `Api::schema_for` for why the answer is the same). The store is bounded by the bytes of the
+//! texts (`--persisted-query-bytes`).
 
 use std::sync::Arc;
 

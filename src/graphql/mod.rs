@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Context, Data, MergedObject, Request, Response, Schema};
+use async_graphql::{Context, Data, MergedObject, Request, Response, Schema, ValidationMode};
 
 use crate::auth::Actor;
 use crate::db::Database;
@@ -29,7 +29,7 @@ use crate::events::Events;
 use crate::ws::WsConnection;
 pub use document::DocumentStep;
 pub use limits::{DocumentLimits, RequestInfo, Transport};
-pub use loaders::Loaders;
+pub use loaders::{Loaders, RequestLoaders};
 
 /// The root query: the per-area roots merged.
 #[derive(MergedObject, Default)]
@@ -103,9 +103,14 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
     }
 }
 
-/// Builds the schema over `db` and `events`. Loaders are per request: see [`Api::execute`].
-/// Documents reach it only through [`DocumentStep`] (see [`document`]).
-pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> AppSchema {
+/// Builds the schema over `db` and `events`, validating in `mode`. Loaders are per request: see
+/// [`Api::execute`]. Documents reach it only through [`DocumentStep`] (see [`document`]).
+pub fn build_schema(
+    db: Database,
+    events: Events,
+    settings: &SchemaSettings,
+    mode: ValidationMode,
+) -> AppSchema {
     connection::set_page_cap(settings.limits.max_page_size);
     let mut builder = Schema::build(
         Query::default(),
@@ -119,7 +124,8 @@ pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> 
     // No extension: the document step hands async-graphql the parsed, checked document, and
     // any extension would put a hook around every field's resolution (see `document`).
     .limit_depth(settings.max_depth)
-    .limit_complexity(settings.max_complexity);
+    .limit_complexity(settings.max_complexity)
+    .validation_mode(mode);
     if !settings.field_suggestions {
         builder = builder.disable_suggestions();
     }
@@ -134,6 +140,10 @@ pub fn build_schema(db: Database, events: Events, settings: &SchemaSettings) -> 
 pub struct Api {
     /// The schema.
     pub schema: AppSchema,
+    /// The same schema, validating in async-graphql's `ValidationMode::Fast`: it computes the
+    /// depth, complexity and cache control (so its limits hold as in `schema`) and checks
+    /// fragment cycles, but not the other rules. See [`Api::schema_for`].
+    remembered: AppSchema,
     /// The database the loaders read.
     pub db: Database,
     /// What every request goes through before the schema runs it.
@@ -144,12 +154,33 @@ impl Api {
     /// The schema over `db` and `events` with its document step.
     pub fn new(db: Database, events: Events, settings: &SchemaSettings) -> Self {
         Self {
-            schema: build_schema(db.clone(), events, settings),
+            schema: build_schema(db.clone(), events.clone(), settings, ValidationMode::Strict),
+            remembered: build_schema(db.clone(), events, settings, ValidationMode::Fast),
             db,
             documents: Arc::new(DocumentStep::new(
                 settings.document,
                 settings.persisted_query_bytes,
             )),
+        }
+    }
+
+    /// The schema that runs `request` once the document step has prepared it. A document the
+    /// step remembered (it comes without a `registration`: it passed every check before,
+    /// async-graphql's strict validation included) sent without variables runs on `remembered`,
+    /// which does not validate it again; everything else on `schema`. The answer is the same
+    /// either way: without variables, strict validation depends on the document alone (its one
+    /// check of variables, of argument values, looks only at the values sent), so a document
+    /// that passed it once, with whatever variables, passes it again without any. Validation
+    /// was a twentieth of the dashboard's server time.
+    fn schema_for(
+        &self,
+        request: &Request,
+        registration: Option<&document::Registration>,
+    ) -> &AppSchema {
+        if registration.is_none() && request.variables.is_empty() {
+            &self.remembered
+        } else {
+            &self.schema
         }
     }
 
@@ -167,10 +198,10 @@ impl Api {
         let (mut response, registration) = match self.documents.prepare(&mut request, &info) {
             Ok(registration) => {
                 let response = self
-                    .schema
+                    .schema_for(&request, registration.as_ref())
                     .execute(
                         request
-                            .data(Loaders::new(&self.db))
+                            .data(RequestLoaders::new(&self.db))
                             .data(actor)
                             .data(Arc::clone(&info)),
                     )
@@ -233,11 +264,11 @@ impl async_graphql::Executor for WsExecutor {
         };
         let documents = Arc::clone(&self.api.documents);
         let request = request
-            .data(Loaders::uncached(&self.api.db))
+            .data(RequestLoaders::uncached(&self.api.db))
             .data(info)
             .data(Arc::clone(&self.connection));
         self.api
-            .schema
+            .schema_for(&request, registration.as_ref())
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
             .map(move |mut response| {
                 let _open = &slot;
@@ -268,5 +299,50 @@ fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Database> {
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
-    ctx.data::<Loaders>()
+    Ok(ctx.data::<RequestLoaders>()?.get())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test: a failed step is a failed test
+
+    use super::*;
+    use crate::config::{DatabaseArgs, ServeArgs};
+
+    /// The document step's memory picks the schema: a document it remembers, sent without
+    /// variables, runs on the schema that does not validate it again; the same document with
+    /// variables, or a document checked for the first time, on the strict one.
+    #[tokio::test]
+    async fn only_a_remembered_document_without_variables_skips_strict_validation() {
+        let db = crate::db::connect(&DatabaseArgs {
+            database_url: "sqlite::memory:".to_owned(),
+            database_max_connections: Some(1),
+        })
+        .await
+        .unwrap();
+        let events = Events::new(db.backend(), 16);
+        let api = Api::new(db, events, &SchemaSettings::from(&ServeArgs::default()));
+        let text = "query Page($first: Int) { cities(first: $first) { totalCount } }";
+        let info = RequestInfo::new(Transport::Post, None);
+
+        let mut first = Request::new(text);
+        let registration = api.documents.prepare(&mut first, &info).unwrap();
+        let schema = api.schema_for(&first, registration.as_ref());
+        assert!(std::ptr::eq(schema, &api.schema));
+        registration
+            .unwrap()
+            .complete(&api.documents, &Response::default());
+
+        let mut again = Request::new(text);
+        let registration = api.documents.prepare(&mut again, &info).unwrap();
+        assert!(registration.is_none(), "remembered");
+        let schema = api.schema_for(&again, registration.as_ref());
+        assert!(std::ptr::eq(schema, &api.remembered));
+
+        let variables = async_graphql::Variables::from_json(serde_json::json!({ "first": 1 }));
+        let mut with_variables = Request::new(text).variables(variables);
+        let registration = api.documents.prepare(&mut with_variables, &info).unwrap();
+        let schema = api.schema_for(&with_variables, registration.as_ref());
+        assert!(std::ptr::eq(schema, &api.schema));
+    }
 }

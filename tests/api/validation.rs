@@ -281,3 +281,48 @@ async fn valid_documents_still_answer_on_every_path() {
         );
     }
 }
+
+/// A document the server remembers as checked (it answered it before) is validated again in
+/// full whenever it comes with variables: a value of the wrong type is still a validation
+/// error, exactly as the first time, and never reaches a resolver. Without variables it answers
+/// as a document the server has never seen.
+#[tokio::test]
+async fn a_remembered_document_is_validated_again_when_variables_come_with_it() {
+    let app = TestApp::spawn().await;
+    let doc = "query Page($first: Int) { cities(first: $first) { totalCount nodes { code } } }";
+    let wrong = json!({ "first": "many" });
+    let refused = app.query_with(doc, wrong.clone()).await;
+    assert_eq!(
+        refused,
+        json!({ "data": null, "errors": [
+            {
+                "message": "Invalid value for argument \"first\", expected type \"Int\"",
+                "locations": [{ "line": 1, "column": 34 }],
+                "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
+            },
+            {
+                "message": "Expected input type \"Int\", found \"many\".",
+                "locations": [{ "line": 1, "column": 27 }],
+                "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
+            }
+        ] })
+    );
+    let answered = app.query_with(doc, json!({ "first": 2 })).await;
+    assert_eq!(
+        answered,
+        json!({ "data": { "cities": {
+            "totalCount": 18,
+            "nodes": [{ "code": "410100" }, { "code": "410200" }]
+        } } })
+    );
+    // Now remembered: the same wrong value is refused the same way.
+    assert_eq!(app.query_with(doc, wrong).await, refused);
+    // Without variables: the same answer as the same document sent for the first time (a
+    // trailing space makes a text the server has not seen).
+    let remembered = app.query(doc).await;
+    assert_eq!(remembered, app.query(&format!("{doc} ")).await);
+    assert_eq!(
+        remembered["data"]["cities"]["totalCount"], 18,
+        "{remembered}"
+    );
+}
