@@ -11,8 +11,12 @@
 # the same wrk. Also the server's peak memory (VmHWM) over its cache-on runs, at the default
 # cache size. wrk runs 2 threads after a 2 s warm-up; everything shares the machine's cores.
 #
+# With OLD_BIN and PAIRS=N, it then runs the dashboard with the cache off N times on each build in
+# turn (5 s each, after the warm-up), on each database, and prints each pair's ratio and their
+# median: this machine's speed drifts from minute to minute, so one pair can mislead.
+#
 # Environment: COVERAGE_API_BIN (default: this tree's release build), CEILING_BIN (default: this
-# tree's examples/ceiling), OLD_BIN (optional), PG_ADMIN_URL, BENCH_PORT.
+# tree's examples/ceiling), OLD_BIN (optional), PAIRS (default 0), PG_ADMIN_URL, BENCH_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +38,7 @@ if [[ -z "$bin" || -z "$ceiling" ]]; then
   ceiling="${ceiling:-./target/release/examples/ceiling}"
 fi
 old="${OLD_BIN:-}"
+pairs="${PAIRS:-0}"
 
 work="$(mktemp -d)"
 server=""
@@ -90,6 +95,10 @@ measure() { # label lua-name
   p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"
   p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
   printf '%s\t%s\t%s\t%s\n' "$1" "$rps" "$p50" "$p99" | tee -a "$results" >&2
+}
+rps() { # lua-name seconds: requests/s, after a 2 s warm-up
+  wrk -t2 -c"$connections" -d2s -s "$work/$1.lua" "$url" >/dev/null
+  wrk -t2 -c"$connections" -d"${2}s" -s "$work/$1.lua" "$url" | awk '/^Requests\/sec/ { print $2 }'
 }
 peak() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server/status"; }
 
@@ -163,3 +172,24 @@ awk -F'\t' '
     printf "SQLite ÷ PostgreSQL, dashboard, cache off = %.2f\n", off["sqlite"] / off["postgres"]
   }' "$results"
 echo "server peak memory (VmHWM) over the cache-on runs: $memory"
+
+if [[ -n "$old" && "$pairs" -gt 0 ]]; then
+  echo
+  for backend in sqlite postgres; do
+    new_db="$(database "$backend" coverage_pairs)"
+    old_db="$(database "$backend" coverage_pairs_old)"
+    ratios="$work/ratios_$backend"
+    for i in $(seq 1 "$pairs"); do
+      start "$old" "$old_db"; before="$(rps dashboard 5)"; stop
+      start "$bin" "$new_db" --response-cache-bytes 0; after="$(rps dashboard 5)"; stop
+      ratio="$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a / b }')"
+      echo "$ratio" >>"$ratios"
+      echo "$backend pair $i: this build $after/s, 4da9be1 $before/s, ratio $ratio" >&2
+    done
+    sort -n "$ratios" | awk -v b="$backend" '{ r[NR] = $1 } END {
+      m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+      printf "%s: dashboard, cache off ÷ 4da9be1 over %d alternating pairs: median %.2f (lowest %.2f, highest %.2f)\n", b, NR, m, r[1], r[NR] }'
+  done
+  psql "$pg_admin" -qc "DROP DATABASE IF EXISTS coverage_pairs WITH (FORCE)" \
+    -c "DROP DATABASE IF EXISTS coverage_pairs_old WITH (FORCE)" >/dev/null
+fi

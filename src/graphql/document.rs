@@ -119,8 +119,9 @@ impl DocumentStep {
 
     /// Checks `request` for `info`'s transport and puts the checked document in its data;
     /// records the operation's type in `info`. The error is the whole request's answer. A
-    /// persisted query sent with its text comes back as a [`Registration`] to complete with the
-    /// answer.
+    /// document checked now (a text, or a persisted query sent with its text) comes back with a
+    /// [`Registration`] to complete with the answer; `None` means the store had it, so it passed
+    /// every check before, async-graphql's validation included.
     pub fn prepare(
         &self,
         request: &mut Request,

@@ -1,8 +1,7 @@
 //! Every DataLoader, named by what it loads and by which key. Each turns the keys gathered from
-//! one level of a query into one `IN (…)` statement. Loaders are built per request, when a
-//! resolver first needs one ([`RequestLoaders`]), with a cache that lives as long as the request:
-//! nothing is ever served stale. (The city list needs none for its cities' coverage and
-//! programmes: its own statement brings them, see `city::along`.)
+//! one level of a query into one `IN (…)` statement. Loaders are built per request, with a cache
+//! that lives as long as the request: nothing is ever served stale. (The city list needs none for
+//! its cities' coverage and programmes: its own statement brings them, see `city::along`.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -87,45 +86,6 @@ impl Loaders {
         loaders.province_total_by_key.enable_all_cache(false);
         loaders.revision_by_id.enable_all_cache(false);
         loaders
-    }
-}
-
-/// The loaders of one request, made when a resolver first asks for them. Most operations use
-/// none (the city page, the dashboard's query, brings its cities' children in its own
-/// statement), and making all eleven cost every request a few dozen allocations.
-pub struct RequestLoaders {
-    db: Database,
-    cached: bool,
-    loaders: std::sync::OnceLock<Loaders>,
-}
-
-impl RequestLoaders {
-    /// [`Loaders::new`] over `db`, once asked for.
-    pub fn new(db: &Database) -> Self {
-        Self {
-            db: db.clone(),
-            cached: true,
-            loaders: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// [`Loaders::uncached`] over `db`, once asked for.
-    pub fn uncached(db: &Database) -> Self {
-        Self {
-            cached: false,
-            ..Self::new(db)
-        }
-    }
-
-    /// The loaders, made on the first call.
-    pub fn get(&self) -> &Loaders {
-        self.loaders.get_or_init(|| {
-            if self.cached {
-                Loaders::new(&self.db)
-            } else {
-                Loaders::uncached(&self.db)
-            }
-        })
     }
 }
 

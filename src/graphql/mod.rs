@@ -29,7 +29,7 @@ use crate::events::Events;
 use crate::ws::WsConnection;
 pub use document::DocumentStep;
 pub use limits::{DocumentLimits, RequestInfo, Transport};
-pub use loaders::{Loaders, RequestLoaders};
+pub use loaders::Loaders;
 
 /// The root query: the per-area roots merged.
 #[derive(MergedObject, Default)]
@@ -201,7 +201,7 @@ impl Api {
                     .schema_for(&request, registration.as_ref())
                     .execute(
                         request
-                            .data(RequestLoaders::new(&self.db))
+                            .data(Loaders::new(&self.db))
                             .data(actor)
                             .data(Arc::clone(&info)),
                     )
@@ -264,7 +264,7 @@ impl async_graphql::Executor for WsExecutor {
         };
         let documents = Arc::clone(&self.api.documents);
         let request = request
-            .data(RequestLoaders::uncached(&self.api.db))
+            .data(Loaders::uncached(&self.api.db))
             .data(info)
             .data(Arc::clone(&self.connection));
         self.api
@@ -299,7 +299,7 @@ fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Database> {
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
-    Ok(ctx.data::<RequestLoaders>()?.get())
+    ctx.data::<Loaders>()
 }
 
 #[cfg(test)]
