@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, wrong_int_variable};
 
 const GQL: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -185,18 +185,7 @@ async fn graphql_response_json_answers_request_errors_400_without_data() {
         (
             400,
             GQL.to_owned(),
-            json!({ "errors": [
-                {
-                    "message": "Invalid value for argument \"first\", expected type \"Int\"",
-                    "locations": [{ "line": 1, "column": 32 }],
-                    "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
-                },
-                {
-                    "message": "Expected input type \"Int\", found \"x\".",
-                    "locations": [{ "line": 1, "column": 25 }],
-                    "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
-                }
-            ] })
+            json!({ "errors": wrong_int_variable("x", 32, 25) })
         ),
         "a variable of the wrong type"
     );
