@@ -58,7 +58,7 @@ async fn run(db: &Database, bytes: &[u8], dry_run: bool) -> (Duration, usize) {
         None,
         Writer::server("bench"),
         Upload {
-            bytes,
+            bytes: bytes.to_vec().into(),
             name: "bench.xlsx",
             dry_run,
         },

@@ -198,7 +198,7 @@ async fn import_file(
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let events = crate::events::Events::new(db.backend(), 16);
     let upload = Upload {
-        bytes: &bytes,
+        bytes: bytes.into(),
         name: &name,
         dry_run,
     };

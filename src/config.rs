@@ -211,6 +211,15 @@ pub struct ServeArgs {
         global = true
     )]
     pub import_max_rows: usize,
+    /// Most columns in an imported sheet (the template has 14).
+    #[arg(
+        long,
+        env = "COVERAGE_API_IMPORT_MAX_COLUMNS",
+        default_value_t = 32,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16_384)
+    )]
+    pub import_max_columns: usize,
     /// Longest cell in an imported sheet, in characters.
     #[arg(
         long,
@@ -230,6 +239,34 @@ pub struct ServeArgs {
         global = true
     )]
     pub import_max_entries: usize,
+    /// Imports this instance reads at once (each on a blocking thread); more are answered 503
+    /// with `Retry-After`.
+    #[arg(
+        long,
+        env = "COVERAGE_API_IMPORT_CONCURRENCY",
+        default_value_t = 1,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64)
+    )]
+    pub import_concurrency: usize,
+    /// Exports this instance builds at once (each on a blocking thread); a finished export is
+    /// kept until the next commit, so only the first request after a change builds one.
+    #[arg(
+        long,
+        env = "COVERAGE_API_EXPORT_CONCURRENCY",
+        default_value_t = 1,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64)
+    )]
+    pub export_concurrency: usize,
+    /// Bytes the finished exports kept in memory may take.
+    #[arg(
+        long,
+        env = "COVERAGE_API_EXPORT_CACHE_BYTES",
+        default_value_t = 32 * 1024 * 1024,
+        global = true
+    )]
+    pub export_cache_bytes: u64,
     /// Seconds an import or export request may take before it is answered with 408.
     #[arg(
         long,
@@ -249,6 +286,7 @@ impl ServeArgs {
         crate::sheets::import::ImportLimits {
             max_bytes: self.import_max_bytes,
             max_rows: self.import_max_rows,
+            max_columns: self.import_max_columns,
             max_cell_chars: self.import_max_cell_chars,
             max_uncompressed_bytes: self.import_max_uncompressed_bytes,
             max_entries: self.import_max_entries,

@@ -21,7 +21,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use entity::{RevisionKind, revision};
@@ -96,6 +96,10 @@ pub struct Events {
     listening: Arc<AtomicBool>,
     /// Emptied by every committed change (see the module's notes).
     cache: ResponseCache,
+    /// Goes up with every committed change (or one that may have been missed), before and after
+    /// the commit, like the response cache's: what other stores of finished answers (the
+    /// exports kept ready) compare their entries with.
+    generation: Arc<AtomicU64>,
 }
 
 impl Events {
@@ -108,7 +112,21 @@ impl Events {
             backend,
             listening: Arc::new(AtomicBool::new(backend != DbBackend::Postgres)),
             cache: ResponseCache::off(),
+            generation: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The data's generation: read it before computing an answer from the data, keep the
+    /// answer for later only while it is unchanged (see [`Events::generation`]'s field).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Something committed (or may have, unheard): no finished answer computed before now is
+    /// served again.
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.invalidate();
     }
 
     /// The hub, emptying `cache` on every committed change.
@@ -120,7 +138,7 @@ impl Events {
     /// Something was committed without [`Events::commit`] (a test's direct insert, a tool on
     /// the same process): no answer computed before it may be served again.
     pub fn changed(&self) {
-        self.cache.invalidate();
+        self.invalidate();
     }
 
     /// A new receiver of every event published from now on.
@@ -175,15 +193,15 @@ impl Events {
             // Before: a read from now on stores nothing (its generation will be stale); after:
             // nothing computed before the commit is served once the writer is answered. The
             // listener empties it again when the notification comes back.
-            self.cache.invalidate();
+            self.invalidate();
             let committed = txn.commit().await;
-            self.cache.invalidate();
+            self.invalidate();
             return committed;
         }
         let _order = self.order.lock().await;
-        self.cache.invalidate();
+        self.invalidate();
         let committed = txn.commit().await;
-        self.cache.invalidate();
+        self.invalidate();
         committed?;
         for event in changes.into_iter().filter_map(event_of) {
             self.publish(event);
@@ -246,14 +264,14 @@ async fn listen(events: Events, db: Database) {
     let mut listener = connect(&pool).await;
     events.listening.store(true, Ordering::Release);
     // Writes made before this instance listened were never heard.
-    events.cache.invalidate();
+    events.invalidate();
     tracing::info!(channel = CHANNEL, "listening for change events");
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
                 // Another instance (or this one) committed: empty the cache at once, before
                 // the revision is read and the event sent.
-                events.cache.invalidate();
+                events.invalidate();
                 match load(&db, notification.payload()).await {
                     Ok(Some(event)) => events.publish(event),
                     Ok(None) => {}
@@ -272,13 +290,13 @@ async fn listen(events: Events, db: Database) {
                 events.listening.store(false, Ordering::Release);
                 // Until it listens again the cache is bypassed (see `routes`); what it holds
                 // may already miss a write made since the connection died.
-                events.cache.invalidate();
+                events.invalidate();
                 let cause = lost.err().map(|err| err.to_string()).unwrap_or_default();
                 tracing::warn!(%cause, "the change-event connection was lost; reconnecting");
                 drop(listener);
                 listener = connect(&pool).await;
                 events.listening.store(true, Ordering::Release);
-                events.cache.invalidate();
+                events.invalidate();
                 tracing::info!(channel = CHANNEL, "listening for change events again");
                 events.publish(missed(LOST));
             }

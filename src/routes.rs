@@ -9,6 +9,8 @@
 pub(crate) mod negotiation;
 mod sheets;
 
+pub use sheets::Sheets;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,6 +85,8 @@ pub struct AppState {
     pub going_away: Arc<tokio::sync::watch::Sender<bool>>,
     /// Finished answers to anonymous reads (see [`crate::cache`]).
     pub response_cache: ResponseCache,
+    /// Places for imports and exports, and the exports kept ready.
+    pub sheets: Sheets,
 }
 
 /// Settings of the HTTP layer.

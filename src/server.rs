@@ -69,6 +69,11 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         import: args.import_limits(),
         sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
         response_cache,
+        sheets: routes::Sheets::new(
+            args.import_concurrency,
+            args.export_concurrency,
+            args.export_cache_bytes,
+        ),
     }
 }
 

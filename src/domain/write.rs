@@ -400,8 +400,10 @@ fn text_errors(at: At, texts: &[(&str, Option<&str>)]) -> Vec<UserError> {
         .collect()
 }
 
-/// At most [`MAX_TEXT_CHARS`] characters, no control characters but tab and line breaks (NUL,
-/// for one, cannot be stored in PostgreSQL text).
+/// At most [`MAX_TEXT_CHARS`] characters and no control characters, tab and line breaks
+/// included: a text is one line, shown in a table cell, written to CSV (where a leading tab or
+/// carriage return is a formula injection's way in) and stored in PostgreSQL (which cannot
+/// store NUL).
 pub fn check_text(field: &str, text: &str) -> Result<(), String> {
     let chars = text.chars().count();
     if chars > MAX_TEXT_CHARS {
@@ -409,11 +411,10 @@ pub fn check_text(field: &str, text: &str) -> Result<(), String> {
             "{field} must have at most {MAX_TEXT_CHARS} characters, got {chars}"
         ));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(format!("{field} must not contain control characters"));
+    if text.chars().any(char::is_control) {
+        return Err(format!(
+            "{field} must not contain control characters (tabs and line breaks included)"
+        ));
     }
     Ok(())
 }

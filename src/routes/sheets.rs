@@ -1,18 +1,32 @@
 //! Spreadsheet routes: `GET /export/coverage.xlsx`, `GET /export/coverage.csv`,
 //! `GET /export/template.xlsx` (anonymous, public data) and `POST /import/coverage` (a token).
-//! Their own body limit (`--import-max-bytes`) and timeout (`--sheets-timeout-secs`): a
-//! workbook is larger, and slower to write, than a GraphQL request.
+//!
+//! - **Who before what**: an import's token is checked from its headers before a byte of the
+//!   body is read; a declared length over `--import-max-bytes` is refused at once, and the
+//!   body is read only up to that bound (413 in the import's report format either way).
+//! - **One or two at a time**: reading an upload and building a file run on blocking threads,
+//!   at most `--import-concurrency` imports and `--export-concurrency` exports per instance;
+//!   more are answered 503 with `Retry-After` (the report's messages in both languages).
+//! - **Exports kept ready** until the next commit ([`crate::sheets::ready`]), with an `ETag`
+//!   and 304 for `If-None-Match`.
+//! - Their own timeout (`--sheets-timeout-secs`): a workbook is slower than a GraphQL request.
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    RETRY_AFTER,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
-use tower_http::limit::RequestBodyLimitLayer;
+use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
 
 use super::{AppState, RequestId};
@@ -22,19 +36,44 @@ use crate::service::writes::Writer;
 use crate::sheets::Lang;
 use crate::sheets::export::{self, Selection};
 use crate::sheets::import::{self, Ended, Problem, Report, Upload};
+use crate::sheets::ready::{ExportKey, ExportKind, Finished, ReadyExports};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// The spreadsheet routes, with their own limits.
+/// Seconds a client is asked to wait when every place is taken.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// What the spreadsheet routes share (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Sheets {
+    /// Places for imports being read and written.
+    pub imports: Arc<Semaphore>,
+    /// Places for exports being built.
+    pub exports: Arc<Semaphore>,
+    /// Finished exports, until the next commit.
+    pub ready: ReadyExports,
+}
+
+impl Sheets {
+    /// `imports` and `exports` places; finished exports kept up to `ready_bytes`.
+    pub fn new(imports: usize, exports: usize, ready_bytes: u64) -> Self {
+        Self {
+            imports: Arc::new(Semaphore::new(imports)),
+            exports: Arc::new(Semaphore::new(exports)),
+            ready: ReadyExports::new(ready_bytes),
+        }
+    }
+}
+
+/// The spreadsheet routes, with their own timeout. No body limit layer: the import reads its
+/// body itself, after the token, up to `--import-max-bytes`.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.import.max_bytes;
     let timeout = state.sheets_timeout;
     Router::new()
         .route("/export/coverage.xlsx", get(coverage_xlsx))
         .route("/export/coverage.csv", get(coverage_csv))
         .route("/export/template.xlsx", get(template_xlsx))
         .route("/import/coverage", post(import_coverage))
-        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -47,18 +86,6 @@ struct ExportParams {
     period: Option<i32>,
     lang: Option<String>,
     city: Option<String>,
-}
-
-fn download(body: Vec<u8>, content_type: &'static str, name: &str) -> Response {
-    let disposition = format!("attachment; filename=\"{name}\"");
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(CONTENT_DISPOSITION, value);
-    }
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 fn failure(err: &dyn std::fmt::Display) -> Response {
@@ -96,51 +123,52 @@ fn app_error(err: AppError) -> Response {
     problem_response(status, code, message.clone(), message)
 }
 
-async fn coverage_xlsx(State(state): State<AppState>, Query(p): Query<ExportParams>) -> Response {
-    let selection = Selection {
-        period: p.period,
-        city: None,
-    };
-    let lang = Lang::from_param(p.lang.as_deref());
-    let db = &state.db.conn;
-    let rows = match export::rows(db, &selection).await {
-        Ok(rows) => rows,
-        Err(err) => return app_error(err),
-    };
-    let summaries = match export::summaries(db, &rows).await {
-        Ok(s) => s,
-        Err(err) => return app_error(err),
-    };
-    match export::xlsx(&rows, Some(&summaries), lang) {
-        Ok(body) => download(
-            body,
-            XLSX,
-            &export::file_name("coverage", &selection, "xlsx"),
-        ),
-        Err(err) => failure(&err),
-    }
+fn busy(what_en: &str, what_zh: &str) -> Response {
+    let mut response = problem_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "BUSY",
+        format!("every place for {what_en} on this server is taken; try again in a few seconds"),
+        format!("服务器正在处理其他{what_zh}，请稍后几秒再试"),
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    response
 }
 
-async fn coverage_csv(State(state): State<AppState>, Query(p): Query<ExportParams>) -> Response {
-    let selection = Selection {
+async fn coverage_xlsx(
+    State(state): State<AppState>,
+    Query(p): Query<ExportParams>,
+    headers: HeaderMap,
+) -> Response {
+    let key = ExportKey {
+        kind: ExportKind::Xlsx,
         period: p.period,
         city: None,
+        lang: Lang::from_param(p.lang.as_deref()),
     };
-    let rows = match export::rows(&state.db.conn, &selection).await {
-        Ok(rows) => rows,
-        Err(err) => return app_error(err),
-    };
-    match export::csv(&rows, Lang::from_param(p.lang.as_deref())) {
-        Ok(body) => download(
-            body,
-            "text/csv; charset=utf-8",
-            &export::file_name("coverage", &selection, "csv"),
-        ),
-        Err(err) => failure(&err),
-    }
+    ready_export(state, key, &headers).await
 }
 
-async fn template_xlsx(State(state): State<AppState>, Query(p): Query<ExportParams>) -> Response {
+async fn coverage_csv(
+    State(state): State<AppState>,
+    Query(p): Query<ExportParams>,
+    headers: HeaderMap,
+) -> Response {
+    let key = ExportKey {
+        kind: ExportKind::Csv,
+        period: p.period,
+        city: None,
+        lang: Lang::from_param(p.lang.as_deref()),
+    };
+    ready_export(state, key, &headers).await
+}
+
+async fn template_xlsx(
+    State(state): State<AppState>,
+    Query(p): Query<ExportParams>,
+    headers: HeaderMap,
+) -> Response {
     let (Some(city), Some(period)) = (p.city, p.period) else {
         return problem_response(
             StatusCode::BAD_REQUEST,
@@ -149,18 +177,108 @@ async fn template_xlsx(State(state): State<AppState>, Query(p): Query<ExportPara
             "模板需要参数 ?city=城市代码&period=年度".into(),
         );
     };
-    let selection = Selection {
+    let key = ExportKey {
+        kind: ExportKind::Template,
         period: Some(period),
         city: Some(city),
+        lang: Lang::from_param(p.lang.as_deref()),
     };
-    let rows = match export::rows(&state.db.conn, &selection).await {
-        Ok(rows) => rows,
-        Err(err) => return app_error(err),
-    };
-    match export::xlsx(&rows, None, Lang::from_param(p.lang.as_deref())) {
-        Ok(body) => download(body, XLSX, &export::file_name("return", &selection, "xlsx")),
-        Err(err) => failure(&err),
+    ready_export(state, key, &headers).await
+}
+
+/// The export `key`: kept ready, or built (see the module's notes).
+async fn ready_export(state: AppState, key: ExportKey, headers: &HeaderMap) -> Response {
+    // Read before the rows are: a commit from now on makes what is built here unfindable.
+    let generation = state.events.generation();
+    let keep = state.events.is_listening();
+    let built = state
+        .sheets
+        .ready
+        .get_or_build(key.clone(), generation, keep, build(&state, &key))
+        .await;
+    match built {
+        Ok(finished) => download(&finished, &key, headers),
+        Err(response) => response,
     }
+}
+
+/// Builds export `key` on a blocking thread, within the export places.
+async fn build(state: &AppState, key: &ExportKey) -> Result<Finished, Response> {
+    let Ok(permit) = Arc::clone(&state.sheets.exports).try_acquire_owned() else {
+        return Err(busy("exports", "导出"));
+    };
+    let selection = selection_of(key);
+    let db = &state.db.conn;
+    let rows = export::rows(db, &selection).await.map_err(app_error)?;
+    let summaries = match key.kind {
+        ExportKind::Xlsx => Some(export::summaries(db, &rows).await.map_err(app_error)?),
+        ExportKind::Csv | ExportKind::Template => None,
+    };
+    let (kind, lang) = (key.kind, key.lang);
+    let body = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match kind {
+            ExportKind::Csv => export::csv(&rows, lang).map_err(|err| err.to_string()),
+            ExportKind::Xlsx | ExportKind::Template => {
+                export::xlsx(&rows, summaries.as_deref(), lang).map_err(|err| err.to_string())
+            }
+        }
+    })
+    .await
+    .map_err(|err| failure(&err))?
+    .map_err(|err| failure(&err))?;
+    Ok(Finished::new(body))
+}
+
+fn selection_of(key: &ExportKey) -> Selection {
+    Selection {
+        period: key.period,
+        city: key.city.clone(),
+    }
+}
+
+/// A finished export as a download, or 304 when the client holds it already.
+fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Response {
+    let (content_type, stem, extension) = match key.kind {
+        ExportKind::Xlsx => (XLSX, "coverage", "xlsx"),
+        ExportKind::Csv => ("text/csv; charset=utf-8", "coverage", "csv"),
+        ExportKind::Template => (XLSX, "return", "xlsx"),
+    };
+    let etag = HeaderValue::from_str(&finished.etag).ok();
+    let fresh = etag
+        .as_ref()
+        .is_some_and(|etag| matches_etag(headers, etag));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = Response::new(Body::from(finished.body.clone()));
+        let out = response.headers_mut();
+        out.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        let name = export::file_name(stem, &selection_of(key), extension);
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            out.insert(CONTENT_DISPOSITION, value);
+        }
+        response
+    };
+    let out = response.headers_mut();
+    if let Some(etag) = etag {
+        out.insert(ETAG, etag);
+    }
+    // Kept by browsers, asked again each time: a commit changes the file.
+    out.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison) or is `*`.
+fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let opaque = |tag: &[u8]| tag.strip_prefix(b"W/").unwrap_or(tag).to_vec();
+    let ours = opaque(etag.as_bytes());
+    headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|tag| tag == b"*" || opaque(tag) == ours)
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,10 +292,11 @@ async fn import_coverage(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     Query(p): Query<ImportParams>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let actor = match auth::actor(&state.db.conn, &headers).await {
+    let (parts, body) = request.into_parts();
+    // Who, from the headers alone: nothing of the body is read for a stranger.
+    let actor = match auth::actor(&state.db.conn, &parts.headers).await {
         Ok(actor) => actor,
         Err(err) => return app_error(err),
     };
@@ -189,9 +308,33 @@ async fn import_coverage(
             ));
         }
     };
+    let max = state.import.max_bytes;
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return too_large(max);
+    }
+    let Ok(_permit) = Arc::clone(&state.sheets.imports).try_acquire_owned() else {
+        return busy("imports", "导入");
+    };
+    let body = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(max),
+        Err(err) => {
+            return problem_response(
+                StatusCode::BAD_REQUEST,
+                import::problem::UNREADABLE,
+                format!("the file did not arrive whole: {err}"),
+                "文件未完整上传，请重新上传".into(),
+            );
+        }
+    };
     let name = p.filename.unwrap_or_else(|| "upload".into());
     let upload = Upload {
-        bytes: &body,
+        bytes: body,
         name: &name,
         dry_run: p.dry_run.unwrap_or(true),
     };
@@ -212,8 +355,8 @@ async fn import_coverage(
         Ok(Ended::Unreadable(report)) => {
             let status = if report
                 .errors
-                .iter()
-                .any(|e| e.code == import::problem::TOO_LARGE)
+                .first()
+                .is_some_and(|e| e.code == import::problem::TOO_LARGE)
             {
                 StatusCode::PAYLOAD_TOO_LARGE
             } else {
@@ -224,4 +367,14 @@ async fn import_coverage(
         Ok(Ended::Forbidden(report)) => (StatusCode::FORBIDDEN, Json(report)).into_response(),
         Err(err) => app_error(err),
     }
+}
+
+/// 413 in the import's report format.
+fn too_large(max: usize) -> Response {
+    problem_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        import::problem::TOO_LARGE,
+        format!("the file is larger than {max} bytes, the most accepted"),
+        format!("文件超过上限 {max} 字节"),
+    )
 }

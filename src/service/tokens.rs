@@ -64,6 +64,11 @@ pub async fn create(
             "a token name must have 1 to {MAX_NAME_CHARS} characters"
         )));
     }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::BadUserInput(
+            "a token name must not contain control characters".into(),
+        ));
+    }
     let city_code = match (role, city_code) {
         (Role::Admin, None) => None,
         (Role::Admin, Some(_)) => {

@@ -8,6 +8,7 @@ use entity::{BranchType, city, coverage_record};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::read::text::neutralise;
 use super::{Column, Lang, branch_type_label};
 use crate::domain::{BRANCH_TYPES, coverage_rate};
 use crate::error::{AppError, AppResult};
@@ -132,7 +133,10 @@ pub fn percent(rate: f64) -> String {
     format!("{text}%")
 }
 
-/// The rows as CSV: UTF-8 with a byte-order mark (so Excel reads Chinese), RFC 4180 quoting.
+/// The rows as CSV: UTF-8 with a byte-order mark (so Excel reads Chinese), RFC 4180 quoting,
+/// a text cell that begins with `=`, `+`, `-`, `@`, a tab, a carriage return or an apostrophe
+/// with an apostrophe before it (OWASP's advice on CSV injection; the import takes exactly that
+/// apostrophe away again).
 pub fn csv(rows: &[Row], lang: Lang) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -143,8 +147,9 @@ pub fn csv(rows: &[Row], lang: Lang) -> Result<Vec<u8>, csv::Error> {
             .into_iter()
             .map(|cell| match cell {
                 Value::Empty => String::new(),
-                Value::Text(t) => t.to_owned(),
-                Value::Owned(t) => t,
+                // A text a spreadsheet program could take for a formula is neutralised.
+                Value::Text(t) => neutralise(t).into_owned(),
+                Value::Owned(t) => neutralise(&t).into_owned(),
                 Value::Count(n) => n.to_string(),
                 Value::Rate(r) => percent(r),
             })

@@ -18,13 +18,13 @@
 //!   that row. New records have an empty version.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Cursor;
 
 use entity::{BranchType, Role, city, coverage_record};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use sha2::Digest;
 
+use super::read::{Bounds, Cell, ReadError, Table, read_table};
 use super::{Column, branch_type_from, fold_width};
 use crate::domain::write::{At, CoverageUpdate, Patch, codes, version_conflict};
 use crate::error::AppResult;
@@ -33,19 +33,7 @@ use crate::service::writes::coverage::{Batch, write_batch};
 use crate::service::writes::{Outcome, Writer, snapshot::branch_type_name};
 
 /// The bounds an import meets before any work that grows with the file.
-#[derive(Debug, Clone, Copy)]
-pub struct ImportLimits {
-    /// Largest file, in bytes.
-    pub max_bytes: usize,
-    /// Most rows (besides the header).
-    pub max_rows: usize,
-    /// Longest cell, in characters.
-    pub max_cell_chars: usize,
-    /// Largest sum of a workbook's uncompressed entries, in bytes.
-    pub max_uncompressed_bytes: u64,
-    /// Most entries in a workbook.
-    pub max_entries: usize,
-}
+pub type ImportLimits = Bounds;
 
 /// What an import did or would do.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -136,7 +124,7 @@ pub enum Ended {
 /// A file, its name, and how to take it.
 pub struct Upload<'a> {
     /// The bytes.
-    pub bytes: &'a [u8],
+    pub bytes: bytes::Bytes,
     /// The name the sender gave it (kept in the revisions' note).
     pub name: &'a str,
     /// Only check: write nothing.
@@ -152,9 +140,27 @@ pub async fn import(
     upload: Upload<'_>,
     limits: ImportLimits,
 ) -> AppResult<Ended> {
-    let table = match read_table(upload.bytes, &limits) {
+    // Reading is the costly part and never awaits: a blocking thread, so that the runtime's
+    // workers go on answering other requests meanwhile.
+    let bytes = upload.bytes.clone();
+    let read = tokio::task::spawn_blocking(move || read_table(&bytes, &limits))
+        .await
+        .unwrap_or_else(|err| {
+            // Only a bug (a panic in the reader) or a runtime shutting down gets here.
+            tracing::error!(%err, "reading an uploaded file failed");
+            Err(ReadError::unreadable(
+                "the file could not be read",
+                "文件无法读取",
+            ))
+        });
+    let table = match read {
         Ok(table) => table,
-        Err(problem) => return Ok(Ended::Unreadable(report_of(vec![problem], Vec::new()))),
+        Err(err) => {
+            return Ok(Ended::Unreadable(report_of(
+                vec![read_problem(err)],
+                Vec::new(),
+            )));
+        }
     };
     let sheet = match parse(table, &limits, db).await? {
         Ok(sheet) => sheet,
@@ -167,8 +173,15 @@ pub async fn import(
         headers,
     } = sheet;
     let stored = stored(db, &rows).await?;
-    let checksum = hex(&sha2::Sha256::digest(upload.bytes));
-    let note = format!("import: {} (sha256 {checksum})", upload.name);
+    let checksum = hex(&sha2::Sha256::digest(&upload.bytes));
+    // The name goes into the revisions' note, which holds no control characters.
+    let name: String = upload
+        .name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let note = format!("import: {name} (sha256 {checksum})");
     let mut batch = Vec::new();
     let mut befores = HashMap::new();
     let mut left_alone = std::collections::BTreeSet::new();
@@ -366,27 +379,6 @@ async fn stored(
         .collect())
 }
 
-/// A cell as read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// Nothing.
-    Empty,
-    /// A number (XLSX).
-    Number(f64),
-    /// Text.
-    Text(String),
-}
-
-impl Cell {
-    fn text(&self) -> String {
-        match self {
-            Cell::Empty => String::new(),
-            Cell::Number(n) => format!("{n}"),
-            Cell::Text(t) => t.trim().to_owned(),
-        }
-    }
-}
-
 fn unreadable(en: impl Into<String>, zh: impl Into<String>) -> Problem {
     Problem {
         row: None,
@@ -404,218 +396,15 @@ fn too_large(en: impl Into<String>, zh: impl Into<String>) -> Problem {
     }
 }
 
-/// The file as rows of cells, within the bounds.
-pub fn read_table(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>, Problem> {
-    if bytes.len() > limits.max_bytes {
-        return Err(too_large(
-            format!(
-                "the file has {} bytes; at most {} are accepted",
-                bytes.len(),
-                limits.max_bytes
-            ),
-            format!(
-                "文件大小为 {} 字节，超过上限 {} 字节",
-                bytes.len(),
-                limits.max_bytes
-            ),
-        ));
+/// A file that could not be read as the problem the report shows.
+fn read_problem(err: ReadError) -> Problem {
+    match err {
+        ReadError::Unreadable { en, zh } => unreadable(en, zh),
+        ReadError::TooLarge { row, en, zh, .. } => Problem {
+            row,
+            ..too_large(en, zh)
+        },
     }
-    if bytes.is_empty() {
-        return Err(unreadable("the file is empty", "文件是空的"));
-    }
-    let rows = if bytes.starts_with(b"PK\x03\x04") {
-        read_xlsx(bytes, limits)?
-    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err(unreadable(
-            "this is a password-protected workbook or an old .xls file: save it as an \
-             unprotected .xlsx (or CSV) and send it again",
-            "这是设置了密码的工作簿或旧版 .xls 文件：请另存为无密码的 .xlsx（或 CSV）后重新上传",
-        ));
-    } else {
-        read_text(bytes)?
-    };
-    // The header may sit under up to 19 title rows; `parse` counts the data rows exactly.
-    if rows.len() > limits.max_rows + 20 {
-        return Err(too_large(
-            format!(
-                "the file has {} rows; at most {} are accepted",
-                rows.len(),
-                limits.max_rows
-            ),
-            format!(
-                "文件共有 {} 行，超过上限 {} 行",
-                rows.len(),
-                limits.max_rows
-            ),
-        ));
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for cell in row {
-            if let Cell::Text(t) = cell
-                && t.chars().count() > limits.max_cell_chars
-            {
-                return Err(Problem {
-                    row: Some(r + 1),
-                    ..too_large(
-                        format!(
-                            "a cell of row {} has more than {} characters",
-                            r + 1,
-                            limits.max_cell_chars
-                        ),
-                        format!(
-                            "第 {} 行有单元格超过 {} 个字符",
-                            r + 1,
-                            limits.max_cell_chars
-                        ),
-                    )
-                });
-            }
-        }
-    }
-    Ok(rows)
-}
-
-fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Vec<Cell>>, Problem> {
-    use calamine::{Data, Reader, Xlsx};
-    let broken = |err: &dyn std::fmt::Display| {
-        unreadable(
-            format!("the workbook cannot be read: {err}"),
-            format!("无法读取该工作簿（文件损坏或不是 Excel 文件）：{err}"),
-        )
-    };
-    // The archive's directory first: a zip bomb is refused before anything is inflated.
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| broken(&e))?;
-    if archive.len() > limits.max_entries {
-        return Err(too_large(
-            format!(
-                "the workbook has {} entries; at most {} are accepted",
-                archive.len(),
-                limits.max_entries
-            ),
-            format!(
-                "工作簿包含 {} 个部件，超过上限 {}",
-                archive.len(),
-                limits.max_entries
-            ),
-        ));
-    }
-    // Inflated once into nothing, each entry cut off at what is left of the bound: what the
-    // entries declare may lie, what they inflate to does not.
-    let mut total: u64 = 0;
-    for i in 0..archive.len() {
-        if archive.by_index_raw(i).map_err(|e| broken(&e))?.encrypted() {
-            return Err(unreadable(
-                "the workbook is encrypted: save it without a password and send it again",
-                "工作簿已加密：请取消密码后重新上传",
-            ));
-        }
-        let entry = archive.by_index(i).map_err(|e| broken(&e))?;
-        let left = limits.max_uncompressed_bytes.saturating_sub(total) + 1;
-        let inflated = std::io::copy(&mut std::io::Read::take(entry, left), &mut std::io::sink())
-            .map_err(|e| broken(&e))?;
-        total = total.saturating_add(inflated);
-        if total > limits.max_uncompressed_bytes {
-            break;
-        }
-    }
-    if total > limits.max_uncompressed_bytes {
-        return Err(too_large(
-            format!(
-                "the workbook unpacks to {total} bytes; at most {} are accepted",
-                limits.max_uncompressed_bytes
-            ),
-            format!(
-                "工作簿解压后为 {total} 字节，超过上限 {}",
-                limits.max_uncompressed_bytes
-            ),
-        ));
-    }
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| broken(&e))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| unreadable("the workbook has no sheet", "工作簿中没有工作表"))?
-        .map_err(|e| broken(&e))?;
-    Ok(range
-        .rows()
-        .map(|row| {
-            row.iter()
-                .map(|cell| match cell {
-                    Data::Empty => Cell::Empty,
-                    Data::Int(i) => Cell::Number(*i as f64),
-                    Data::Float(f) => Cell::Number(*f),
-                    Data::String(s) => Cell::Text(s.clone()),
-                    Data::Bool(b) => Cell::Text(b.to_string()),
-                    other => Cell::Text(other.to_string()),
-                })
-                .collect()
-        })
-        .collect())
-}
-
-/// Text in UTF-8 (with or without a BOM), UTF-16 with a BOM, or GB18030 (GBK); commas or tabs.
-fn read_text(bytes: &[u8]) -> Result<Vec<Vec<Cell>>, Problem> {
-    let text = decode(bytes).ok_or_else(|| {
-        unreadable(
-            "the file is neither a workbook nor text in UTF-8, UTF-16 (with a byte-order mark) \
-             or GB18030/GBK",
-            "文件既不是 Excel 工作簿，也不是 UTF-8、UTF-16（带 BOM）或 GB18030/GBK 编码的文本",
-        )
-    })?;
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(unreadable(
-            "the file holds control characters: it is not a text table",
-            "文件中含有控制字符，不是文本表格",
-        ));
-    }
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            unreadable(
-                format!("the text cannot be read as a table: {e}"),
-                format!("无法按表格读取该文本：{e}"),
-            )
-        })?;
-        rows.push(
-            record
-                .iter()
-                .map(|c| {
-                    if c.trim().is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(c.to_owned())
-                    }
-                })
-                .collect(),
-        );
-    }
-    Ok(rows)
-}
-
-fn decode(bytes: &[u8]) -> Option<String> {
-    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
-        return (!malformed).then(|| text.into_owned());
-    }
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Some(text.to_owned());
-    }
-    encoding_rs::GB18030
-        .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(|t| t.into_owned())
 }
 
 /// A data row as read: its key, and the values of the columns the file has.
@@ -713,7 +502,7 @@ fn find_header(table: &[Vec<Cell>]) -> Option<(usize, Vec<Option<Column>>)> {
 }
 
 async fn parse(
-    table: Vec<Vec<Cell>>,
+    table: Table,
     limits: &ImportLimits,
     db: &DatabaseConnection,
 ) -> AppResult<Result<Sheet, Problem>> {
@@ -970,7 +759,7 @@ fn rate(cell: &Cell) -> Result<Option<f64>, ()> {
     if let Cell::Text(t) = cell {
         let folded: String = t.chars().map(fold_width).collect();
         if let Some(percent) = folded.trim().strip_suffix('%') {
-            return number(&Cell::Text(percent.to_owned())).map(|v| v.map(|p| p / 100.0));
+            return number(&Cell::Text(percent.into())).map(|v| v.map(|p| p / 100.0));
         }
     }
     number(cell)

@@ -10,11 +10,13 @@
 
 pub mod export;
 pub mod import;
+pub mod read;
+pub mod ready;
 
 use entity::BranchType;
 
 /// The language of the headers and labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Lang {
     /// 中文 (the default).
     #[default]
