@@ -36,6 +36,8 @@ pub struct TestApp {
     pub events: Events,
     /// The server's response cache.
     pub response_cache: ResponseCache,
+    /// The server's places for imports and exports, and its exports kept ready.
+    pub sheets: coverage_api::routes::Sheets,
     /// An HTTP client.
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -138,6 +140,7 @@ impl TestApp {
         let state = server::state(db.clone(), &serve);
         let events = state.events.clone();
         let response_cache = state.response_cache.clone();
+        let sheets = state.sheets.clone();
         // On PostgreSQL the instance is ready once it listens for change events.
         for _ in 0..500 {
             if events.is_listening() {
@@ -162,6 +165,7 @@ impl TestApp {
             db,
             events,
             response_cache,
+            sheets,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             postgres,

@@ -14,6 +14,7 @@ mod crash;
 mod fanout;
 mod helpers;
 mod hostile;
+mod hostile_sheets;
 mod http;
 mod limits;
 mod memory;

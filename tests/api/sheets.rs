@@ -10,16 +10,17 @@ use entity::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+use crate::hostile_sheets::corpus::zip_of;
 use crate::ws_client::{Protocol, WsClient};
 
-async fn token(app: &TestApp, name: &str, role: Role, city: Option<&str>) -> String {
+pub(crate) async fn token(app: &TestApp, name: &str, role: Role, city: Option<&str>) -> String {
     tokens::create(&app.db.conn, name, role, city)
         .await
         .unwrap()
         .secret
 }
 
-async fn download(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn download(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
     let response = app.client.get(app.url(path)).send().await.unwrap();
     assert_eq!(response.status(), 200, "{path}");
     let headers = response.headers().clone();
@@ -27,7 +28,7 @@ async fn download(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec
 }
 
 /// POSTs `bytes` to /import/coverage; the status and the JSON report.
-async fn import(
+pub(crate) async fn import(
     app: &TestApp,
     token: Option<&str>,
     bytes: Vec<u8>,
@@ -49,7 +50,7 @@ async fn import(
 }
 
 /// Every stored record and revision, to show that a refused import changed nothing.
-async fn stored(app: &TestApp) -> String {
+pub(crate) async fn stored(app: &TestApp) -> String {
     crate::writes::snapshot(app).await
 }
 
@@ -443,17 +444,6 @@ async fn bad_rows_are_errors_on_their_cells_and_the_file_changes_nothing() {
         "{report}"
     );
     assert_eq!(stored(&app).await, before, "nothing changed");
-}
-
-fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in entries {
-        out.start_file(*name, options).unwrap();
-        out.write_all(bytes).unwrap();
-    }
-    out.finish().unwrap().into_inner()
 }
 
 #[tokio::test]
