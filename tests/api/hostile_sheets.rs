@@ -169,23 +169,28 @@ async fn imports_beyond_the_places_are_answered_503_with_retry_after_and_the_pla
     let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     slow.write_all(head.as_bytes()).await.unwrap();
     slow.write_all(b"city,").await.unwrap();
-    let mut busy = None;
-    for _ in 0..100 {
-        let response = app
-            .client
-            .post(app.url("/import/coverage?dryRun=true"))
-            .bearer_auth(&admin)
-            .body(corpus::CSV)
-            .send()
-            .await
-            .unwrap();
-        if response.status() == 503 {
-            busy = Some(response);
+    // Once it holds the place (it takes it after its token, before its body)…
+    for _ in 0..500 {
+        if app.sheets.imports.available_permits() == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let busy = busy.expect("a second import while the first holds the place");
+    assert_eq!(
+        app.sheets.imports.available_permits(),
+        0,
+        "the slow upload holds the place"
+    );
+    // …another import is answered at once.
+    let busy = app
+        .client
+        .post(app.url("/import/coverage?dryRun=true"))
+        .bearer_auth(&admin)
+        .body(corpus::CSV)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 503);
     assert_eq!(busy.headers()["retry-after"], "5");
     let report: Value = busy.json().await.unwrap();
     assert_eq!(report["errors"][0]["code"], "BUSY", "{report}");
