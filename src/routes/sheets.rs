@@ -318,6 +318,9 @@ async fn import_coverage(
         return too_large(max);
     }
     let Ok(_permit) = Arc::clone(&state.sheets.imports).try_acquire_owned() else {
+        // The sender is known and within the byte bound: its body is read into nothing (for a
+        // few seconds at most), so that its client reads the 503 rather than a broken pipe.
+        discard(body, max).await;
         return busy("imports", "导入");
     };
     let body = match Limited::new(body, max).collect().await {
@@ -368,6 +371,23 @@ async fn import_coverage(
         Err(err) => app_error(err),
     }
 }
+
+/// Reads and drops up to `max` bytes of `body`, for at most [`DISCARD_FOR`].
+async fn discard(mut body: Body, max: usize) {
+    let drain = async {
+        let mut read = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, |d| d.len());
+            if read > max {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DISCARD_FOR, drain).await;
+}
+
+/// How long a refused upload's body is read into nothing.
+const DISCARD_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// 413 in the import's report format.
 fn too_large(max: usize) -> Response {

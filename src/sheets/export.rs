@@ -4,9 +4,12 @@
 //! summary). Public data only: a token holder's name in `Updated by` is left out, as for
 //! anonymous API readers.
 
+use std::sync::Arc;
+
 use entity::{BranchType, city, coverage_record};
+use futures_util::TryStreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, StreamTrait};
 
 use super::read::text::neutralise;
 use super::{Column, Lang, branch_type_label};
@@ -18,8 +21,8 @@ use crate::service::writes::is_token_label;
 /// One row of the sheet: a city's record of one type and period, or none.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The city.
-    pub city: city::Model,
+    /// The city (one per city, shared by its rows).
+    pub city: Arc<city::Model>,
     /// The branch type.
     pub branch_type: BranchType,
     /// The period.
@@ -37,8 +40,13 @@ pub struct Selection {
     pub city: Option<String>,
 }
 
-/// The rows of `selection`, by period, city code and branch type. Two statements.
-pub async fn rows(db: &impl ConnectionTrait, selection: &Selection) -> AppResult<Vec<Row>> {
+/// The rows of `selection`, by period, city code and branch type. Two statements; the records
+/// are read as a stream, so that a province-wide export never holds the database's rows and
+/// the models at once.
+pub async fn rows(
+    db: &(impl ConnectionTrait + StreamTrait),
+    selection: &Selection,
+) -> AppResult<Vec<Row>> {
     let periods = match selection.period {
         Some(p) => vec![p],
         None => crate::service::coverage::periods(db).await?,
@@ -50,24 +58,24 @@ pub async fn rows(db: &impl ConnectionTrait, selection: &Selection) -> AppResult
         cities = cities.filter(city::Column::Code.eq(code.as_str()));
         records = records.filter(coverage_record::Column::CityCode.eq(code.as_str()));
     }
-    let cities = cities.all(db).await?;
+    let cities: Vec<Arc<city::Model>> = cities.all(db).await?.into_iter().map(Arc::new).collect();
     if selection.city.is_some() && cities.is_empty() {
         return Err(AppError::NotFound("there is no city with that code".into()));
     }
     let mut stored: std::collections::HashMap<(String, BranchType, i32), coverage_record::Model> =
-        records
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| ((r.city_code.clone(), r.branch_type, r.period), r))
-            .collect();
+        std::collections::HashMap::new();
+    let mut stream = records.stream(db).await?;
+    while let Some(r) = stream.try_next().await? {
+        stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
+    }
+    drop(stream);
     let mut rows = Vec::with_capacity(periods.len() * cities.len() * BRANCH_TYPES.len());
     for &period in &periods {
         for city in &cities {
             for branch_type in BRANCH_TYPES {
                 let record = stored.remove(&(city.code.clone(), branch_type, period));
                 rows.push(Row {
-                    city: city.clone(),
+                    city: Arc::clone(city),
                     branch_type,
                     period,
                     record,
@@ -166,7 +174,9 @@ pub fn xlsx(rows: &[Row], summaries: Option<&[Summary]>, lang: Lang) -> Result<V
     let mut book = Workbook::new();
     let header = Format::new().set_bold().set_text_wrap();
     let rate_format = Format::new().set_num_format("0.0%");
-    let sheet = book.add_worksheet();
+    // Constant memory: each finished row goes to a temporary file, texts inline, so that a
+    // province-wide export holds one row of cells at a time, not every cell of the sheet.
+    let sheet = book.add_worksheet_with_constant_memory()?;
     sheet.set_name(match lang {
         Lang::Zh => "覆盖情况",
         Lang::En => "Coverage",
