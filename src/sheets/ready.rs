@@ -161,6 +161,8 @@ impl ReadyExports {
 }
 
 #[cfg(test)]
+// A failed expectation in a test should panic with its message: that is the report.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

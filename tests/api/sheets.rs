@@ -1,7 +1,7 @@
 //! Spreadsheets in and out: the exports, the template, imports as offices send them (dry run
 //! and apply), a corpus of broken files, the bounds, and who may import what.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use coverage_api::config::ServeArgs;

@@ -112,6 +112,8 @@ impl<R: Read> Read for Guard<R> {
 }
 
 #[cfg(test)]
+// A failed expectation in a test should panic with its message: that is the report.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

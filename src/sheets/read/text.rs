@@ -108,6 +108,8 @@ fn decode(bytes: &[u8]) -> Option<Cow<'_, str>> {
 }
 
 #[cfg(test)]
+// A failed expectation in a test should panic with its message: that is the report.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

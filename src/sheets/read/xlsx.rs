@@ -463,6 +463,8 @@ fn cell_value(
 }
 
 #[cfg(test)]
+// A failed expectation in a test should panic with its message: that is the report.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::place;
 
