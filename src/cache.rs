@@ -588,7 +588,7 @@ impl tower_http::compression::Predicate for NotPrecompressed {
 
 /// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 §13.1.2 asks), or is `*`.
 /// A few lines by hand rather than the `headers` crate (and its dependencies) for one header.
-fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+pub(crate) fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let ours = opaque(etag.as_bytes());
     headers
         .get_all(IF_NONE_MATCH)

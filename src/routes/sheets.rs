@@ -17,8 +17,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
-    RETRY_AFTER,
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, RETRY_AFTER,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -141,13 +140,7 @@ async fn coverage_xlsx(
     Query(p): Query<ExportParams>,
     headers: HeaderMap,
 ) -> Response {
-    let key = ExportKey {
-        kind: ExportKind::Xlsx,
-        period: p.period,
-        city: None,
-        lang: Lang::from_param(p.lang.as_deref()),
-    };
-    ready_export(state, key, &headers).await
+    whole_sheet(state, ExportKind::Xlsx, p, &headers).await
 }
 
 async fn coverage_csv(
@@ -155,13 +148,23 @@ async fn coverage_csv(
     Query(p): Query<ExportParams>,
     headers: HeaderMap,
 ) -> Response {
+    whole_sheet(state, ExportKind::Csv, p, &headers).await
+}
+
+/// Every city's rows (of `?period`, or every period) as `kind`.
+async fn whole_sheet(
+    state: AppState,
+    kind: ExportKind,
+    p: ExportParams,
+    headers: &HeaderMap,
+) -> Response {
     let key = ExportKey {
-        kind: ExportKind::Csv,
+        kind,
         period: p.period,
         city: None,
         lang: Lang::from_param(p.lang.as_deref()),
     };
-    ready_export(state, key, &headers).await
+    ready_export(state, key, headers).await
 }
 
 async fn template_xlsx(
@@ -247,7 +250,7 @@ fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Respon
     let etag = HeaderValue::from_str(&finished.etag).ok();
     let fresh = etag
         .as_ref()
-        .is_some_and(|etag| matches_etag(headers, etag));
+        .is_some_and(|etag| crate::cache::matches_etag(headers, etag));
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -267,18 +270,6 @@ fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Respon
     // Kept by browsers, asked again each time: a commit changes the file.
     out.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// Whether `If-None-Match` names `etag` (weak comparison) or is `*`.
-fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let opaque = |tag: &[u8]| tag.strip_prefix(b"W/").unwrap_or(tag).to_vec();
-    let ours = opaque(etag.as_bytes());
-    headers
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
-        .map(<[u8]>::trim_ascii)
-        .any(|tag| tag == b"*" || opaque(tag) == ours)
 }
 
 #[derive(Debug, Deserialize)]

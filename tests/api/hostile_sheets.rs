@@ -153,6 +153,17 @@ async fn the_token_and_the_declared_length_are_checked_before_a_byte_of_the_body
     );
 }
 
+/// `request` is answered 503 with `Retry-After` and a `BUSY` report in both languages.
+async fn assert_busy(request: reqwest::RequestBuilder) {
+    let busy = request.send().await.unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "5");
+    let report: Value = busy.json().await.unwrap();
+    assert_eq!(report["errors"][0]["code"], "BUSY", "{report}");
+    let zh = report["errors"][0]["message_zh"].as_str().unwrap();
+    assert!(zh.contains("稍后"), "{report}");
+}
+
 #[tokio::test]
 async fn imports_beyond_the_places_are_answered_503_with_retry_after_and_the_place_comes_back() {
     let app = TestApp::spawn_with(ServeArgs {
@@ -182,24 +193,12 @@ async fn imports_beyond_the_places_are_answered_503_with_retry_after_and_the_pla
         "the slow upload holds the place"
     );
     // …another import is answered at once.
-    let busy = app
+    let request = app
         .client
         .post(app.url("/import/coverage?dryRun=true"))
         .bearer_auth(&admin)
-        .body(corpus::CSV)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(busy.status(), 503);
-    assert_eq!(busy.headers()["retry-after"], "5");
-    let report: Value = busy.json().await.unwrap();
-    assert_eq!(report["errors"][0]["code"], "BUSY", "{report}");
-    assert!(
-        report["errors"][0]["message_zh"]
-            .as_str()
-            .unwrap()
-            .contains("稍后")
-    );
+        .body(corpus::CSV);
+    assert_busy(request).await;
     drop(slow);
     let mut status = 0;
     for _ in 0..100 {
@@ -222,16 +221,7 @@ async fn an_export_beyond_the_places_is_answered_503_and_a_kept_one_needs_no_pla
     let (_, kept) = crate::sheets::download(&app, "/export/coverage.csv?period=2023").await;
     let exports = Arc::clone(&app.sheets.exports);
     let _held = exports.acquire_many(1).await.unwrap();
-    let busy = app
-        .client
-        .get(app.url("/export/coverage.xlsx?period=2023"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(busy.status(), 503);
-    assert_eq!(busy.headers()["retry-after"], "5");
-    let report: Value = busy.json().await.unwrap();
-    assert_eq!(report["errors"][0]["code"], "BUSY", "{report}");
+    assert_busy(app.client.get(app.url("/export/coverage.xlsx?period=2023"))).await;
     let (_, again) = crate::sheets::download(&app, "/export/coverage.csv?period=2023").await;
     assert_eq!(again, kept, "kept ready: answered without a place");
 }
