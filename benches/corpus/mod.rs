@@ -414,6 +414,16 @@ pub fn cases() -> Vec<Case> {
     // A workbook whose entry declares it inflates to 1 byte and whose sheet inflates to 80 MB.
     let mut lying = zip_of(&[("xl/worksheets/sheet1.xml", vec![b'0'; 80 * 1024 * 1024])]);
     lie_about_sizes(&mut lying);
+    // A workbook whose end-of-directory record declares 65,535 entries.
+    let mut many = honest_with("");
+    if let Some(at) = many.windows(4).rposition(|w| w == b"PK\x05\x06") {
+        many[at + 8..at + 12].copy_from_slice(&[0xFF; 4]);
+    }
+    cases.push(Case {
+        name: "a zip directory that declares 65,535 entries",
+        bytes: many,
+        expect: UNREADABLE,
+    });
     cases.push(Case {
         name: "a zip bomb whose directory declares 1 byte",
         bytes: lying,
