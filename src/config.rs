@@ -275,12 +275,59 @@ pub struct ServeArgs {
         global = true
     )]
     pub sheets_timeout_secs: u64,
+    /// Open connections per instance; more are closed at once (counted in /metrics).
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_connections: usize,
+    /// Open connections per client address (a reverse proxy in --trusted-proxies excepted).
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 256,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_connections_per_client: usize,
+    /// Seconds a client has to send a request's headers, and to send the next request on a
+    /// kept-alive connection; then the connection is closed.
+    #[arg(
+        long,
+        env = "COVERAGE_API_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout_secs: u64,
+    /// Addresses of reverse proxies in front of the server (comma-separated): each carries
+    /// many clients, so it is held to --max-connections only.
+    #[arg(
+        long,
+        env = "COVERAGE_API_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
 }
 
 impl ServeArgs {
+    /// The bounds of the connection layer.
+    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            max_connections: self.max_connections,
+            max_per_client: self.max_connections_per_client,
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
     /// The bounds of a spreadsheet import.
     pub fn import_limits(&self) -> crate::sheets::import::ImportLimits {
         crate::sheets::import::ImportLimits {

@@ -87,6 +87,9 @@ pub struct AppState {
     pub response_cache: ResponseCache,
     /// Places for imports and exports, and the exports kept ready.
     pub sheets: Sheets,
+    /// Time a request may take (`--request-timeout-secs`); the response cache's fast path
+    /// gives a body the same.
+    pub request_timeout: Duration,
 }
 
 /// Settings of the HTTP layer.
@@ -177,9 +180,19 @@ async fn from_cache(State(state): State<AppState>, request: Request, next: Next)
         if !may_run(&parts.headers) || declared.is_none_or(|n| n > state.body_limit) {
             return next.run(Request::from_parts(parts, body)).await;
         }
-        let bytes = match axum::body::to_bytes(body, state.body_limit).await {
-            Ok(bytes) => bytes,
+        // The same deadline the timeout layer gives every other request's body.
+        let read = axum::body::to_bytes(body, state.body_limit);
+        let bytes = match tokio::time::timeout(state.request_timeout, read).await {
+            Ok(Ok(bytes)) => bytes,
             Err(_) => {
+                return json_error(
+                    media,
+                    StatusCode::REQUEST_TIMEOUT,
+                    codes::REQUEST_TIMEOUT,
+                    "the request body did not arrive within --request-timeout-secs",
+                );
+            }
+            Ok(Err(_)) => {
                 return json_error(
                     media,
                     StatusCode::BAD_REQUEST,

@@ -69,6 +69,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         import: args.import_limits(),
         sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
         response_cache,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
         sheets: routes::Sheets::new(
             args.import_concurrency,
             args.export_concurrency,
@@ -95,9 +96,13 @@ pub async fn run(
         // Upgraded WebSockets are not the server's to drain: tell them to go.
         going_away.send_replace(true);
     };
-    axum::serve(listener, routes::router(state, limits))
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::connections::serve(
+        listener,
+        routes::router(state, limits),
+        args.connection_limits(),
+        shutdown,
+    )
+    .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -10,6 +10,7 @@ mod cities;
 mod city;
 mod cli;
 mod conformance;
+mod connections;
 mod crash;
 mod fanout;
 mod helpers;
