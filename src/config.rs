@@ -160,8 +160,9 @@ pub struct ServeArgs {
         global = true
     )]
     pub ws_keepalive_secs: u64,
-    /// Bytes of query text the automatic persisted-query store keeps (least recently used go
-    /// first; the parsed documents take a few times as much); 0 keeps none.
+    /// Bytes of memory the documents the server remembers may hold (automatic persisted queries
+    /// and checked texts, weighed parsed, as they are kept; least recently used go first); 0
+    /// keeps none.
     #[arg(
         long,
         env = "COVERAGE_API_PERSISTED_QUERY_BYTES",

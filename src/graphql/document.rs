@@ -25,8 +25,9 @@
 //! that text, or with its hash alone, skips steps 2 to 5, and, when it comes without variables,
 //! async-graphql's strict validation too: it runs on a twin of the schema that validates in
 //! `ValidationMode::Fast`, which still computes the depth and complexity its limits bound (see
-//! `Api::schema_for` for why the answer is the same). The store is bounded by the bytes of the
-//! texts (`--persisted-query-bytes`).
+//! `Api::schema_for` for why the answer is the same). The store is bounded by the memory its
+//! parsed documents hold (`--persisted-query-bytes`, see `weight`), not by their texts: a
+//! parsed document takes tens of times its text.
 
 use std::sync::Arc;
 
@@ -38,28 +39,41 @@ use super::error as codes;
 use super::limits::{self, DocumentLimits, RequestInfo, Transport};
 use super::rules;
 
-/// A persisted document and the length of its text (its weight in the store).
+/// A persisted document and the memory it holds (its weight in the store).
 #[derive(Clone)]
 struct Persisted {
     doc: Arc<ExecutableDocument>,
-    text_bytes: u64,
+    bytes: u64,
 }
 
-#[derive(Clone)]
-struct TextBytes;
+impl Persisted {
+    fn new(doc: &ExecutableDocument) -> Self {
+        Self {
+            bytes: super::weight::document(doc) as u64,
+            doc: Arc::new(doc.clone()),
+        }
+    }
+}
 
-impl quick_cache::Weighter<String, Persisted> for TextBytes {
+/// What an entry costs besides its document: the key (a 64-character hash), the `Arc`, the
+/// store's slot.
+const ENTRY_OVERHEAD: u64 = 160;
+
+#[derive(Clone)]
+struct MemoryBytes;
+
+impl quick_cache::Weighter<String, Persisted> for MemoryBytes {
     fn weight(&self, key: &String, value: &Persisted) -> u64 {
-        value.text_bytes + key.len() as u64
+        value.bytes + key.len() as u64 + ENTRY_OVERHEAD
     }
 }
 
 /// Runs the document step (see the module's notes); one per schema, shared by every request.
 pub struct DocumentStep {
     limits: DocumentLimits,
-    /// Checked documents by the SHA-256 of their text (lowercase hex), bounded by the bytes of
-    /// their texts; least recently used go first.
-    persisted: quick_cache::sync::Cache<String, Persisted, TextBytes>,
+    /// Checked documents by the SHA-256 of their text (lowercase hex), bounded by the memory
+    /// they hold (`weight`); least recently used go first.
+    persisted: quick_cache::sync::Cache<String, Persisted, MemoryBytes>,
 }
 
 impl std::fmt::Debug for DocumentStep {
@@ -106,15 +120,23 @@ const REFUSALS: &[&str] = &[
 ];
 
 impl DocumentStep {
-    /// A step enforcing `limits` whose persisted-query store holds up to `persisted_bytes` of
-    /// query text (0: no store; every hash alone is then a miss).
+    /// A step enforcing `limits` whose persisted-query store holds documents taking up to
+    /// `persisted_bytes` of memory (0: no store; every hash alone is then a miss).
     pub fn new(limits: DocumentLimits, persisted_bytes: u64) -> Self {
-        // The item estimate only sizes the store's tables: a dashboard's query is a few KiB.
-        let items = usize::try_from(persisted_bytes / 2048).unwrap_or(1).max(1);
+        // The item estimate only sizes the store's tables: a parsed dashboard query holds
+        // tens of KiB.
+        let items = usize::try_from(persisted_bytes / 32_768)
+            .unwrap_or(1)
+            .max(1);
         Self {
             limits,
-            persisted: quick_cache::sync::Cache::with_weighter(items, persisted_bytes, TextBytes),
+            persisted: quick_cache::sync::Cache::with_weighter(items, persisted_bytes, MemoryBytes),
         }
+    }
+
+    /// The memory the remembered documents hold, as the store counts it.
+    pub fn persisted_bytes(&self) -> u64 {
+        self.persisted.weight()
     }
 
     /// Checks `request` for `info`'s transport and puts the checked document in its data;
@@ -148,10 +170,7 @@ impl DocumentStep {
                 let doc = self.check(&request.query)?;
                 registration = Some(Registration {
                     hash,
-                    entry: Persisted {
-                        doc: Arc::new(doc.clone()),
-                        text_bytes: request.query.len() as u64,
-                    },
+                    entry: Persisted::new(&doc),
                 });
                 doc
             }
@@ -164,10 +183,7 @@ impl DocumentStep {
                         let doc = self.check(&request.query)?;
                         registration = Some(Registration {
                             hash,
-                            entry: Persisted {
-                                doc: Arc::new(doc.clone()),
-                                text_bytes: request.query.len() as u64,
-                            },
+                            entry: Persisted::new(&doc),
                         });
                         doc
                     }

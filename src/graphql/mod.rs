@@ -16,6 +16,7 @@ pub mod rules;
 pub mod subscription;
 pub mod summary;
 pub mod viewer;
+pub mod weight;
 
 use std::sync::Arc;
 

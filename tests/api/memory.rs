@@ -93,3 +93,59 @@ async fn a_websocket_message_larger_than_the_read_buffer_is_read_whole() {
         "{message}"
     );
 }
+
+/// Resident memory of process `pid`, in KiB.
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_s_distinct_large_documents_grow_the_process_by_no_more_than_the_store_s_bound()
+{
+    use crate::helpers::{FreshDatabase, spawn_binary};
+    let _alone = crate::helpers::exclusive().await;
+    let fresh = FreshDatabase::new("documents").await;
+    let (mut server, addr) = spawn_binary(&fresh.url);
+    let client = reqwest::Client::new();
+    // About 8 KB of text each, 1,500 selections: a parsed document of some 400 KB.
+    let selections = "code ".repeat(1_500);
+    let send = |n: usize| {
+        let (client, addr) = (client.clone(), addr.clone());
+        let query = format!("query Q{n} {{ cities(first: 1) {{ nodes {{ {selections} }} }} }}");
+        async move {
+            let answer: serde_json::Value = client
+                .post(format!("http://{addr}/graphql"))
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(answer["errors"].is_null(), "{answer}");
+        }
+    };
+    // Warm: the store is full of such documents, the allocator has its pages.
+    for n in 0..100 {
+        send(n).await;
+    }
+    let before = resident_kib(server.id());
+    for n in 100..1_100 {
+        send(n).await;
+    }
+    let grown = resident_kib(server.id()).saturating_sub(before);
+    server.kill().ok();
+    server.wait().ok();
+    // The store's bound (`--persisted-query-bytes`, 4 MiB by default) and a few MiB of the
+    // allocator's: before the store weighed documents by their memory, a thousand such
+    // documents grew the process by about 140 MiB.
+    println!("a thousand distinct 8 KB documents grew the server by {grown} KiB");
+    assert!(grown < 4 * 1024 + 8 * 1024, "grew by {grown} KiB");
+}
