@@ -94,30 +94,28 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// Stores the document in `step` unless `response` refused it.
+    /// Stores the document in `step` if `response`, as async-graphql returned it (before
+    /// `error::finish`), shows that it passed validation. Call it before `finish`.
     pub fn complete(self, step: &DocumentStep, response: &async_graphql::Response) {
-        let refused = response.errors.iter().any(|error| {
-            error
-                .extensions
-                .as_ref()
-                .and_then(|e| e.get("code"))
-                .is_some_and(|code| {
-                    matches!(code, async_graphql::Value::String(code) if REFUSALS.contains(&code.as_str()))
-                })
-        });
-        if !refused {
+        if passed_validation(response) {
             step.persisted.insert(self.hash, self.entry);
         }
     }
 }
 
-/// The codes of a document refused by validation or by the limits async-graphql checks there.
-const REFUSALS: &[&str] = &[
-    codes::GRAPHQL_VALIDATION_FAILED,
-    codes::GRAPHQL_PARSE_FAILED,
-    codes::QUERY_TOO_COMPLEX,
-    codes::QUERY_TOO_DEEP,
-];
+/// Whether `response` (as async-graphql returned it) comes from a document that passed
+/// validation: every error in it was made by this service's resolvers, which give each its code
+/// where they make it (`error::to_graphql`). async-graphql's validation, its limits and its own
+/// execution errors come without one: such a document is never remembered (a valid one that
+/// failed for its variables is then only checked again next time). No message is read.
+fn passed_validation(response: &async_graphql::Response) -> bool {
+    response.errors.iter().all(|error| {
+        error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code").is_some())
+    })
+}
 
 impl DocumentStep {
     /// A step enforcing `limits` whose persisted-query store holds documents taking up to
@@ -224,6 +222,7 @@ impl DocumentStep {
         })?;
         rules::check(&doc)?;
         self.limits.check(&doc)?;
+        super::directives::check(&doc)?;
         Ok(doc)
     }
 

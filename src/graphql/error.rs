@@ -136,10 +136,6 @@ pub fn finish(response: &mut async_graphql::Response) {
             continue;
         }
         let code = match error.message.as_str() {
-            "PersistedQueryNotFound" => PERSISTED_QUERY_NOT_FOUND,
-            m if m.contains("PersistedQuery") || m == "provided sha does not match query" => {
-                BAD_USER_INPUT
-            }
             "Query is too complex." => QUERY_TOO_COMPLEX,
             "Query is nested too deep." => QUERY_TOO_DEEP,
             _ if failed => GRAPHQL_VALIDATION_FAILED,

@@ -4,6 +4,7 @@
 pub mod city;
 pub mod connection;
 pub mod coverage;
+pub mod directives;
 pub mod document;
 pub mod error;
 pub mod limits;
@@ -211,10 +212,11 @@ impl Api {
             }
             Err(refused) => (Response::from_errors(vec![refused]), None),
         };
-        error::finish(&mut response);
+        // Before `finish` codes async-graphql's own errors (see `Registration::complete`).
         if let Some(registration) = registration {
             registration.complete(&self.documents, &response);
         }
+        error::finish(&mut response);
         crate::metrics::operation(info.operation_name.as_deref(), started.elapsed(), &response);
         (response, info.operation_type.get().copied())
     }
@@ -273,11 +275,12 @@ impl async_graphql::Executor for WsExecutor {
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
             .map(move |mut response| {
                 let _open = &slot;
-                error::finish(&mut response);
-                // The first answer tells whether the document passed validation.
+                // The first answer tells whether the document passed validation (read before
+                // `finish` codes async-graphql's own errors).
                 if let Some(registration) = registration.take() {
                     registration.complete(&documents, &response);
                 }
+                error::finish(&mut response);
                 response
             })
             .boxed()

@@ -11,6 +11,8 @@
 //! - input object field uniqueness (5.6.3), which the parser loses by keeping the last value of
 //!   a repeated field: see `limits::scan`, which finds it on the text.
 //!
+//! The rules on directives are `directives`', run once the limits have bounded the document.
+//!
 //! The other rules are async-graphql's, run after these (its messages are graphql-js's).
 
 use std::collections::HashMap;

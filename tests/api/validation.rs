@@ -10,6 +10,34 @@ use crate::ws_client::{Protocol, WsClient};
 /// One violating document per rule, named by the specification's section.
 pub const VIOLATIONS: &[(&str, &str)] = &[
     (
+        "5.7.1 directives are defined",
+        "{ __typename @nonexistent }",
+    ),
+    (
+        "5.7.2 directives in valid locations",
+        "query @skip(if: true) { periods }",
+    ),
+    (
+        "5.7.3 directives are unique per location",
+        "{ periods @skip(if: false) @skip(if: true) }",
+    ),
+    (
+        "5.4.1 a directive's arguments are known",
+        "{ __typename @skip(if: false, x: 1) }",
+    ),
+    (
+        "5.4.2.1 a directive's required arguments",
+        "{ __typename @skip }",
+    ),
+    (
+        "5.8.3 variables in a fragment's directives are defined",
+        "query { ...F } fragment F on Query { __typename @include(if: $nope) }",
+    ),
+    (
+        "5.3.1 a field named like our words",
+        "{ PersistedQuery cities(first: 1) { totalCount } }",
+    ),
+    (
         "5.1.1 executable definitions",
         "{ periods } type Extra { a: Int }",
     ),
@@ -221,6 +249,31 @@ async fn every_rule_of_the_specification_holds_on_every_path() {
         app.query("{ periods }").await,
         json!({ "data": { "periods": [2023] } })
     );
+}
+
+/// A refused document is refused again, with the same answer, whichever way it comes back: a
+/// refusal is never remembered as a pass (before, `{ PersistedQuery … }` was refused once, then
+/// answered and cached as public), and `data: null` never goes out without an error.
+#[tokio::test]
+async fn a_refused_document_stays_refused_on_every_path_however_often_it_is_sent() {
+    let app = TestApp::spawn().await;
+    for (rule, doc) in VIOLATIONS {
+        for path in PATHS {
+            let first = send(&app, path, doc).await;
+            let second = send(&app, path, doc).await;
+            assert_eq!(first, second, "{rule} through {path}");
+            assert!(
+                first["data"].is_null() && !codes_of(&first).is_empty(),
+                "{rule} through {path}: {first}"
+            );
+        }
+        let anonymous = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": doc }));
+        let again = json_of(anonymous).await;
+        assert!(again["data"].is_null(), "{rule}, cached: {again}");
+    }
 }
 
 #[tokio::test]
