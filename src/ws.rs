@@ -42,6 +42,10 @@ pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
 /// Close code for a peer that answered no keep-alive ping within an interval.
 pub const CLOSE_UNRESPONSIVE: u16 = 4504;
 
+/// Close code for a connection whose token was revoked (graphql-ws's "Forbidden"): checked when
+/// each operation starts and on every keep-alive tick.
+pub const CLOSE_REVOKED: u16 = 4403;
+
 /// How long one message may wait for the client to take it before the connection is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -51,6 +55,8 @@ pub struct WsConnection {
     max: usize,
     close: Mutex<Option<(u16, String)>>,
     notify: Notify,
+    /// The token `connection_init` named, if any: checked again while the connection lasts.
+    token: Mutex<Option<i64>>,
 }
 
 impl WsConnection {
@@ -61,7 +67,35 @@ impl WsConnection {
             max,
             close: Mutex::new(None),
             notify: Notify::new(),
+            token: Mutex::new(None),
         })
+    }
+
+    /// The id of the token the connection was opened with, if any.
+    pub fn token(&self) -> Option<i64> {
+        self.token.lock().ok().and_then(|t| *t)
+    }
+
+    /// Whether the connection's token (if any) is still live; if it is not, the connection is
+    /// asked to close with [`CLOSE_REVOKED`]. A database error counts as live (the next check
+    /// decides).
+    pub async fn token_is_live(&self, db: &sea_orm::DatabaseConnection) -> bool {
+        let Some(id) = self.token() else {
+            return true;
+        };
+        match crate::service::tokens::is_live(db, id).await {
+            Ok(true) => true,
+            Ok(false) => {
+                metrics::counter!("coverage_api_ws_dropped_total", "reason" => "revoked")
+                    .increment(1);
+                self.close(CLOSE_REVOKED, "the token was revoked");
+                false
+            }
+            Err(err) => {
+                tracing::warn!(%err, "could not check a WebSocket connection's token");
+                true
+            }
+        }
     }
 
     /// The most operations it may run at once.
@@ -141,6 +175,8 @@ pub async fn serve(
     metrics::gauge!("coverage_api_ws_connections").increment(1.0);
     let connection = Arc::clone(&executor.connection);
     let db = executor.api.db.clone();
+    let db_for_checks = db.conn.clone();
+    let init_connection = Arc::clone(&connection);
     let (mut sink, source) = socket.split();
     // When the peer last sent anything (a pong frame included): the keep-alive's evidence.
     let heard = Arc::new(Mutex::new(Instant::now()));
@@ -169,12 +205,24 @@ pub async fn serve(
                     .map_err(|err| crate::graphql::error::to_graphql(&err))?,
                 None => Actor::Anonymous,
             };
+            if let (Actor::Token(token), Ok(mut slot)) = (&actor, init_connection.token.lock()) {
+                *slot = Some(token.id);
+            }
             let mut data = Data::default();
             data.insert(actor);
             Ok(data)
         },
     );
-    pump(messages, &mut sink, &connection, settings, protocol, &heard).await;
+    pump(
+        messages,
+        &mut sink,
+        &connection,
+        &db_for_checks,
+        settings,
+        protocol,
+        &heard,
+    )
+    .await;
     metrics::gauge!("coverage_api_ws_connections").decrement(1.0);
 }
 
@@ -182,6 +230,7 @@ async fn pump<S>(
     messages: impl async_graphql::futures_util::Stream<Item = WsMessage>,
     sink: &mut S,
     connection: &WsConnection,
+    db: &sea_orm::DatabaseConnection,
     settings: Settings,
     protocol: Protocols,
     heard: &Mutex<Instant>,
@@ -227,6 +276,10 @@ async fn pump<S>(
                 return;
             }
             _ = keepalive.tick(), if settings.keepalive.is_some() => {
+                // A revoked token asks the connection to close (the branch above sends it).
+                if !connection.token_is_live(db).await {
+                    continue;
+                }
                 let last_heard = heard.lock().map_or_else(|_| Instant::now(), |at| *at);
                 if pinged.is_some_and(|sent| last_heard < sent) {
                     tracing::info!("closing a WebSocket connection whose peer stopped answering");

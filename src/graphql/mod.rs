@@ -270,7 +270,8 @@ impl async_graphql::Executor for WsExecutor {
             .data(Loaders::uncached(&self.api.db))
             .data(info)
             .data(Arc::clone(&self.connection));
-        self.api
+        let answers = self
+            .api
             .schema_for(&request, registration.as_ref())
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
             .map(move |mut response| {
@@ -282,6 +283,23 @@ impl async_graphql::Executor for WsExecutor {
                 }
                 error::finish(&mut response);
                 response
+            });
+        // The connection's token is checked again as each operation starts: a revoked one
+        // closes the connection (`ws::CLOSE_REVOKED`) and runs nothing.
+        let (connection, db) = (Arc::clone(&self.connection), self.api.db.conn.clone());
+        let mut answers = Some(answers);
+        stream::once(async move { connection.token_is_live(&db).await })
+            .flat_map(move |live| {
+                if let (true, Some(answers)) = (live, answers.take()) {
+                    answers.boxed()
+                } else {
+                    let mut response = error::error_response(
+                        error::UNAUTHENTICATED,
+                        "this connection's token was revoked; the connection is closed",
+                    );
+                    error::finish(&mut response);
+                    stream::once(async move { response }).boxed()
+                }
             })
             .boxed()
     }

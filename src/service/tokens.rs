@@ -134,6 +134,14 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> AppResult<api_token::
     Ok(active.update(db).await?)
 }
 
+/// Whether token `id` exists and is not revoked.
+pub async fn is_live(db: &impl ConnectionTrait, id: i64) -> AppResult<bool> {
+    Ok(api_token::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some_and(|token| token.revoked_at.is_none()))
+}
+
 /// The live (not revoked) token whose secret this is, if any. Refreshes `last_used_at` at most
 /// once a minute.
 pub async fn authenticate(

@@ -185,3 +185,85 @@ async fn one_client_cannot_hold_more_than_its_cap_and_another_is_still_served() 
         );
     }
 }
+
+/// Waits for the server to close `ws`, skipping what comes before; the close code.
+async fn close_code(ws: &mut crate::ws_client::WsClient) -> Option<u16> {
+    for _ in 0..20 {
+        match ws.next_or_close().await {
+            Ok(_) => continue,
+            Err(frame) => return frame.map(|f| u16::from(f.code)),
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_revoked_token_closes_its_sockets_at_the_next_tick_or_operation() {
+    use crate::ws_client::{Protocol, WsClient};
+    use coverage_api::service::tokens;
+    use serde_json::json;
+    let app = TestApp::spawn_with(ServeArgs {
+        ws_keepalive_secs: 1,
+        ..ServeArgs::default()
+    })
+    .await;
+    let addr = app.addr.to_string();
+    let db = &app.db.conn;
+    let make = || {
+        tokens::create(
+            db,
+            "Jiaozuo office",
+            entity::Role::CityStaff,
+            Some("410800"),
+        )
+    };
+    // A socket that listens: closed with 4403 within a keep-alive period of the revocation.
+    let listening = make().await.unwrap();
+    let payload = json!({ "authorization": format!("Bearer {}", listening.secret) });
+    let mut ws = WsClient::connect(&addr, Protocol::TransportWs, payload).await;
+    ws.subscribe(
+        "1",
+        "subscription { coverageChanged { revision { note } } }",
+        json!({}),
+    )
+    .await;
+    app.until_subscribers(1).await;
+    tokens::revoke(db, listening.token.id).await.unwrap();
+    assert_eq!(
+        close_code(&mut ws).await,
+        Some(coverage_api::ws::CLOSE_REVOKED)
+    );
+    // A socket that asks again: its next operation runs nothing and closes it.
+    let app = TestApp::spawn().await;
+    let db = &app.db.conn;
+    let asking = tokens::create(db, "Puyang office", entity::Role::CityStaff, Some("410900"))
+        .await
+        .unwrap();
+    let payload = json!({ "authorization": format!("Bearer {}", asking.secret) });
+    let mut ws = WsClient::connect(&app.addr.to_string(), Protocol::TransportWs, payload).await;
+    ws.subscribe("v", "{ viewer { name } }", json!({})).await;
+    assert_eq!(
+        ws.payload("v").await,
+        json!({ "data": { "viewer": { "name": "Puyang office" } } })
+    );
+    tokens::revoke(db, asking.token.id).await.unwrap();
+    ws.subscribe("w", "{ viewer { name } }", json!({})).await;
+    let mut saw_refusal = false;
+    let code = loop {
+        match ws.next_or_close().await {
+            Ok(message) => {
+                if message["id"] == "w" && message["type"] == "next" {
+                    assert_eq!(
+                        message["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+                        "{message}"
+                    );
+                    assert!(message["payload"]["data"].is_null(), "{message}");
+                    saw_refusal = true;
+                }
+            }
+            Err(frame) => break frame.map(|f| u16::from(f.code)),
+        }
+    };
+    assert!(saw_refusal || code.is_some());
+    assert_eq!(code, Some(coverage_api::ws::CLOSE_REVOKED));
+}
