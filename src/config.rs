@@ -313,6 +313,25 @@ pub struct ServeArgs {
         global = true
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// WebSocket connections one client address may hold (more: 503 TOO_MANY_CONNECTIONS).
+    #[arg(
+        long,
+        env = "COVERAGE_API_MAX_WS_CONNECTIONS_PER_CLIENT",
+        default_value_t = 32,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_ws_connections_per_client: usize,
+    /// Seconds an acknowledged WebSocket connection may hold no operation before it is closed
+    /// (4410).
+    #[arg(
+        long,
+        env = "COVERAGE_API_WS_IDLE",
+        default_value_t = 10,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub ws_idle_secs: u64,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,

@@ -51,19 +51,37 @@ pub struct ConnectionLimits {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
-/// Open connections by client address (an entry goes when its last connection closes).
+/// The address of the client a request comes from: the peer's, or, when the peer is a trusted
+/// proxy, the last address its `X-Forwarded-For` names (set on every request by [`serve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// Open connections (or sockets) by client address (an entry goes when its last one closes).
 #[derive(Default)]
-struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+pub struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+impl std::fmt::Debug for PerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let clients = self.0.lock().map_or(0, |open| open.len());
+        f.debug_struct("PerClient")
+            .field("clients", &clients)
+            .finish()
+    }
+}
 
 /// One connection of a client, released when dropped.
-struct ClientSlot {
+pub struct ClientSlot {
     clients: Arc<PerClient>,
     address: Option<IpAddr>,
 }
 
 impl PerClient {
     /// A slot for `address`, or `None` when it holds `max` already.
-    fn take(clients: &Arc<PerClient>, address: Option<IpAddr>, max: usize) -> Option<ClientSlot> {
+    pub fn take(
+        clients: &Arc<PerClient>,
+        address: Option<IpAddr>,
+        max: usize,
+    ) -> Option<ClientSlot> {
         if let Some(address) = address {
             let mut open = clients.0.lock().unwrap_or_else(|e| e.into_inner());
             let count = open.entry(address).or_default();
@@ -150,10 +168,18 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(|request: Request<Incoming>| request.map(Body::new)),
-        );
+        let trusted = limits.trusted_proxies.contains(&peer.ip());
+        let service =
+            TowerToHyperService::new(app.clone().map_request(move |request: Request<Incoming>| {
+                let mut request = request.map(Body::new);
+                let client = if trusted {
+                    forwarded_for(request.headers()).unwrap_or(peer.ip())
+                } else {
+                    peer.ip()
+                };
+                request.extensions_mut().insert(ClientAddress(client));
+                request
+            }));
         let connection = http
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
@@ -186,6 +212,17 @@ pub async fn serve(
     drop(closed_rx);
     closed_tx.closed().await;
     Ok(())
+}
+
+/// The last address of `X-Forwarded-For` (the one the trusted proxy itself added).
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .next_back()
+        .and_then(|last| last.trim().parse().ok())
 }
 
 /// What a connection from `peer` holds while it is open, or `None` (counted) when a cap is

@@ -90,6 +90,12 @@ pub struct AppState {
     /// Time a request may take (`--request-timeout-secs`); the response cache's fast path
     /// gives a body the same.
     pub request_timeout: Duration,
+    /// Open WebSocket connections by client address.
+    pub ws_clients: Arc<crate::connections::PerClient>,
+    /// WebSocket connections one client address may hold (`--max-ws-connections-per-client`).
+    pub max_ws_per_client: usize,
+    /// Time an acknowledged WebSocket may hold no operation (`--ws-idle-secs`).
+    pub ws_idle: Duration,
 }
 
 /// Settings of the HTTP layer.
@@ -685,7 +691,11 @@ fn has_code(response: &async_graphql::Response, code: &str) -> bool {
 }
 
 /// GET /graphql/ws: upgrades to a GraphQL WebSocket (see [`ws`]).
-async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+async fn graphql_ws(
+    State(state): State<AppState>,
+    client: Option<Extension<crate::connections::ClientAddress>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let upgrade = upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(state.body_limit)
@@ -715,6 +725,28 @@ async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) ->
             "this instance holds as many WebSocket connections as it may; try again later",
         );
     };
+    let address = client.map(|Extension(crate::connections::ClientAddress(ip))| ip);
+    let slot = match address {
+        Some(_) => {
+            let taken = crate::connections::PerClient::take(
+                &state.ws_clients,
+                address,
+                state.max_ws_per_client,
+            );
+            let Some(slot) = taken else {
+                metrics::counter!("coverage_api_ws_dropped_total", "reason" => "client_cap")
+                    .increment(1);
+                return json_error(
+                    media,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    codes::TOO_MANY_CONNECTIONS,
+                    "your address holds as many WebSocket connections as it may; close one first",
+                );
+            };
+            Some(slot)
+        }
+        None => None,
+    };
     let executor = WsExecutor {
         api: state.api.clone(),
         connection: WsConnection::new(state.max_subscriptions),
@@ -723,8 +755,10 @@ async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) ->
         init_timeout: state.ws_init_timeout,
         going_away: state.going_away.subscribe(),
         keepalive: state.ws_keepalive,
+        idle: state.ws_idle,
     };
-    upgrade.on_upgrade(move |socket| ws::serve(socket, protocol, executor, settings, permit))
+    upgrade
+        .on_upgrade(move |socket| ws::serve(socket, protocol, executor, settings, (permit, slot)))
 }
 
 /// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),

@@ -70,6 +70,9 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
         response_cache,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
+        ws_clients: Arc::default(),
+        max_ws_per_client: args.max_ws_connections_per_client,
+        ws_idle: std::time::Duration::from_secs(args.ws_idle_secs),
         sheets: routes::Sheets::new(
             args.import_concurrency,
             args.export_concurrency,

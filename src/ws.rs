@@ -42,6 +42,10 @@ pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
 /// Close code for a peer that answered no keep-alive ping within an interval.
 pub const CLOSE_UNRESPONSIVE: u16 = 4504;
 
+/// Close code for a connection that holds no operation for `--ws-idle-secs` after
+/// `connection_ack`: WebSocket places are for listeners.
+pub const CLOSE_IDLE: u16 = 4410;
+
 /// Close code for a connection whose token was revoked (graphql-ws's "Forbidden"): checked when
 /// each operation starts and on every keep-alive tick.
 pub const CLOSE_REVOKED: u16 = 4403;
@@ -103,6 +107,11 @@ impl WsConnection {
         self.max
     }
 
+    /// The operations open now.
+    pub fn open_operations(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
     /// Counts one more open operation until the slot is dropped; `None` when `max` are open.
     pub fn open_operation(self: &Arc<Self>) -> Option<OperationSlot> {
         self.open
@@ -161,16 +170,18 @@ pub struct Settings {
     /// Time between keep-alive pings, which is also the time the peer has to answer one;
     /// `None`: no pings.
     pub keepalive: Option<Duration>,
+    /// Time an acknowledged connection may hold no operation before it is closed.
+    pub idle: Duration,
 }
 
-/// Serves one upgraded connection until either side ends it. `_permit` holds the connection's
-/// place in the instance's limit.
+/// Serves one upgraded connection until either side ends it. `_places` holds the connection's
+/// places in the instance's and the client address's limits.
 pub async fn serve(
     socket: WebSocket,
     protocol: Protocols,
     executor: WsExecutor,
     settings: Settings,
-    _permit: OwnedSemaphorePermit,
+    _places: (OwnedSemaphorePermit, Option<crate::connections::ClientSlot>),
 ) {
     metrics::gauge!("coverage_api_ws_connections").increment(1.0);
     let connection = Arc::clone(&executor.connection);
@@ -254,6 +265,12 @@ async fn pump<S>(
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pinged: Option<Instant> = None;
+    // Whether the connection holds an operation is looked at every second (or every idle
+    // period, if shorter).
+    let look = settings.idle.min(Duration::from_secs(1));
+    let mut idle_check = tokio::time::interval_at(tokio::time::Instant::now() + look, look);
+    idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut idle_since: Option<Instant> = None;
     loop {
         let message = tokio::select! {
             biased;
@@ -274,6 +291,20 @@ async fn pump<S>(
                 }
                 send(sink, close(code, reason)).await;
                 return;
+            }
+            _ = idle_check.tick(), if acknowledged => {
+                if connection.open_operations() > 0 {
+                    idle_since = None;
+                } else if idle_since.is_some_and(|since| since.elapsed() >= settings.idle) {
+                    metrics::counter!("coverage_api_ws_dropped_total", "reason" => "idle")
+                        .increment(1);
+                    send(sink, close(CLOSE_IDLE, "no operation: WebSocket places are for listeners".into()))
+                        .await;
+                    return;
+                } else if idle_since.is_none() {
+                    idle_since = Some(Instant::now());
+                }
+                continue;
             }
             _ = keepalive.tick(), if settings.keepalive.is_some() => {
                 // A revoked token asks the connection to close (the branch above sends it).

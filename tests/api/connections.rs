@@ -267,3 +267,54 @@ async fn a_revoked_token_closes_its_sockets_at_the_next_tick_or_operation() {
     assert!(saw_refusal || code.is_some());
     assert_eq!(code, Some(coverage_api::ws::CLOSE_REVOKED));
 }
+
+#[tokio::test]
+async fn a_socket_that_listens_to_nothing_is_closed_and_one_address_holds_at_most_its_cap() {
+    use crate::ws_client::{Protocol, WsClient};
+    use serde_json::json;
+    let app = TestApp::spawn_with(ServeArgs {
+        ws_idle_secs: 1,
+        max_ws_connections_per_client: 2,
+        ..ServeArgs::default()
+    })
+    .await;
+    let addr = app.addr.to_string();
+    let subscription = "subscription { coverageChanged { revision { kind } } }";
+    // Acknowledged, then nothing: closed with 4410.
+    let mut idle = WsClient::connect(&addr, Protocol::TransportWs, json!({})).await;
+    assert_eq!(
+        close_code(&mut idle).await,
+        Some(coverage_api::ws::CLOSE_IDLE)
+    );
+    // A listener stays.
+    let mut listener = WsClient::connect(&addr, Protocol::TransportWs, json!({})).await;
+    listener.subscribe("1", subscription, json!({})).await;
+    assert!(
+        listener.silent_for(Duration::from_secs(3)).await,
+        "a listener is not closed"
+    );
+    // One address: two sockets, and a third is refused while both are open.
+    let mut second = WsClient::connect(&addr, Protocol::TransportWs, json!({})).await;
+    second.subscribe("1", subscription, json!({})).await;
+    app.until_subscribers(2).await;
+    let refused = WsClient::upgrade(&addr, Protocol::TransportWs)
+        .await
+        .err()
+        .expect("a third socket from the address is refused");
+    assert_eq!(refused.status, 503);
+    assert_eq!(
+        refused.body["errors"][0]["extensions"]["code"],
+        "TOO_MANY_CONNECTIONS"
+    );
+    drop(second);
+    app.until_subscribers(1).await;
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(ws) = WsClient::upgrade(&addr, Protocol::TransportWs).await {
+            again = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "the place came back when a socket closed");
+}
