@@ -120,15 +120,10 @@ async fn a_stranger_s_distinct_large_documents_grow_the_process_by_no_more_than_
         let (client, addr) = (client.clone(), addr.clone());
         let query = format!("query Q{n} {{ cities(first: 1) {{ nodes {{ {selections} }} }} }}");
         async move {
-            let answer: serde_json::Value = client
+            let request = client
                 .post(format!("http://{addr}/graphql"))
-                .json(&json!({ "query": query }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .json(&json!({ "query": query }));
+            let answer = crate::helpers::json_of(request).await;
             assert!(answer["errors"].is_null(), "{answer}");
         }
     };
