@@ -332,6 +332,19 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub ws_idle_secs: u64,
+    /// Serve `GET /metrics` on this address instead (e.g. 127.0.0.1:9100, reachable only by the
+    /// monitoring host); the API's address then answers it 404.
+    #[arg(long, env = "COVERAGE_API_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Operation names counted under their own label in /metrics besides the pages' own
+    /// (comma-separated); every other name counts as `other`.
+    #[arg(
+        long,
+        env = "COVERAGE_API_METRICS_OPERATIONS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub metrics_operations: Vec<String>,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,

@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_graphql::{Response, Value};
@@ -31,9 +31,39 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-/// Distinct operation names kept as labels; later ones count as `other`, so clients cannot grow
-/// the metrics without bound by inventing names.
-const MAX_OPERATION_NAMES: usize = 200;
+/// The operations the service's own pages send: always labels. Any other name is a label only
+/// when the operator names it (`--metrics-operations`); the rest count as `other`, so strangers
+/// can neither grow the metrics nor crowd out the operations that matter.
+pub const PAGE_OPERATIONS: [&str; 10] = [
+    "Dashboard",
+    "Trend",
+    "CityHistory",
+    "DashboardCoverage",
+    "DashboardPilots",
+    "StaffStart",
+    "StaffRecords",
+    "StaffUpdate",
+    "UpdateCoverage",
+    "CoverageChanged",
+];
+
+/// Operation names that are labels: [`PAGE_OPERATIONS`] and those added by
+/// [`label_operations`].
+static LABELLED: OnceLock<std::sync::RwLock<HashSet<String>>> = OnceLock::new();
+
+fn labelled() -> &'static std::sync::RwLock<HashSet<String>> {
+    LABELLED.get_or_init(|| {
+        std::sync::RwLock::new(PAGE_OPERATIONS.iter().map(|n| (*n).to_owned()).collect())
+    })
+}
+
+/// Makes `names` labels too (`--metrics-operations`; the set only grows, and only from the
+/// operator's configuration).
+pub fn label_operations(names: &[String]) {
+    if let Ok(mut set) = labelled().write() {
+        set.extend(names.iter().cloned());
+    }
+}
 
 /// Default of `--metrics-max-pending-samples`: 4,096 samples of 8 bytes (about 40 KiB with the
 /// queues' block headers), drained every 700 or so dashboard requests.
@@ -217,9 +247,10 @@ pub fn operation(name: Option<&str>, elapsed: Duration, response: &Response) {
     }
 }
 
-/// A bounded label for a client-chosen operation name.
+/// A bounded label for a client-chosen operation name: the name when it is one the pages send
+/// or the operator named, `anonymous` without one, `invalid` for a name that is no GraphQL
+/// name of at most 64 characters, `other` for any other.
 fn label(name: Option<&str>) -> String {
-    static NAMES: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
     let Some(name) = name else {
         return "anonymous".into();
     };
@@ -229,13 +260,8 @@ fn label(name: Option<&str>) -> String {
     if !sane {
         return "invalid".into();
     }
-    let Ok(mut names) = NAMES.get_or_init(Default::default).lock() else {
-        return "other".into();
-    };
-    if names.contains(name) || names.len() < MAX_OPERATION_NAMES {
-        names.insert(name.to_owned());
-        name.to_owned()
-    } else {
-        "other".into()
+    match labelled().read() {
+        Ok(set) if set.contains(name) => name.to_owned(),
+        _ => "other".into(),
     }
 }

@@ -108,6 +108,8 @@ pub struct HttpLimits {
     /// Origins browsers may call the API from: none (no CORS headers), a list, or `*` (any
     /// origin, reads only: the `authorization` header is then not allowed across origins).
     pub cors_origins: Vec<String>,
+    /// Whether `/metrics` is served here (no `--metrics-addr`).
+    pub public_metrics: bool,
 }
 
 /// The request-id header: taken from the client when sensible, else made; echoed in the
@@ -124,12 +126,15 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let ws = Router::new()
         .route("/graphql/ws", get(graphql_ws))
         .with_state(state.clone());
-    Router::new()
+    let mut api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .merge(crate::web::router())
+        .route("/readyz", get(readyz));
+    // With --metrics-addr, /metrics is served there only.
+    if limits.public_metrics {
+        api = api.route("/metrics", get(metrics));
+    }
+    api.merge(crate::web::router())
         // GraphQLRequest streams the body, so axum's DefaultBodyLimit would not apply: limit the
         // body itself (413 when over).
         .layer(RequestBodyLimitLayer::new(limits.body_limit))
@@ -778,6 +783,13 @@ fn request_id(headers: &HeaderMap) -> String {
         format!("{:016x}", rand::rngs::StdRng::from_os_rng().next_u64())
     });
     format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// `GET /metrics` alone: merged into the API's router, or served on `--metrics-addr`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -46,6 +46,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
     crate::metrics::set_max_pending_samples(args.metrics_max_pending_samples);
+    crate::metrics::label_operations(&args.metrics_operations);
     let response_cache = ResponseCache::new(args.response_cache_bytes);
     let events = Events::new(db.backend(), args.subscriber_buffer as usize)
         .with_response_cache(response_cache.clone());
@@ -92,7 +93,27 @@ pub async fn run(
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
         cors_origins: args.cors_origins.clone(),
+        public_metrics: args.metrics_addr.is_none(),
     };
+    if let Some(addr) = args.metrics_addr {
+        // Its own listener and connection layer; it lives as long as the process.
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+        let metrics = routes::metrics_router(state.clone());
+        let connection_limits = args.connection_limits();
+        tokio::spawn(async move {
+            let served = crate::connections::serve(
+                listener,
+                metrics,
+                connection_limits,
+                std::future::pending(),
+            )
+            .await;
+            if let Err(err) = served {
+                tracing::error!(%err, "the metrics address stopped");
+            }
+        });
+    }
     let going_away = Arc::clone(&state.going_away);
     let shutdown = async move {
         shutdown.await;

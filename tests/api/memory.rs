@@ -16,7 +16,11 @@ async fn histogram_samples_are_drained_when_nobody_reads_the_metrics() {
     use coverage_api::metrics::{
         drains, max_pending_samples, pending_samples, renders, samples_recorded,
     };
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(coverage_api::config::ServeArgs {
+        metrics_operations: vec!["MemoryProbe".into()],
+        ..Default::default()
+    })
+    .await;
     let max = max_pending_samples();
     let batch: Vec<_> = (0..10)
         .map(|_| json!({ "query": "query MemoryProbe { periods summary { period } }", "operationName": "MemoryProbe" }))

@@ -49,7 +49,11 @@ pub async fn metrics(app: &TestApp) -> Vec<(String, f64)> {
 
 #[tokio::test]
 async fn metrics_parse_and_move_with_requests_errors_statements_and_batches() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(coverage_api::config::ServeArgs {
+        metrics_operations: vec!["MetricsDashboard".into(), "MetricsBadCursor".into()],
+        ..Default::default()
+    })
+    .await;
     named(
         &app,
         "MetricsWarmUp",
@@ -90,8 +94,20 @@ async fn metrics_parse_and_move_with_requests_errors_statements_and_batches() {
 }
 
 #[tokio::test]
-async fn operation_names_are_labels_but_overlong_ones_are_not() {
-    let app = TestApp::spawn().await;
+async fn named_operations_are_labels_and_a_stranger_s_names_count_as_other() {
+    let app = TestApp::spawn_with(coverage_api::config::ServeArgs {
+        metrics_operations: vec!["Weird_Name_That_Is_Fine".into()],
+        ..Default::default()
+    })
+    .await;
+    named(&app, "Dashboard", "query Dashboard { periods }", json!({})).await;
+    named(
+        &app,
+        "StrangersOwnName123",
+        "query StrangersOwnName123 { periods }",
+        json!({}),
+    )
+    .await;
     named(
         &app,
         "Weird_Name_That_Is_Fine",
@@ -109,8 +125,46 @@ async fn operation_names_are_labels_but_overlong_ones_are_not() {
     .await;
     let text = app.get("/metrics").await.1;
     assert!(text.contains(r#"operation="Weird_Name_That_Is_Fine""#));
+    assert!(
+        text.contains(r#"operation="Dashboard""#),
+        "the pages' names are labels"
+    );
+    assert!(
+        !text.contains("StrangersOwnName123"),
+        "a name nobody configured is no label"
+    );
+    assert!(text.contains(r#"operation="other""#));
     assert!(!text.contains(&long), "a 70-character name is not a label");
     assert!(text.contains(r#"operation="invalid""#));
+}
+
+#[tokio::test]
+async fn with_a_metrics_address_the_metrics_are_served_there_only() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = free.local_addr().unwrap();
+    drop(free);
+    let app = TestApp::spawn_with(coverage_api::config::ServeArgs {
+        metrics_addr: Some(metrics_addr),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(app.get("/metrics").await.0, 404, "not on the API's address");
+    let mut text = None;
+    for _ in 0..100 {
+        if let Ok(response) = app
+            .client
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await
+        {
+            text = Some((response.status().as_u16(), response.text().await.unwrap()));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, text) = text.expect("the metrics address answers");
+    assert_eq!(status, 200);
+    assert!(text.contains("coverage_api_"), "{text}");
 }
 
 #[tokio::test]
