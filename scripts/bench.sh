@@ -7,7 +7,7 @@
 # province summary, each with the response cache on (the same request repeated) and off
 # (--response-cache-bytes 0); the dashboard page (100 of 1,800 cities) and the summary at 1,800
 # cities with the cache off; the dashboard on the build named by OLD_BIN (commit 4da9be1 in the
-# README); and the ceiling: examples/ceiling.rs answering the dashboard's own bytes, measured by
+# docs/performance.md); and the ceiling: examples/ceiling.rs answering the dashboard's own bytes, measured by
 # the same wrk. Also the server's peak memory (VmHWM) over its cache-on runs, at the default
 # cache size. wrk runs 2 threads after a 2 s warm-up; everything shares the machine's cores.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of the release server with the dashboard query, the way the README's figures were
+# Load test of the release server with the dashboard query, the way docs/performance.md's figures were
 # measured: wrk on this machine, against the server on loopback, with the database on the same
 # machine. Usage: scripts/load.sh [sqlite|postgres] [connections=16] [seconds=10]
 # Prints requests/s, latency percentiles and the server's peak memory (VmHWM).
