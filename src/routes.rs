@@ -8,6 +8,7 @@
 
 pub(crate) mod negotiation;
 mod sheets;
+mod websocket;
 
 pub use sheets::Sheets;
 
@@ -21,7 +22,6 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -46,8 +46,7 @@ use crate::db::Database;
 use crate::events::Events;
 use crate::graphql::error as codes;
 use crate::graphql::mutation::RequestId;
-use crate::graphql::{Api, Transport, WsExecutor};
-use crate::ws::{self, WsConnection};
+use crate::graphql::{Api, Transport};
 use negotiation::{Media, negotiate};
 
 /// What every handler can reach.
@@ -124,7 +123,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .then(|| middleware::from_fn_with_state(state.clone(), from_cache));
     // The WebSocket route lives outside the timeout: a subscription lasts as long as it likes.
     let ws = Router::new()
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(websocket::graphql_ws))
         .with_state(state.clone());
     let mut api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -248,7 +247,12 @@ fn media_code(media: Media) -> u8 {
 
 /// A JSON body in GraphQL's error shape, with `code`, written in `media`. Never cached: a
 /// refusal says nothing about the next request.
-fn json_error(media: Media, status: StatusCode, code: &'static str, message: &str) -> Response {
+pub(crate) fn json_error(
+    media: Media,
+    status: StatusCode,
+    code: &'static str,
+    message: &str,
+) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
@@ -693,77 +697,6 @@ fn has_code(response: &async_graphql::Response, code: &str) -> bool {
             .and_then(|x| x.get("code"))
             .is_some_and(|c| *c == async_graphql::Value::String(code.to_owned()))
     })
-}
-
-/// GET /graphql/ws: upgrades to a GraphQL WebSocket (see [`ws`]).
-async fn graphql_ws(
-    State(state): State<AppState>,
-    client: Option<Extension<crate::connections::ClientAddress>>,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let upgrade = upgrade
-        .protocols(["graphql-transport-ws", "graphql-ws"])
-        .max_message_size(state.body_limit)
-        // tungstenite's defaults (128 KiB each, the read buffer allocated and zeroed up front)
-        // cost about 160 KiB a connection; subscriptions carry messages of a few hundred bytes.
-        // The write buffer's ceiling stays unlimited: every message is flushed as it is sent, so
-        // it never holds more than the message being sent, and a client that does not take it is
-        // dropped after `ws::SEND_TIMEOUT`.
-        .read_buffer_size(state.ws_read_buffer_size)
-        .write_buffer_size(state.ws_write_buffer_size);
-    let selected = upgrade.selected_protocol().and_then(|p| p.to_str().ok());
-    // A handshake negotiates a subprotocol, not a media type: its refusals are plain JSON.
-    let media = Media::Json;
-    let Some(protocol) = ws::protocol(selected) else {
-        return json_error(
-            media,
-            StatusCode::BAD_REQUEST,
-            codes::BAD_REQUEST,
-            "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
-        );
-    };
-    let Ok(permit) = Arc::clone(&state.ws_connections).try_acquire_owned() else {
-        return json_error(
-            media,
-            StatusCode::SERVICE_UNAVAILABLE,
-            codes::TOO_MANY_CONNECTIONS,
-            "this instance holds as many WebSocket connections as it may; try again later",
-        );
-    };
-    let address = client.map(|Extension(crate::connections::ClientAddress(ip))| ip);
-    let slot = match address {
-        Some(_) => {
-            let taken = crate::connections::PerClient::take(
-                &state.ws_clients,
-                address,
-                state.max_ws_per_client,
-            );
-            let Some(slot) = taken else {
-                metrics::counter!("coverage_api_ws_dropped_total", "reason" => "client_cap")
-                    .increment(1);
-                return json_error(
-                    media,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    codes::TOO_MANY_CONNECTIONS,
-                    "your address holds as many WebSocket connections as it may; close one first",
-                );
-            };
-            Some(slot)
-        }
-        None => None,
-    };
-    let executor = WsExecutor {
-        api: state.api.clone(),
-        connection: WsConnection::new(state.max_subscriptions),
-    };
-    let settings = ws::Settings {
-        init_timeout: state.ws_init_timeout,
-        going_away: state.going_away.subscribe(),
-        keepalive: state.ws_keepalive,
-        idle: state.ws_idle,
-    };
-    upgrade
-        .on_upgrade(move |socket| ws::serve(socket, protocol, executor, settings, (permit, slot)))
 }
 
 /// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),
