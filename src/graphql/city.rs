@@ -258,7 +258,6 @@ impl CityQuery {
     /// Cities, filtered, sorted and paged (Relay connection). `first` defaults to 20 and may
     /// be at most 100 (more is a BAD_USER_INPUT error); `after` takes a cursor from a previous
     /// page.
-    #[graphql(complexity = "super::connection::page_cost(first, child_complexity)")]
     async fn cities(
         &self,
         ctx: &Context<'_>,

@@ -1,8 +1,6 @@
 //! Relay connections: one generic shape (edges, nodes, pageInfo, totalCount) for every list
 //! that pages, named per item type.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use async_graphql::{Object, SimpleObject};
 
 use super::city::City;
@@ -104,31 +102,4 @@ fn page_info<M>(page: &Page<M>) -> PageInfo {
         start_cursor: has_items.then(|| encode_cursor(page.offset)),
         end_cursor: has_items.then(|| encode_cursor(end.saturating_sub(1))),
     }
-}
-
-/// The page cap the complexity of connections uses (`--max-page-size`), set by `build_schema`.
-/// Process-wide because async-graphql computes complexity without the schema's data; an
-/// instance serves one schema.
-static PAGE_CAP: AtomicU64 = AtomicU64::new(100);
-
-/// Sets the page cap [`page_cost`] uses.
-pub fn set_page_cap(cap: u64) {
-    PAGE_CAP.store(cap.max(1), Ordering::Relaxed);
-}
-
-/// A connection's complexity: its selection counts once per item the page can hold (`first`,
-/// default 20, capped like the page itself at `--max-page-size`), plus 1 for the field itself.
-pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let cap = PAGE_CAP.load(Ordering::Relaxed);
-    let first = first.map_or(crate::domain::DEFAULT_PAGE_SIZE, |f| {
-        u64::try_from(f.max(1)).unwrap_or(1)
-    });
-    let items = usize::try_from(first.min(cap)).unwrap_or(usize::MAX);
-    items.saturating_mul(child_complexity).saturating_add(1)
-}
-
-/// The complexity of a list of `items` objects asked for by argument (`nodes(ids:)`): its
-/// selection counts once per item, like a connection's page, plus 1 for the field itself.
-pub fn list_cost(items: usize, child_complexity: usize) -> usize {
-    items.saturating_mul(child_complexity).saturating_add(1)
 }

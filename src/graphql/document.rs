@@ -9,8 +9,11 @@
 //! 4. the specification's rules that must hold before anything expands a fragment, above all
 //!    that fragments form no cycle (`rules`);
 //! 5. the size once fragments are expanded, aliases, root fields, directives, introspection
-//!    (`limits`);
-//! 6. the transport: mutations by POST only, subscriptions on the WebSocket only.
+//!    (`limits`), and the directives' rules (`directives`);
+//! 6. the variables the operation requires (`limits::provided_variables`), then depth and
+//!    complexity with the request's variables (`cost`), on every request, remembered documents
+//!    included: a page's cost depends on the `first` sent;
+//! 7. the transport: mutations by POST only, subscriptions on the WebSocket only.
 //!
 //! async-graphql then validates the checked document against the schema and runs it. It gets
 //! the document already parsed (`Request::set_parsed_query`), so it never parses the text
@@ -24,8 +27,7 @@
 //! queries, by the SHA-256 of its text (the key Apollo's protocol uses): the next request with
 //! that text, or with its hash alone, skips steps 2 to 5, and, when it comes without variables,
 //! async-graphql's strict validation too: it runs on a twin of the schema that validates in
-//! `ValidationMode::Fast`, which still computes the depth and complexity its limits bound (see
-//! `Api::schema_for` for why the answer is the same). The store is bounded by the memory its
+//! `ValidationMode::Fast` (see `Api::schema_for` for why the answer is the same). The store is bounded by the memory its
 //! parsed documents hold (`--persisted-query-bytes`, see `weight`), not by their texts: a
 //! parsed document takes tens of times its text.
 
@@ -35,6 +37,7 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, ServerError};
 use sha2::Digest;
 
+use super::cost::CostLimits;
 use super::error as codes;
 use super::limits::{self, DocumentLimits, RequestInfo, Transport};
 use super::rules;
@@ -71,6 +74,7 @@ impl quick_cache::Weighter<String, Persisted> for MemoryBytes {
 /// Runs the document step (see the module's notes); one per schema, shared by every request.
 pub struct DocumentStep {
     limits: DocumentLimits,
+    cost: CostLimits,
     /// Checked documents by the SHA-256 of their text (lowercase hex), bounded by the memory
     /// they hold (`weight`); least recently used go first.
     persisted: quick_cache::sync::Cache<String, Persisted, MemoryBytes>,
@@ -120,7 +124,7 @@ fn passed_validation(response: &async_graphql::Response) -> bool {
 impl DocumentStep {
     /// A step enforcing `limits` whose persisted-query store holds documents taking up to
     /// `persisted_bytes` of memory (0: no store; every hash alone is then a miss).
-    pub fn new(limits: DocumentLimits, persisted_bytes: u64) -> Self {
+    pub fn new(limits: DocumentLimits, cost: CostLimits, persisted_bytes: u64) -> Self {
         // The item estimate only sizes the store's tables: a parsed dashboard query holds
         // tens of KiB.
         let items = usize::try_from(persisted_bytes / 32_768)
@@ -128,6 +132,7 @@ impl DocumentStep {
             .max(1);
         Self {
             limits,
+            cost,
             persisted: quick_cache::sync::Cache::with_weighter(items, persisted_bytes, MemoryBytes),
         }
     }
@@ -188,7 +193,14 @@ impl DocumentStep {
                 }
             }
         };
-        if let Some(ty) = limits::operation_type(&doc, request.operation_name.as_deref()) {
+        let operation = limits::operation(&doc, request.operation_name.as_deref());
+        if let Some(operation) = operation {
+            limits::provided_variables(&operation.node, &request.variables)?;
+        }
+        // Every time, remembered or not: a page's cost depends on the `first` each request sends.
+        self.cost.check(&doc, &request.variables)?;
+        if let Some(operation) = operation {
+            let ty = operation.node.ty;
             if ty == OperationType::Mutation && info.transport != Transport::Post {
                 return Err(codes::server_error(
                     codes::METHOD_NOT_ALLOWED,

@@ -124,27 +124,18 @@ impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
 
 /// Gives a code to the errors async-graphql raises itself without one, so that every error a
 /// client sees carries `extensions.code`; then bounds the errors' number and size (see
-/// [`MAX_ERRORS`], [`MAX_MESSAGE_CHARS`]).
+/// [`MAX_ERRORS`], [`MAX_MESSAGE_CHARS`]). Our resolvers code every error they make
+/// (`to_graphql`, `coded`), and the document step every refusal; what async-graphql adds
+/// without a code when nothing ran (`data` null) is its validation or the coercion of the
+/// variables: `GRAPHQL_VALIDATION_FAILED`. No message is read.
 pub fn finish(response: &mut async_graphql::Response) {
-    let failed = matches!(response.data, async_graphql::Value::Null);
-    for error in &mut response.errors {
-        if error
-            .extensions
-            .as_ref()
-            .is_some_and(|e| e.get("code").is_some())
-        {
-            continue;
+    if matches!(response.data, async_graphql::Value::Null) {
+        for error in &mut response.errors {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", GRAPHQL_VALIDATION_FAILED);
+            }
         }
-        let code = match error.message.as_str() {
-            "Query is too complex." => QUERY_TOO_COMPLEX,
-            "Query is nested too deep." => QUERY_TOO_DEEP,
-            _ if failed => GRAPHQL_VALIDATION_FAILED,
-            _ => continue,
-        };
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code);
     }
     for error in &mut response.errors {
         if let Some((cut, _)) = error.message.char_indices().nth(MAX_MESSAGE_CHARS) {

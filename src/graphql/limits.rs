@@ -17,9 +17,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
-use async_graphql::{Name, Pos, ServerError, ServerResult};
+use async_graphql::{Name, Pos, Positioned, ServerError, ServerResult};
 
 use super::error as codes;
 
@@ -75,16 +76,47 @@ impl RequestInfo {
     }
 }
 
-/// The type of the operation a request with `name` runs, when the document has it.
-pub fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+/// The operation a request with `name` runs, when the document has it.
+pub fn operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
     match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         _ => None,
     }
+}
+
+/// A request error (the specification's CoerceVariableValues) when `operation` declares a
+/// variable of a non-null type without a default and `variables` gives it no value, in
+/// graphql-js's words, at the variable's definition.
+pub fn provided_variables(
+    operation: &OperationDefinition,
+    variables: &async_graphql::Variables,
+) -> ServerResult<()> {
+    for positioned in &operation.variable_definitions {
+        let definition = &positioned.node;
+        if !definition.var_type.node.nullable
+            && definition.default_value.is_none()
+            && !variables.contains_key(&definition.name.node)
+        {
+            let mut refused = ServerError::new(
+                format!(
+                    "Variable \"${}\" of required type \"{}\" was not provided.",
+                    definition.name.node, definition.var_type.node
+                ),
+                Some(positioned.pos),
+            );
+            refused
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", codes::GRAPHQL_VALIDATION_FAILED);
+            return Err(refused);
+        }
+    }
+    Ok(())
 }
 
 fn error(code: &'static str, message: String) -> ServerError {

@@ -3,6 +3,7 @@
 
 pub mod city;
 pub mod connection;
+pub mod cost;
 pub mod coverage;
 pub mod directives;
 pub mod document;
@@ -65,10 +66,8 @@ pub struct SchemaSettings {
     pub limits: Limits,
     /// Limits checked before validation.
     pub document: DocumentLimits,
-    /// Deepest selection nesting.
-    pub max_depth: usize,
-    /// Largest complexity.
-    pub max_complexity: usize,
+    /// Depth and complexity, checked on every request (remembered documents too).
+    pub cost: cost::CostLimits,
     /// "Did you mean …" in validation errors.
     pub field_suggestions: bool,
     /// Whether introspection is answered.
@@ -93,8 +92,11 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
                 max_directives: args.max_directives,
                 introspection: args.introspection,
             },
-            max_depth: args.max_depth,
-            max_complexity: args.max_complexity,
+            cost: cost::CostLimits {
+                max_depth: args.max_depth,
+                max_complexity: args.max_complexity,
+                page_cap: u64::from(args.max_page_size),
+            },
             field_suggestions: args.field_suggestions,
             introspection: args.introspection,
             persisted_query_bytes: args.persisted_query_bytes,
@@ -113,7 +115,6 @@ pub fn build_schema(
     settings: &SchemaSettings,
     mode: ValidationMode,
 ) -> AppSchema {
-    connection::set_page_cap(settings.limits.max_page_size);
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -125,8 +126,8 @@ pub fn build_schema(
     .data(settings.privacy)
     // No extension: the document step hands async-graphql the parsed, checked document, and
     // any extension would put a hook around every field's resolution (see `document`).
-    .limit_depth(settings.max_depth)
-    .limit_complexity(settings.max_complexity)
+    // No `limit_depth` or `limit_complexity`: the document step holds documents to ours (see
+    // `cost`), whose refusals are values.
     .validation_mode(mode);
     if !settings.field_suggestions {
         builder = builder.disable_suggestions();
@@ -143,8 +144,8 @@ pub struct Api {
     /// The schema.
     pub schema: AppSchema,
     /// The same schema, validating in async-graphql's `ValidationMode::Fast`: it computes the
-    /// depth, complexity and cache control (so its limits hold as in `schema`) and checks
-    /// fragment cycles, but not the other rules. See [`Api::schema_for`].
+    /// cache control and checks fragment cycles, but not the other rules (depth and complexity
+    /// are the document step's, on every request). See [`Api::schema_for`].
     remembered: AppSchema,
     /// The database the loaders read.
     pub db: Database,
@@ -161,6 +162,7 @@ impl Api {
             db,
             documents: Arc::new(DocumentStep::new(
                 settings.document,
+                settings.cost,
                 settings.persisted_query_bytes,
             )),
         }

@@ -266,7 +266,6 @@ impl NodeQuery {
     /// The objects with these ids, in the same order, null where there is none. At most the
     /// page cap (100) ids; more, or a malformed id, is a BAD_USER_INPUT error. Each type costs
     /// one statement, whatever the number of ids.
-    #[graphql(complexity = "super::connection::list_cost(ids.len(), child_complexity)")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,

@@ -180,7 +180,6 @@ pub struct RevisionQuery;
 impl RevisionQuery {
     /// Accepted changes, newest first (Relay connection), optionally of one city, branch type
     /// and/or period. `first` defaults to 20 and may be at most 100 (more is a BAD_USER_INPUT error).
-    #[graphql(complexity = "super::connection::page_cost(first, child_complexity)")]
     async fn revisions(
         &self,
         ctx: &Context<'_>,

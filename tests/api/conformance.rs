@@ -175,7 +175,7 @@ async fn graphql_response_json_answers_request_errors_400_without_data() {
         (
             400,
             GQL.to_owned(),
-            validation("Variable first is not defined.", 25)
+            validation("Variable \"$first\" of required type \"Int!\" was not provided.", 9)
         ),
         "a required variable left out"
     );
@@ -185,7 +185,7 @@ async fn graphql_response_json_answers_request_errors_400_without_data() {
         (
             400,
             GQL.to_owned(),
-            json!({ "errors": wrong_int_variable("x", 32, 25) })
+            json!({ "errors": wrong_int_variable(32) })
         ),
         "a variable of the wrong type"
     );

@@ -498,20 +498,12 @@ pub fn binary_token(database_url: &str, args: &[&str]) -> String {
         .to_owned()
 }
 
-/// The errors of strict validation for the `Int` argument `first` given a variable that holds
-/// the string `found`: one at the argument (`argument_column`), one at the variable
-/// (`variable_column`), both on line 1.
-pub fn wrong_int_variable(found: &str, argument_column: u32, variable_column: u32) -> Value {
-    json!([
-        {
-            "message": "Invalid value for argument \"first\", expected type \"Int\"",
-            "locations": [{ "line": 1, "column": argument_column }],
-            "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
-        },
-        {
-            "message": format!("Expected input type \"Int\", found \"{found}\"."),
-            "locations": [{ "line": 1, "column": variable_column }],
-            "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
-        }
-    ])
+/// The error of strict validation for the `Int` argument `first` (at `argument_column`, line
+/// 1) given a variable of the wrong type.
+pub fn wrong_int_variable(argument_column: u32) -> Value {
+    json!([{
+        "message": "Invalid value for argument \"first\", expected type \"Int\"",
+        "locations": [{ "line": 1, "column": argument_column }],
+        "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
+    }])
 }

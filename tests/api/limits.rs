@@ -50,7 +50,7 @@ async fn depth() {
     assert_eq!(
         app.query("{ cities(first: 1) { nodes { city: pilotPrograms { code } } } }")
             .await,
-        refused("QUERY_TOO_DEEP", "Query is nested too deep.")
+        refused("QUERY_TOO_DEEP", "fields nest 4 deep; at most 3 is allowed")
     );
     still_serves(&app).await;
 }
@@ -71,12 +71,32 @@ async fn complexity_counts_the_page_size_requested() {
     );
     assert_eq!(
         app.query(&query(17)).await,
-        refused("QUERY_TOO_COMPLEX", "Query is too complex.")
+        refused(
+            "QUERY_TOO_COMPLEX",
+            "the query costs 52; at most 50 is allowed"
+        )
     );
     // Without `first`, the default page (20) counts: 20 × 3 + 1 = 61.
     assert_eq!(
         app.query("{ cities { nodes { code name } } }").await,
-        refused("QUERY_TOO_COMPLEX", "Query is too complex.")
+        refused(
+            "QUERY_TOO_COMPLEX",
+            "the query costs 61; at most 50 is allowed"
+        )
+    );
+    // A remembered document is measured again with each request's `first`.
+    let page = "query($n: Int) { cities(first: $n) { nodes { code name } } }";
+    let under = app.query_with(page, json!({ "n": 16 })).await;
+    assert_eq!(
+        under["data"]["cities"]["nodes"].as_array().unwrap().len(),
+        16
+    );
+    assert_eq!(
+        app.query_with(page, json!({ "n": 17 })).await,
+        refused(
+            "QUERY_TOO_COMPLEX",
+            "the query costs 52; at most 50 is allowed"
+        )
     );
     still_serves(&app).await;
 }
@@ -294,7 +314,13 @@ async fn batches_hold_up_to_max_batch_operations_each_checked_alone() {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        json!([one, refused("QUERY_TOO_COMPLEX", "Query is too complex.")])
+        json!([
+            one,
+            refused(
+                "QUERY_TOO_COMPLEX",
+                "the query costs 52; at most 50 is allowed"
+            )
+        ])
     );
 }
 
@@ -472,7 +498,10 @@ async fn websocket_operations_meet_the_same_limits() {
     .await;
     assert_eq!(
         ws.payload("1").await,
-        refused("QUERY_TOO_COMPLEX", "Query is too complex.")
+        refused(
+            "QUERY_TOO_COMPLEX",
+            "the query costs 52; at most 50 is allowed"
+        )
     );
 }
 
