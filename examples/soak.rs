@@ -2,7 +2,8 @@
 //! running server whose process id it is given, so that it can read the server's memory:
 //! - `soak connections`: opens N WebSocket connections that only initialise, then subscribes each
 //!   and has every one receive an event, reading the server's resident memory before, with the
-//!   idle connections, with the active ones and after closing them: the memory per connection;
+//!   idle connections, with the subscribed ones, once each has received the event, and after
+//!   closing them: the memory per connection;
 //! - `soak load`: for S seconds, a writer per city (each with its own city-staff token) that
 //!   updates one record every W ms with its version, subscribers that come and go, and
 //!   connections that open, initialise and close; then checks that every acknowledged write is
@@ -55,6 +56,10 @@ enum Phase {
         /// Its city.
         #[arg(long)]
         city: String,
+        /// Each connection subscribes to a staff page's selection (the record, its city and
+        /// the revision) instead of the dashboard's two subscriptions.
+        #[arg(long)]
+        full_selection: bool,
     },
     /// Writers, subscribers and connection churn.
     Load {
@@ -90,8 +95,18 @@ struct Counts {
 async fn main() {
     let args = Args::parse();
     match args.phase {
-        Phase::Connections { count, token, city } => {
-            connections(&args.addr, args.pid, count, &token, &city).await;
+        Phase::Connections {
+            count,
+            token,
+            city,
+            full_selection,
+        } => {
+            let subscriptions: &[&str] = if full_selection {
+                &[FULL_SELECTION]
+            } else {
+                &DASHBOARD
+            };
+            connections(&args.addr, args.pid, count, &token, &city, subscriptions).await;
         }
         Phase::Load {
             seconds,
@@ -134,23 +149,41 @@ async fn settle_rss(pid: u32) -> u64 {
     rss_kib(pid)
 }
 
-async fn connections(addr: &str, pid: u32, count: usize, token: &str, city: &str) {
+/// What the dashboard page subscribes to, on one connection (`web/dashboard.js`).
+const DASHBOARD: [&str; 2] = [
+    "subscription DashboardCoverage { coverageChanged { coverage { id } } }",
+    "subscription DashboardPilots { pilotDesignationChanged { action } }",
+];
+
+/// A larger selection: the record with its city, and the revision.
+const FULL_SELECTION: &str = "subscription { coverageChanged { coverage { city { code name } branchType period branchCount eligibleCount coverageRate version } revision { id note at requestId } } }";
+
+async fn connections(
+    addr: &str,
+    pid: u32,
+    count: usize,
+    token: &str,
+    city: &str,
+    subscriptions: &[&str],
+) {
     let before = settle_rss(pid).await;
     let mut sockets = Vec::with_capacity(count);
     for _ in 0..count {
         sockets.push(open(addr).await.expect("a connection"));
     }
     let idle = settle_rss(pid).await;
-    let subscription = json!({ "type": "subscribe", "id": "1", "payload": {
-        "query": "subscription { coverageChanged { coverage { city { code name } branchType period branchCount eligibleCount coverageRate version } revision { id note at requestId } } }" } });
     for socket in &mut sockets {
-        socket
-            .send(Message::Text(subscription.to_string().into()))
-            .await
-            .expect("subscribe");
+        for (id, query) in subscriptions.iter().enumerate() {
+            let subscribe = json!({ "type": "subscribe", "id": (id + 1).to_string(),
+                "payload": { "query": query } });
+            socket
+                .send(Message::Text(subscribe.to_string().into()))
+                .await
+                .expect("subscribe");
+        }
     }
     // Every subscription must listen before the write, or some would miss the event.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let subscribed = settle_rss(pid).await;
     let client = reqwest::Client::new();
     let version = current_version(&client, addr, city).await;
     let acknowledged = write(&client, addr, token, city, version, 1).await;
@@ -173,9 +206,11 @@ async fn connections(addr: &str, pid: u32, count: usize, token: &str, city: &str
     println!("events_received={received}");
     println!("rss_before_kib={before}");
     println!("rss_idle_kib={idle}");
+    println!("rss_subscribed_kib={subscribed}");
     println!("rss_active_kib={active}");
     println!("rss_closed_kib={closed}");
     println!("kib_per_idle_connection={:.1}", per(idle, before));
+    println!("kib_per_subscribed_connection={:.1}", per(subscribed, before));
     println!("kib_per_active_connection={:.1}", per(active, before));
 }
 

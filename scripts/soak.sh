@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Soak test of the release server: does its memory stay flat under mixed load, whether or not
 # /metrics is scraped? Usage: scripts/soak.sh [sqlite|postgres] [minutes=10] [scrape-seconds=0]
+# With minutes 0 only step 1 runs (e.g. `SOAK_WS_CONNECTIONS=1000 scripts/soak.sh sqlite 0`).
 #
 # 1. On a fresh server, opens SOAK_WS_CONNECTIONS (500) WebSocket connections, idle then each
 #    subscribed and sent one event, and reports the server's memory per connection.
@@ -14,7 +15,9 @@
 #    of the run, at most 120) by more than SOAK_MAX_GROWTH_KIB (5120); also fails on a lost write
 #    (acknowledged but not in the database), a non-2xx read or any error the driver saw.
 # SOAK_LABEL names the run's logs;
-# SOAK_SERVER_ARGS adds flags to the server's (e.g. `--ws-read-buffer-size 131072` to compare).
+# SOAK_SERVER_ARGS adds flags to the server's (e.g. `--ws-read-buffer-size 131072` to compare);
+# SOAK_CONNECTIONS_ARGS to step 1's driver (`--full-selection`: a staff page's subscription
+# instead of the dashboard's two).
 # The WebSocket and write side is `examples/soak.rs`; logs go to target/soak/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,8 +58,13 @@ case "$backend" in
   *) echo "backend must be sqlite or postgres" >&2; exit 2 ;;
 esac
 
+# Every connection comes from this one address, and the measurement's connections wait for the
+# others to open before they subscribe: the per-address cap and the idle limit are raised to
+# fit; the instance's cap too when more are asked for.
 # shellcheck disable=SC2086 # SOAK_SERVER_ARGS is a list of flags
 RUST_LOG=warn ./target/release/coverage-api serve --addr "127.0.0.1:$port" --database-url "$url" \
+  --max-ws-connections "$((ws_connections + 200))" \
+  --max-ws-connections-per-client "$((ws_connections + 100))" --ws-idle-secs 600 \
   ${SOAK_SERVER_ARGS:-} 2>"$run.server.log" &
 server=$!
 helpers=()
@@ -88,8 +96,11 @@ first_token="$(head -n1 "$work/tokens" | cut -d' ' -f2)"
 driver=(./target/release/examples/soak --addr "127.0.0.1:$port" --pid "$server")
 
 echo "== memory per WebSocket connection ($ws_connections connections)"
+# shellcheck disable=SC2086 # SOAK_CONNECTIONS_ARGS is a list of flags (e.g. --full-selection)
 "${driver[@]}" connections --count "$ws_connections" --token "$first_token" --city "$first_city" \
-  | tee "$run.connections.txt"
+  ${SOAK_CONNECTIONS_ARGS:-} | tee "$run.connections.txt"
+
+if [[ "$minutes" == 0 ]]; then exit 0; fi
 
 echo "== soak: $backend, $minutes min, /metrics $([[ $scrape -gt 0 ]] && echo "scraped every ${scrape}s" || echo "not scraped")"
 t0="$(date +%s)"

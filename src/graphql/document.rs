@@ -89,20 +89,25 @@ impl std::fmt::Debug for DocumentStep {
     }
 }
 
-/// A persisted query sent with its text, to be stored once the answer shows that the document
-/// passed validation too ([`Registration::complete`]).
+/// A document sent with its text, to be stored once the answer shows that it passed
+/// validation too ([`Registration::complete`]). It holds the text, not the parsed document: a
+/// subscription's first answer comes with its first event, and until then a parsed copy would
+/// double what each new subscription holds (a parsed document takes tens of times its text).
 #[must_use]
 pub struct Registration {
     hash: String,
-    entry: Persisted,
+    text: String,
 }
 
 impl Registration {
     /// Stores the document in `step` if `response`, as async-graphql returned it (before
-    /// `error::finish`), shows that it passed validation. Call it before `finish`.
+    /// `error::finish`), shows that it passed validation. Call it before `finish`. The text is
+    /// parsed again (it parsed before, and only a document's first answer stores it).
     pub fn complete(self, step: &DocumentStep, response: &async_graphql::Response) {
-        if passed_validation(response) {
-            step.persisted.insert(self.hash, self.entry);
+        if passed_validation(response)
+            && let Ok(doc) = async_graphql::parser::parse_query(&self.text)
+        {
+            step.persisted.insert(self.hash, Persisted::new(&doc));
         }
     }
 }
@@ -173,7 +178,7 @@ impl DocumentStep {
                 let doc = self.check(&request.query)?;
                 registration = Some(Registration {
                     hash,
-                    entry: Persisted::new(&doc),
+                    text: request.query.clone(),
                 });
                 doc
             }
@@ -186,7 +191,7 @@ impl DocumentStep {
                         let doc = self.check(&request.query)?;
                         registration = Some(Registration {
                             hash,
-                            entry: Persisted::new(&doc),
+                            text: request.query.clone(),
                         });
                         doc
                     }

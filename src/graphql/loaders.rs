@@ -71,7 +71,10 @@ impl Loaders {
 impl Loaders {
     /// Loaders that batch but keep nothing: for operations on the WebSocket, where a
     /// subscription resolves each event's selection with the same loaders and must not see the
-    /// figures of an earlier event.
+    /// figures of an earlier event. One set serves every WebSocket operation of the instance
+    /// (`Api`): the subscribers of an event ask at the same moment, so their keys meet in one
+    /// batch (a thousand dashboards hearing a write read its city once, not a thousand times),
+    /// and a subscription holds no loaders of its own.
     pub fn uncached(db: &Database) -> Self {
         let loaders = Self::new(db);
         loaders.city_by_code.enable_all_cache(false);

@@ -151,6 +151,8 @@ pub struct Api {
     pub db: Database,
     /// What every request goes through before the schema runs it.
     pub documents: Arc<DocumentStep>,
+    /// The loaders every WebSocket operation shares (see `Loaders::uncached`).
+    ws_loaders: Arc<Loaders>,
 }
 
 impl Api {
@@ -159,6 +161,7 @@ impl Api {
         Self {
             schema: build_schema(db.clone(), events.clone(), settings, ValidationMode::Strict),
             remembered: build_schema(db.clone(), events, settings, ValidationMode::Fast),
+            ws_loaders: Arc::new(Loaders::uncached(&db)),
             db,
             documents: Arc::new(DocumentStep::new(
                 settings.document,
@@ -205,7 +208,7 @@ impl Api {
                     .schema_for(&request, registration.as_ref())
                     .execute(
                         request
-                            .data(Loaders::new(&self.db))
+                            .data(Arc::new(Loaders::new(&self.db)))
                             .data(actor)
                             .data(Arc::clone(&info)),
                     )
@@ -225,8 +228,8 @@ impl Api {
 }
 
 /// The executor of one WebSocket connection: each operation counts against the connection's
-/// limit while it runs, gets loaders that keep nothing between events, and has its errors
-/// completed and bounded like any response.
+/// limit while it runs, reads through the instance's loaders that keep nothing between events
+/// (`Loaders::uncached`), and has its errors completed and bounded like any response.
 #[derive(Clone)]
 pub struct WsExecutor {
     /// The schema and database.
@@ -269,7 +272,7 @@ impl async_graphql::Executor for WsExecutor {
         };
         let documents = Arc::clone(&self.api.documents);
         let request = request
-            .data(Loaders::uncached(&self.api.db))
+            .data(Arc::clone(&self.api.ws_loaders))
             .data(info)
             .data(Arc::clone(&self.connection));
         let answers = self
@@ -290,7 +293,9 @@ impl async_graphql::Executor for WsExecutor {
         // closes the connection (`ws::CLOSE_REVOKED`) and runs nothing.
         let (connection, db) = (Arc::clone(&self.connection), self.api.db.conn.clone());
         let mut answers = Some(answers);
-        stream::once(async move { connection.token_is_live(&db).await })
+        // Boxed on its own: the check's future (1.8 KiB) is freed once it has run, instead of
+        // staying inline in a subscription's stream for as long as the subscription lives.
+        stream::once(Box::pin(async move { connection.token_is_live(&db).await }))
             .flat_map(move |live| {
                 if let (true, Some(answers)) = (live, answers.take()) {
                     answers.boxed()
@@ -323,7 +328,7 @@ fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Database> {
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
-    ctx.data::<Loaders>()
+    ctx.data::<Arc<Loaders>>().map(AsRef::as_ref)
 }
 
 #[cfg(test)]
