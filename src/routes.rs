@@ -6,6 +6,7 @@
 //! specification says: the media type from `Accept` (see [`negotiation`]), and with
 //! `application/graphql-response+json` a request that never executed is a 4xx without `data`.
 
+mod get;
 pub(crate) mod negotiation;
 mod sheets;
 mod websocket;
@@ -179,7 +180,7 @@ async fn from_cache(State(state): State<AppState>, request: Request, next: Next)
             .uri
             .query()
             .filter(|q| !q.is_empty() && q.len() <= state.body_limit)
-            .and_then(|q| async_graphql::http::parse_query_string(q).ok());
+            .and_then(|q| get::request(q).ok());
         (operation, body)
     } else {
         let declared = parts
@@ -443,7 +444,7 @@ async fn graphql_get(
             "the query string is longer than the server accepts",
         );
     }
-    match async_graphql::http::parse_query_string(&query) {
+    match get::request(&query) {
         Ok(request) => {
             let call = Call {
                 request_id,

@@ -1,7 +1,8 @@
 //! The specification's rules on directives in an executable document (October 2021: 5.7.1
 //! directives are defined, 5.7.2 in valid locations, 5.7.3 unique per location; 5.4.1 and 5.4.2.1
-//! their arguments known and the required ones given; 5.8.3 every variable they use defined by
-//! each operation that reaches them), which async-graphql does not check everywhere: it
+//! their arguments known, unique, of the right type and the required ones given; 5.8.3 every
+//! variable they use defined by each operation that reaches them, 5.8.5 in an allowed position),
+//! and on `__typename`, which async-graphql does not check everywhere: it
 //! answered `{ __typename @nonexistent }` and `{ __typename @skip }` with data, and a fragment's
 //! `@include(if: $nope)` with `data: null` and no error at all. Messages are graphql-js's.
 //!
@@ -11,10 +12,11 @@
 use std::collections::HashSet;
 
 use async_graphql::parser::types::{
-    Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    BaseType, Directive, DocumentOperations, ExecutableDocument, Field, InlineFragment,
+    OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Name, Pos, Positioned, ServerError};
-use async_graphql_value::Value;
+use async_graphql_value::{ConstValue, Value};
 
 use super::rules::invalid;
 
@@ -85,6 +87,33 @@ pub fn check(doc: &ExecutableDocument) -> Result<(), ServerError> {
                 vec![*pos, operation.pos],
             ));
         }
+        // 5.8.5: every `if` expects a `Boolean!`; a variable may stand there if it is one, or a
+        // `Boolean` with a default that is not null.
+        for (variable, pos) in &used {
+            let Some(definition) = op
+                .variable_definitions
+                .iter()
+                .find(|v| v.node.name.node == *variable)
+            else {
+                continue;
+            };
+            let definition = &definition.node;
+            let ty = &definition.var_type.node;
+            let boolean = matches!(&ty.base, BaseType::Named(n) if n.as_str() == "Boolean");
+            let defaulted = definition
+                .default_value
+                .as_ref()
+                .is_some_and(|d| d.node != ConstValue::Null);
+            if !boolean || (ty.nullable && !defaulted) {
+                return Err(invalid(
+                    format!(
+                        "Variable \"${variable}\" of type \"{ty}\" used in position expecting \
+                         type \"Boolean!\"."
+                    ),
+                    vec![definition.name.pos, *pos],
+                ));
+            }
+        }
         selections(&op.selection_set.node)?;
     }
     for fragment in doc.fragments.values() {
@@ -99,6 +128,9 @@ fn selections(set: &SelectionSet) -> Result<(), ServerError> {
         match &item.node {
             Selection::Field(field) => {
                 at(&field.node.directives, Location::Field)?;
+                if field.node.name.node == "__typename" {
+                    typename(&field.node)?;
+                }
                 selections(&field.node.selection_set.node)?;
             }
             Selection::FragmentSpread(spread) => {
@@ -111,6 +143,74 @@ fn selections(set: &SelectionSet) -> Result<(), ServerError> {
         }
     }
     Ok(())
+}
+
+/// `__typename`, which async-graphql's validator skips: it takes no argument (5.4.1) and has
+/// no selection (5.3.3).
+fn typename(field: &Field) -> Result<(), ServerError> {
+    if let Some((argument, _)) = field.arguments.first() {
+        return Err(invalid(
+            format!(
+                "Unknown argument \"{}\" on field \"__typename\".",
+                argument.node
+            ),
+            vec![argument.pos],
+        ));
+    }
+    if !field.selection_set.node.items.is_empty() {
+        return Err(invalid(
+            "Field \"__typename\" must not have a selection since type \"String!\" has no \
+             subfields."
+                .to_owned(),
+            vec![field.selection_set.pos],
+        ));
+    }
+    Ok(())
+}
+
+/// Moves the directives of every `__typename` to an inline fragment around it, which means the
+/// same (`__typename @skip(if: $s)` and `... @skip(if: $s) { __typename }` answer alike):
+/// async-graphql's validator skips `__typename`, so a variable used only there was reported as
+/// unused. Run on a document that passed [`check`].
+pub fn lift_typename_directives(doc: &mut ExecutableDocument) {
+    fn lift(set: &mut SelectionSet) {
+        for item in &mut set.items {
+            let pos = item.pos;
+            match &mut item.node {
+                Selection::Field(field) if field.node.name.node == "__typename" => {
+                    if field.node.directives.is_empty() {
+                        continue;
+                    }
+                    let directives = std::mem::take(&mut field.node.directives);
+                    let inner = Positioned::new(Selection::Field(field.clone()), pos);
+                    item.node = Selection::InlineFragment(Positioned::new(
+                        InlineFragment {
+                            type_condition: None,
+                            directives,
+                            selection_set: Positioned::new(
+                                SelectionSet { items: vec![inner] },
+                                pos,
+                            ),
+                        },
+                        pos,
+                    ));
+                }
+                Selection::Field(field) => lift(&mut field.node.selection_set.node),
+                Selection::InlineFragment(inline) => lift(&mut inline.node.selection_set.node),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => lift(&mut op.node.selection_set.node),
+        DocumentOperations::Multiple(ops) => {
+            ops.values_mut()
+                .for_each(|op| lift(&mut op.node.selection_set.node));
+        }
+    }
+    for fragment in doc.fragments.values_mut() {
+        lift(&mut fragment.node.selection_set.node);
+    }
 }
 
 /// The directives standing at one `location`.
@@ -143,7 +243,34 @@ fn at(directives: &[Positioned<Directive>], location: Location) -> Result<(), Se
             ));
         }
         seen.push(directive);
-        for (argument, _) in &directive.node.arguments {
+        let arguments = &directive.node.arguments;
+        for (i, (argument, value)) in arguments.iter().enumerate() {
+            if let Some((first, _)) = arguments[..i].iter().find(|(a, _)| a.node == argument.node) {
+                return Err(invalid(
+                    format!(
+                        "There can be only one argument named \"{}\".",
+                        argument.node
+                    ),
+                    vec![first.pos, argument.pos],
+                ));
+            }
+            match &value.node {
+                Value::Boolean(_) | Value::Variable(_) => {}
+                Value::Null => {
+                    return Err(invalid(
+                        "Expected value of type \"Boolean!\", found null.".to_owned(),
+                        vec![value.pos],
+                    ));
+                }
+                other => {
+                    return Err(invalid(
+                        format!("Boolean cannot represent a non boolean value: {other}"),
+                        vec![value.pos],
+                    ));
+                }
+            }
+        }
+        for (argument, _) in arguments {
             if argument.node.as_str() != "if" {
                 return Err(invalid(
                     format!(

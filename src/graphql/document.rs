@@ -9,7 +9,8 @@
 //! 4. the specification's rules that must hold before anything expands a fragment, above all
 //!    that fragments form no cycle (`rules`);
 //! 5. the size once fragments are expanded, aliases, root fields, directives, introspection
-//!    (`limits`), and the directives' rules (`directives`);
+//!    (`limits`); then the rules that expand fragments or need the schema's types and that
+//!    async-graphql does not check (`rules::max_introspection_depth`, `types`, `directives`);
 //! 6. the variables the operation requires (`limits::provided_variables`), then depth and
 //!    complexity with the request's variables (`cost`), on every request, remembered documents
 //!    included: a page's cost depends on the `first` sent;
@@ -75,6 +76,7 @@ impl quick_cache::Weighter<String, Persisted> for MemoryBytes {
 pub struct DocumentStep {
     limits: DocumentLimits,
     cost: CostLimits,
+    types: super::types::SchemaTypes,
     /// Checked documents by the SHA-256 of their text (lowercase hex), bounded by the memory
     /// they hold (`weight`); least recently used go first.
     persisted: quick_cache::sync::Cache<String, Persisted, MemoryBytes>,
@@ -102,10 +104,10 @@ pub struct Registration {
 impl Registration {
     /// Stores the document in `step` if `response`, as async-graphql returned it (before
     /// `error::finish`), shows that it passed validation. Call it before `finish`. The text is
-    /// parsed again (it parsed before, and only a document's first answer stores it).
+    /// checked again (it passed before; only a document's first answer stores it).
     pub fn complete(self, step: &DocumentStep, response: &async_graphql::Response) {
         if passed_validation(response)
-            && let Ok(doc) = async_graphql::parser::parse_query(&self.text)
+            && let Ok(doc) = step.check(&self.text)
         {
             step.persisted.insert(self.hash, Persisted::new(&doc));
         }
@@ -114,22 +116,29 @@ impl Registration {
 
 /// Whether `response` (as async-graphql returned it) comes from a document that passed
 /// validation: every error in it was made by this service's resolvers, which give each its code
-/// where they make it (`error::to_graphql`). async-graphql's validation, its limits and its own
-/// execution errors come without one: such a document is never remembered (a valid one that
-/// failed for its variables is then only checked again next time). No message is read.
+/// where they make it (`error::to_graphql`), or was raised while a field ran (it has a `path`).
+/// async-graphql's validation errors come with neither: such a document is never remembered (a
+/// valid one refused for its variables is then only checked again next time). No message is
+/// read.
 fn passed_validation(response: &async_graphql::Response) -> bool {
     response.errors.iter().all(|error| {
-        error
-            .extensions
-            .as_ref()
-            .is_some_and(|extensions| extensions.get("code").is_some())
+        !error.path.is_empty()
+            || error
+                .extensions
+                .as_ref()
+                .is_some_and(|extensions| extensions.get("code").is_some())
     })
 }
 
 impl DocumentStep {
     /// A step enforcing `limits` whose persisted-query store holds documents taking up to
     /// `persisted_bytes` of memory (0: no store; every hash alone is then a miss).
-    pub fn new(limits: DocumentLimits, cost: CostLimits, persisted_bytes: u64) -> Self {
+    pub fn new(
+        limits: DocumentLimits,
+        cost: CostLimits,
+        types: super::types::SchemaTypes,
+        persisted_bytes: u64,
+    ) -> Self {
         // The item estimate only sizes the store's tables: a parsed dashboard query holds
         // tens of KiB.
         let items = usize::try_from(persisted_bytes / 32_768)
@@ -138,6 +147,7 @@ impl DocumentStep {
         Self {
             limits,
             cost,
+            types,
             persisted: quick_cache::sync::Cache::with_weighter(items, persisted_bytes, MemoryBytes),
         }
     }
@@ -226,8 +236,17 @@ impl DocumentStep {
 
     /// Steps 2 to 5 of the module's notes on a text.
     fn check(&self, query: &str) -> Result<ExecutableDocument, ServerError> {
-        limits::scan(query, self.limits.max_nesting)?;
-        let doc = async_graphql::parser::parse_query(query).map_err(|err| {
+        let negative_zeros = limits::scan(query, self.limits.max_nesting)?;
+        let blanked;
+        let parsed = if negative_zeros.is_empty() {
+            query
+        } else {
+            let mut text = query.as_bytes().to_vec();
+            negative_zeros.into_iter().for_each(|at| text[at] = b' ');
+            blanked = String::from_utf8(text).unwrap_or_default();
+            &blanked
+        };
+        let mut doc = async_graphql::parser::parse_query(parsed).map_err(|err| {
             rules::from_parse_error(query, &err).unwrap_or_else(|| {
                 let mut error = ServerError::from(err);
                 error
@@ -238,8 +257,12 @@ impl DocumentStep {
             })
         })?;
         rules::check(&doc)?;
+        // Then the rules that expand fragments, once the limits have bounded what that costs.
         self.limits.check(&doc)?;
+        rules::max_introspection_depth(&doc)?;
+        self.types.check(&doc)?;
         super::directives::check(&doc)?;
+        super::directives::lift_typename_directives(&mut doc);
         Ok(doc)
     }
 

@@ -122,19 +122,29 @@ impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
     }
 }
 
-/// Gives a code to the errors async-graphql raises itself without one, so that every error a
-/// client sees carries `extensions.code`; then bounds the errors' number and size (see
-/// [`MAX_ERRORS`], [`MAX_MESSAGE_CHARS`]). Our resolvers code every error they make
-/// (`to_graphql`, `coded`), and the document step every refusal; what async-graphql adds
-/// without a code when nothing ran (`data` null) is its validation or the coercion of the
-/// variables: `GRAPHQL_VALIDATION_FAILED`. No message is read.
+/// Completes a response before it goes out: gives a code to the errors async-graphql raises
+/// itself without one, so that every error a client sees carries `extensions.code`; gives an
+/// operation that ran and selected nothing (all skipped) its empty `data`, never `null` without
+/// an error; then bounds the errors' number and size (see [`MAX_ERRORS`],
+/// [`MAX_MESSAGE_CHARS`]). Our resolvers code every error they make (`to_graphql`, `coded`), and
+/// the document step every refusal. What async-graphql adds without a code is told apart by
+/// where it was raised, not by its message: with a `path`, while a field ran (its arguments'
+/// values could not be used: `BAD_USER_INPUT`); without one and with no data, before anything
+/// ran (validation, or the coercion of the variables: `GRAPHQL_VALIDATION_FAILED`).
 pub fn finish(response: &mut async_graphql::Response) {
-    if matches!(response.data, async_graphql::Value::Null) {
-        for error in &mut response.errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", GRAPHQL_VALIDATION_FAILED);
-            }
+    let ran = !matches!(response.data, async_graphql::Value::Null);
+    if !ran && response.errors.is_empty() {
+        response.data = async_graphql::Value::Object(Default::default());
+    }
+    for error in &mut response.errors {
+        let code = match (error.path.is_empty(), ran) {
+            (false, _) => BAD_USER_INPUT,
+            (true, false) => GRAPHQL_VALIDATION_FAILED,
+            (true, true) => continue,
+        };
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", code);
         }
     }
     for error in &mut response.errors {

@@ -139,10 +139,16 @@ enum Open<'a> {
 /// - `{`, `[` and `(` nest at most `max` deep (see the module's notes);
 /// - an input object value names each field once (the specification's rule 5.6.3, which the
 ///   parser cannot check: it keeps the last of a repeated field). A `{` opens an object value
-///   where a value stands: inside arguments, a list or another object value.
-pub fn scan(query: &str, max: usize) -> ServerResult<()> {
+///   where a value stands: inside arguments, a list or another object value;
+/// - parentheses are not empty (a syntax error the parser lets through).
+///
+/// Returns where the text writes the integer `-0` (its `-`): async-graphql's parser reads it as
+/// the float -0.0, which no `Int` argument takes; the document step parses a copy with those
+/// signs blanked (`0` is the same integer, and every position stays where it was).
+pub fn scan(query: &str, max: usize) -> ServerResult<Vec<usize>> {
     let bytes = query.as_bytes();
     let mut open: Vec<Open> = Vec::new();
+    let mut negative_zeros = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -175,6 +181,22 @@ pub fn scan(query: &str, max: usize) -> ServerResult<()> {
                         format!("the document nests brackets more than {max} deep"),
                     ));
                 }
+                // Arguments and variable definitions are never empty; async-graphql's parser
+                // lets `()` through.
+                if bytes[i] == b'('
+                    && let Some(at) = significant_from(bytes, i + 1)
+                    && bytes[at] == b')'
+                {
+                    let mut refused = ServerError::new(
+                        "Syntax Error: Expected Name, found \")\".",
+                        Some(position(query, at)),
+                    );
+                    refused
+                        .extensions
+                        .get_or_insert_with(Default::default)
+                        .set("code", codes::GRAPHQL_PARSE_FAILED);
+                    return Err(refused);
+                }
                 open.push(match bytes[i] {
                     b'(' => Open::Paren,
                     b'[' => Open::List,
@@ -191,6 +213,12 @@ pub fn scan(query: &str, max: usize) -> ServerResult<()> {
             }
             // A variable's name, or a number (whose exponent is a letter): never a field name.
             b'$' | b'0'..=b'9' | b'-' => {
+                if bytes[i] == b'-'
+                    && bytes.get(i + 1) == Some(&b'0')
+                    && !matches!(bytes.get(i + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+                {
+                    negative_zeros.push(i);
+                }
                 i += 1;
                 while i < bytes.len() && is_name_byte(bytes[i]) {
                     i += 1;
@@ -219,7 +247,7 @@ pub fn scan(query: &str, max: usize) -> ServerResult<()> {
         }
         i += 1;
     }
-    Ok(())
+    Ok(negative_zeros)
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -227,7 +255,12 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// The first byte from `i` on that is not white space, a comma or a comment.
-fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
+fn next_significant(bytes: &[u8], i: usize) -> Option<u8> {
+    significant_from(bytes, i).map(|at| bytes[at])
+}
+
+/// Where the first byte from `i` on that is not white space, a comma or a comment is.
+fn significant_from(bytes: &[u8], mut i: usize) -> Option<usize> {
     while i < bytes.len() {
         match bytes[i] {
             b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
@@ -236,7 +269,7 @@ fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
                     i += 1;
                 }
             }
-            b => return Some(b),
+            _ => return Some(i),
         }
     }
     None

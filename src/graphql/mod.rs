@@ -17,6 +17,7 @@ pub mod revision;
 pub mod rules;
 pub mod subscription;
 pub mod summary;
+pub mod types;
 pub mod viewer;
 pub mod weight;
 
@@ -158,14 +159,17 @@ pub struct Api {
 impl Api {
     /// The schema over `db` and `events` with its document step.
     pub fn new(db: Database, events: Events, settings: &SchemaSettings) -> Self {
+        let schema = build_schema(db.clone(), events.clone(), settings, ValidationMode::Strict);
+        let types = types::SchemaTypes::from_sdl(&schema.sdl());
         Self {
-            schema: build_schema(db.clone(), events.clone(), settings, ValidationMode::Strict),
+            schema,
             remembered: build_schema(db.clone(), events, settings, ValidationMode::Fast),
             ws_loaders: Arc::new(Loaders::uncached(&db)),
             db,
             documents: Arc::new(DocumentStep::new(
                 settings.document,
                 settings.cost,
+                types,
                 settings.persisted_query_bytes,
             )),
         }

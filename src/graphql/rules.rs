@@ -9,7 +9,10 @@
 //!   errors: reported here as the validation failures they are;
 //! - a subscription selects one root field, and not an introspection one (5.2.3.1);
 //! - input object field uniqueness (5.6.3), which the parser loses by keeping the last value of
-//!   a repeated field: see `limits::scan`, which finds it on the text.
+//!   a repeated field: see `limits::scan`, which finds it on the text;
+//! - graphql-js's own limit on nested introspection lists ([`max_introspection_depth`]);
+//!
+//! The rules that need the schema's types are `types`'.
 //!
 //! The rules on directives are `directives`', run once the limits have bounded the document.
 //!
@@ -18,7 +21,8 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentSpread, OperationType, Selection, SelectionSet,
+    Directive, DocumentOperations, ExecutableDocument, FragmentSpread, OperationType, Selection,
+    SelectionSet,
 };
 use async_graphql::{Name, Pos, Positioned, ServerError};
 
@@ -33,6 +37,75 @@ pub fn invalid(message: String, locations: Vec<Pos>) -> ServerError {
         .get_or_insert_with(Default::default)
         .set("code", GRAPHQL_VALIDATION_FAILED);
     error
+}
+
+/// graphql-js's `MaxIntrospectionDepthRule` (among its specified rules since 16.9): under
+/// `__schema` or `__type`, the introspection lists `fields`, `interfaces`, `possibleTypes` and
+/// `inputFields` nest less than 3 deep, fragments followed. Run once the limits have bounded
+/// what expanding fragments costs.
+pub fn max_introspection_depth(doc: &ExecutableDocument) -> Result<(), ServerError> {
+    const LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes", "inputFields"];
+    const MAX_LISTS_DEPTH: usize = 3;
+
+    fn too_deep<'a>(
+        doc: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        open: &mut Vec<&'a Name>,
+        depth: usize,
+    ) -> bool {
+        set.items.iter().any(|selection| match &selection.node {
+            Selection::Field(field) => {
+                let depth = depth + usize::from(LISTS.contains(&field.node.name.node.as_str()));
+                depth >= MAX_LISTS_DEPTH
+                    || too_deep(doc, &field.node.selection_set.node, open, depth)
+            }
+            Selection::InlineFragment(inline) => {
+                too_deep(doc, &inline.node.selection_set.node, open, depth)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                match doc.fragments.get_key_value(name) {
+                    Some((name, fragment)) if !open.contains(&name) => {
+                        open.push(name);
+                        let deep = too_deep(doc, &fragment.node.selection_set.node, open, depth);
+                        open.pop();
+                        deep
+                    }
+                    _ => false,
+                }
+            }
+        })
+    }
+
+    fn walk(doc: &ExecutableDocument, set: &SelectionSet) -> Result<(), ServerError> {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if matches!(name, "__schema" | "__type")
+                        && too_deep(doc, &field.node.selection_set.node, &mut Vec::new(), 0)
+                    {
+                        return Err(invalid(
+                            "Maximum introspection depth exceeded".to_owned(),
+                            vec![field.pos],
+                        ));
+                    }
+                    walk(doc, &field.node.selection_set.node)?;
+                }
+                Selection::InlineFragment(inline) => walk(doc, &inline.node.selection_set.node)?,
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    for (_, operation) in doc.operations.iter() {
+        walk(doc, &operation.node.selection_set.node)?;
+    }
+    for fragment in doc.fragments.values() {
+        walk(doc, &fragment.node.selection_set.node)?;
+    }
+    Ok(())
 }
 
 /// Runs the rules of this module over a parsed document.
@@ -250,8 +323,26 @@ fn subscriptions_select_one_root_field(doc: &ExecutableDocument) -> Result<(), S
     Ok(())
 }
 
+/// Whether `directives` leave their selection out whatever the variables: `@skip(if: true)` or
+/// `@include(if: false)`, as graphql-js collects a subscription's root fields.
+fn skipped(directives: &[Positioned<Directive>]) -> bool {
+    directives.iter().any(|directive| {
+        let literal = |wanted: bool| {
+            directive.node.arguments.iter().any(|(name, value)| {
+                name.node == "if" && value.node == async_graphql_value::Value::Boolean(wanted)
+            })
+        };
+        match directive.node.name.node.as_str() {
+            "skip" => literal(true),
+            "include" => literal(false),
+            _ => false,
+        }
+    })
+}
+
 /// The root fields of `set` as (response key, field name, position), through fragments (each
-/// fragment once: cycles were refused before).
+/// fragment once: cycles were refused before), without those a literal `@skip` or `@include`
+/// leaves out.
 fn root_fields<'a>(
     doc: &'a ExecutableDocument,
     set: &'a SelectionSet,
@@ -259,6 +350,9 @@ fn root_fields<'a>(
     seen: &mut Vec<&'a Name>,
 ) {
     for selection in &set.items {
+        if skipped(selection.node.directives()) {
+            continue;
+        }
         match &selection.node {
             Selection::Field(field) => {
                 let name = field.node.name.node.as_str();
@@ -309,6 +403,40 @@ mod tests {
         assert_eq!(
             message("{ a { ...A ...A } } fragment A on T { ...B ...B } fragment B on T { x }"),
             None
+        );
+    }
+
+    #[test]
+    fn a_subscription_counts_the_root_fields_a_literal_directive_leaves_in() {
+        assert_eq!(
+            message(
+                "subscription { a b @skip(if: true) ...F } fragment F on S { c @include(if: false) }"
+            ),
+            None
+        );
+        assert_eq!(
+            message("subscription S { a b @skip(if: false) }").as_deref(),
+            Some("Subscription \"S\" must select only one top level field.")
+        );
+    }
+
+    #[test]
+    fn introspection_lists_nest_less_than_three_deep() {
+        let depth = |q: &str| {
+            let doc = async_graphql::parser::parse_query(q).unwrap();
+            max_introspection_depth(&doc).err().map(|e| e.message)
+        };
+        assert_eq!(
+            depth("{ __schema { types { fields { type { fields { name } } } } } }"),
+            None
+        );
+        assert_eq!(
+            depth(
+                "{ __type(name: \"A\") { ...F } } fragment F on __Type { fields { type { \
+                 interfaces { possibleTypes { name } } } } }"
+            )
+            .as_deref(),
+            Some("Maximum introspection depth exceeded")
         );
     }
 

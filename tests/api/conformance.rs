@@ -175,7 +175,10 @@ async fn graphql_response_json_answers_request_errors_400_without_data() {
         (
             400,
             GQL.to_owned(),
-            validation("Variable \"$first\" of required type \"Int!\" was not provided.", 9)
+            validation(
+                "Variable \"$first\" of required type \"Int!\" was not provided.",
+                9
+            )
         ),
         "a required variable left out"
     );

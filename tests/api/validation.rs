@@ -158,7 +158,97 @@ pub const VIOLATIONS: &[(&str, &str)] = &[
         "5.8.3 all variable uses defined (in a nested fragment of an anonymous query)",
         "{ city(code: \"410100\") { ...F } } fragment F on City { ...G } fragment G on City { code @skip(if: $x) }",
     ),
+    // Found by the differential test against graphql-js (tests/conformance/referee).
+    (
+        "5.8.2 variables are input types (an unknown type with a default: async-graphql panicked)",
+        "query($a: [Foo] = [1]) { periods }",
+    ),
+    (
+        "5.3.3 leaf field selections (__typename)",
+        "{ __typename { __typename } }",
+    ),
+    ("5.4.1 argument names (__typename)", "{ __typename(x: 1) }"),
+    (
+        "5.4.2 argument uniqueness (on a directive)",
+        "{ __typename @include(if: true, if: true) }",
+    ),
+    (
+        "5.6.1 values of correct type (an Int literal past 32 bits)",
+        "{ revisions(period: 4294967296) { totalCount } }",
+    ),
+    (
+        "5.8.5 all variable usages are allowed (a nullable variable in a directive's if)",
+        "query($b: Boolean) { periods @include(if: $b) }",
+    ),
+    (
+        "5.8.5 all variable usages are allowed (inside an input object)",
+        "query($p: Int) { cities(filter: { programCode: $p }) { totalCount } }",
+    ),
+    (
+        "5.6.2 input object field names (beside a variable: async-graphql ignored the field)",
+        "query($p: ID) { cities(filter: { codes: [$p] }) { totalCount } }",
+    ),
+    (
+        "graphql-js's introspection depth",
+        "{ __type(name: \"City\") { fields { type { fields { type { fields { name } } } } } } }",
+    ),
 ];
+
+/// Documents graphql-js accepts that the server once refused or answered wrongly (found by the
+/// differential test), with their answers: the same on every path.
+const ACCEPTED: &[(&str, &str, &str)] = &[
+    (
+        "a variable used only in a directive on __typename is used",
+        "query($if: Boolean! = false) { __typename @skip(if: $if) }",
+        r#"{ "data": { "__typename": "Query" } }"#,
+    ),
+    (
+        "the Int literal -0",
+        "{ summary(period: -0) { period } }",
+        r#"{ "data": { "summary": { "period": 0 } } }"#,
+    ),
+    (
+        "an operation whose only field is skipped answers empty data, never null without an error",
+        "{ periods @skip(if: true) }",
+        r#"{ "data": {} }"#,
+    ),
+];
+
+#[tokio::test]
+async fn documents_graphql_js_accepts_answer_alike_on_every_path() {
+    let app = TestApp::spawn().await;
+    for (what, doc, answer) in ACCEPTED {
+        let answer: Value = serde_json::from_str(answer).unwrap();
+        for path in PATHS {
+            for attempt in 0..2 {
+                assert_eq!(
+                    send(&app, path, doc).await,
+                    answer,
+                    "{what} through {path}, attempt {attempt}"
+                );
+            }
+        }
+    }
+}
+
+/// GET names the operation to run with `operationName`, as the GraphQL over HTTP specification
+/// says (async-graphql's reader looked for `operation_name`).
+#[tokio::test]
+async fn get_runs_the_operation_it_names() {
+    let app = TestApp::spawn().await;
+    let url = reqwest::Url::parse_with_params(
+        &app.url("/graphql"),
+        [
+            ("query", "query A { __typename } query B { periods }"),
+            ("operationName", "B"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        json_of(app.client.get(url)).await,
+        json!({ "data": { "periods": [2023] } })
+    );
+}
 
 /// The SHA-256 of `text` in lowercase hex, as automatic persisted queries name a document.
 pub fn sha256_hex(text: &str) -> String {

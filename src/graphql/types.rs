@@ -1,0 +1,480 @@
+//! The rules of the specification that need the schema's types and that async-graphql's
+//! validator does not check (or panics on), run by the document step before it:
+//! - a variable's type is one the schema knows (5.8.2 with 5.4.1.1's "Unknown type"): the
+//!   validator panics on a default value of an unknown type;
+//! - every variable stands where its type is allowed (5.8.5), in arguments and in the lists and
+//!   input objects they hold: the validator let `$a: Int` into an `ID!` argument, and the field
+//!   then failed as it ran;
+//! - an `Int` literal fits 32 bits, and an input object names only its type's fields and every
+//!   required one (5.6.1, 5.6.2, 5.6.4): the validator let 4294967296 through, and any field
+//!   beside a variable in an input object, and the field then failed as it ran or ignored it.
+//!
+//! The types are read from the schema's SDL, with the introspection types beside them, as
+//! graphql-js reads `schema.graphql`. Messages are graphql-js's.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::parser::types::{
+    BaseType, ExecutableDocument, Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
+    VariableDefinition,
+};
+use async_graphql::{Name, Pos, Positioned, ServerError};
+use async_graphql_value::{ConstValue, Value};
+
+use super::rules::invalid;
+
+/// The introspection types' fields that take arguments or lead to other types, as the
+/// specification defines them (the SDL async-graphql prints leaves them out).
+const INTROSPECTION: &str = r#"
+type __Schema { types: [__Type!]! queryType: __Type! mutationType: __Type subscriptionType: __Type directives: [__Directive!]! description: String }
+type __Type { kind: __TypeKind! name: String description: String specifiedByURL: String isOneOf: Boolean
+  fields(includeDeprecated: Boolean = false): [__Field!] interfaces: [__Type!] possibleTypes: [__Type!]
+  enumValues(includeDeprecated: Boolean = false): [__EnumValue!] inputFields(includeDeprecated: Boolean = false): [__InputValue!] ofType: __Type }
+type __Field { name: String! description: String args(includeDeprecated: Boolean = false): [__InputValue!]! type: __Type! isDeprecated: Boolean! deprecationReason: String }
+type __InputValue { name: String! description: String type: __Type! defaultValue: String isDeprecated: Boolean! deprecationReason: String }
+type __EnumValue { name: String! description: String isDeprecated: Boolean! deprecationReason: String }
+type __Directive { name: String! description: String isRepeatable: Boolean! locations: [__DirectiveLocation!]! args(includeDeprecated: Boolean = false): [__InputValue!]! }
+enum __TypeKind { SCALAR OBJECT INTERFACE UNION ENUM INPUT_OBJECT LIST NON_NULL }
+enum __DirectiveLocation { QUERY MUTATION SUBSCRIPTION FIELD FRAGMENT_DEFINITION FRAGMENT_SPREAD INLINE_FRAGMENT VARIABLE_DEFINITION SCHEMA SCALAR OBJECT FIELD_DEFINITION ARGUMENT_DEFINITION INTERFACE UNION ENUM ENUM_VALUE INPUT_OBJECT INPUT_FIELD_DEFINITION }
+"#;
+
+/// Scalars every schema has, which its SDL does not print.
+const BUILT_IN_SCALARS: [&str; 5] = ["Int", "Float", "String", "Boolean", "ID"];
+
+/// Where a value stands: its type, and whether the argument or input field has a default.
+#[derive(Debug, Clone)]
+struct Slot {
+    ty: Type,
+    has_default: bool,
+}
+
+/// A field of an object or interface type.
+#[derive(Debug, Default)]
+struct FieldType {
+    arguments: HashMap<String, Slot>,
+    /// The named type it returns.
+    returns: String,
+}
+
+/// The schema's types, as the rules of this module need them.
+#[derive(Debug, Default)]
+pub struct SchemaTypes {
+    names: HashSet<String>,
+    /// (type, field) of object and interface types.
+    fields: HashMap<(String, String), FieldType>,
+    /// (input type, field) of input object types.
+    input_fields: HashMap<(String, String), Slot>,
+    /// Input object types, with their required fields (non-null, without a default).
+    inputs: HashMap<String, Vec<(String, Type)>>,
+    roots: [Option<String>; 3],
+}
+
+fn named(ty: &Type) -> &Name {
+    match &ty.base {
+        BaseType::Named(name) => name,
+        BaseType::List(inner) => named(inner),
+    }
+}
+
+impl SchemaTypes {
+    /// The types of the schema printed as `sdl`, with the built-in scalars and introspection's.
+    pub fn from_sdl(sdl: &str) -> Self {
+        let mut types = Self {
+            names: BUILT_IN_SCALARS.iter().map(|&n| n.to_owned()).collect(),
+            roots: [
+                Some("Query".to_owned()),
+                Some("Mutation".to_owned()),
+                Some("Subscription".to_owned()),
+            ],
+            ..Self::default()
+        };
+        for text in [sdl, INTROSPECTION] {
+            let Ok(schema) = async_graphql::parser::parse_schema(text) else {
+                tracing::error!("the schema's SDL does not parse; type-based rules are off");
+                continue;
+            };
+            for definition in schema.definitions {
+                match definition {
+                    TypeSystemDefinition::Schema(schema) => {
+                        let root = |n: Option<Positioned<Name>>| n.map(|n| n.node.to_string());
+                        types.roots = [
+                            root(schema.node.query),
+                            root(schema.node.mutation),
+                            root(schema.node.subscription),
+                        ];
+                    }
+                    TypeSystemDefinition::Type(ty) => types.add(ty.node),
+                    TypeSystemDefinition::Directive(_) => {}
+                }
+            }
+        }
+        types.fields.insert(
+            (
+                types.roots[0].clone().unwrap_or_default(),
+                "__type".to_owned(),
+            ),
+            FieldType {
+                arguments: HashMap::from([(
+                    "name".to_owned(),
+                    Slot {
+                        ty: Type::new("String!").unwrap_or_else(|| Type {
+                            base: BaseType::Named(Name::new("String")),
+                            nullable: false,
+                        }),
+                        has_default: false,
+                    },
+                )]),
+                returns: "__Type".to_owned(),
+            },
+        );
+        if let Some(query) = types.roots[0].clone() {
+            types.fields.insert(
+                (query, "__schema".to_owned()),
+                FieldType {
+                    arguments: HashMap::new(),
+                    returns: "__Schema".to_owned(),
+                },
+            );
+        }
+        types
+    }
+
+    fn add(&mut self, ty: async_graphql::parser::types::TypeDefinition) {
+        let name = ty.name.node.to_string();
+        let slot = |v: &async_graphql::parser::types::InputValueDefinition| Slot {
+            ty: v.ty.node.clone(),
+            has_default: v.default_value.is_some(),
+        };
+        match &ty.kind {
+            TypeKind::Object(object) => self.add_fields(&name, &object.fields),
+            TypeKind::Interface(interface) => self.add_fields(&name, &interface.fields),
+            TypeKind::InputObject(input) => {
+                let required = input
+                    .fields
+                    .iter()
+                    .filter(|f| !f.node.ty.node.nullable && f.node.default_value.is_none())
+                    .map(|f| (f.node.name.node.to_string(), f.node.ty.node.clone()))
+                    .collect();
+                self.inputs.insert(name.clone(), required);
+                for field in &input.fields {
+                    self.input_fields.insert(
+                        (name.clone(), field.node.name.node.to_string()),
+                        slot(&field.node),
+                    );
+                }
+            }
+            TypeKind::Scalar | TypeKind::Union(_) | TypeKind::Enum(_) => {}
+        }
+        self.names.insert(name);
+    }
+
+    fn add_fields(
+        &mut self,
+        parent: &str,
+        fields: &[Positioned<async_graphql::parser::types::FieldDefinition>],
+    ) {
+        for field in fields {
+            let field = &field.node;
+            let arguments = field
+                .arguments
+                .iter()
+                .map(|a| {
+                    let slot = Slot {
+                        ty: a.node.ty.node.clone(),
+                        has_default: a.node.default_value.is_some(),
+                    };
+                    (a.node.name.node.to_string(), slot)
+                })
+                .collect();
+            self.fields.insert(
+                (parent.to_owned(), field.name.node.to_string()),
+                FieldType {
+                    arguments,
+                    returns: named(&field.ty.node).to_string(),
+                },
+            );
+        }
+    }
+
+    fn field(&self, parent: &str, name: &str) -> Option<&FieldType> {
+        self.fields.get(&(parent.to_owned(), name.to_owned()))
+    }
+
+    /// Runs this module's rules over `doc` (see the module's notes).
+    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
+        for (_, operation) in doc.operations.iter() {
+            let operation = &operation.node;
+            for definition in &operation.variable_definitions {
+                let ty = &definition.node.var_type;
+                let name = named(&ty.node);
+                if !self.names.contains(name.as_str()) {
+                    return Err(invalid(format!("Unknown type \"{name}\"."), vec![ty.pos]));
+                }
+            }
+            let root = self.roots[match operation.ty {
+                async_graphql::parser::types::OperationType::Query => 0,
+                async_graphql::parser::types::OperationType::Mutation => 1,
+                async_graphql::parser::types::OperationType::Subscription => 2,
+            }]
+            .as_deref();
+            let mut walk = Walk {
+                types: self,
+                doc,
+                definitions: &operation.variable_definitions,
+                open: Vec::new(),
+            };
+            walk.set(&operation.selection_set.node, root)?;
+        }
+        Ok(())
+    }
+}
+
+/// One operation's walk through its selections, fragments followed.
+struct Walk<'a> {
+    types: &'a SchemaTypes,
+    doc: &'a ExecutableDocument,
+    definitions: &'a [Positioned<VariableDefinition>],
+    /// Fragments being walked (cycles were refused before; this keeps the walk finite).
+    open: Vec<&'a Name>,
+}
+
+impl<'a> Walk<'a> {
+    fn set(&mut self, set: &'a SelectionSet, parent: Option<&str>) -> Result<(), ServerError> {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    let def = parent.and_then(|p| self.types.field(p, &field.name.node));
+                    for (argument, value) in &field.arguments {
+                        let slot = def.and_then(|d| d.arguments.get(argument.node.as_str()));
+                        self.value(&value.node, value.pos, slot.map(|s| (&s.ty, s.has_default)))?;
+                    }
+                    let returns = def.map(|d| d.returns.clone());
+                    self.set(&field.selection_set.node, returns.as_deref())?;
+                }
+                Selection::InlineFragment(inline) => {
+                    let on = inline.node.type_condition.as_ref();
+                    let ty = on.map_or(parent, |c| Some(c.node.on.node.as_str()));
+                    self.set(&inline.node.selection_set.node, ty)?;
+                }
+                Selection::FragmentSpread(spread) => {
+                    let doc = self.doc;
+                    let name = &spread.node.fragment_name.node;
+                    if let Some((name, fragment)) = doc.fragments.get_key_value(name)
+                        && !self.open.contains(&name)
+                    {
+                        self.open.push(name);
+                        let on = fragment.node.type_condition.node.on.node.as_str();
+                        let walked = self.set(&fragment.node.selection_set.node, Some(on));
+                        self.open.pop();
+                        walked?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A value standing at `slot` (its type and whether it has a default), if known.
+    fn value(
+        &self,
+        value: &Value,
+        pos: Pos,
+        slot: Option<(&Type, bool)>,
+    ) -> Result<(), ServerError> {
+        let Some((ty, has_default)) = slot else {
+            return Ok(());
+        };
+        match value {
+            Value::Variable(variable) => self.variable(variable, pos, ty, has_default),
+            Value::Number(n) if named(ty) == "Int" && matches!(ty.base, BaseType::Named(_)) => {
+                match n.as_i64() {
+                    Some(i) if i32::try_from(i).is_err() => Err(invalid(
+                        format!("Int cannot represent non 32-bit signed integer value: {n}"),
+                        vec![pos],
+                    )),
+                    _ => Ok(()),
+                }
+            }
+            Value::List(items) => {
+                // An item's type is the list's item type, or the type itself where one value
+                // stands for a list of one (graphql-js's TypeInfo).
+                let item = match &ty.base {
+                    BaseType::List(inner) => inner.as_ref(),
+                    BaseType::Named(_) => ty,
+                };
+                items
+                    .iter()
+                    .try_for_each(|v| self.value(v, pos, Some((item, false))))
+            }
+            Value::Object(fields) => {
+                let BaseType::Named(input) = &ty.base else {
+                    return Ok(());
+                };
+                let Some(required) = self.types.inputs.get(input.as_str()) else {
+                    return Ok(());
+                };
+                for (field, v) in fields {
+                    let key = (input.to_string(), field.to_string());
+                    let Some(slot) = self.types.input_fields.get(&key) else {
+                        return Err(invalid(
+                            format!("Field \"{field}\" is not defined by type \"{input}\"."),
+                            vec![pos],
+                        ));
+                    };
+                    self.value(v, pos, Some((&slot.ty, slot.has_default)))?;
+                }
+                if let Some((field, ty)) = required
+                    .iter()
+                    .find(|(field, _)| !fields.contains_key(field.as_str()))
+                {
+                    return Err(invalid(
+                        format!(
+                            "Field \"{input}.{field}\" of required type \"{ty}\" was not provided."
+                        ),
+                        vec![pos],
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// 5.8.5: `$variable` may stand where `location` is expected.
+    fn variable(
+        &self,
+        variable: &Name,
+        pos: Pos,
+        location: &Type,
+        location_has_default: bool,
+    ) -> Result<(), ServerError> {
+        let Some(definition) = self
+            .definitions
+            .iter()
+            .find(|d| d.node.name.node == *variable)
+        else {
+            return Ok(());
+        };
+        let var_type = &definition.node.var_type.node;
+        let allowed = if !location.nullable && var_type.nullable {
+            let defaulted = definition
+                .node
+                .default_value
+                .as_ref()
+                .is_some_and(|d| d.node != ConstValue::Null);
+            (defaulted || location_has_default)
+                && subtype(
+                    var_type,
+                    &Type {
+                        base: location.base.clone(),
+                        nullable: true,
+                    },
+                )
+        } else {
+            subtype(var_type, location)
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(invalid(
+            format!(
+                "Variable \"${variable}\" of type \"{var_type}\" used in position expecting type \
+                 \"{location}\"."
+            ),
+            vec![definition.pos, pos],
+        ))
+    }
+}
+
+/// graphql-js's `isTypeSubTypeOf` for input types: the same type, or a non-null form of it.
+fn subtype(sub: &Type, sup: &Type) -> bool {
+    if !sup.nullable {
+        return !sub.nullable && base_subtype(&sub.base, &sup.base);
+    }
+    base_subtype(&sub.base, &sup.base)
+}
+
+fn base_subtype(sub: &BaseType, sup: &BaseType) -> bool {
+    match (sub, sup) {
+        (BaseType::Named(a), BaseType::Named(b)) => a == b,
+        (BaseType::List(a), BaseType::List(b)) => subtype(a, b),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const SDL: &str =
+        "type Query { city(code: ID!): City cities(first: Int = 20, filter: F): [City!]! }
+        type City { code: ID! }
+        input F { codes: [ID!] period: Int }";
+
+    fn refusal(text: &str) -> Option<String> {
+        let doc = async_graphql::parser::parse_query(text).unwrap();
+        SchemaTypes::from_sdl(SDL)
+            .check(&doc)
+            .err()
+            .map(|e| e.message)
+    }
+
+    #[test]
+    fn variables_stand_where_graphql_js_allows_them() {
+        assert_eq!(refusal("query($a: ID!) { city(code: $a) { code } }"), None);
+        assert_eq!(
+            refusal("query($a: Int) { city(code: $a) { code } }").as_deref(),
+            Some("Variable \"$a\" of type \"Int\" used in position expecting type \"ID!\".")
+        );
+        assert_eq!(
+            refusal("query($a: ID) { city(code: $a) { code } }").as_deref(),
+            Some("Variable \"$a\" of type \"ID\" used in position expecting type \"ID!\".")
+        );
+        assert_eq!(
+            refusal("query($a: ID = \"1\") { city(code: $a) { code } }"),
+            None
+        );
+        // A location with a default takes a nullable variable; a list item, an input field.
+        assert_eq!(
+            refusal("query($n: Int) { cities(first: $n) { code } }"),
+            None
+        );
+        assert_eq!(
+            refusal("query($c: String) { cities(filter: { codes: [$c] }) { code } }").as_deref(),
+            Some("Variable \"$c\" of type \"String\" used in position expecting type \"ID!\".")
+        );
+        assert_eq!(
+            refusal("query($c: [ID!]!) { cities(filter: { codes: $c }) { code } }"),
+            None
+        );
+        assert_eq!(
+            refusal(
+                "query($t: String!) { __type(name: $t) { fields(includeDeprecated: true) { name } } }"
+            ),
+            None
+        );
+        assert_eq!(
+            refusal("query($t: String) { __type(name: $t) { name } }").as_deref(),
+            Some("Variable \"$t\" of type \"String\" used in position expecting type \"String!\".")
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_int_literals_out_of_range_are_refused() {
+        assert_eq!(
+            refusal("query($a: [Foo] = [1]) { cities { code } }").as_deref(),
+            Some("Unknown type \"Foo\".")
+        );
+        assert_eq!(
+            refusal("{ cities(filter: { period: 4294967296 }) { code } }").as_deref(),
+            Some("Int cannot represent non 32-bit signed integer value: 4294967296")
+        );
+        assert_eq!(refusal("{ cities(first: -2147483648) { code } }"), None);
+        assert_eq!(
+            refusal("query($p: Int) { cities(filter: { nope: [$p] }) { code } }").as_deref(),
+            Some("Field \"nope\" is not defined by type \"F\".")
+        );
+    }
+}
