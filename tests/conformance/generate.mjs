@@ -147,7 +147,7 @@ const SYNTAX = [
 // specification's insignificant commas, white space, line terminators and comments, and its
 // tokens `$`, `@` and `...` standing apart from the name after them.
 const TWEAKS = [
-  (t) => t.replace(/\$(?=[A-Za-z_])/g, '$ '),
+  (t) => t.replace(/\$(?=[A-Za-z_])/g, '$$ '),
   (t) => t.replace(/@(?=[A-Za-z_])/g, '@ '),
   (t) => t.replace(/ /g, ','),
   (t) => t.replace(/ /g, ' ,, '),
@@ -300,7 +300,8 @@ export class Generator {
     if (!isNonNullType(t) && r.chance(0.08)) return { k: 'raw', text: 'null', t };
     const n = isNonNullType(t) ? t.ofType : t;
     if (isListType(n)) {
-      if (r.chance(0.25)) return { ...this.value(n.ofType, name, ctx, depth + 1), t };
+      // One item for a list (input coercion); a literal: a variable there would have to be a list.
+      if (r.chance(0.25)) return { ...this.value(n.ofType, name, null, depth + 1), t };
       const items = Array.from({ length: 1 + r.int(2) }, () => this.value(n.ofType, name, ctx, depth + 1));
       return { k: 'list', items, t };
     }
@@ -473,19 +474,22 @@ export class Generator {
     } else {
       const on = r.pick([...fits]);
       let name = r.chance(0.4) ? r.pick(OUR_WORDS) : `F${r.int(100)}`;
-      while (name === 'on' || doc.defs.some((d) => d.kind === 'frag' && d.name === name)) name = `F${r.int(1000)}`;
-      frag = { kind: 'frag', name, on, dirs: [], used: new Set(), depth, names: new Set() };
+      while (name === 'on' || doc.fragNames.has(name)) name = `F${r.int(1000)}`;
+      doc.fragNames.add(name);
+      frag = { kind: 'frag', name, on, dirs: [], used: new Set(), depth };
       const before = { fields: ctx.fields, aliases: ctx.aliases };
       ctx.open.add(name);
       ctx.scopes.push(frag.used);
-      frag.sel = this.selSet(this.schema.getType(on), depth + 1, ctx, frag.names);
+      // Its fields merge with this level's: it avoids the names taken here.
+      const seen = new Set(names);
+      frag.sel = this.selSet(this.schema.getType(on), depth + 1, ctx, seen);
+      frag.names = new Set([...seen].filter((n) => !names.has(n)));
       ctx.scopes.pop();
       ctx.open.delete(name);
       frag.fields = ctx.fields - before.fields;
       frag.aliases = ctx.aliases - before.aliases;
       for (const scope of ctx.scopes) for (const v of frag.used) scope.add(v);
       doc.defs.push(frag);
-      if ([...frag.names].some((n) => names.has(n))) return null; // defined, spread elsewhere or unused
     }
     for (const n of frag.names) names.add(n);
     return { kind: 'spread', name: frag.name, dirs: this.dirs(ctx), ptype: type.name };
@@ -518,7 +522,7 @@ export class Generator {
   // A valid document (as far as the generator knows; graphql-js decides).
   validDoc() {
     const r = this.r;
-    const doc = { defs: [], vars: new Map(), opName: null, tag: 'valid', rule: null, style: this.style() };
+    const doc = { defs: [], vars: new Map(), fragNames: new Set(), opName: null, tag: 'valid', rule: null, style: this.style() };
     const roll = r.next();
     const type = roll < 0.6 ? 'query' : roll < 0.8 ? 'mutation' : 'subscription';
     const named = r.chance(0.55);
@@ -566,7 +570,10 @@ export class Generator {
     const r = this.r;
     const doc = this.validDoc();
     let text = null;
-    if (r.chance(0.62)) {
+    if (r.chance(0.07)) {
+      doc.tag = 'syntax-error';
+      doc.rule = 'syntax';
+    } else if (r.chance(0.6)) {
       const order = r.shuffle([...this.mutations]);
       // Weighted towards rarely applicable mutations by trying several.
       for (const m of order) {
@@ -744,6 +751,31 @@ function addTo(doc, g, pred, make) {
   if (!s) return false;
   l.list.splice(g.r.int(l.list.length + 1), 0, s);
   return true;
+}
+
+// The response names a selection list yields, through its inline fragments and spreads.
+function responseNames(doc, list, seen = new Set()) {
+  const out = new Set();
+  for (const s of list) {
+    if (s.kind === 'field') out.add(s.alias ?? s.name);
+    else if (s.kind === 'inline') for (const n of responseNames(doc, s.sel, seen)) out.add(n);
+    else if (s.kind === 'spread' && !seen.has(s.name)) {
+      seen.add(s.name);
+      const f = doc.defs.find((d) => d.kind === 'frag' && d.name === s.name);
+      if (f) for (const n of responseNames(doc, f.sel, seen)) out.add(n);
+    }
+  }
+  return out;
+}
+
+// One of `candidates` not yet a response name in `list`, else a fresh one.
+function freeAlias(doc, list, candidates, g) {
+  const taken = responseNames(doc, list);
+  const free = candidates.filter((c) => !taken.has(c));
+  if (free.length) return g.r.pick(free);
+  let name = `${candidates[0]}${g.r.int(1000)}`;
+  while (taken.has(name)) name = `${candidates[0]}${g.r.int(100000)}`;
+  return name;
 }
 
 const typename = (ptype, alias = null) => ({ kind: 'field', alias, name: '__typename', args: [], dirs: [], ptype });
@@ -1132,7 +1164,14 @@ function buildMutations() {
   });
   add('UniqueInputFieldNamesRule', 'duplicate-input-field', (doc, g) => {
     const vs = values(doc, g.schema).filter((x) => x.v.k === 'obj' && x.v.fields.length);
-    if (!vs.length) return false;
+    if (!vs.length) {
+      // None to repeat a field in: a root field with an input object of its own.
+      const op = mainOp(doc, g);
+      if (op.type !== 'query') return false;
+      const arg = g.r.pick(['{field: CODE, field: NAME}', '{direction: ASC, field: CODE, direction: DESC}', '{period: 2023, period: 2023}']);
+      op.sel.push({ kind: 'field', alias: freeAlias(doc, op.sel, ['dup', 'extensions'], g), name: 'cities', args: [{ name: 'orderBy', v: { k: 'raw', text: arg } }], dirs: [], ptype: 'Query', sel: [{ kind: 'field', alias: null, name: 'totalCount', args: [], dirs: [], ptype: 'CityConnection' }] });
+      return true;
+    }
     const x = g.r.pick(vs);
     const f = g.r.pick(x.v.fields);
     x.v.fields.splice(g.r.int(x.v.fields.length + 1), 0, { name: f.name, v: f.v });
@@ -1296,7 +1335,8 @@ function buildMutations() {
     const fs = fields(doc, g.schema).filter((f) => !f.s.alias);
     if (!fs.length) return false;
     const f = g.r.pick(fs);
-    const taken = new Set(f.list.map((s) => s.alias ?? s.name));
+    // Not a response name anywhere in the document: levels merge through fragments.
+    const taken = new Set(fields(doc, g.schema).map((x) => x.s.alias ?? x.s.name));
     const alias = g.r.pick(OUR_WORDS.filter((w) => !taken.has(w)));
     f.s.alias = alias;
     return true;
@@ -1335,7 +1375,7 @@ function buildMutations() {
       '__schema { directives { name locations args { name } } }',
       '__type(name: "Node") { possibleTypes { name } }',
     ]);
-    op.sel.push({ kind: 'field', alias: g.r.chance(0.3) ? g.r.pick(['data', 'errors', 'extensions']) : null, name: text, args: [], dirs: [], ptype: 'Query' });
+    op.sel.push({ kind: 'field', alias: freeAlias(doc, op.sel, g.r.chance(0.3) ? ['data', 'errors', 'extensions'] : [text.replace(/\(.*/s, '').replace(/ .*/s, '')], g), name: text, args: [], dirs: [], ptype: 'Query' });
     return true;
   });
   add('valid', 'root-typed-inline-fragment', (doc, g) => {
@@ -1360,6 +1400,7 @@ function buildMutations() {
   );
   add('valid', 'typename-everywhere', (doc, g) => {
     let n = 0;
+    if (fields(doc, g.schema).some((x) => x.s.alias === '__typename')) return false;
     for (const l of lists(doc, g.schema)) {
       if (l.owner.type === 'subscription' && l.type?.name === 'Subscription') continue;
       if (l.list.some((s) => (s.alias ?? s.name) === '__typename')) continue;
@@ -1371,14 +1412,17 @@ function buildMutations() {
   });
   add('valid', 'variables-in-directives', (doc, g) => {
     const op = mainOp(doc, g);
-    const fs = fields(doc, g.schema).filter((f) => f.owner === op && !(op.type === 'subscription' && f.list === op.sel));
+    // Not on the root of a subscription: graphql-js 16 cannot judge that (see referee.mjs).
+    const fs = fields(doc, g.schema).filter((f) => f.owner === op && !(op.type === 'subscription' && f.list === op.sel) && f.s.dirs.length < 2);
     if (!fs.length) return false;
+    const f = g.r.pick(fs).s;
+    const free = ['skip', 'include'].filter((d) => !f.dirs.some((x) => x.name === d));
     let name = g.r.pick(['include', 'skip', 'persistedQuery', 'if']);
     while (doc.vars.has(name)) name += '1';
     const nullable = g.r.chance(0.5);
     doc.vars.set(name, { name, type: nullable ? 'Boolean' : 'Boolean!', def: nullable ? { k: 'raw', text: 'true' } : null, value: g.r.chance(0.5), supply: !nullable || g.r.chance(0.5), dirs: [], loose: nullable });
     op.used.add(name);
-    g.r.pick(fs).s.dirs.push({ name: g.r.pick(['skip', 'include']), args: [{ name: 'if', v: { k: 'var', name } }] });
+    f.dirs.push({ name: g.r.pick(free), args: [{ name: 'if', v: { k: 'var', name } }] });
     return true;
   });
   add('valid', 'subscription-skipped-second-field', (doc, g) => {
@@ -1395,7 +1439,7 @@ function buildMutations() {
     while (doc.vars.has(name)) name += '1';
     doc.vars.set(name, { name, type: 'ID', def: { k: 'raw', text: '"410800"' }, value: '410100', supply: g.r.chance(0.5), dirs: [], loose: true });
     op.used.add(name);
-    op.sel.push({ kind: 'field', alias: g.r.pick(['cityByCode', 'data', 'PersistedQuery']), name: 'city', args: [{ name: 'code', v: { k: 'var', name } }], dirs: [], ptype: 'Query', sel: [typename('City'), { kind: 'field', alias: null, name: 'name', args: [], dirs: [], ptype: 'City' }] });
+    op.sel.push({ kind: 'field', alias: freeAlias(doc, op.sel, ['cityByCode', 'data', 'PersistedQuery'], g), name: 'city', args: [{ name: 'code', v: { k: 'var', name } }], dirs: [], ptype: 'Query', sel: [typename('City'), { kind: 'field', alias: null, name: 'name', args: [], dirs: [], ptype: 'City' }] });
     return true;
   });
   add('valid', 'nullable-variable-where-input-field-has-default', (doc, g) => {
@@ -1406,7 +1450,7 @@ function buildMutations() {
     const which = g.r.pick([['field', 'CityOrderField', 'NAME'], ['direction', 'OrderDirection', 'DESC']]);
     doc.vars.set(name, { name, type: which[1], def: null, value: g.r.chance(0.7) ? which[2] : undefined, supply: true, dirs: [] });
     op.used.add(name);
-    op.sel.push({ kind: 'field', alias: g.r.pick(['sorted', 'data']), name: 'cities', args: [{ name: 'orderBy', v: { k: 'obj', fields: [{ name: which[0], v: { k: 'var', name } }] } }, { name: 'first', v: { k: 'raw', text: '2' } }], dirs: [], ptype: 'Query', sel: [{ kind: 'field', alias: null, name: 'totalCount', args: [], dirs: [], ptype: 'CityConnection' }] });
+    op.sel.push({ kind: 'field', alias: freeAlias(doc, op.sel, ['sorted', 'data'], g), name: 'cities', args: [{ name: 'orderBy', v: { k: 'obj', fields: [{ name: which[0], v: { k: 'var', name } }] } }, { name: 'first', v: { k: 'raw', text: '2' } }], dirs: [], ptype: 'Query', sel: [{ kind: 'field', alias: null, name: 'totalCount', args: [], dirs: [], ptype: 'CityConnection' }] });
     return true;
   });
   add('valid', 'list-item-variable-and-coercion', (doc, g) => {
@@ -1414,19 +1458,22 @@ function buildMutations() {
     if (op.type !== 'query') return false;
     let name = g.r.pick(['id', 'ids', 'sha256Hash']);
     while (doc.vars.has(name)) name += '1';
-    const single = g.r.chance(0.4);
-    doc.vars.set(name, { name, type: single ? '[ID!]!' : 'ID!', def: null, value: single ? 'Q2l0eToxMjM=' : '410800', supply: true, dirs: [] });
-    op.used.add(name);
-    const v = single ? { k: 'var', name } : { k: 'list', items: [{ k: 'var', name }, { k: 'raw', text: '"x"' }] };
-    op.sel.push({ kind: 'field', alias: g.r.pick(['nodes', 'data', 'extensions']), name: 'nodes', args: [{ name: 'ids', v: g.r.chance(0.3) ? { k: 'raw', text: '"410800"' } : v }], dirs: [], ptype: 'Query', sel: [{ kind: 'field', alias: null, name: 'id', args: [], dirs: [], ptype: 'Node' }] });
+    const roll = g.r.int(3);
+    // A list variable given one value (coerced to a list); an item variable; a literal for a list.
+    const v = [{ k: 'var', name }, { k: 'list', items: [{ k: 'var', name }, { k: 'raw', text: '"x"' }] }, { k: 'raw', text: '"410800"' }][roll];
+    if (roll < 2) {
+      doc.vars.set(name, { name, type: roll === 0 ? '[ID!]!' : 'ID!', def: null, value: roll === 0 ? 'Q2l0eToxMjM=' : '410800', supply: true, dirs: [] });
+      op.used.add(name);
+    }
+    op.sel.push({ kind: 'field', alias: freeAlias(doc, op.sel, ['nodes', 'data', 'extensions'], g), name: 'nodes', args: [{ name: 'ids', v }], dirs: [], ptype: 'Query', sel: [{ kind: 'field', alias: null, name: 'id', args: [], dirs: [], ptype: 'Node' }] });
     return true;
   });
   add('valid', 'strings-and-numbers-at-the-edges', (doc, g) => {
     const op = mainOp(doc, g);
     if (op.type !== 'query') return false;
     const code = g.r.pick(['"""41\\"""0800"""', '"\\u0034\\u0031\\u0030\\u0038\\u0030\\u0030"', '"\\"quoted\\""', '2147483647', '"{ __typename }"', '"PersistedQuery"', '""', '"""\n  block\n"""']);
-    op.sel.push({ kind: 'field', alias: 'edge', name: 'city', args: [{ name: 'code', v: { k: 'raw', text: code } }], dirs: [], ptype: 'Query', sel: [typename('City')] });
-    op.sel.push({ kind: 'field', alias: 'edgeSummary', name: 'summary', args: [{ name: 'period', v: { k: 'raw', text: g.r.pick(['-2147483648', '2147483647', '0', '-0']) } }], dirs: [], ptype: 'Query', sel: [{ kind: 'field', alias: null, name: 'period', args: [], dirs: [], ptype: 'CoverageSummary' }] });
+    op.sel.push({ kind: 'field', alias: freeAlias(doc, op.sel, ['edge'], g), name: 'city', args: [{ name: 'code', v: { k: 'raw', text: code } }], dirs: [], ptype: 'Query', sel: [typename('City')] });
+    op.sel.push({ kind: 'field', alias: freeAlias(doc, op.sel, ['edgeSummary'], g), name: 'summary', args: [{ name: 'period', v: { k: 'raw', text: g.r.pick(['-2147483648', '2147483647', '0', '-0']) } }], dirs: [], ptype: 'Query', sel: [{ kind: 'field', alias: null, name: 'period', args: [], dirs: [], ptype: 'CoverageSummary' }] });
     return true;
   });
   return M;
