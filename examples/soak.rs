@@ -210,7 +210,10 @@ async fn connections(
     println!("rss_active_kib={active}");
     println!("rss_closed_kib={closed}");
     println!("kib_per_idle_connection={:.1}", per(idle, before));
-    println!("kib_per_subscribed_connection={:.1}", per(subscribed, before));
+    println!(
+        "kib_per_subscribed_connection={:.1}",
+        per(subscribed, before)
+    );
     println!("kib_per_active_connection={:.1}", per(active, before));
 }
 

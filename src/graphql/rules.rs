@@ -39,6 +39,33 @@ pub fn invalid(message: String, locations: Vec<Pos>) -> ServerError {
     error
 }
 
+/// A fragment may not be named `on` (a syntax rule: `... on` opens an inline fragment, and
+/// `fragment on` lacks a name), which async-graphql's parser lets through.
+fn fragments_not_named_on(doc: &ExecutableDocument) -> Result<(), ServerError> {
+    let syntax = |pos: Pos| {
+        let mut error = ServerError::new("Syntax Error: Unexpected Name \"on\".", Some(pos));
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", super::error::GRAPHQL_PARSE_FAILED);
+        error
+    };
+    if let Some((_, fragment)) = doc.fragments.iter().find(|(name, _)| name.as_str() == "on") {
+        return Err(syntax(fragment.pos));
+    }
+    let mut spreads = Vec::new();
+    for (_, operation) in doc.operations.iter() {
+        direct_spreads(&operation.node.selection_set.node, &mut spreads);
+    }
+    for fragment in doc.fragments.values() {
+        direct_spreads(&fragment.node.selection_set.node, &mut spreads);
+    }
+    match spreads.iter().find(|s| s.node.fragment_name.node == "on") {
+        Some(spread) => Err(syntax(spread.pos)),
+        None => Ok(()),
+    }
+}
+
 /// graphql-js's `MaxIntrospectionDepthRule` (among its specified rules since 16.9): under
 /// `__schema` or `__type`, the introspection lists `fields`, `interfaces`, `possibleTypes` and
 /// `inputFields` nest less than 3 deep, fragments followed. Run once the limits have bounded
@@ -110,6 +137,7 @@ pub fn max_introspection_depth(doc: &ExecutableDocument) -> Result<(), ServerErr
 
 /// Runs the rules of this module over a parsed document.
 pub fn check(doc: &ExecutableDocument) -> Result<(), ServerError> {
+    fragments_not_named_on(doc)?;
     no_fragment_cycles(doc)?;
     subscriptions_select_one_root_field(doc)
 }
@@ -418,6 +446,19 @@ mod tests {
             message("subscription S { a b @skip(if: false) }").as_deref(),
             Some("Subscription \"S\" must select only one top level field.")
         );
+    }
+
+    #[test]
+    fn no_fragment_is_named_on() {
+        assert_eq!(
+            message("{ a { ... on } }").as_deref(),
+            Some("Syntax Error: Unexpected Name \"on\".")
+        );
+        assert_eq!(
+            message("{ a { ...F } } fragment on on T { x }").as_deref(),
+            Some("Syntax Error: Unexpected Name \"on\".")
+        );
+        assert_eq!(message("{ a { ... on T { x } } }"), None);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! - every variable stands where its type is allowed (5.8.5), in arguments and in the lists and
 //!   input objects they hold: the validator let `$a: Int` into an `ID!` argument, and the field
 //!   then failed as it ran;
-//! - an `Int` literal fits 32 bits, and an input object names only its type's fields and every
-//!   required one (5.6.1, 5.6.2, 5.6.4): the validator let 4294967296 through, and any field
+//! - an `Int` literal fits 32 bits, an input object's place holds an object, and an input
+//!   object names only its type's fields and every required one (5.6.1, 5.6.2, 5.6.4): the validator let 4294967296 through, and any field
 //!   beside a variable in an input object, and the field then failed as it ran or ignored it.
 //!
 //! The types are read from the schema's SDL, with the introspection types beside them, as
@@ -223,6 +223,13 @@ impl SchemaTypes {
                 definitions: &operation.variable_definitions,
                 open: Vec::new(),
             };
+            // A default value is a value of the variable's type (5.6.1).
+            for definition in &operation.variable_definitions {
+                if let Some(default) = &definition.node.default_value {
+                    let slot = (&definition.node.var_type.node, false);
+                    walk.value(&default.node.clone().into_value(), default.pos, Some(slot))?;
+                }
+            }
             walk.set(&operation.selection_set.node, root)?;
         }
         Ok(())
@@ -285,17 +292,31 @@ impl<'a> Walk<'a> {
         let Some((ty, has_default)) = slot else {
             return Ok(());
         };
+        // graphql-js judges a literal by the named type of where it stands, lists or not.
+        let input = named(ty);
+        if matches!(
+            value,
+            Value::Number(_) | Value::String(_) | Value::Boolean(_) | Value::Enum(_)
+        ) && self.types.inputs.contains_key(input.as_str())
+        {
+            return Err(invalid(
+                format!("Expected value of type \"{ty}\", found {value}."),
+                vec![pos],
+            ));
+        }
         match value {
             Value::Variable(variable) => self.variable(variable, pos, ty, has_default),
-            Value::Number(n) if named(ty) == "Int" && matches!(ty.base, BaseType::Named(_)) => {
-                match n.as_i64() {
-                    Some(i) if i32::try_from(i).is_err() => Err(invalid(
-                        format!("Int cannot represent non 32-bit signed integer value: {n}"),
-                        vec![pos],
-                    )),
-                    _ => Ok(()),
-                }
-            }
+            Value::Null if !ty.nullable => Err(invalid(
+                format!("Expected value of type \"{ty}\", found null."),
+                vec![pos],
+            )),
+            Value::Number(n) if input == "Int" => match n.as_i64() {
+                Some(i) if i32::try_from(i).is_err() => Err(invalid(
+                    format!("Int cannot represent non 32-bit signed integer value: {n}"),
+                    vec![pos],
+                )),
+                _ => Ok(()),
+            },
             Value::List(items) => {
                 // An item's type is the list's item type, or the type itself where one value
                 // stands for a list of one (graphql-js's TypeInfo).
@@ -308,9 +329,6 @@ impl<'a> Walk<'a> {
                     .try_for_each(|v| self.value(v, pos, Some((item, false))))
             }
             Value::Object(fields) => {
-                let BaseType::Named(input) = &ty.base else {
-                    return Ok(());
-                };
                 let Some(required) = self.types.inputs.get(input.as_str()) else {
                     return Ok(());
                 };
@@ -472,6 +490,22 @@ mod tests {
             Some("Int cannot represent non 32-bit signed integer value: 4294967296")
         );
         assert_eq!(refusal("{ cities(first: -2147483648) { code } }"), None);
+        assert_eq!(
+            refusal("query($f: F = 1) { cities(filter: $f) { code } }").as_deref(),
+            Some("Expected value of type \"F\", found 1.")
+        );
+        assert_eq!(
+            refusal("query($c: ID!) { cities(filter: { codes: [$c], period: null }) { code } }"),
+            None
+        );
+        assert_eq!(
+            refusal("query($c: ID) { city(code: null) { code } }").as_deref(),
+            Some("Expected value of type \"ID!\", found null.")
+        );
+        assert_eq!(
+            refusal("{ cities(filter: ENTERPRISE) { code } }").as_deref(),
+            Some("Expected value of type \"F\", found ENTERPRISE.")
+        );
         assert_eq!(
             refusal("query($p: Int) { cities(filter: { nope: [$p] }) { code } }").as_deref(),
             Some("Field \"nope\" is not defined by type \"F\".")

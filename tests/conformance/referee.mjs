@@ -43,7 +43,7 @@
 //
 // Prints the invalid documents per graphql-js rule (each rule run on its own): a rule no
 // document breaks is a gap in the generator. Exits non-zero on any disagreement, generator
-// problem or gap.
+// problem or gap, except the server's known gaps (`KNOWN_GAPS`, printed and counted apart).
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -518,6 +518,52 @@ try {
 }
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
+// ----- known gaps ------------------------------------------------------------------------------
+
+// Disagreements the server is known to have, each with why and where it is tracked: they are
+// printed and counted apart, and any other disagreement fails the run. The list only shrinks:
+// remove an entry when the server learns the rule.
+const KNOWN_GAPS = [
+  {
+    id: 'overlapping-fields',
+    why: 'graphql-js refuses by OverlappingFieldsCanBeMergedRule alone (fields of one response name that differ in a sub-selection, or in their types on different object types) and the server accepts: async-graphql checks only part of the rule; ours is still to be written (issue 25)',
+    match: (d) => !d.doc.referee.accepted && d.doc.referee.rules.length === 1 && d.doc.referee.rules[0] === 'OverlappingFieldsCanBeMergedRule' && d.server.v === 'accepted',
+  },
+  {
+    id: 'subscription-typename-skipped',
+    why: 'graphql-js accepts a subscription that also selects __typename at its root under a literal @skip(if: true) or @include(if: false) (its single-root-field rule leaves it out) and the server refuses: async-graphql refuses __typename on the subscription type wherever it stands (issue 25)',
+    match: (d) => d.doc.referee.accepted && d.doc.opType === 'subscription' && d.server.v === 'refused' && skippedRootTypename(d.doc),
+  },
+];
+
+// Whether the operation `doc` runs selects __typename at its root (through fragments) under a
+// directive (on the field or on a fragment around it).
+function skippedRootTypename(doc) {
+  const ast = parse(doc.text);
+  const ops = ast.definitions.filter((d) => d.kind === 'OperationDefinition');
+  const op = ops.find((o) => o.name?.value === doc.operationName) ?? ops[0];
+  const fragments = new Map(ast.definitions.filter((d) => d.kind === 'FragmentDefinition').map((f) => [f.name.value, f]));
+  const seen = new Set();
+  const walk = (set, directed) => set.selections.some((s) => {
+    const here = directed || s.directives.length > 0;
+    if (s.kind === 'Field') return s.name.value === '__typename' && here;
+    if (s.kind === 'InlineFragment') return walk(s.selectionSet, here);
+    const f = fragments.get(s.name.value);
+    if (!f || seen.has(f)) return false;
+    seen.add(f);
+    return walk(f.selectionSet, here);
+  });
+  return walk(op.selectionSet, false);
+}
+
+const knownGaps = new Map(KNOWN_GAPS.map((g) => [g.id, new Set()]));
+const unknown = [];
+for (const d of disagreements) {
+  const gap = KNOWN_GAPS.find((g) => g.match(d));
+  if (gap) knownGaps.get(gap.id).add(d.doc.index);
+  else unknown.push(d);
+}
+
 // ----- report ----------------------------------------------------------------------------------
 
 const valid = documents.filter((d) => d.referee.accepted).length;
@@ -624,8 +670,10 @@ for (const p of PATHS) {
   console.log(`referee: ${p} documents=${s.documents} agree=${s.agree} disagree=${s.disagree}${s.problems ? ` problems=${s.problems}` : ''}${s.changed ? ` changed-on-repeat=${s.changed}` : ''}`);
 }
 if (gaps.length) console.log(`referee: generator gap: no invalid document for ${gaps.join(', ')}`);
-const disagreeingDocs = new Set(disagreements.map((d) => d.doc.index)).size;
+for (const g of KNOWN_GAPS) console.log(`referee: known gap ${g.id} documents=${knownGaps.get(g.id).size} :: ${g.why}`);
+const disagreeingDocs = new Set(unknown.map((d) => d.doc.index)).size;
+const knownDocs = new Set([...knownGaps.values()].flatMap((docs) => [...docs])).size;
 console.log(
-  `referee: total documents=${documents.length} (valid=${valid} invalid=${documents.length - valid}) disagreements=${disagreeingDocs} generator-problems=${problems.length} anomalies=${new Set(anomalies.map((a) => a.doc.index)).size} undecided=${undecided} seed=${seed} seconds=${seconds}`,
+  `referee: total documents=${documents.length} (valid=${valid} invalid=${documents.length - valid}) disagreements=${disagreeingDocs} known-gaps=${knownDocs} generator-problems=${problems.length} anomalies=${new Set(anomalies.map((a) => a.doc.index)).size} undecided=${undecided} seed=${seed} seconds=${seconds}`,
 );
 process.exit(disagreeingDocs || problems.length || gaps.length ? 1 : 0);
