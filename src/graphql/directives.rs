@@ -171,9 +171,38 @@ fn typename(field: &Field) -> Result<(), ServerError> {
 /// Moves the directives of every `__typename` to an inline fragment around it, which means the
 /// same (`__typename @skip(if: $s)` and `... @skip(if: $s) { __typename }` answer alike):
 /// async-graphql's validator skips `__typename`, so a variable used only there was reported as
-/// unused. Run on a document that passed [`check`].
+/// unused. A `__typename` a literal directive leaves out is taken out. Run on a document that
+/// passed [`check`].
 pub fn lift_typename_directives(doc: &mut ExecutableDocument) {
+    /// Whether `item` is only `__typename` that a literal `@skip` or `@include` leaves out
+    /// whatever the variables: the response never holds it, and async-graphql refuses
+    /// `__typename` on the subscription type wherever it stands, where graphql-js leaves a left-out
+    /// one alone.
+    fn left_out_typename(item: &Selection) -> bool {
+        let directives = item.directives();
+        let literal = directives.iter().all(|d| {
+            d.node
+                .arguments
+                .iter()
+                .all(|(_, v)| !matches!(v.node, Value::Variable(_)))
+        });
+        if !literal || !super::rules::skipped(directives) {
+            return false;
+        }
+        match item {
+            Selection::Field(field) => field.node.name.node == "__typename",
+            Selection::InlineFragment(inline) => {
+                inline.node.type_condition.is_none()
+                    && inline.node.selection_set.node.items.iter().all(|i| {
+                        matches!(&i.node, Selection::Field(f) if f.node.name.node == "__typename"
+                            && f.node.directives.is_empty())
+                    })
+            }
+            Selection::FragmentSpread(_) => false,
+        }
+    }
     fn lift(set: &mut SelectionSet) {
+        set.items.retain(|item| !left_out_typename(&item.node));
         for item in &mut set.items {
             let pos = item.pos;
             match &mut item.node {
@@ -353,6 +382,23 @@ fn variables_in(value: &Value, pos: Pos, used: &mut Vec<(Name, Pos)>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_left_out_typename_is_taken_out_and_directives_move_off_the_others() {
+        let mut doc = async_graphql::parser::parse_query(
+            "subscription($s: Boolean!) { a __typename @skip(if: true) \
+             ... @include(if: false) { x: __typename } t: __typename @skip(if: $s) }",
+        )
+        .unwrap();
+        lift_typename_directives(&mut doc);
+        let DocumentOperations::Single(op) = &doc.operations else {
+            panic!("one operation");
+        };
+        let items = &op.node.selection_set.node.items;
+        assert_eq!(items.len(), 2, "a and the lifted t remain");
+        assert!(matches!(&items[1].node, Selection::InlineFragment(i)
+            if i.node.directives.len() == 1 && i.node.selection_set.node.items.len() == 1));
+    }
 
     fn refusal(text: &str) -> Option<String> {
         let doc = async_graphql::parser::parse_query(text).unwrap();

@@ -10,7 +10,8 @@
 //!    that fragments form no cycle (`rules`);
 //! 5. the size once fragments are expanded, aliases, root fields, directives, introspection
 //!    (`limits`); then the rules that expand fragments or need the schema's types and that
-//!    async-graphql does not check (`rules::max_introspection_depth`, `types`, `directives`);
+//!    async-graphql does not check (`rules::max_introspection_depth`, `types`, `overlap`,
+//!    `directives`);
 //! 6. the variables the operation requires (`limits::provided_variables`), then depth and
 //!    complexity with the request's variables (`cost`), on every request, remembered documents
 //!    included: a page's cost depends on the `first` sent;
@@ -261,6 +262,7 @@ impl DocumentStep {
         self.limits.check(&doc)?;
         rules::max_introspection_depth(&doc)?;
         self.types.check(&doc)?;
+        super::overlap::check(&self.types, &doc)?;
         super::directives::check(&doc)?;
         super::directives::lift_typename_directives(&mut doc);
         Ok(doc)

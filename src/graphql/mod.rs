@@ -12,6 +12,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
+pub mod overlap;
 pub mod pilot;
 pub mod revision;
 pub mod rules;

@@ -353,7 +353,7 @@ fn subscriptions_select_one_root_field(doc: &ExecutableDocument) -> Result<(), S
 
 /// Whether `directives` leave their selection out whatever the variables: `@skip(if: true)` or
 /// `@include(if: false)`, as graphql-js collects a subscription's root fields.
-fn skipped(directives: &[Positioned<Directive>]) -> bool {
+pub(super) fn skipped(directives: &[Positioned<Directive>]) -> bool {
     directives.iter().any(|directive| {
         let literal = |wanted: bool| {
             directive.node.arguments.iter().any(|(name, value)| {

@@ -15,8 +15,8 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::parser::types::{
-    BaseType, ExecutableDocument, Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
-    VariableDefinition,
+    BaseType, ExecutableDocument, OperationType, Selection, SelectionSet, Type, TypeKind,
+    TypeSystemDefinition, VariableDefinition,
 };
 use async_graphql::{Name, Pos, Positioned, ServerError};
 use async_graphql_value::{ConstValue, Value};
@@ -49,11 +49,13 @@ struct Slot {
 }
 
 /// A field of an object or interface type.
-#[derive(Debug, Default)]
-struct FieldType {
+#[derive(Debug)]
+pub(super) struct FieldType {
     arguments: HashMap<String, Slot>,
     /// The named type it returns.
     returns: String,
+    /// The type it returns, lists and non-null included.
+    pub(super) ty: Type,
 }
 
 /// The schema's types, as the rules of this module need them.
@@ -67,9 +69,13 @@ pub struct SchemaTypes {
     /// Input object types, with their required fields (non-null, without a default).
     inputs: HashMap<String, Vec<(String, Type)>>,
     roots: [Option<String>; 3],
+    /// Object types (not interfaces or unions).
+    objects: HashSet<String>,
+    /// Scalar and enum types.
+    leaves: HashSet<String>,
 }
 
-fn named(ty: &Type) -> &Name {
+pub(super) fn named(ty: &Type) -> &Name {
     match &ty.base {
         BaseType::Named(name) => name,
         BaseType::List(inner) => named(inner),
@@ -81,6 +87,7 @@ impl SchemaTypes {
     pub fn from_sdl(sdl: &str) -> Self {
         let mut types = Self {
             names: BUILT_IN_SCALARS.iter().map(|&n| n.to_owned()).collect(),
+            leaves: BUILT_IN_SCALARS.iter().map(|&n| n.to_owned()).collect(),
             roots: [
                 Some("Query".to_owned()),
                 Some("Mutation".to_owned()),
@@ -125,6 +132,10 @@ impl SchemaTypes {
                     },
                 )]),
                 returns: "__Type".to_owned(),
+                ty: Type {
+                    base: BaseType::Named(Name::new("__Type")),
+                    nullable: true,
+                },
             },
         );
         if let Some(query) = types.roots[0].clone() {
@@ -133,6 +144,10 @@ impl SchemaTypes {
                 FieldType {
                     arguments: HashMap::new(),
                     returns: "__Schema".to_owned(),
+                    ty: Type {
+                        base: BaseType::Named(Name::new("__Schema")),
+                        nullable: false,
+                    },
                 },
             );
         }
@@ -146,7 +161,10 @@ impl SchemaTypes {
             has_default: v.default_value.is_some(),
         };
         match &ty.kind {
-            TypeKind::Object(object) => self.add_fields(&name, &object.fields),
+            TypeKind::Object(object) => {
+                self.objects.insert(name.clone());
+                self.add_fields(&name, &object.fields);
+            }
             TypeKind::Interface(interface) => self.add_fields(&name, &interface.fields),
             TypeKind::InputObject(input) => {
                 let required = input
@@ -163,7 +181,10 @@ impl SchemaTypes {
                     );
                 }
             }
-            TypeKind::Scalar | TypeKind::Union(_) | TypeKind::Enum(_) => {}
+            TypeKind::Scalar | TypeKind::Enum(_) => {
+                self.leaves.insert(name.clone());
+            }
+            TypeKind::Union(_) => {}
         }
         self.names.insert(name);
     }
@@ -191,13 +212,34 @@ impl SchemaTypes {
                 FieldType {
                     arguments,
                     returns: named(&field.ty.node).to_string(),
+                    ty: field.ty.node.clone(),
                 },
             );
         }
     }
 
-    fn field(&self, parent: &str, name: &str) -> Option<&FieldType> {
+    pub(super) fn field(&self, parent: &str, name: &str) -> Option<&FieldType> {
         self.fields.get(&(parent.to_owned(), name.to_owned()))
+    }
+
+    /// Whether `name` is an object type (not an interface or a union).
+    pub(super) fn is_object(&self, name: &str) -> bool {
+        self.objects.contains(name)
+    }
+
+    /// Whether `name` is a scalar or an enum.
+    pub(super) fn is_leaf(&self, name: &str) -> bool {
+        self.leaves.contains(name)
+    }
+
+    /// The root type of operations of type `ty`.
+    pub(super) fn root(&self, ty: OperationType) -> Option<&str> {
+        self.roots[match ty {
+            OperationType::Query => 0,
+            OperationType::Mutation => 1,
+            OperationType::Subscription => 2,
+        }]
+        .as_deref()
     }
 
     /// Runs this module's rules over `doc` (see the module's notes).
@@ -211,12 +253,7 @@ impl SchemaTypes {
                     return Err(invalid(format!("Unknown type \"{name}\"."), vec![ty.pos]));
                 }
             }
-            let root = self.roots[match operation.ty {
-                async_graphql::parser::types::OperationType::Query => 0,
-                async_graphql::parser::types::OperationType::Mutation => 1,
-                async_graphql::parser::types::OperationType::Subscription => 2,
-            }]
-            .as_deref();
+            let root = self.root(operation.ty);
             let mut walk = Walk {
                 types: self,
                 doc,

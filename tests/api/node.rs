@@ -154,7 +154,7 @@ async fn node_fetches_every_kind_of_object_by_its_id() {
         ... on City { code nameEn }
         ... on Coverage { branchType period branchCount version city { code } }
         ... on PilotProgram { code statedSize }
-        ... on PilotDesignation { sinceYear city { code } program { code } }
+        ... on PilotDesignation { sinceYear designated: city { code } program { code } }
         ... on ProvinceReport { branchType period total }
         ... on Revision { number kind recordKey }
         ... on Viewer { name role } } }";
@@ -177,7 +177,7 @@ async fn node_fetches_every_kind_of_object_by_its_id() {
         (
             JIAOZUO_KECHUANG,
             json!({ "__typename": "PilotDesignation", "id": JIAOZUO_KECHUANG, "sinceYear": 2023,
-                "city": { "code": "410800" }, "program": { "code": "KECHUANG_PILOT" } }),
+                "designated": { "code": "410800" }, "program": { "code": "KECHUANG_PILOT" } }),
         ),
         (
             ENTERPRISE_2023_REPORT,

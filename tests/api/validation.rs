@@ -189,6 +189,14 @@ pub const VIOLATIONS: &[(&str, &str)] = &[
         "query($p: ID) { cities(filter: { codes: [$p] }) { totalCount } }",
     ),
     (
+        "5.3.2 field selection merging (below the first level)",
+        "{ pilotPrograms { x: code } pilotPrograms { x: name } }",
+    ),
+    (
+        "5.3.2 field selection merging (conflicting types on different object types)",
+        "{ node(id: \"Q2l0eTo0MTA4MDA=\") { ... on City { v: code } ... on Coverage { v: coverageRate } } }",
+    ),
+    (
         "graphql-js's introspection depth",
         "{ __type(name: \"City\") { fields { type { fields { type { fields { name } } } } } } }",
     ),

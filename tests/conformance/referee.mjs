@@ -520,41 +520,11 @@ const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
 // ----- known gaps ------------------------------------------------------------------------------
 
-// Disagreements the server is known to have, each with why and where it is tracked: they are
-// printed and counted apart, and any other disagreement fails the run. The list only shrinks:
-// remove an entry when the server learns the rule.
-const KNOWN_GAPS = [
-  {
-    id: 'overlapping-fields',
-    why: 'graphql-js refuses by OverlappingFieldsCanBeMergedRule alone (fields of one response name that differ in a sub-selection, or in their types on different object types) and the server accepts: async-graphql checks only part of the rule; ours is still to be written (issue 25)',
-    match: (d) => !d.doc.referee.accepted && d.doc.referee.rules.length === 1 && d.doc.referee.rules[0] === 'OverlappingFieldsCanBeMergedRule' && d.server.v === 'accepted',
-  },
-  {
-    id: 'subscription-typename-skipped',
-    why: 'graphql-js accepts a subscription that also selects __typename at its root under a literal @skip(if: true) or @include(if: false) (its single-root-field rule leaves it out) and the server refuses: async-graphql refuses __typename on the subscription type wherever it stands (issue 25)',
-    match: (d) => d.doc.referee.accepted && d.doc.opType === 'subscription' && d.server.v === 'refused' && skippedRootTypename(d.doc),
-  },
-];
-
-// Whether the operation `doc` runs selects __typename at its root (through fragments) under a
-// directive (on the field or on a fragment around it).
-function skippedRootTypename(doc) {
-  const ast = parse(doc.text);
-  const ops = ast.definitions.filter((d) => d.kind === 'OperationDefinition');
-  const op = ops.find((o) => o.name?.value === doc.operationName) ?? ops[0];
-  const fragments = new Map(ast.definitions.filter((d) => d.kind === 'FragmentDefinition').map((f) => [f.name.value, f]));
-  const seen = new Set();
-  const walk = (set, directed) => set.selections.some((s) => {
-    const here = directed || s.directives.length > 0;
-    if (s.kind === 'Field') return s.name.value === '__typename' && here;
-    if (s.kind === 'InlineFragment') return walk(s.selectionSet, here);
-    const f = fragments.get(s.name.value);
-    if (!f || seen.has(f)) return false;
-    seen.add(f);
-    return walk(f.selectionSet, here);
-  });
-  return walk(op.selectionSet, false);
-}
+// Disagreements the server is known to have, each as { id, why, match: (disagreement) => bool }
+// naming where it is tracked: they are printed and counted apart, and any other disagreement
+// fails the run. The list only shrinks; it is empty: the last two (graphql-js's
+// OverlappingFieldsCanBeMerged in full, and a subscription's left-out __typename) are fixed.
+const KNOWN_GAPS = [];
 
 const knownGaps = new Map(KNOWN_GAPS.map((g) => [g.id, new Set()]));
 const unknown = [];
