@@ -4,13 +4,13 @@
 //! 1. automatic persisted queries (Apollo's protocol): a hash alone is looked up; a hash with
 //!    its text is checked against the text, and the document is stored only once it has passed
 //!    every check, async-graphql's validation included (see [`Registration`]);
-//! 2. the text: bracket nesting and repeated input fields, before parsing (`limits::scan`);
+//! 2. the text: bracket nesting and repeated input fields, before parsing (`scan`);
 //! 3. parsing; the parser's findings that are validation rules are reported as such;
 //! 4. the specification's rules that must hold before anything expands a fragment, above all
 //!    that fragments form no cycle (`rules`);
 //! 5. the size once fragments are expanded, aliases, root fields, directives, introspection
 //!    (`limits`); then the rules that expand fragments or need the schema's types and that
-//!    async-graphql does not check (`rules::max_introspection_depth`, `types`, `overlap`,
+//!    async-graphql does not check (`introspection`, `types`, `overlap`,
 //!    `directives`);
 //! 6. the variables the operation requires (`limits::provided_variables`), then depth and
 //!    complexity with the request's variables (`cost`), on every request, remembered documents
@@ -237,7 +237,7 @@ impl DocumentStep {
 
     /// Steps 2 to 5 of the module's notes on a text.
     fn check(&self, query: &str) -> Result<ExecutableDocument, ServerError> {
-        let negative_zeros = limits::scan(query, self.limits.max_nesting)?;
+        let negative_zeros = super::scan::scan(query, self.limits.max_nesting)?;
         let blanked;
         let parsed = if negative_zeros.is_empty() {
             query
@@ -260,7 +260,7 @@ impl DocumentStep {
         rules::check(&doc)?;
         // Then the rules that expand fragments, once the limits have bounded what that costs.
         self.limits.check(&doc)?;
-        rules::max_introspection_depth(&doc)?;
+        super::introspection::check(&doc)?;
         self.types.check(&doc)?;
         super::overlap::check(&self.types, &doc)?;
         super::directives::check(&doc)?;

@@ -9,8 +9,7 @@
 //!   errors: reported here as the validation failures they are;
 //! - a subscription selects one root field, and not an introspection one (5.2.3.1);
 //! - input object field uniqueness (5.6.3), which the parser loses by keeping the last value of
-//!   a repeated field: see `limits::scan`, which finds it on the text;
-//! - graphql-js's own limit on nested introspection lists ([`max_introspection_depth`]);
+//!   a repeated field: see `scan`, which finds it on the text;
 //!
 //! The rules that need the schema's types are `types`'.
 //!
@@ -64,75 +63,6 @@ fn fragments_not_named_on(doc: &ExecutableDocument) -> Result<(), ServerError> {
         Some(spread) => Err(syntax(spread.pos)),
         None => Ok(()),
     }
-}
-
-/// graphql-js's `MaxIntrospectionDepthRule` (among its specified rules since 16.9): under
-/// `__schema` or `__type`, the introspection lists `fields`, `interfaces`, `possibleTypes` and
-/// `inputFields` nest less than 3 deep, fragments followed. Run once the limits have bounded
-/// what expanding fragments costs.
-pub fn max_introspection_depth(doc: &ExecutableDocument) -> Result<(), ServerError> {
-    const LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes", "inputFields"];
-    const MAX_LISTS_DEPTH: usize = 3;
-
-    fn too_deep<'a>(
-        doc: &'a ExecutableDocument,
-        set: &'a SelectionSet,
-        open: &mut Vec<&'a Name>,
-        depth: usize,
-    ) -> bool {
-        set.items.iter().any(|selection| match &selection.node {
-            Selection::Field(field) => {
-                let depth = depth + usize::from(LISTS.contains(&field.node.name.node.as_str()));
-                depth >= MAX_LISTS_DEPTH
-                    || too_deep(doc, &field.node.selection_set.node, open, depth)
-            }
-            Selection::InlineFragment(inline) => {
-                too_deep(doc, &inline.node.selection_set.node, open, depth)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = &spread.node.fragment_name.node;
-                match doc.fragments.get_key_value(name) {
-                    Some((name, fragment)) if !open.contains(&name) => {
-                        open.push(name);
-                        let deep = too_deep(doc, &fragment.node.selection_set.node, open, depth);
-                        open.pop();
-                        deep
-                    }
-                    _ => false,
-                }
-            }
-        })
-    }
-
-    fn walk(doc: &ExecutableDocument, set: &SelectionSet) -> Result<(), ServerError> {
-        for selection in &set.items {
-            match &selection.node {
-                Selection::Field(field) => {
-                    let name = field.node.name.node.as_str();
-                    if matches!(name, "__schema" | "__type")
-                        && too_deep(doc, &field.node.selection_set.node, &mut Vec::new(), 0)
-                    {
-                        return Err(invalid(
-                            "Maximum introspection depth exceeded".to_owned(),
-                            vec![field.pos],
-                        ));
-                    }
-                    walk(doc, &field.node.selection_set.node)?;
-                }
-                Selection::InlineFragment(inline) => walk(doc, &inline.node.selection_set.node)?,
-                Selection::FragmentSpread(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    for (_, operation) in doc.operations.iter() {
-        walk(doc, &operation.node.selection_set.node)?;
-    }
-    for fragment in doc.fragments.values() {
-        walk(doc, &fragment.node.selection_set.node)?;
-    }
-    Ok(())
 }
 
 /// Runs the rules of this module over a parsed document.
@@ -459,26 +389,6 @@ mod tests {
             Some("Syntax Error: Unexpected Name \"on\".")
         );
         assert_eq!(message("{ a { ... on T { x } } }"), None);
-    }
-
-    #[test]
-    fn introspection_lists_nest_less_than_three_deep() {
-        let depth = |q: &str| {
-            let doc = async_graphql::parser::parse_query(q).unwrap();
-            max_introspection_depth(&doc).err().map(|e| e.message)
-        };
-        assert_eq!(
-            depth("{ __schema { types { fields { type { fields { name } } } } } }"),
-            None
-        );
-        assert_eq!(
-            depth(
-                "{ __type(name: \"A\") { ...F } } fragment F on __Type { fields { type { \
-                 interfaces { possibleTypes { name } } } } }"
-            )
-            .as_deref(),
-            Some("Maximum introspection depth exceeded")
-        );
     }
 
     #[test]
