@@ -202,7 +202,10 @@ pub fn lift_typename_directives(doc: &mut ExecutableDocument) {
         }
     }
     fn lift(set: &mut SelectionSet) {
-        set.items.retain(|item| !left_out_typename(&item.node));
+        // Not the last selection: a selection set is never left empty.
+        if set.items.iter().any(|item| !left_out_typename(&item.node)) {
+            set.items.retain(|item| !left_out_typename(&item.node));
+        }
         for item in &mut set.items {
             let pos = item.pos;
             match &mut item.node {

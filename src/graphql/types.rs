@@ -71,6 +71,8 @@ pub struct SchemaTypes {
     objects: HashSet<String>,
     /// Scalar and enum types.
     leaves: HashSet<String>,
+    /// Enum types.
+    pub(super) enums: HashSet<String>,
 }
 
 pub(super) fn named(ty: &Type) -> &Name {
@@ -179,8 +181,12 @@ impl SchemaTypes {
                     );
                 }
             }
-            TypeKind::Scalar | TypeKind::Enum(_) => {
+            TypeKind::Scalar => {
                 self.leaves.insert(name.clone());
+            }
+            TypeKind::Enum(_) => {
+                self.leaves.insert(name.clone());
+                self.enums.insert(name.clone());
             }
             TypeKind::Union(_) => {}
         }

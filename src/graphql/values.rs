@@ -82,6 +82,14 @@ impl<'a> Walk<'a> {
                 vec![pos],
             ));
         }
+        if let Value::String(text) = value
+            && self.types.enums.contains(input.as_str())
+        {
+            return Err(invalid(
+                format!("Enum \"{input}\" cannot represent non-enum value: \"{text}\"."),
+                vec![pos],
+            ));
+        }
         match value {
             Value::Variable(variable) => self.variable(variable, pos, ty, has_default),
             Value::Null if !ty.nullable => Err(invalid(

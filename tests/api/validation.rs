@@ -197,6 +197,10 @@ pub const VIOLATIONS: &[(&str, &str)] = &[
         "{ node(id: \"Q2l0eTo0MTA4MDA=\") { ... on City { v: code } ... on Coverage { v: coverageRate } } }",
     ),
     (
+        "5.6.1 values of correct type (a string where an enum stands, in an input object)",
+        "mutation { updateCoverage(input: { cityCode: \"410800\", branchType: \"UNIVERSITY\", period: 2023, branchCount: 0, expectedVersion: 0 }) { __typename } }",
+    ),
+    (
         "graphql-js's introspection depth",
         "{ __type(name: \"City\") { fields { type { fields { type { fields { name } } } } } } }",
     ),
