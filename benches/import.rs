@@ -50,7 +50,7 @@ async fn workbook(db: &Database, source: &str) -> Vec<u8> {
 
 async fn run(db: &Database, bytes: &[u8], dry_run: bool) -> (Duration, usize) {
     let events = Events::new(db.backend(), 16);
-    let limits = ServeArgs::default().import_limits();
+    let limits = coverage_api::sheets::import::ImportLimits::of(&ServeArgs::default());
     let started = Instant::now();
     let ended = import::import(
         &db.conn,

@@ -120,7 +120,7 @@ async fn measure(
     let response = api
         .execute(Actor::Anonymous, Transport::Post, request(query, code))
         .await
-        .0;
+        .response;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let statements = (db.statement_count() - before) as f64;
 
@@ -135,7 +135,7 @@ async fn measure(
                 let response = api
                     .execute(Actor::Anonymous, Transport::Post, request(&query, &code))
                     .await
-                    .0;
+                    .response;
                 assert!(response.errors.is_empty());
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

@@ -3,33 +3,11 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use entity::{Role, api_token};
 use sea_orm::ConnectionTrait;
 
+pub use crate::domain::Actor;
 use crate::error::AppResult;
 use crate::service::tokens;
-
-/// The caller of one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// No credentials: may read.
-    Anonymous,
-    /// Credentials that are malformed, unknown or revoked: may read, and every field that needs
-    /// an identity answers UNAUTHENTICATED, so a client learns its token is bad.
-    Rejected,
-    /// A live token.
-    Token(api_token::Model),
-}
-
-impl Actor {
-    /// The role, for a live token.
-    pub fn role(&self) -> Option<Role> {
-        match self {
-            Actor::Token(token) => Some(token.role),
-            _ => None,
-        }
-    }
-}
 
 /// The actor of a request with these headers. A database failure is an error; bad credentials
 /// are [`Actor::Rejected`].

@@ -11,11 +11,12 @@
 //!   once a client has asked for them (compressed once, then served as they are).
 //! - **Bounded** by `--response-cache-bytes` (bodies, compressed forms and keys); quick_cache
 //!   evicts the least recently used (CLOCK-Pro) first.
-//! - **Never stale after a commit**: every committed change calls [`ResponseCache::invalidate`]
-//!   (see `events`): the generation goes up and the entries go. Each entry remembers the
-//!   generation it was computed in and is served only while that generation is current, and a
-//!   read stores its answer only under the generation it read *before* executing, so a read that
-//!   began before a commit and finishes after it stores nothing that is ever served.
+//! - **Never stale after a commit**: every committed change moves the data's generation on
+//!   ([`crate::events::Generation`]). Each entry remembers the generation it was computed in and
+//!   is served only while that generation is current, and a read stores its answer only under
+//!   the generation it read *before* executing, so a read that began before a commit and
+//!   finishes after it stores nothing that is ever served. The first use after a commit empties
+//!   the store.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -30,11 +31,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use sha2::Digest;
 
+use crate::events::Generation;
 use crate::routes::negotiation::qvalue;
-
-/// Default of `--response-cache-bytes`: 8 MiB, a few hundred dashboard answers with their
-/// compressed forms (an 18-city dashboard answer is about 6 KiB, 1 KiB compressed).
-pub const DEFAULT_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What an entry costs besides its bytes (the entry, its `Arc`, the table's slot), so that
 /// many tiny answers cannot exceed the bound by their bookkeeping.
@@ -335,8 +333,21 @@ type Entries = quick_cache::sync::Cache<
 
 struct Inner {
     entries: Entries,
-    generation: AtomicU64,
+    generation: Generation,
+    /// The generation the entries were last emptied in.
+    cleared: AtomicU64,
     capacity: u64,
+}
+
+impl Inner {
+    /// The current generation; empties the entries the first time it is read after a commit.
+    fn current(&self) -> u64 {
+        let now = self.generation.current();
+        if self.cleared.swap(now, Ordering::SeqCst) != now {
+            self.entries.clear();
+        }
+        now
+    }
 }
 
 /// The process's response cache (cheap to clone); off when built with 0 bytes.
@@ -351,7 +362,7 @@ impl std::fmt::Debug for ResponseCache {
                 .debug_struct("ResponseCache")
                 .field("capacity", &inner.capacity)
                 .field("entries", &inner.entries.len())
-                .field("generation", &inner.generation.load(Ordering::Relaxed))
+                .field("generation", &inner.generation.current())
                 .finish(),
         }
     }
@@ -365,7 +376,7 @@ impl Default for ResponseCache {
 
 impl ResponseCache {
     /// A cache holding at most `bytes` (0: off).
-    pub fn new(bytes: u64) -> Self {
+    pub fn new(bytes: u64, generation: Generation) -> Self {
         if bytes == 0 {
             return Self::off();
         }
@@ -388,7 +399,8 @@ impl ResponseCache {
                 quick_cache::DefaultHashBuilder::default(),
                 CountEvictions,
             ),
-            generation: AtomicU64::new(0),
+            cleared: AtomicU64::new(generation.current()),
+            generation,
             capacity: bytes,
         })))
     }
@@ -405,18 +417,7 @@ impl ResponseCache {
 
     /// The current generation: read it before executing, store under it (see [`Self::store`]).
     pub fn generation(&self) -> u64 {
-        self.0
-            .as_ref()
-            .map_or(0, |inner| inner.generation.load(Ordering::SeqCst))
-    }
-
-    /// Something committed (or may have, unheard): no answer computed before now is served
-    /// again, and none being computed now is stored.
-    pub fn invalidate(&self) {
-        if let Some(inner) = &self.0 {
-            inner.generation.fetch_add(1, Ordering::SeqCst);
-            inner.entries.clear();
-        }
+        self.0.as_ref().map_or(0, |inner| inner.current())
     }
 
     /// The current answer for `key`, counting a hit or a miss.
@@ -425,7 +426,7 @@ impl ResponseCache {
         let found = inner
             .entries
             .get(key)
-            .filter(|entry| entry.generation == inner.generation.load(Ordering::SeqCst));
+            .filter(|entry| entry.generation == inner.current());
         let outcome = if found.is_some() { "hit" } else { "miss" };
         metrics::counter!("coverage_api_response_cache_requests_total", "outcome" => outcome)
             .increment(1);
@@ -439,7 +440,7 @@ impl ResponseCache {
         let found = inner
             .entries
             .get(key)
-            .filter(|entry| entry.generation == inner.generation.load(Ordering::SeqCst))?;
+            .filter(|entry| entry.generation == inner.current())?;
         metrics::counter!("coverage_api_response_cache_requests_total", "outcome" => "hit")
             .increment(1);
         Some(found)
@@ -451,7 +452,7 @@ impl ResponseCache {
         let media = key.media;
         let entry = Arc::new(Entry::new(generation, media, body));
         if let Some(inner) = &self.0
-            && inner.generation.load(Ordering::SeqCst) == generation
+            && inner.current() == generation
         {
             inner.entries.insert(key, Arc::clone(&entry));
         }
@@ -478,7 +479,7 @@ impl ResponseCache {
             Encoding::Brotli => richer.brotli = Some(compressed.clone()),
         }
         if let Some(inner) = &self.0
-            && inner.generation.load(Ordering::SeqCst) == entry.generation
+            && inner.current() == entry.generation
         {
             inner.entries.insert(key.clone(), Arc::new(richer));
         }
@@ -690,10 +691,11 @@ mod tests {
 
     #[test]
     fn a_store_from_before_an_invalidation_is_never_served() {
-        let cache = ResponseCache::new(1 << 20);
+        let generation = Generation::default();
+        let cache = ResponseCache::new(1 << 20, generation.clone());
         let key = Key::of(&Request::new("{ a }"), 0).unwrap();
         let before = cache.generation();
-        cache.invalidate();
+        generation.advance();
         cache.store(key.clone(), before, Bytes::from_static(b"old"));
         assert!(cache.get(&key).is_none());
         let now = cache.generation();
@@ -702,7 +704,7 @@ mod tests {
             cache.get(&key).map(|e| e.identity.clone()),
             Some(Bytes::from_static(b"new"))
         );
-        cache.invalidate();
+        generation.advance();
         assert!(cache.get(&key).is_none());
         assert_eq!(cache.len(), 0);
     }

@@ -209,7 +209,7 @@ async fn import_file(
         None,
         writer,
         upload,
-        serve.import_limits(),
+        crate::sheets::import::ImportLimits::of(&serve),
     )
     .await?;
     let (Ended::Read(report) | Ended::Unreadable(report) | Ended::Forbidden(report)) = ended;

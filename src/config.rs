@@ -6,6 +6,14 @@ use std::net::SocketAddr;
 /// Default database: an SQLite file under `data/`, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/coverage.db?mode=rwc";
 
+/// Default of `--response-cache-bytes`: 8 MiB, a few hundred dashboard answers with their
+/// compressed forms (an 18-city dashboard answer is about 6 KiB, 1 KiB compressed).
+pub const DEFAULT_RESPONSE_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Default of `--metrics-max-pending-samples`: 4,096 samples of 8 bytes (about 40 KiB with the
+/// queues' block headers), drained every 700 or so dashboard requests.
+pub const DEFAULT_MAX_PENDING_SAMPLES: usize = 4_096;
+
 /// Where the data lives.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
@@ -175,7 +183,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "COVERAGE_API_RESPONSE_CACHE_BYTES",
-        default_value_t = crate::cache::DEFAULT_BYTES,
+        default_value_t = DEFAULT_RESPONSE_CACHE_BYTES,
         global = true
     )]
     pub response_cache_bytes: u64,
@@ -194,7 +202,7 @@ pub struct ServeArgs {
     pub ws_write_buffer_size: u32,
     /// Histogram samples that may wait before they are drained into their buckets, whether or
     /// not anyone reads GET /metrics (each sample takes 8 bytes while it waits).
-    #[arg(long, env = "COVERAGE_API_METRICS_MAX_PENDING_SAMPLES", default_value_t = crate::metrics::DEFAULT_MAX_PENDING_SAMPLES, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 24))]
+    #[arg(long, env = "COVERAGE_API_METRICS_MAX_PENDING_SAMPLES", default_value_t = DEFAULT_MAX_PENDING_SAMPLES, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 24))]
     pub metrics_max_pending_samples: usize,
     /// Whether everyone may read the personal parts of the audit trail: the writer's name on
     /// revisions and records (`actor.name`, `updatedBy`) and revision notes. By default only an
@@ -349,30 +357,6 @@ pub struct ServeArgs {
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
-}
-
-impl ServeArgs {
-    /// The bounds of the connection layer.
-    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
-        crate::connections::ConnectionLimits {
-            max_connections: self.max_connections,
-            max_per_client: self.max_connections_per_client,
-            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
-            trusted_proxies: self.trusted_proxies.clone(),
-        }
-    }
-
-    /// The bounds of a spreadsheet import.
-    pub fn import_limits(&self) -> crate::sheets::import::ImportLimits {
-        crate::sheets::import::ImportLimits {
-            max_bytes: self.import_max_bytes,
-            max_rows: self.import_max_rows,
-            max_columns: self.import_max_columns,
-            max_cell_chars: self.import_max_cell_chars,
-            max_uncompressed_bytes: self.import_max_uncompressed_bytes,
-            max_entries: self.import_max_entries,
-        }
-    }
 }
 
 impl Default for ServeArgs {

@@ -51,6 +51,19 @@ pub struct ConnectionLimits {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+impl ConnectionLimits {
+    /// The bounds `--max-connections`, `--max-connections-per-client`,
+    /// `--header-read-timeout` and `--trusted-proxies` set.
+    pub fn of(args: &crate::config::ServeArgs) -> Self {
+        Self {
+            max_connections: args.max_connections,
+            max_per_client: args.max_connections_per_client,
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+            trusted_proxies: args.trusted_proxies.clone(),
+        }
+    }
+}
+
 /// The address of the client a request comes from: the peer's, or, when the peer is a trusted
 /// proxy, the last address its `X-Forwarded-For` names (set on every request by [`serve`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

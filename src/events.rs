@@ -11,10 +11,11 @@
 //!   connection is lost, the task reconnects and, once it listens again, sends [`Event::Missed`],
 //!   since notifications sent meanwhile are gone.
 //!
-//! Every committed change also empties the response cache ([`crate::cache`]) before its event
-//! reaches any subscriber: [`Events::commit`] does it before answering the writer, the
-//! PostgreSQL listener as soon as it hears a notification (a write through another instance),
-//! and when the listening connection is lost or back (notifications may have been missed).
+//! Every committed change also moves the data's [`Generation`] on before its event reaches any
+//! subscriber, so that no store of finished answers serves one computed before it:
+//! [`Events::commit`] does it before answering the writer, the PostgreSQL listener as soon as it
+//! hears a notification (a write through another instance), and when the listening connection
+//! is lost or back (notifications may have been missed).
 //!
 //! Events carry the revision the write left: an immutable snapshot of the record as committed,
 //! so every subscriber, on every instance, sees the record as that commit left it.
@@ -30,7 +31,6 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrai
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, broadcast};
 
-use crate::cache::ResponseCache;
 use crate::db::Database;
 
 /// The PostgreSQL channel every instance listens on.
@@ -94,12 +94,28 @@ pub struct Events {
     /// Whether events can be heard: always on SQLite; on PostgreSQL while the listener's
     /// connection is up (GET /readyz reports it).
     listening: Arc<AtomicBool>,
-    /// Emptied by every committed change (see the module's notes).
-    cache: ResponseCache,
-    /// Goes up with every committed change (or one that may have been missed), before and after
-    /// the commit, like the response cache's: what other stores of finished answers (the
-    /// exports kept ready) compare their entries with.
-    generation: Arc<AtomicU64>,
+    /// Goes up with every committed change (see [`Generation`]).
+    generation: Generation,
+}
+
+/// The data's generation, shared by the hub and every store of finished answers (the response
+/// cache, the exports kept ready): it goes up with every committed change, or one that may have
+/// been missed, before and after the commit. A store files an answer under the generation read
+/// before computing it and serves it only while that generation is current, so nothing computed
+/// before a commit is served after it; the hub knows nothing of the stores.
+#[derive(Clone, Debug, Default)]
+pub struct Generation(Arc<AtomicU64>);
+
+impl Generation {
+    /// The generation now.
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Something committed (or may have).
+    pub(crate) fn advance(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl Events {
@@ -111,28 +127,25 @@ impl Events {
             order: Arc::new(Mutex::new(())),
             backend,
             listening: Arc::new(AtomicBool::new(backend != DbBackend::Postgres)),
-            cache: ResponseCache::off(),
-            generation: Arc::new(AtomicU64::new(0)),
+            generation: Generation::default(),
         }
     }
 
     /// The data's generation: read it before computing an answer from the data, keep the
     /// answer for later only while it is unchanged (see [`Events::generation`]'s field).
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        self.generation.current()
+    }
+
+    /// The generation itself, for a store of finished answers to follow.
+    pub fn generations(&self) -> Generation {
+        self.generation.clone()
     }
 
     /// Something committed (or may have, unheard): no finished answer computed before now is
     /// served again.
     fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.cache.invalidate();
-    }
-
-    /// The hub, emptying `cache` on every committed change.
-    pub fn with_response_cache(mut self, cache: ResponseCache) -> Self {
-        self.cache = cache;
-        self
+        self.generation.advance();
     }
 
     /// Something was committed without [`Events::commit`] (a test's direct insert, a tool on
@@ -269,8 +282,8 @@ async fn listen(events: Events, db: Database) {
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
-                // Another instance (or this one) committed: empty the cache at once, before
-                // the revision is read and the event sent.
+                // Another instance (or this one) committed: no stored answer is current any
+                // more, before the revision is read and the event sent.
                 events.invalidate();
                 match load(&db, notification.payload()).await {
                     Ok(Some(event)) => events.publish(event),
@@ -288,8 +301,8 @@ async fn listen(events: Events, db: Database) {
             // reads them after the listener is back and misses no write made meanwhile.
             lost @ (Ok(None) | Err(_)) => {
                 events.listening.store(false, Ordering::Release);
-                // Until it listens again the cache is bypassed (see `routes`); what it holds
-                // may already miss a write made since the connection died.
+                // Until it listens again the response cache is bypassed (see `http`); what it
+                // holds may already miss a write made since the connection died.
                 events.invalidate();
                 let cause = lost.err().map(|err| err.to_string()).unwrap_or_default();
                 tracing::warn!(%cause, "the change-event connection was lost; reconnecting");

@@ -22,6 +22,7 @@
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod code;
 pub mod config;
 pub mod connections;
 pub mod db;

@@ -65,9 +65,7 @@ pub fn label_operations(names: &[String]) {
     }
 }
 
-/// Default of `--metrics-max-pending-samples`: 4,096 samples of 8 bytes (about 40 KiB with the
-/// queues' block headers), drained every 700 or so dashboard requests.
-pub const DEFAULT_MAX_PENDING_SAMPLES: usize = 4_096;
+use crate::config::DEFAULT_MAX_PENDING_SAMPLES;
 
 /// Histogram samples recorded since the queues were last drained (a drain and concurrent
 /// records may overlap by a few).

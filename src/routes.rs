@@ -13,6 +13,7 @@ mod websocket;
 
 pub use sheets::Sheets;
 
+use crate::code::Code;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,11 +42,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
-use crate::auth::{self, Actor};
+use crate::auth;
 use crate::cache::{self, NotPrecompressed, ResponseCache};
 use crate::db::Database;
+use crate::domain::Actor;
 use crate::events::Events;
-use crate::graphql::error as codes;
 use crate::graphql::mutation::RequestId;
 use crate::graphql::{Api, Transport};
 use negotiation::{Media, negotiate};
@@ -199,7 +200,7 @@ async fn from_cache(State(state): State<AppState>, request: Request, next: Next)
                 return json_error(
                     media,
                     StatusCode::REQUEST_TIMEOUT,
-                    codes::REQUEST_TIMEOUT,
+                    Code::RequestTimeout,
                     "the request body did not arrive within --request-timeout-secs",
                 );
             }
@@ -207,7 +208,7 @@ async fn from_cache(State(state): State<AppState>, request: Request, next: Next)
                 return json_error(
                     media,
                     StatusCode::BAD_REQUEST,
-                    codes::BAD_REQUEST,
+                    Code::BadRequest,
                     "the request body could not be read",
                 );
             }
@@ -248,12 +249,7 @@ fn media_code(media: Media) -> u8 {
 
 /// A JSON body in GraphQL's error shape, with `code`, written in `media`. Never cached: a
 /// refusal says nothing about the next request.
-pub(crate) fn json_error(
-    media: Media,
-    status: StatusCode,
-    code: &'static str,
-    message: &str,
-) -> Response {
+pub(crate) fn json_error(media: Media, status: StatusCode, code: Code, message: &str) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
@@ -271,7 +267,7 @@ fn not_acceptable() -> Response {
     json_error(
         Media::Json,
         StatusCode::NOT_ACCEPTABLE,
-        codes::NOT_ACCEPTABLE,
+        Code::NotAcceptable,
         "accept application/graphql-response+json or application/json",
     )
 }
@@ -292,13 +288,13 @@ async fn json_errors(request: Request, next: Next) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE if !json => json_error(
             media,
             StatusCode::PAYLOAD_TOO_LARGE,
-            codes::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
             "the request body is larger than the server accepts",
         ),
         StatusCode::REQUEST_TIMEOUT if !json => json_error(
             media,
             StatusCode::REQUEST_TIMEOUT,
-            codes::REQUEST_TIMEOUT,
+            Code::RequestTimeout,
             "the request took longer than the server allows",
         ),
         _ => response,
@@ -375,7 +371,7 @@ async fn graphql_post(
         return json_error(
             media,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            codes::UNSUPPORTED_MEDIA_TYPE,
+            Code::UnsupportedMediaType,
             "POST /graphql takes a JSON body (content-type: application/json)",
         );
     }
@@ -389,7 +385,7 @@ async fn graphql_post(
             return json_error(
                 media,
                 StatusCode::BAD_REQUEST,
-                codes::BAD_REQUEST,
+                Code::BadRequest,
                 "the body is not a GraphQL request: send {\"query\": …} or an array of them",
             );
         }
@@ -402,7 +398,7 @@ async fn graphql_post(
             return json_error(
                 media,
                 StatusCode::BAD_REQUEST,
-                codes::BATCH_TOO_LARGE,
+                Code::BatchTooLarge,
                 &format!(
                     "a batch holds 1 to {} operations, this one {}",
                     state.max_batch,
@@ -440,7 +436,7 @@ async fn graphql_get(
         return json_error(
             media,
             StatusCode::URI_TOO_LONG,
-            codes::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
             "the query string is longer than the server accepts",
         );
     }
@@ -457,7 +453,7 @@ async fn graphql_get(
         Err(err) => json_error(
             media,
             StatusCode::BAD_REQUEST,
-            codes::BAD_REQUEST,
+            Code::BadRequest,
             &format!("the query string is not a GraphQL request: {err}"),
         ),
     }
@@ -498,7 +494,7 @@ async fn run(
         return json_error(
             call.media,
             StatusCode::BAD_REQUEST,
-            codes::BAD_REQUEST,
+            Code::BadRequest,
             &message,
         );
     }
@@ -525,7 +521,12 @@ async fn run(
             let mut server_error = async_graphql::ServerError::new(error.message, None);
             server_error.extensions = error.extensions;
             let response = async_graphql::Response::from_errors(vec![server_error]);
-            let mut response = graphql_response(call.media, BatchResponse::Single(response));
+            let status = match err {
+                crate::AppError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let mut response =
+                graphql_response(call.media, BatchResponse::Single(response), status);
             response
                 .headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -538,13 +539,14 @@ async fn run(
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
         let request = request.data(call.request_id.clone());
-        let (response, kind) = state
+        let executed = state
             .api
             .execute(actor.clone(), call.transport, request)
             .await;
-        cacheable &= response.errors.is_empty() && kind == Some(OperationType::Query);
-        not_allowed |= has_code(&response, codes::METHOD_NOT_ALLOWED);
-        responses.push(response);
+        cacheable &=
+            executed.response.errors.is_empty() && executed.kind == Some(OperationType::Query);
+        not_allowed |= executed.refused == Some(Code::MethodNotAllowed);
+        responses.push(executed.response);
     }
     if cacheable
         && let Some((key, generation)) = cached
@@ -575,7 +577,7 @@ async fn run(
             None => BatchResponse::Batch(Vec::new()),
         }
     };
-    let mut response = graphql_response(call.media, body);
+    let mut response = graphql_response(call.media, body, StatusCode::BAD_REQUEST);
     response
         .headers_mut()
         .insert(CACHE_CONTROL, cache_control(state.cache_max_age, cacheable));
@@ -629,21 +631,17 @@ fn cache_key(
 const VARY_VALUE: HeaderValue = HeaderValue::from_static("authorization, accept");
 
 /// The HTTP response for `body` in `media`. With `application/graphql-response+json` a request
-/// error (see [`never_executed`]) is 400 (500 when our side failed) and has no `data` entry, as
+/// error (see [`never_executed`]) is `refused` (400, or 500 when our side failed) and has no `data` entry, as
 /// the specification asks; with `application/json` everything is 200, the legacy rules. A
 /// batch, which the specification does not cover, is 200 with every answer as it is.
-fn graphql_response(media: Media, body: BatchResponse) -> Response {
+fn graphql_response(media: Media, body: BatchResponse, refused: StatusCode) -> Response {
     let extra_headers = body.http_headers();
     let mut status = StatusCode::OK;
     let json = match &body {
         BatchResponse::Single(response)
             if media == Media::GraphQLResponseJson && never_executed(response) =>
         {
-            status = if has_code(response, codes::INTERNAL_SERVER_ERROR) {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::BAD_REQUEST
-            };
+            status = refused;
             serde_json::to_vec(&WithoutData {
                 errors: &response.errors,
                 extensions: &response.extensions,
@@ -659,7 +657,7 @@ fn graphql_response(media: Media, body: BatchResponse) -> Response {
             return json_error(
                 media,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                codes::INTERNAL_SERVER_ERROR,
+                Code::InternalServerError,
                 "internal error; it has been logged",
             );
         }
@@ -689,15 +687,6 @@ fn never_executed(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())
-}
-
-fn has_code(response: &async_graphql::Response, code: &str) -> bool {
-    response.errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::String(code.to_owned()))
-    })
 }
 
 /// The client's `x-request-id` when it is a sensible one (1 to 128 visible ASCII characters),

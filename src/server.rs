@@ -47,9 +47,8 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
     crate::metrics::handle();
     crate::metrics::set_max_pending_samples(args.metrics_max_pending_samples);
     crate::metrics::label_operations(&args.metrics_operations);
-    let response_cache = ResponseCache::new(args.response_cache_bytes);
-    let events = Events::new(db.backend(), args.subscriber_buffer as usize)
-        .with_response_cache(response_cache.clone());
+    let events = Events::new(db.backend(), args.subscriber_buffer as usize);
+    let response_cache = ResponseCache::new(args.response_cache_bytes, events.generations());
     events::spawn_listener(&events, &db);
     let settings = SchemaSettings::from(args);
     AppState {
@@ -67,7 +66,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         ws_read_buffer_size: args.ws_read_buffer_size as usize,
         ws_write_buffer_size: args.ws_write_buffer_size as usize,
         going_away: Arc::new(tokio::sync::watch::channel(false).0),
-        import: args.import_limits(),
+        import: crate::sheets::import::ImportLimits::of(&args),
         sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
         response_cache,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
@@ -100,7 +99,7 @@ pub async fn run(
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "metrics listening");
         let metrics = routes::metrics_router(state.clone());
-        let connection_limits = args.connection_limits();
+        let connection_limits = crate::connections::ConnectionLimits::of(&args);
         tokio::spawn(async move {
             let served = crate::connections::serve(
                 listener,
@@ -123,7 +122,7 @@ pub async fn run(
     crate::connections::serve(
         listener,
         routes::router(state, limits),
-        args.connection_limits(),
+        crate::connections::ConnectionLimits::of(&args),
         shutdown,
     )
     .await

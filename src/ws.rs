@@ -27,8 +27,14 @@ use async_graphql::http::{
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
-use crate::auth::{self, Actor};
-use crate::graphql::WsExecutor;
+use crate::auth;
+use crate::domain::Actor;
+use async_graphql::futures_util::stream::{self, BoxStream};
+use async_graphql::{Request, Response};
+
+use crate::code::Code;
+use crate::graphql::subscription::Socket;
+use crate::graphql::{self, Api, RequestInfo, Transport};
 
 /// Close code for a subscriber that fell more than `--subscriber-buffer` events behind.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
@@ -61,6 +67,12 @@ pub struct WsConnection {
     notify: Notify,
     /// The token `connection_init` named, if any: checked again while the connection lasts.
     token: Mutex<Option<i64>>,
+}
+
+impl Socket for WsConnection {
+    fn too_slow(&self, reason: &str) {
+        self.close(CLOSE_TOO_SLOW, reason);
+    }
 }
 
 impl WsConnection {
@@ -372,5 +384,90 @@ async fn send<S: async_graphql::futures_util::Sink<Message> + Unpin>(
                 .increment(1);
             false
         }
+    }
+}
+
+/// The executor of one WebSocket connection: each operation counts against the connection's
+/// limit while it runs, reads through the instance's loaders that keep nothing between events
+/// (`Loaders::uncached`), and has its errors completed and bounded like any response.
+#[derive(Clone)]
+pub struct WsExecutor {
+    /// The schema and database.
+    pub api: Api,
+    /// The connection.
+    pub connection: Arc<WsConnection>,
+}
+
+impl async_graphql::Executor for WsExecutor {
+    async fn execute(&self, request: Request) -> Response {
+        self.execute_stream(request, None)
+            .next()
+            .await
+            .unwrap_or_default()
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let Some(slot) = self.connection.open_operation() else {
+            let response = graphql::error::error_response(
+                Code::TooManySubscriptions,
+                format!(
+                    "this connection has {} operations open already; complete one first",
+                    self.connection.max_operations()
+                ),
+            );
+            return stream::once(async move { response }).boxed();
+        };
+        let info = RequestInfo::new(Transport::WebSocket, request.operation_name.clone());
+        let mut registration = match self.api.documents.prepare(&mut request, &info) {
+            Ok(registration) => registration,
+            Err(refused) => {
+                let mut response = refused.into_response();
+                graphql::error::finish(&mut response);
+                return stream::once(async move { response }).boxed();
+            }
+        };
+        let documents = Arc::clone(&self.api.documents);
+        let request = request
+            .data(Arc::clone(&self.api.ws_loaders))
+            .data(info)
+            .data(Arc::clone(&self.connection) as Arc<dyn Socket>);
+        let answers = self
+            .api
+            .schema_for(&request, registration.as_ref())
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |mut response| {
+                let _open = &slot;
+                // The first answer tells whether the document passed validation (read before
+                // `finish` codes async-graphql's own errors).
+                if let Some(registration) = registration.take() {
+                    registration.complete(&documents, &response);
+                }
+                graphql::error::finish(&mut response);
+                response
+            });
+        // The connection's token is checked again as each operation starts: a revoked one
+        // closes the connection (`ws::CLOSE_REVOKED`) and runs nothing.
+        let (connection, db) = (Arc::clone(&self.connection), self.api.db.conn.clone());
+        let mut answers = Some(answers);
+        // Boxed on its own: the check's future (1.8 KiB) is freed once it has run, instead of
+        // staying inline in a subscription's stream for as long as the subscription lives.
+        stream::once(Box::pin(async move { connection.token_is_live(&db).await }))
+            .flat_map(move |live| {
+                if let (true, Some(answers)) = (live, answers.take()) {
+                    answers.boxed()
+                } else {
+                    let mut response = graphql::error::error_response(
+                        Code::Unauthenticated,
+                        "this connection's token was revoked; the connection is closed",
+                    );
+                    graphql::error::finish(&mut response);
+                    stream::once(async move { response }).boxed()
+                }
+            })
+            .boxed()
     }
 }

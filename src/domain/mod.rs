@@ -1,10 +1,12 @@
 //! Plain types and rules of the domain, free of GraphQL and SQL: the coverage-rate arithmetic,
-//! page requests and their cursors, the write rules.
+//! page requests and their cursors, the write rules, who asks.
 
+mod actor;
 mod page;
 mod rate;
 pub mod write;
 
+pub use actor::Actor;
 pub use entity::{BranchType, CityKind, ProgramLevel};
 pub use page::{DEFAULT_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor};
 pub use rate::{CoverageRate, coverage_rate, ratio_of_sums};

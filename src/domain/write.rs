@@ -10,6 +10,7 @@
 //! - **Every write is versioned.** A record that exists is changed only with `expectedVersion`
 //!   equal to its stored `version`; a new one is created with `expectedVersion` absent or 0.
 
+use crate::code::Code;
 use chrono::Datelike;
 
 /// Largest count accepted.
@@ -22,16 +23,6 @@ pub const MAX_BULK_ROWS: usize = 500;
 pub const MIN_PERIOD: i32 = 2000;
 /// Earliest year a designation may date from.
 pub const MIN_SINCE_YEAR: i32 = 1949;
-
-/// Machine-readable codes of user errors.
-pub mod codes {
-    /// An input value is out of range or malformed.
-    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
-    /// The city (or programme, or record) named does not exist.
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-    /// `expectedVersion` is not the stored version.
-    pub const VERSION_CONFLICT: &str = "VERSION_CONFLICT";
-}
 
 /// A field of an update: leave it as stored, clear it, or set it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,8 +66,8 @@ pub struct UserError {
     pub field: Vec<String>,
     /// For people.
     pub message: String,
-    /// For programs: one of [`codes`].
-    pub code: &'static str,
+    /// For programs.
+    pub code: Code,
 }
 
 /// Where an input sits in the request: `["input", field]`, or `["input", row, field]` in a bulk
@@ -104,7 +95,7 @@ impl At {
     }
 
     /// A user error on `field`.
-    pub fn error(self, field: &str, code: &'static str, message: impl Into<String>) -> UserError {
+    pub fn error(self, field: &str, code: Code, message: impl Into<String>) -> UserError {
         UserError {
             field: self.path(field),
             message: message.into(),
@@ -114,7 +105,7 @@ impl At {
 
     /// A BAD_USER_INPUT error on `field`.
     pub fn bad(self, field: &str, message: impl Into<String>) -> UserError {
-        self.error(field, codes::BAD_USER_INPUT, message)
+        self.error(field, Code::BadUserInput, message)
     }
 }
 

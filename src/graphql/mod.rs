@@ -1,42 +1,30 @@
 //! The GraphQL schema: one builder ([`build_schema`]) that wires data, loaders and limits, and
 //! one file per area. Resolvers are thin: context → one service call or loader → GraphQL type.
 
+pub mod admission;
 pub mod city;
 pub mod connection;
-pub mod cost;
 pub mod coverage;
-pub mod directives;
-pub mod document;
 pub mod error;
-pub mod introspection;
-pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
-pub mod overlap;
 pub mod pilot;
 pub mod revision;
-pub mod rules;
-pub mod scan;
 pub mod subscription;
 pub mod summary;
-pub mod types;
-pub mod values;
 pub mod viewer;
-pub mod weight;
 
 use std::sync::Arc;
 
-use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Context, Data, MergedObject, Request, Response, Schema, ValidationMode};
+use async_graphql::{Context, MergedObject, Request, Response, Schema, ValidationMode};
 
-use crate::auth::Actor;
 use crate::db::Database;
+use crate::domain::Actor;
 use crate::events::Events;
-use crate::ws::WsConnection;
-pub use document::DocumentStep;
-pub use limits::{DocumentLimits, RequestInfo, Transport};
+pub use admission::DocumentStep;
+pub use admission::limits::{DocumentLimits, RequestInfo, Transport};
 pub use loaders::Loaders;
 
 /// The root query: the per-area roots merged.
@@ -72,7 +60,7 @@ pub struct SchemaSettings {
     /// Limits checked before validation.
     pub document: DocumentLimits,
     /// Depth and complexity, checked on every request (remembered documents too).
-    pub cost: cost::CostLimits,
+    pub cost: admission::cost::CostLimits,
     /// "Did you mean …" in validation errors.
     pub field_suggestions: bool,
     /// Whether introspection is answered.
@@ -97,7 +85,7 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
                 max_directives: args.max_directives,
                 introspection: args.introspection,
             },
-            cost: cost::CostLimits {
+            cost: admission::cost::CostLimits {
                 max_depth: args.max_depth,
                 max_complexity: args.max_complexity,
                 page_cap: u64::from(args.max_page_size),
@@ -113,7 +101,7 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
 }
 
 /// Builds the schema over `db` and `events`, validating in `mode`. Loaders are per request: see
-/// [`Api::execute`]. Documents reach it only through [`DocumentStep`] (see [`document`]).
+/// [`Api::execute`]. Documents reach it only through [`DocumentStep`] (see [`admission`]).
 pub fn build_schema(
     db: Database,
     events: Events,
@@ -157,14 +145,14 @@ pub struct Api {
     /// What every request goes through before the schema runs it.
     pub documents: Arc<DocumentStep>,
     /// The loaders every WebSocket operation shares (see `Loaders::uncached`).
-    ws_loaders: Arc<Loaders>,
+    pub(crate) ws_loaders: Arc<Loaders>,
 }
 
 impl Api {
     /// The schema over `db` and `events` with its document step.
     pub fn new(db: Database, events: Events, settings: &SchemaSettings) -> Self {
         let schema = build_schema(db.clone(), events.clone(), settings, ValidationMode::Strict);
-        let types = types::SchemaTypes::from_sdl(&schema.sdl());
+        let types = admission::types::SchemaTypes::from_sdl(&schema.sdl());
         Self {
             schema,
             remembered: build_schema(db.clone(), events, settings, ValidationMode::Fast),
@@ -187,10 +175,10 @@ impl Api {
     /// check of variables, of argument values, looks only at the values sent), so a document
     /// that passed it once, with whatever variables, passes it again without any. Validation
     /// was a twentieth of the dashboard's server time.
-    fn schema_for(
+    pub(crate) fn schema_for(
         &self,
         request: &Request,
-        registration: Option<&document::Registration>,
+        registration: Option<&admission::Registration>,
     ) -> &AppSchema {
         if registration.is_none() && request.variables.is_empty() {
             &self.remembered
@@ -200,124 +188,58 @@ impl Api {
     }
 
     /// Executes one request for `actor` with a fresh set of loaders; completes the error codes,
-    /// bounds the errors and records the operation's metrics. Also returns the type of the
-    /// operation that ran, once known.
+    /// bounds the errors and records the operation's metrics.
     pub async fn execute(
         &self,
         actor: Actor,
         transport: Transport,
         mut request: Request,
-    ) -> (Response, Option<OperationType>) {
+    ) -> Executed {
         let started = std::time::Instant::now();
         let info = RequestInfo::new(transport, request.operation_name.clone());
-        let (mut response, registration) = match self.documents.prepare(&mut request, &info) {
-            Ok(registration) => {
-                let response = self
-                    .schema_for(&request, registration.as_ref())
-                    .execute(
-                        request
-                            .data(Arc::new(Loaders::new(&self.db)))
-                            .data(actor)
-                            .data(Arc::clone(&info)),
-                    )
-                    .await;
-                (response, registration)
-            }
-            Err(refused) => (Response::from_errors(vec![refused]), None),
-        };
+        let (mut response, registration, refused) =
+            match self.documents.prepare(&mut request, &info) {
+                Ok(registration) => {
+                    let response = self
+                        .schema_for(&request, registration.as_ref())
+                        .execute(
+                            request
+                                .data(Arc::new(Loaders::new(&self.db)))
+                                .data(actor)
+                                .data(Arc::clone(&info)),
+                        )
+                        .await;
+                    (response, registration, None)
+                }
+                Err(refused) => (
+                    Response::from_errors(vec![refused.error]),
+                    None,
+                    Some(refused.code),
+                ),
+            };
         // Before `finish` codes async-graphql's own errors (see `Registration::complete`).
         if let Some(registration) = registration {
             registration.complete(&self.documents, &response);
         }
         error::finish(&mut response);
         crate::metrics::operation(info.operation_name.as_deref(), started.elapsed(), &response);
-        (response, info.operation_type.get().copied())
+        Executed {
+            response,
+            kind: info.operation_type.get().copied(),
+            refused,
+        }
     }
 }
 
-/// The executor of one WebSocket connection: each operation counts against the connection's
-/// limit while it runs, reads through the instance's loaders that keep nothing between events
-/// (`Loaders::uncached`), and has its errors completed and bounded like any response.
-#[derive(Clone)]
-pub struct WsExecutor {
-    /// The schema and database.
-    pub api: Api,
-    /// The connection.
-    pub connection: Arc<WsConnection>,
-}
-
-impl async_graphql::Executor for WsExecutor {
-    async fn execute(&self, request: Request) -> Response {
-        self.execute_stream(request, None)
-            .next()
-            .await
-            .unwrap_or_default()
-    }
-
-    fn execute_stream(
-        &self,
-        mut request: Request,
-        session_data: Option<Arc<Data>>,
-    ) -> BoxStream<'static, Response> {
-        let Some(slot) = self.connection.open_operation() else {
-            let response = error::error_response(
-                error::TOO_MANY_SUBSCRIPTIONS,
-                format!(
-                    "this connection has {} operations open already; complete one first",
-                    self.connection.max_operations()
-                ),
-            );
-            return stream::once(async move { response }).boxed();
-        };
-        let info = RequestInfo::new(Transport::WebSocket, request.operation_name.clone());
-        let mut registration = match self.api.documents.prepare(&mut request, &info) {
-            Ok(registration) => registration,
-            Err(refused) => {
-                let mut response = Response::from_errors(vec![refused]);
-                error::finish(&mut response);
-                return stream::once(async move { response }).boxed();
-            }
-        };
-        let documents = Arc::clone(&self.api.documents);
-        let request = request
-            .data(Arc::clone(&self.api.ws_loaders))
-            .data(info)
-            .data(Arc::clone(&self.connection));
-        let answers = self
-            .api
-            .schema_for(&request, registration.as_ref())
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(move |mut response| {
-                let _open = &slot;
-                // The first answer tells whether the document passed validation (read before
-                // `finish` codes async-graphql's own errors).
-                if let Some(registration) = registration.take() {
-                    registration.complete(&documents, &response);
-                }
-                error::finish(&mut response);
-                response
-            });
-        // The connection's token is checked again as each operation starts: a revoked one
-        // closes the connection (`ws::CLOSE_REVOKED`) and runs nothing.
-        let (connection, db) = (Arc::clone(&self.connection), self.api.db.conn.clone());
-        let mut answers = Some(answers);
-        // Boxed on its own: the check's future (1.8 KiB) is freed once it has run, instead of
-        // staying inline in a subscription's stream for as long as the subscription lives.
-        stream::once(Box::pin(async move { connection.token_is_live(&db).await }))
-            .flat_map(move |live| {
-                if let (true, Some(answers)) = (live, answers.take()) {
-                    answers.boxed()
-                } else {
-                    let mut response = error::error_response(
-                        error::UNAUTHENTICATED,
-                        "this connection's token was revoked; the connection is closed",
-                    );
-                    error::finish(&mut response);
-                    stream::once(async move { response }).boxed()
-                }
-            })
-            .boxed()
-    }
+/// What executing one request came to.
+#[derive(Debug)]
+pub struct Executed {
+    /// The answer.
+    pub response: Response,
+    /// The operation's type, once the document step found the operation.
+    pub kind: Option<OperationType>,
+    /// Why the document step refused the request, if it did (then nothing ran).
+    pub refused: Option<crate::code::Code>,
 }
 
 /// The schema's SDL, as `coverage-api schema` prints it and `schema.graphql` holds it.

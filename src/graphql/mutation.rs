@@ -12,7 +12,7 @@ use super::error::GqlResultExt;
 use super::pilot::{PilotDesignation, PilotProgram};
 use super::revision::Revision;
 use super::summary::ProvinceReport;
-use crate::auth::Actor;
+use crate::domain::Actor;
 use crate::service::writes::{self, CoverageUpdate, Outcome, Patch, Refusal, WriteContext};
 
 /// The id of the HTTP request being served, kept in revisions.
@@ -90,7 +90,7 @@ impl From<writes::UserError> for UserError {
         Self {
             field: e.field,
             message: e.message,
-            code: e.code.to_owned(),
+            code: e.code.as_str().to_owned(),
         }
     }
 }

@@ -23,7 +23,7 @@ use super::revision::Revision;
 use super::summary::ProvinceReport;
 use super::viewer::Viewer;
 use super::{Limits, loaders};
-use crate::auth::Actor;
+use crate::domain::Actor;
 use crate::domain::BranchType;
 use crate::error::AppError;
 

@@ -10,7 +10,7 @@ use super::error::GqlResultExt;
 use super::node::NodeKey;
 use super::viewer::Role;
 use super::{Limits, db};
-use crate::auth::Actor;
+use crate::domain::Actor;
 use crate::domain::PageRequest;
 use crate::service::revisions as svc;
 

@@ -9,13 +9,13 @@ use entity::pilot_designation;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::coverage::{BranchType, Coverage};
-use super::error::{EVENTS_MISSED, SUBSCRIBER_TOO_SLOW, coded};
+use super::error::coded;
 use super::loaders;
 use super::pilot::PilotDesignation;
 use super::revision::Revision;
+use crate::code::Code;
 use crate::events::{Event, Events};
 use crate::service::writes::snapshot::{CoverageSnapshot, DesignationSnapshot};
-use crate::ws::WsConnection;
 
 /// A coverage record as one write committed it, with that write's revision.
 pub struct CoverageChange {
@@ -155,10 +155,17 @@ impl Subscription {
     }
 }
 
+/// What a subscription may ask of the connection it is served on (the WebSocket layer puts one
+/// in each operation's data): to close it, because its subscriber fell too far behind.
+pub trait Socket: Send + Sync {
+    /// Closes the connection, saying `reason`.
+    fn too_slow(&self, reason: &str);
+}
+
 /// One subscription's view of the event hub.
 struct Feed {
     rx: broadcast::Receiver<Event>,
-    connection: Option<Arc<WsConnection>>,
+    connection: Option<Arc<dyn Socket>>,
 }
 
 impl Feed {
@@ -167,7 +174,7 @@ impl Feed {
         loaders(ctx)?;
         Ok(Self {
             rx: ctx.data::<Events>()?.subscribe(),
-            connection: ctx.data_opt::<Arc<WsConnection>>().cloned(),
+            connection: ctx.data_opt::<Arc<dyn Socket>>().cloned(),
         })
     }
 
@@ -182,7 +189,7 @@ impl Feed {
             loop {
                 match feed.rx.recv().await {
                     Ok(Event::Missed { reason }) => {
-                        let error = coded(EVENTS_MISSED, &*reason);
+                        let error = coded(Code::EventsMissed, &*reason);
                         return Some((Err(error), Some((feed, select))));
                     }
                     Ok(event) => {
@@ -195,9 +202,9 @@ impl Feed {
                         let reason =
                             format!("subscriber too slow: {missed} events were not read in time");
                         if let Some(connection) = &feed.connection {
-                            connection.close(crate::ws::CLOSE_TOO_SLOW, &reason);
+                            connection.too_slow(&reason);
                         }
-                        return Some((Err(coded(SUBSCRIBER_TOO_SLOW, reason)), None));
+                        return Some((Err(coded(Code::SubscriberTooSlow, reason)), None));
                     }
                     Err(RecvError::Closed) => return None,
                 }

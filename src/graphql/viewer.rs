@@ -5,7 +5,7 @@ use entity::api_token;
 
 use super::error::to_graphql;
 use super::node::NodeKey;
-use crate::auth::Actor;
+use crate::domain::Actor;
 use crate::error::AppError;
 
 /// What a token may do.

@@ -11,6 +11,7 @@
 //!   and 304 for `If-None-Match`.
 //! - Their own timeout (`--sheets-timeout-secs`): a workbook is slower than a GraphQL request.
 
+use crate::code::Code;
 use std::sync::Arc;
 
 use axum::Router;
@@ -29,7 +30,8 @@ use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
 
 use super::{AppState, RequestId};
-use crate::auth::{self, Actor};
+use crate::auth;
+use crate::domain::Actor;
 use crate::error::AppError;
 use crate::service::writes::Writer;
 use crate::sheets::Lang;
@@ -91,13 +93,13 @@ fn failure(err: &dyn std::fmt::Display) -> Response {
     tracing::error!(%err, "an export failed");
     problem_response(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL",
+        Code::Internal,
         "the file could not be made".into(),
         "文件生成失败".into(),
     )
 }
 
-fn problem_response(status: StatusCode, code: &'static str, en: String, zh: String) -> Response {
+fn problem_response(status: StatusCode, code: Code, en: String, zh: String) -> Response {
     let report = Report {
         errors: vec![Problem {
             row: None,
@@ -113,9 +115,9 @@ fn problem_response(status: StatusCode, code: &'static str, en: String, zh: Stri
 
 fn app_error(err: AppError) -> Response {
     let (status, code) = match &err {
-        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-        AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
-        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, Code::NotFound),
+        AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, Code::Unauthenticated),
+        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, Code::Forbidden),
         _ => return failure(&err),
     };
     let message = err.to_string();
@@ -125,7 +127,7 @@ fn app_error(err: AppError) -> Response {
 fn busy(what_en: &str, what_zh: &str) -> Response {
     let mut response = problem_response(
         StatusCode::SERVICE_UNAVAILABLE,
-        "BUSY",
+        Code::Busy,
         format!("every place for {what_en} on this server is taken; try again in a few seconds"),
         format!("服务器正在处理其他{what_zh}，请稍后几秒再试"),
     );
@@ -175,7 +177,7 @@ async fn template_xlsx(
     let (Some(city), Some(period)) = (p.city, p.period) else {
         return problem_response(
             StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
+            Code::BadUserInput,
             "a template needs ?city=CODE&period=YEAR".into(),
             "模板需要参数 ?city=城市代码&period=年度".into(),
         );
@@ -320,7 +322,7 @@ async fn import_coverage(
         Err(err) => {
             return problem_response(
                 StatusCode::BAD_REQUEST,
-                import::problem::UNREADABLE,
+                Code::UnreadableFile,
                 format!("the file did not arrive whole: {err}"),
                 "文件未完整上传，请重新上传".into(),
             );
@@ -350,7 +352,7 @@ async fn import_coverage(
             let status = if report
                 .errors
                 .first()
-                .is_some_and(|e| e.code == import::problem::TOO_LARGE)
+                .is_some_and(|e| e.code == Code::TooLarge)
             {
                 StatusCode::PAYLOAD_TOO_LARGE
             } else {
@@ -384,7 +386,7 @@ const DISCARD_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 fn too_large(max: usize) -> Response {
     problem_response(
         StatusCode::PAYLOAD_TOO_LARGE,
-        import::problem::TOO_LARGE,
+        Code::TooLarge,
         format!("the file is larger than {max} bytes, the most accepted"),
         format!("文件超过上限 {max} 字节"),
     )

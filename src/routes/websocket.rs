@@ -2,6 +2,7 @@
 //! instance, `--max-ws-connections-per-client` per client address), buffers and settings; the
 //! connection itself is `crate::ws`'s.
 
+use crate::code::Code;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -13,9 +14,7 @@ use axum::response::Response;
 use super::negotiation::Media;
 use super::{AppState, json_error};
 use crate::connections::{ClientAddress, PerClient};
-use crate::graphql::WsExecutor;
-use crate::graphql::error as codes;
-use crate::ws::{self, WsConnection};
+use crate::ws::{self, WsConnection, WsExecutor};
 
 /// GET /graphql/ws: upgrades to a GraphQL WebSocket (see [`ws`]).
 pub(super) async fn graphql_ws(
@@ -40,7 +39,7 @@ pub(super) async fn graphql_ws(
         return json_error(
             media,
             StatusCode::BAD_REQUEST,
-            codes::BAD_REQUEST,
+            Code::BadRequest,
             "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
         );
     };
@@ -48,7 +47,7 @@ pub(super) async fn graphql_ws(
         return json_error(
             media,
             StatusCode::SERVICE_UNAVAILABLE,
-            codes::TOO_MANY_CONNECTIONS,
+            Code::TooManyConnections,
             "this instance holds as many WebSocket connections as it may; try again later",
         );
     };
@@ -62,7 +61,7 @@ pub(super) async fn graphql_ws(
                 return json_error(
                     media,
                     StatusCode::SERVICE_UNAVAILABLE,
-                    codes::TOO_MANY_CONNECTIONS,
+                    Code::TooManyConnections,
                     "your address holds as many WebSocket connections as it may; close one first",
                 );
             };

@@ -17,6 +17,7 @@
 //! - The version column carries the version that was exported; a stale one is a conflict on
 //!   that row. New records have an empty version.
 
+use crate::code::Code;
 use std::collections::{HashMap, HashSet};
 
 use entity::{BranchType, Role, city, coverage_record};
@@ -26,7 +27,7 @@ use sha2::Digest;
 
 use super::read::{Bounds, Cell, ReadError, Table, read_table};
 use super::{Column, branch_type_from, fold_width};
-use crate::domain::write::{At, CoverageUpdate, Patch, codes, version_conflict};
+use crate::domain::write::{At, CoverageUpdate, Patch, version_conflict};
 use crate::error::AppResult;
 use crate::events::Events;
 use crate::service::writes::coverage::{Batch, write_batch};
@@ -56,7 +57,7 @@ pub struct Problem {
     /// The column's header as the file writes it, if the problem has one.
     pub column: Option<String>,
     /// For programs.
-    pub code: &'static str,
+    pub code: Code,
     /// 中文.
     pub message_zh: String,
     /// English.
@@ -92,22 +93,6 @@ pub struct Change {
     pub before: Option<Figures>,
     /// As written.
     pub after: Figures,
-}
-
-/// Codes of import problems, besides the write path's.
-pub mod problem {
-    /// The file cannot be read at all.
-    pub const UNREADABLE: &str = "UNREADABLE_FILE";
-    /// A bound was exceeded.
-    pub const TOO_LARGE: &str = "TOO_LARGE";
-    /// The caller may not write a city the file changes.
-    pub const FORBIDDEN: &str = "FORBIDDEN";
-    /// A column the import does not know.
-    pub const IGNORED_COLUMN: &str = "IGNORED_COLUMN";
-    /// A total row, skipped.
-    pub const TOTAL_ROW: &str = "TOTAL_ROW";
-    /// Another city's row, left as it is.
-    pub const OTHER_CITY: &str = "OTHER_CITY";
 }
 
 /// How an import ended: the answer's status class and its report.
@@ -200,7 +185,7 @@ pub async fn import(
             errors.push(Problem {
                 row: Some(row.line),
                 column: None,
-                code: problem::FORBIDDEN,
+                code: Code::Forbidden,
                 message_zh: format!(
                     "第 {} 行修改了 {} 的数据，本账号只能修改本市数据：整个文件未导入",
                     row.line, row.city_code
@@ -225,7 +210,7 @@ pub async fn import(
                 ),
                 message_en: format!("row {}: {message}", row.line),
                 column,
-                code: codes::VERSION_CONFLICT,
+                code: Code::VersionConflict,
             });
             continue;
         }
@@ -235,14 +220,14 @@ pub async fn import(
     warnings.extend(left_alone.into_iter().map(|city| Problem {
         row: None,
         column: None,
-        code: problem::OTHER_CITY,
+        code: Code::OtherCity,
         message_zh: format!("{city} 的行与现有数据一致，已跳过"),
         message_en: format!("the rows of {city}, another city, are as stored; left as they are"),
     }));
-    if errors.iter().any(|e| e.code == problem::FORBIDDEN) {
+    if errors.iter().any(|e| e.code == Code::Forbidden) {
         let forbidden = errors
             .into_iter()
-            .filter(|e| e.code == problem::FORBIDDEN)
+            .filter(|e| e.code == Code::Forbidden)
             .collect();
         return Ok(Ended::Forbidden(report_of(forbidden, warnings)));
     }
@@ -329,10 +314,10 @@ fn write_problem(e: crate::domain::write::UserError, headers: &HashMap<Column, S
         _ => "文件".to_owned(),
     };
     let message_zh = match e.code {
-        codes::VERSION_CONFLICT => {
+        Code::VersionConflict => {
             format!("{at}：版本已不是当前版本，数据已被他人修改；请重新导出后再填写")
         }
-        codes::NOT_FOUND => format!("{at}：找不到对应的城市或记录"),
+        Code::NotFound => format!("{at}：找不到对应的城市或记录"),
         _ if field == "source" => format!("{at}：填写了数字就必须注明来源"),
         _ => format!("{at}：数值不符合规则（{}）", e.message),
     };
@@ -383,7 +368,7 @@ fn unreadable(en: impl Into<String>, zh: impl Into<String>) -> Problem {
     Problem {
         row: None,
         column: None,
-        code: problem::UNREADABLE,
+        code: Code::UnreadableFile,
         message_zh: zh.into(),
         message_en: en.into(),
     }
@@ -391,7 +376,7 @@ fn unreadable(en: impl Into<String>, zh: impl Into<String>) -> Problem {
 
 fn too_large(en: impl Into<String>, zh: impl Into<String>) -> Problem {
     Problem {
-        code: problem::TOO_LARGE,
+        code: Code::TooLarge,
         ..unreadable(en, zh)
     }
 }
@@ -537,7 +522,7 @@ async fn parse(
             None if !text.is_empty() => warnings.push(Problem {
                 row: Some(header_at + 1),
                 column: Some(text.clone()),
-                code: problem::IGNORED_COLUMN,
+                code: Code::IgnoredColumn,
                 message_zh: format!("未识别的列「{text}」，已忽略"),
                 message_en: format!("column \"{text}\" is not one the import reads; ignored"),
             }),
@@ -569,7 +554,7 @@ async fn parse(
             warnings.push(Problem {
                 row: Some(line),
                 column: None,
-                code: problem::TOTAL_ROW,
+                code: Code::TotalRow,
                 message_zh: format!("第 {line} 行是合计行，已跳过"),
                 message_en: format!("row {line} is a total row; skipped"),
             });
@@ -580,7 +565,7 @@ async fn parse(
             row_errors.push(Problem {
                 row: Some(line),
                 column: headers.get(&column).cloned(),
-                code: codes::BAD_USER_INPUT,
+                code: Code::BadUserInput,
                 message_zh: format!(
                     "第 {line} 行「{}」：{zh}",
                     headers.get(&column).map_or("", |h| h)

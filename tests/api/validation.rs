@@ -10,6 +10,15 @@ use crate::ws_client::{Protocol, WsClient};
 /// One violating document per rule, named by the specification's section.
 pub const VIOLATIONS: &[(&str, &str)] = &[
     (
+        "5.6.1 an enum literal beside a variable in a list of IDs, in an operation not run",
+        "query A { periods } query B($x: ID!) { nodes(ids: [$x, ENTERPRISE]) { id } }",
+    ),
+    (
+        "5.6.1 an unknown enum value beside a variable in a list",
+        "query A { periods } query B($d: OrderDirection!) { \
+         cities(first: 1, orderBy: { field: NOPE, direction: $d }) { totalCount } }",
+    ),
+    (
         "5.7.1 directives are defined",
         "{ __typename @nonexistent }",
     ),

@@ -1,6 +1,7 @@
 //! Coverage records: a city's figures for one branch type and period, written one at a time or
 //! up to [`MAX_BULK_ROWS`] at once, all or nothing.
 
+use crate::code::Code;
 use entity::{RevisionKind, city, coverage_record, revision};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -10,7 +11,7 @@ use sea_orm::{
 
 use super::snapshot::{CoverageSnapshot, coverage_key, to_json};
 use super::{
-    At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, Writer, codes,
+    At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, Writer,
     is_unique_violation, may_write_city, writer,
 };
 use crate::domain::BranchType;
@@ -110,7 +111,7 @@ pub async fn write_batch(
         return Ok(Outcome::Refused(Refusal::new(vec![super::UserError {
             field: vec!["input".into()],
             message,
-            code: codes::BAD_USER_INPUT,
+            code: Code::BadUserInput,
         }])));
     }
     let mut errors = Vec::new();

@@ -18,15 +18,16 @@ pub mod designation;
 pub mod province_total;
 pub mod snapshot;
 
+use crate::code::Code;
 use entity::{RevisionKind, Role, api_token, revision};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, DatabaseConnection, DatabaseTransaction, DbErr, Set,
     SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-use crate::auth::Actor;
+use crate::domain::Actor;
 pub use crate::domain::write::{
-    At, CoverageUpdate, DesignationInput, Patch, ProvinceTotalInput, UserError, codes,
+    At, CoverageUpdate, DesignationInput, Patch, ProvinceTotalInput, UserError,
 };
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Events};
@@ -65,13 +66,13 @@ impl<C> Refusal<C> {
 
     /// A NOT_FOUND on `at`'s `field`.
     pub fn not_found(at: At, field: &str, message: String) -> Self {
-        Self::new(vec![at.error(field, codes::NOT_FOUND, message)])
+        Self::new(vec![at.error(field, Code::NotFound, message)])
     }
 
     /// A VERSION_CONFLICT on `at`'s `expectedVersion`, showing `current`.
     pub fn conflict(at: At, message: String, current: Option<C>) -> Self {
         Self {
-            errors: vec![at.error("expectedVersion", codes::VERSION_CONFLICT, message)],
+            errors: vec![at.error("expectedVersion", Code::VersionConflict, message)],
             current: current.into_iter().collect(),
         }
     }

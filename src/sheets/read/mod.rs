@@ -41,6 +41,18 @@ pub struct Bounds {
 }
 
 impl Bounds {
+    /// The bounds `--import-max-*` set.
+    pub fn of(args: &crate::config::ServeArgs) -> Self {
+        Self {
+            max_bytes: args.import_max_bytes,
+            max_rows: args.import_max_rows,
+            max_columns: args.import_max_columns,
+            max_cell_chars: args.import_max_cell_chars,
+            max_uncompressed_bytes: args.import_max_uncompressed_bytes,
+            max_entries: args.import_max_entries,
+        }
+    }
+
     /// Most rows a table may have, title rows and the header included.
     pub fn max_table_rows(&self) -> usize {
         self.max_rows.saturating_add(TITLE_ROWS + 1)

@@ -12,12 +12,13 @@
 //!   selection's; a page of a connection at the root (`cities`, `revisions`) costs its
 //!   selection once per item it can hold ([`page_cost`]), and `nodes(ids:)` once per id.
 
+use crate::code::Code;
 use async_graphql::parser::types::{
     ExecutableDocument, Field, OperationType, Selection, SelectionSet, VariableDefinition,
 };
-use async_graphql::{Name, Positioned, ServerError, Value, Variables};
+use async_graphql::{Name, Positioned, Value, Variables};
 
-use super::error as codes;
+use crate::graphql::error as codes;
 
 /// The limits this module enforces (see `config::ServeArgs`).
 #[derive(Debug, Clone, Copy)]
@@ -49,15 +50,15 @@ pub enum Refusal {
     },
 }
 
-impl From<Refusal> for ServerError {
+impl From<Refusal> for codes::Refused {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::TooComplex { complexity, max } => codes::server_error(
-                codes::QUERY_TOO_COMPLEX,
+            Refusal::TooComplex { complexity, max } => codes::Refused::new(
+                Code::QueryTooComplex,
                 format!("the query costs {complexity}; at most {max} is allowed"),
             ),
-            Refusal::TooDeep { depth, max } => codes::server_error(
-                codes::QUERY_TOO_DEEP,
+            Refusal::TooDeep { depth, max } => codes::Refused::new(
+                Code::QueryTooDeep,
                 format!("fields nest {depth} deep; at most {max} is allowed"),
             ),
         }

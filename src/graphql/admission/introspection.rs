@@ -1,16 +1,17 @@
 //! graphql-js's limit on nested introspection lists (`MaxIntrospectionDepthRule`, among its
 //! specified rules since 16.9), which async-graphql does not have.
 
+use async_graphql::Name;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, ServerError};
 
 use super::rules::invalid;
+use crate::graphql::error::Refused;
 
 /// graphql-js's `MaxIntrospectionDepthRule` (among its specified rules since 16.9): under
 /// `__schema` or `__type`, the introspection lists `fields`, `interfaces`, `possibleTypes` and
 /// `inputFields` nest less than 3 deep, fragments followed. Run once the limits have bounded
 /// what expanding fragments costs.
-pub fn check(doc: &ExecutableDocument) -> Result<(), ServerError> {
+pub fn check(doc: &ExecutableDocument) -> Result<(), Refused> {
     const LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes", "inputFields"];
     const MAX_LISTS_DEPTH: usize = 3;
 
@@ -44,7 +45,7 @@ pub fn check(doc: &ExecutableDocument) -> Result<(), ServerError> {
         })
     }
 
-    fn walk(doc: &ExecutableDocument, set: &SelectionSet) -> Result<(), ServerError> {
+    fn walk(doc: &ExecutableDocument, set: &SelectionSet) -> Result<(), Refused> {
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => {
@@ -84,7 +85,7 @@ mod tests {
     fn introspection_lists_nest_less_than_three_deep() {
         let depth = |q: &str| {
             let doc = async_graphql::parser::parse_query(q).unwrap();
-            check(&doc).err().map(|e| e.message)
+            check(&doc).err().map(|e| e.error.message)
         };
         assert_eq!(
             depth("{ __schema { types { fields { type { fields { name } } } } } }"),

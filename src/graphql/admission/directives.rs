@@ -15,10 +15,11 @@ use async_graphql::parser::types::{
     BaseType, Directive, DocumentOperations, ExecutableDocument, Field, InlineFragment,
     OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Name, Pos, Positioned, ServerError};
+use async_graphql::{Name, Pos, Positioned};
 use async_graphql_value::{ConstValue, Value};
 
 use super::rules::invalid;
+use crate::graphql::error::Refused;
 
 /// Where a directive stands, as the specification names the location.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,7 +55,7 @@ fn is_known(name: &str) -> bool {
 }
 
 /// Checks every directive of `doc` (see the module's notes).
-pub fn check(doc: &ExecutableDocument) -> Result<(), ServerError> {
+pub fn check(doc: &ExecutableDocument) -> Result<(), Refused> {
     let operations: Vec<(Option<&Name>, _)> = match &doc.operations {
         DocumentOperations::Single(op) => vec![(None, op)],
         DocumentOperations::Multiple(ops) => ops.iter().map(|(n, op)| (Some(n), op)).collect(),
@@ -123,7 +124,7 @@ pub fn check(doc: &ExecutableDocument) -> Result<(), ServerError> {
     Ok(())
 }
 
-fn selections(set: &SelectionSet) -> Result<(), ServerError> {
+fn selections(set: &SelectionSet) -> Result<(), Refused> {
     for item in &set.items {
         match &item.node {
             Selection::Field(field) => {
@@ -147,7 +148,7 @@ fn selections(set: &SelectionSet) -> Result<(), ServerError> {
 
 /// `__typename`, which async-graphql's validator skips: it takes no argument (5.4.1) and has
 /// no selection (5.3.3).
-fn typename(field: &Field) -> Result<(), ServerError> {
+fn typename(field: &Field) -> Result<(), Refused> {
     if let Some((argument, _)) = field.arguments.first() {
         return Err(invalid(
             format!(
@@ -246,7 +247,7 @@ pub fn lift_typename_directives(doc: &mut ExecutableDocument) {
 }
 
 /// The directives standing at one `location`.
-fn at(directives: &[Positioned<Directive>], location: Location) -> Result<(), ServerError> {
+fn at(directives: &[Positioned<Directive>], location: Location) -> Result<(), Refused> {
     let mut seen: Vec<&Positioned<Directive>> = Vec::new();
     for directive in directives {
         let name = directive.node.name.node.as_str();
@@ -405,7 +406,7 @@ mod tests {
 
     fn refusal(text: &str) -> Option<String> {
         let doc = async_graphql::parser::parse_query(text).unwrap();
-        check(&doc).err().map(|e| e.message)
+        check(&doc).err().map(|e| e.error.message)
     }
 
     #[test]

@@ -12,14 +12,17 @@
 //! The types are read from the schema's SDL, with the introspection types beside them, as
 //! graphql-js reads `schema.graphql`. Messages are graphql-js's.
 
+mod values;
+
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, OperationType, Type, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{Name, Positioned, ServerError};
+use async_graphql::{Name, Positioned};
 
 use super::rules::invalid;
+use crate::graphql::error::Refused;
 
 /// The introspection types' fields that take arguments or lead to other types, as the
 /// specification defines them (the SDL async-graphql prints leaves them out).
@@ -71,8 +74,8 @@ pub struct SchemaTypes {
     objects: HashSet<String>,
     /// Scalar and enum types.
     leaves: HashSet<String>,
-    /// Enum types.
-    pub(super) enums: HashSet<String>,
+    /// Enum types, with their values.
+    pub(super) enums: HashMap<String, HashSet<String>>,
 }
 
 pub(super) fn named(ty: &Type) -> &Name {
@@ -184,9 +187,11 @@ impl SchemaTypes {
             TypeKind::Scalar => {
                 self.leaves.insert(name.clone());
             }
-            TypeKind::Enum(_) => {
+            TypeKind::Enum(values) => {
                 self.leaves.insert(name.clone());
-                self.enums.insert(name.clone());
+                let values = values.values.iter();
+                let values = values.map(|v| v.node.value.node.to_string()).collect();
+                self.enums.insert(name.clone(), values);
             }
             TypeKind::Union(_) => {}
         }
@@ -247,7 +252,7 @@ impl SchemaTypes {
     }
 
     /// Runs this module's rules over `doc` (see the module's notes).
-    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
+    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), Refused> {
         for (_, operation) in doc.operations.iter() {
             let operation = &operation.node;
             for definition in &operation.variable_definitions {
@@ -258,7 +263,7 @@ impl SchemaTypes {
                 }
             }
             let root = self.root(operation.ty);
-            let mut walk = super::values::Walk {
+            let mut walk = values::Walk {
                 types: self,
                 doc,
                 definitions: &operation.variable_definitions,
@@ -292,7 +297,7 @@ mod tests {
         SchemaTypes::from_sdl(SDL)
             .check(&doc)
             .err()
-            .map(|e| e.message)
+            .map(|e| e.error.message)
     }
 
     #[test]

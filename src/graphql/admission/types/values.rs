@@ -4,11 +4,12 @@
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Selection, SelectionSet, Type, VariableDefinition,
 };
-use async_graphql::{Name, Pos, Positioned, ServerError};
+use async_graphql::{Name, Pos, Positioned};
 use async_graphql_value::{ConstValue, Value};
 
-use super::rules::invalid;
-use super::types::{SchemaTypes, named};
+use super::{SchemaTypes, named};
+use crate::graphql::admission::rules::invalid;
+use crate::graphql::error::Refused;
 
 /// One operation's walk through its selections, fragments followed.
 pub(super) struct Walk<'a> {
@@ -24,7 +25,7 @@ impl<'a> Walk<'a> {
         &mut self,
         set: &'a SelectionSet,
         parent: Option<&str>,
-    ) -> Result<(), ServerError> {
+    ) -> Result<(), Refused> {
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => {
@@ -66,7 +67,7 @@ impl<'a> Walk<'a> {
         value: &Value,
         pos: Pos,
         slot: Option<(&Type, bool)>,
-    ) -> Result<(), ServerError> {
+    ) -> Result<(), Refused> {
         let Some((ty, has_default)) = slot else {
             return Ok(());
         };
@@ -82,8 +83,21 @@ impl<'a> Walk<'a> {
                 vec![pos],
             ));
         }
+        let list_at_named =
+            matches!(value, Value::List(_)) && matches!(ty.base, BaseType::Named(_));
+        if list_at_named && self.types.inputs.contains_key(input.as_str()) {
+            return Err(invalid(
+                format!("Expected value of type \"{ty}\", found {value}."),
+                vec![pos],
+            ));
+        }
+        if (list_at_named || !matches!(value, Value::List(_)))
+            && let Some(message) = self.leaf_literal(value, input.as_str())
+        {
+            return Err(invalid(message, vec![pos]));
+        }
         if let Value::String(text) = value
-            && self.types.enums.contains(input.as_str())
+            && self.types.enums.contains_key(input.as_str())
         {
             return Err(invalid(
                 format!("Enum \"{input}\" cannot represent non-enum value: \"{text}\"."),
@@ -145,6 +159,55 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Why graphql-js's `parseLiteral` of the leaf type `input` refuses the literal `value`
+    /// (5.6.1), if it does. async-graphql makes the same check only of values that hold no
+    /// variable, and only in the operation it runs; this one holds for every literal, in every
+    /// operation. A string at an enum's place is refused before, with graphql-js's words.
+    fn leaf_literal(&self, value: &Value, input: &str) -> Option<String> {
+        let integer = |n: &async_graphql_value::Number| n.is_i64() || n.is_u64();
+        let shown = || value.to_string();
+        match (input, value) {
+            (_, Value::Variable(_) | Value::Null) => None,
+            ("ID", Value::String(_)) | ("String", Value::String(_)) => None,
+            ("ID", Value::Number(n)) | ("Int", Value::Number(n)) if integer(n) => None,
+            ("Float", Value::Number(_)) | ("Boolean", Value::Boolean(_)) => None,
+            ("ID", _) => Some(format!(
+                "ID cannot represent a non-string and non-integer value: {}",
+                shown()
+            )),
+            ("String", _) => Some(format!(
+                "String cannot represent a non string value: {}",
+                shown()
+            )),
+            ("Int", _) => Some(format!(
+                "Int cannot represent non-integer value: {}",
+                shown()
+            )),
+            ("Float", _) => Some(format!(
+                "Float cannot represent non numeric value: {}",
+                shown()
+            )),
+            ("Boolean", _) => Some(format!(
+                "Boolean cannot represent a non boolean value: {}",
+                shown()
+            )),
+            (_, Value::String(_)) => None,
+            (name, value) => {
+                let values = self.types.enums.get(name)?;
+                match value {
+                    Value::Enum(v) if values.contains(v.as_str()) => None,
+                    Value::Enum(v) => {
+                        Some(format!("Value \"{v}\" does not exist in \"{name}\" enum."))
+                    }
+                    _ => Some(format!(
+                        "Enum \"{name}\" cannot represent non-enum value: {}.",
+                        shown()
+                    )),
+                }
+            }
+        }
+    }
+
     /// 5.8.5: `$variable` may stand where `location` is expected.
     fn variable(
         &self,
@@ -152,7 +215,7 @@ impl<'a> Walk<'a> {
         pos: Pos,
         location: &Type,
         location_has_default: bool,
-    ) -> Result<(), ServerError> {
+    ) -> Result<(), Refused> {
         let Some(definition) = self
             .definitions
             .iter()

@@ -13,6 +13,7 @@
 //!
 //! Every selection counts, `__typename` and introspection fields included.
 
+use crate::code::Code;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -20,9 +21,9 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult};
+use async_graphql::{Name, Positioned};
 
-use super::error as codes;
+use crate::graphql::error::Refused;
 
 /// The limits this module enforces (see `config::ServeArgs` for each one's meaning).
 #[derive(Debug, Clone, Copy)]
@@ -95,32 +96,27 @@ pub fn operation<'a>(
 pub fn provided_variables(
     operation: &OperationDefinition,
     variables: &async_graphql::Variables,
-) -> ServerResult<()> {
+) -> Result<(), Refused> {
     for positioned in &operation.variable_definitions {
         let definition = &positioned.node;
         if !definition.var_type.node.nullable
             && definition.default_value.is_none()
             && !variables.contains_key(&definition.name.node)
         {
-            let mut refused = ServerError::new(
+            return Err(Refused::invalid(
                 format!(
                     "Variable \"${}\" of required type \"{}\" was not provided.",
                     definition.name.node, definition.var_type.node
                 ),
-                Some(positioned.pos),
-            );
-            refused
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", codes::GRAPHQL_VALIDATION_FAILED);
-            return Err(refused);
+                vec![positioned.pos],
+            ));
         }
     }
     Ok(())
 }
 
-fn error(code: &'static str, message: String) -> ServerError {
-    super::error::server_error(code, message)
+fn error(code: Code, message: String) -> Refused {
+    Refused::new(code, message)
 }
 
 /// What a selection set amounts to once its fragments are expanded.
@@ -151,10 +147,10 @@ struct Counter<'a> {
 }
 
 impl Counter<'_> {
-    fn size(&mut self, set: &SelectionSet, depth: usize) -> ServerResult<Size> {
+    fn size(&mut self, set: &SelectionSet, depth: usize) -> Result<Size, Refused> {
         if depth > self.limits.max_nesting {
             return Err(error(
-                codes::NESTING_TOO_DEEP,
+                Code::NestingTooDeep,
                 format!(
                     "selections and fragment spreads nest more than {} deep",
                     self.limits.max_nesting
@@ -189,7 +185,7 @@ impl Counter<'_> {
         Ok(size)
     }
 
-    fn fragment(&mut self, name: &Name, depth: usize) -> ServerResult<Size> {
+    fn fragment(&mut self, name: &Name, depth: usize) -> Result<Size, Refused> {
         let doc = self.doc;
         let Some((name, fragment)) = doc.fragments.get_key_value(name) else {
             return Ok(Size::default());
@@ -208,11 +204,11 @@ impl Counter<'_> {
         Ok(size)
     }
 
-    fn check_directives(&self, selection: &Selection) -> ServerResult<()> {
+    fn check_directives(&self, selection: &Selection) -> Result<(), Refused> {
         let n = selection.directives().len();
         if n > self.limits.max_directives {
             return Err(error(
-                codes::TOO_MANY_DIRECTIVES,
+                Code::TooManyDirectives,
                 format!(
                     "a selection carries {n} directives; at most {} are allowed",
                     self.limits.max_directives
@@ -223,16 +219,16 @@ impl Counter<'_> {
     }
 }
 
-fn too_many_fields(max: usize) -> ServerError {
+fn too_many_fields(max: usize) -> Refused {
     error(
-        codes::QUERY_TOO_COMPLEX,
+        Code::QueryTooComplex,
         format!("the query selects more than {max} fields once its fragments are expanded"),
     )
 }
 
 impl DocumentLimits {
     /// Checks every operation of `doc` (see the module's notes).
-    pub fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
+    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), Refused> {
         let mut counter = Counter {
             doc,
             limits: self,
@@ -244,7 +240,7 @@ impl DocumentLimits {
             let size = counter.size(&operation.node.selection_set.node, 1)?;
             if size.top > self.max_root_fields as u64 {
                 return Err(error(
-                    codes::TOO_MANY_ROOT_FIELDS,
+                    Code::TooManyRootFields,
                     format!(
                         "an operation selects {} root fields; at most {} are allowed",
                         size.top, self.max_root_fields
@@ -256,7 +252,7 @@ impl DocumentLimits {
                 && asks_introspection(doc, &operation.node.selection_set.node, &mut Vec::new())
             {
                 return Err(error(
-                    codes::INTROSPECTION_DISABLED,
+                    Code::IntrospectionDisabled,
                     "introspection is switched off on this server".into(),
                 ));
             }
@@ -266,7 +262,7 @@ impl DocumentLimits {
         }
         if total.aliases > self.max_aliases as u64 {
             return Err(error(
-                codes::TOO_MANY_ALIASES,
+                Code::TooManyAliases,
                 format!(
                     "the document uses {} aliases once its fragments are expanded; at most {} \
                      are allowed",

@@ -17,37 +17,31 @@
 //!
 //! The other rules are async-graphql's, run after these (its messages are graphql-js's).
 
+use crate::code::Code;
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, FragmentSpread, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{Name, Pos, Positioned, ServerError};
+use async_graphql::{Name, Pos, Positioned};
 
-use super::error::GRAPHQL_VALIDATION_FAILED;
+use crate::graphql::error::Refused;
 
 /// A validation failure at `locations`.
-pub fn invalid(message: String, locations: Vec<Pos>) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error.locations = locations;
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", GRAPHQL_VALIDATION_FAILED);
-    error
+pub fn invalid(message: String, locations: Vec<Pos>) -> Refused {
+    Refused::invalid(message, locations)
 }
 
 /// A fragment may not be named `on` (a syntax rule: `... on` opens an inline fragment, and
 /// `fragment on` lacks a name), which async-graphql's parser lets through.
-fn fragments_not_named_on(doc: &ExecutableDocument) -> Result<(), ServerError> {
+fn fragments_not_named_on(doc: &ExecutableDocument) -> Result<(), Refused> {
     let syntax = |pos: Pos| {
-        let mut error = ServerError::new("Syntax Error: Unexpected Name \"on\".", Some(pos));
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", super::error::GRAPHQL_PARSE_FAILED);
-        error
+        Refused::at(
+            Code::GraphqlParseFailed,
+            "Syntax Error: Unexpected Name \"on\".",
+            vec![pos],
+        )
     };
     if let Some((_, fragment)) = doc.fragments.iter().find(|(name, _)| name.as_str() == "on") {
         return Err(syntax(fragment.pos));
@@ -66,14 +60,14 @@ fn fragments_not_named_on(doc: &ExecutableDocument) -> Result<(), ServerError> {
 }
 
 /// Runs the rules of this module over a parsed document.
-pub fn check(doc: &ExecutableDocument) -> Result<(), ServerError> {
+pub fn check(doc: &ExecutableDocument) -> Result<(), Refused> {
     fragments_not_named_on(doc)?;
     no_fragment_cycles(doc)?;
     subscriptions_select_one_root_field(doc)
 }
 
 /// The validation failure a parse error really is (5.1.1, 5.2.1.1, 5.2.2.1, 5.5.1.1), if any.
-pub fn from_parse_error(query: &str, error: &async_graphql::parser::Error) -> Option<ServerError> {
+pub fn from_parse_error(query: &str, error: &async_graphql::parser::Error) -> Option<Refused> {
     use async_graphql::parser::Error;
     Some(match error {
         Error::OperationDuplicated {
@@ -143,7 +137,7 @@ fn non_executable_definition(query: &str, at: Pos) -> Option<(String, Pos)> {
 
 /// 5.5.2.2: no fragment spreads itself, directly or through others. Walks the graph of
 /// fragments (each visited once), so the cost follows the document's size whatever its shape.
-fn no_fragment_cycles(doc: &ExecutableDocument) -> Result<(), ServerError> {
+fn no_fragment_cycles(doc: &ExecutableDocument) -> Result<(), Refused> {
     // Each fragment's direct spreads, in document order.
     let spreads: HashMap<&Name, Vec<&Positioned<FragmentSpread>>> = doc
         .fragments
@@ -209,7 +203,7 @@ fn no_fragment_cycles(doc: &ExecutableDocument) -> Result<(), ServerError> {
     Ok(())
 }
 
-fn cycle_error(name: &Name, cycle: &[&Positioned<FragmentSpread>]) -> ServerError {
+fn cycle_error(name: &Name, cycle: &[&Positioned<FragmentSpread>]) -> Refused {
     let via: Vec<String> = cycle[..cycle.len() - 1]
         .iter()
         .map(|spread| format!("\"{}\"", spread.node.fragment_name.node))
@@ -242,7 +236,7 @@ fn direct_spreads<'a>(set: &'a SelectionSet, found: &mut Vec<&'a Positioned<Frag
 
 /// 5.2.3.1: a subscription's root selection (fragments included) has exactly one response key,
 /// which is not an introspection field.
-fn subscriptions_select_one_root_field(doc: &ExecutableDocument) -> Result<(), ServerError> {
+fn subscriptions_select_one_root_field(doc: &ExecutableDocument) -> Result<(), Refused> {
     let operations: Vec<(Option<&Name>, _)> = match &doc.operations {
         DocumentOperations::Single(op) => vec![(None, op)],
         DocumentOperations::Multiple(ops) => ops.iter().map(|(n, op)| (Some(n), op)).collect(),
@@ -341,7 +335,7 @@ mod tests {
 
     fn message(query: &str) -> Option<String> {
         let doc = async_graphql::parser::parse_query(query).ok()?;
-        check(&doc).err().map(|e| e.message)
+        check(&doc).err().map(|e| e.error.message)
     }
 
     #[test]
@@ -399,7 +393,7 @@ mod tests {
         }
         query.push_str(" fragment F20000 on T { ...F0 }");
         let doc = async_graphql::parser::parse_query(&query).unwrap();
-        let error = check(&doc).unwrap_err();
+        let error = check(&doc).unwrap_err().error;
         assert!(
             error
                 .message

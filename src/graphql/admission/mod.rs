@@ -33,16 +33,26 @@
 //! parsed documents hold (`--persisted-query-bytes`, see `weight`), not by their texts: a
 //! parsed document takes tens of times its text.
 
+pub mod cost;
+pub mod directives;
+pub mod introspection;
+pub mod limits;
+pub mod overlap;
+pub mod rules;
+pub mod scan;
+pub mod types;
+pub mod weight;
+
+use crate::code::Code;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, ServerError};
 use sha2::Digest;
 
-use super::cost::CostLimits;
-use super::error as codes;
-use super::limits::{self, DocumentLimits, RequestInfo, Transport};
-use super::rules;
+use crate::graphql::error::Refused;
+use cost::CostLimits;
+use limits::{DocumentLimits, RequestInfo, Transport};
 
 /// A persisted document and the memory it holds (its weight in the store).
 #[derive(Clone)]
@@ -54,7 +64,7 @@ struct Persisted {
 impl Persisted {
     fn new(doc: &ExecutableDocument) -> Self {
         Self {
-            bytes: super::weight::document(doc) as u64,
+            bytes: weight::document(doc) as u64,
             doc: Arc::new(doc.clone()),
         }
     }
@@ -77,7 +87,7 @@ impl quick_cache::Weighter<String, Persisted> for MemoryBytes {
 pub struct DocumentStep {
     limits: DocumentLimits,
     cost: CostLimits,
-    types: super::types::SchemaTypes,
+    types: types::SchemaTypes,
     /// Checked documents by the SHA-256 of their text (lowercase hex), bounded by the memory
     /// they hold (`weight`); least recently used go first.
     persisted: quick_cache::sync::Cache<String, Persisted, MemoryBytes>,
@@ -137,7 +147,7 @@ impl DocumentStep {
     pub fn new(
         limits: DocumentLimits,
         cost: CostLimits,
-        types: super::types::SchemaTypes,
+        types: types::SchemaTypes,
         persisted_bytes: u64,
     ) -> Self {
         // The item estimate only sizes the store's tables: a parsed dashboard query holds
@@ -167,22 +177,22 @@ impl DocumentStep {
         &self,
         request: &mut Request,
         info: &RequestInfo,
-    ) -> Result<Option<Registration>, ServerError> {
+    ) -> Result<Option<Registration>, Refused> {
         let mut registration = None;
         let doc = match persisted_hash(&request.extensions)? {
             Some(hash) if request.query.is_empty() => match self.persisted.get(&hash) {
                 Some(hit) => ExecutableDocument::clone(&hit.doc),
                 None => {
-                    return Err(codes::server_error(
-                        codes::PERSISTED_QUERY_NOT_FOUND,
+                    return Err(Refused::new(
+                        Code::PersistedQueryNotFound,
                         "PersistedQueryNotFound",
                     ));
                 }
             },
             Some(hash) => {
                 if hex_sha256(&request.query) != hash {
-                    return Err(codes::server_error(
-                        codes::BAD_USER_INPUT,
+                    return Err(Refused::new(
+                        Code::BadUserInput,
                         "provided sha does not match query",
                     ));
                 }
@@ -218,14 +228,14 @@ impl DocumentStep {
         if let Some(operation) = operation {
             let ty = operation.node.ty;
             if ty == OperationType::Mutation && info.transport != Transport::Post {
-                return Err(codes::server_error(
-                    codes::METHOD_NOT_ALLOWED,
+                return Err(Refused::new(
+                    Code::MethodNotAllowed,
                     "mutations are accepted only by POST /graphql",
                 ));
             }
             if ty == OperationType::Subscription && info.transport != Transport::WebSocket {
-                return Err(codes::server_error(
-                    codes::METHOD_NOT_ALLOWED,
+                return Err(Refused::new(
+                    Code::MethodNotAllowed,
                     "subscriptions are served over the WebSocket at /graphql/ws",
                 ));
             }
@@ -236,8 +246,8 @@ impl DocumentStep {
     }
 
     /// Steps 2 to 5 of the module's notes on a text.
-    fn check(&self, query: &str) -> Result<ExecutableDocument, ServerError> {
-        let negative_zeros = super::scan::scan(query, self.limits.max_nesting)?;
+    fn check(&self, query: &str) -> Result<ExecutableDocument, Refused> {
+        let negative_zeros = scan::scan(query, self.limits.max_nesting)?;
         let blanked;
         let parsed = if negative_zeros.is_empty() {
             query
@@ -253,18 +263,21 @@ impl DocumentStep {
                 error
                     .extensions
                     .get_or_insert_with(Default::default)
-                    .set("code", codes::GRAPHQL_PARSE_FAILED);
-                error
+                    .set("code", Code::GraphqlParseFailed);
+                Refused {
+                    code: Code::GraphqlParseFailed,
+                    error,
+                }
             })
         })?;
         rules::check(&doc)?;
         // Then the rules that expand fragments, once the limits have bounded what that costs.
         self.limits.check(&doc)?;
-        super::introspection::check(&doc)?;
+        introspection::check(&doc)?;
         self.types.check(&doc)?;
-        super::overlap::check(&self.types, &doc)?;
-        super::directives::check(&doc)?;
-        super::directives::lift_typename_directives(&mut doc);
+        overlap::check(&self.types, &doc)?;
+        directives::check(&doc)?;
+        directives::lift_typename_directives(&mut doc);
         Ok(doc)
     }
 
@@ -276,14 +289,14 @@ impl DocumentStep {
 
 /// The hash of an automatic persisted query (`extensions.persistedQuery`), lowercase, if the
 /// request names one.
-fn persisted_hash(extensions: &async_graphql::Extensions) -> Result<Option<String>, ServerError> {
+fn persisted_hash(extensions: &async_graphql::Extensions) -> Result<Option<String>, Refused> {
     use async_graphql::Value;
     let Some(value) = extensions.get("persistedQuery") else {
         return Ok(None);
     };
     let invalid = || {
-        codes::server_error(
-            codes::BAD_USER_INPUT,
+        Refused::new(
+            Code::BadUserInput,
             "Invalid \"PersistedQuery\" extension configuration.",
         )
     };
@@ -293,8 +306,8 @@ fn persisted_hash(extensions: &async_graphql::Extensions) -> Result<Option<Strin
     match fields.get("version") {
         Some(Value::Number(n)) if n.as_i64() == Some(1) => {}
         Some(Value::Number(n)) => {
-            return Err(codes::server_error(
-                codes::BAD_USER_INPUT,
+            return Err(Refused::new(
+                Code::BadUserInput,
                 format!(
                     "Only the \"PersistedQuery\" extension of version \"1\" is supported, and \
                      the current version is \"{n}\"."

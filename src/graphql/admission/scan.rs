@@ -1,13 +1,14 @@
 //! The document's text, checked in one pass before it is parsed (see [`scan`]).
 
+use crate::code::Code;
 use std::collections::HashSet;
 
-use async_graphql::{Pos, ServerError, ServerResult};
+use async_graphql::Pos;
 
-use super::error as codes;
+use crate::graphql::error::Refused;
 
-fn error(code: &'static str, message: String) -> ServerError {
-    codes::server_error(code, message)
+fn error(code: Code, message: String) -> Refused {
+    Refused::new(code, message)
 }
 
 /// What an open bracket of the text is.
@@ -32,7 +33,7 @@ enum Open<'a> {
 /// Returns where the text writes the integer `-0` (its `-`): async-graphql's parser reads it as
 /// the float -0.0, which no `Int` argument takes; the document step parses a copy with those
 /// signs blanked (`0` is the same integer, and every position stays where it was).
-pub fn scan(query: &str, max: usize) -> ServerResult<Vec<usize>> {
+pub fn scan(query: &str, max: usize) -> Result<Vec<usize>, Refused> {
     let bytes = query.as_bytes();
     let mut open: Vec<Open> = Vec::new();
     let mut negative_zeros = Vec::new();
@@ -64,7 +65,7 @@ pub fn scan(query: &str, max: usize) -> ServerResult<Vec<usize>> {
             b'{' | b'[' | b'(' => {
                 if open.len() >= max {
                     return Err(error(
-                        codes::NESTING_TOO_DEEP,
+                        Code::NestingTooDeep,
                         format!("the document nests brackets more than {max} deep"),
                     ));
                 }
@@ -74,15 +75,11 @@ pub fn scan(query: &str, max: usize) -> ServerResult<Vec<usize>> {
                     && let Some(at) = significant_from(bytes, i + 1)
                     && bytes[at] == b')'
                 {
-                    let mut refused = ServerError::new(
+                    return Err(Refused::at(
+                        Code::GraphqlParseFailed,
                         "Syntax Error: Expected Name, found \")\".",
-                        Some(position(query, at)),
-                    );
-                    refused
-                        .extensions
-                        .get_or_insert_with(Default::default)
-                        .set("code", codes::GRAPHQL_PARSE_FAILED);
-                    return Err(refused);
+                        vec![position(query, at)],
+                    ));
                 }
                 open.push(match bytes[i] {
                     b'(' => Open::Paren,
@@ -192,7 +189,11 @@ mod tests {
 
     #[test]
     fn repeated_input_fields_are_found_in_object_values_only() {
-        let repeated = |q: &str| scan(q, 64).err().map(|e| (e.message, e.locations));
+        let repeated = |q: &str| {
+            scan(q, 64)
+                .err()
+                .map(|e| (e.error.message, e.error.locations))
+        };
         assert_eq!(
             repeated("{ a(x: { k: 1, j: K, l: $k }) { k: b k: c } }"),
             None

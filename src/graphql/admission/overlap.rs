@@ -9,10 +9,12 @@
 //! the fields one document's check may expand and compare are bounded ([`MAX_COMPARISONS`]);
 //! past it the document is refused as too complex.
 
+use crate::code::Code;
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet, Type};
-use async_graphql::{Name, Pos, Positioned, ServerError};
+use async_graphql::{Name, Pos, Positioned};
 
 use super::types::{SchemaTypes, named};
+use crate::graphql::error::Refused;
 
 /// Most field comparisons one document may make: a thousand times what the dashboard's query
 /// needs; past it the document is refused with `QUERY_TOO_COMPLEX`.
@@ -57,7 +59,7 @@ impl Reason {
 }
 
 enum Stop {
-    Conflict(ServerError),
+    Conflict(Refused),
     TooMany,
 }
 
@@ -68,7 +70,7 @@ struct Check<'a> {
 }
 
 /// Checks every selection set of `doc` (see the module's notes).
-pub fn check(types: &SchemaTypes, doc: &ExecutableDocument) -> Result<(), ServerError> {
+pub fn check(types: &SchemaTypes, doc: &ExecutableDocument) -> Result<(), Refused> {
     let mut check = Check {
         types,
         doc,
@@ -88,8 +90,8 @@ pub fn check(types: &SchemaTypes, doc: &ExecutableDocument) -> Result<(), Server
     match result {
         Ok(()) => Ok(()),
         Err(Stop::Conflict(error)) => Err(error),
-        Err(Stop::TooMany) => Err(super::error::server_error(
-            super::error::QUERY_TOO_COMPLEX,
+        Err(Stop::TooMany) => Err(Refused::new(
+            Code::QueryTooComplex,
             format!(
                 "checking that the document's fields merge takes more than {MAX_COMPARISONS} \
                  comparisons"
@@ -329,7 +331,7 @@ fn same_arguments(a: &Field, b: &Field) -> bool {
         })
 }
 
-fn conflict_error(key: &str, reason: &Reason, a: &Entry, b: &Entry) -> ServerError {
+fn conflict_error(key: &str, reason: &Reason, a: &Entry, b: &Entry) -> Refused {
     let positions: Vec<Pos> = vec![a.field.pos, b.field.pos];
     super::rules::invalid(
         format!(
@@ -355,7 +357,7 @@ mod tests {
         let doc = async_graphql::parser::parse_query(text).unwrap();
         check(&SchemaTypes::from_sdl(SDL), &doc)
             .err()
-            .map(|e| e.message)
+            .map(|e| e.error.message)
     }
 
     #[test]
@@ -421,11 +423,6 @@ mod tests {
         let many = "a { x } ".repeat(700);
         let doc = async_graphql::parser::parse_query(format!("{{ {many} }}")).unwrap();
         let error = check(&SchemaTypes::from_sdl(SDL), &doc).unwrap_err();
-        assert_eq!(
-            error.extensions.unwrap().get("code"),
-            Some(&async_graphql::Value::from(
-                super::super::error::QUERY_TOO_COMPLEX
-            ))
-        );
+        assert_eq!(error.code, super::Code::QueryTooComplex);
     }
 }
