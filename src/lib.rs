@@ -30,14 +30,13 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod http;
 pub mod metrics;
-pub mod routes;
 pub mod seed;
 pub mod server;
 pub mod service;
 pub mod sheets;
 pub mod telemetry;
-pub mod web;
 pub mod ws;
 
 pub use error::AppError;

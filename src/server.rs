@@ -14,7 +14,7 @@ use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db::{self, Database};
 use crate::events::{self, Events};
 use crate::graphql::{Api, SchemaSettings};
-use crate::routes::{self, AppState, HttpLimits};
+use crate::http::{self, AppState, HttpLimits};
 use crate::seed;
 
 /// Connects, migrates and, when the database holds no cities, loads the report's facts. On
@@ -73,7 +73,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         ws_clients: Arc::default(),
         max_ws_per_client: args.max_ws_connections_per_client,
         ws_idle: std::time::Duration::from_secs(args.ws_idle_secs),
-        sheets: routes::Sheets::new(
+        sheets: http::Sheets::new(
             args.import_concurrency,
             args.export_concurrency,
             args.export_cache_bytes,
@@ -98,7 +98,7 @@ pub async fn run(
         // Its own listener and connection layer; it lives as long as the process.
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "metrics listening");
-        let metrics = routes::metrics_router(state.clone());
+        let metrics = http::metrics_router(state.clone());
         let connection_limits = crate::connections::ConnectionLimits::of(&args);
         tokio::spawn(async move {
             let served = crate::connections::serve(
@@ -121,7 +121,7 @@ pub async fn run(
     };
     crate::connections::serve(
         listener,
-        routes::router(state, limits),
+        http::router(state, limits),
         crate::connections::ConnectionLimits::of(&args),
         shutdown,
     )

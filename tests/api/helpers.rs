@@ -37,7 +37,7 @@ pub struct TestApp {
     /// The server's response cache.
     pub response_cache: ResponseCache,
     /// The server's places for imports and exports, and its exports kept ready.
-    pub sheets: coverage_api::routes::Sheets,
+    pub sheets: coverage_api::http::Sheets,
     /// An HTTP client.
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,

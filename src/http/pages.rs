@@ -1,6 +1,6 @@
 //! The pages people use, served from files compiled into the binary (`web/`): the live dashboard
 //! at `/`, the city-staff page at `/staff`, GraphiQL at `GET /graphql` (served by
-//! [`crate::routes`] through [`graphiql`]) and their scripts, styles and vendored third-party
+//! [`super`] through [`graphiql`]) and their scripts, styles and vendored third-party
 //! bundles at `/assets/…`. Nothing is fetched from another origin: every page carries a
 //! `Content-Security-Policy` that says so. The pages are clients of the public GraphQL API like
 //! any other; there is no private endpoint for them.
@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, REFERRER_POLICY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -83,7 +83,7 @@ const DASHBOARD: Asset = asset!("index.html", HTML);
 const STAFF: Asset = asset!("staff.html", HTML);
 const GRAPHIQL: Asset = asset!("graphiql.html", HTML);
 
-/// The routes of the pages and their assets; merged into [`crate::routes::router`], so they
+/// The routes of the pages and their assets; merged into [`super::router`], so they
 /// share its layers (compression, request ids, tracing, timeout).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
@@ -126,11 +126,10 @@ fn page(asset: &Asset, csp: &'static str, headers: &HeaderMap) -> Response {
 /// The asset with a strong `ETag` (its SHA-256), revalidated on every use (`no-cache`): a new
 /// binary's files are never mistaken for the old ones, and an unchanged file costs a 304.
 fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
-    let tag = etag(asset);
-    let fresh = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let tag = HeaderValue::from_str(etag(asset)).ok();
+    let fresh = tag
+        .as_ref()
+        .is_some_and(|tag| super::cache::if_none_match(headers, tag));
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -140,8 +139,8 @@ fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
     h.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if let Ok(value) = HeaderValue::from_str(tag) {
-        h.insert(ETAG, value);
+    if let Some(tag) = tag {
+        h.insert(ETAG, tag);
     }
     response
 }
@@ -155,8 +154,7 @@ fn etag(asset: &Asset) -> &'static str {
             .chain([&DASHBOARD, &STAFF, &GRAPHIQL])
             .map(|a| {
                 let digest = Sha256::digest(a.body);
-                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-                (a.name, format!("\"{hex}\""))
+                (a.name, format!("\"{}\"", hex::encode(&digest[..16])))
             })
             .collect()
     });

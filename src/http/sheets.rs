@@ -29,7 +29,7 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{AppState, RequestId};
+use super::AppState;
 use crate::auth;
 use crate::domain::Actor;
 use crate::error::AppError;
@@ -252,7 +252,7 @@ fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Respon
     let etag = HeaderValue::from_str(&finished.etag).ok();
     let fresh = etag
         .as_ref()
-        .is_some_and(|etag| crate::cache::matches_etag(headers, etag));
+        .is_some_and(|etag| super::cache::if_none_match(headers, etag));
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -283,7 +283,7 @@ struct ImportParams {
 
 async fn import_coverage(
     State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
+    Extension(request_id): Extension<tower_http::request_id::RequestId>,
     Query(p): Query<ImportParams>,
     request: Request,
 ) -> Response {
@@ -337,7 +337,7 @@ async fn import_coverage(
     let ended = import::import(
         &state.db.conn,
         &state.events,
-        Some(request_id.0.as_str()),
+        request_id.header_value().to_str().ok(),
         Writer::from(token),
         upload,
         state.import,

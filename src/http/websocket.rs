@@ -11,8 +11,9 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::AppState;
+use super::graphql::json_error;
 use super::negotiation::Media;
-use super::{AppState, json_error};
 use crate::connections::{ClientAddress, PerClient};
 use crate::ws::{self, WsConnection, WsExecutor};
 

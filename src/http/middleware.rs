@@ -1,0 +1,140 @@
+//! The layers written here: the GraphQL error body of the timeout's and the body limit's bare
+//! refusals, the CORS policy, and the request id (tower-http sets and echoes it; here is how one
+//! is made, which client ids are kept, and the span that carries it into every log line).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestId, RequestId};
+
+use super::X_REQUEST_ID;
+use super::graphql::json_error;
+use super::negotiation::{Media, negotiate};
+use crate::code::Code;
+
+/// Gives the bare 408 and 413 answers of the timeout and body-limit layers a GraphQL error body
+/// with a code, like every other refusal.
+pub(super) async fn json_errors(request: Request, next: Next) -> Response {
+    // The layers' refusals answer in the negotiated type too; for a client that accepts
+    // neither (its handler answers 406), in the type every client must take.
+    let media = negotiate(request.headers()).unwrap_or(Media::Json);
+    let response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE if !json => json_error(
+            media,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            "the request body is larger than the server accepts",
+        ),
+        StatusCode::REQUEST_TIMEOUT if !json => json_error(
+            media,
+            StatusCode::REQUEST_TIMEOUT,
+            Code::RequestTimeout,
+            "the request took longer than the server allows",
+        ),
+        _ => response,
+    }
+}
+
+/// The CORS policy for `origins` (see [`HttpLimits::cors_origins`]).
+pub(super) fn cors(origins: &[String]) -> CorsLayer {
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .expose_headers([X_REQUEST_ID])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        return base
+            .allow_origin(AllowOrigin::any())
+            .allow_headers([CONTENT_TYPE, X_REQUEST_ID]);
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    base.allow_origin(AllowOrigin::list(list)).allow_headers([
+        CONTENT_TYPE,
+        AUTHORIZATION,
+        X_REQUEST_ID,
+    ])
+}
+
+/// Removes a client's `x-request-id` that is not a sensible one (1 to 128 visible ASCII
+/// characters), so that [`RequestIds`] makes one instead.
+pub(super) async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request
+        .headers()
+        .get(X_REQUEST_ID)
+        .is_none_or(|id| usable(id.as_bytes()));
+    if !usable {
+        request.headers_mut().remove(X_REQUEST_ID);
+    }
+    request
+}
+
+fn usable(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len()) && id.iter().all(u8::is_ascii_graphic)
+}
+
+/// Makes request ids: a random per-process prefix and a counter, unique without a syscall per
+/// request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RequestIds;
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&new_request_id())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The request's id: the client's when sensible (see [`drop_unusable_request_id`]), else a new
+/// one. For answers given before the layers run (the response cache's fast path).
+pub(super) fn request_id_of(headers: &HeaderMap) -> String {
+    match headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        Some(id) if usable(id.as_bytes()) => id.to_owned(),
+        _ => new_request_id(),
+    }
+}
+
+fn new_request_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let prefix = PREFIX.get_or_init(|| {
+        use rand::{RngCore, SeedableRng};
+        format!("{:016x}", rand::rngs::StdRng::from_os_rng().next_u64())
+    });
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The id as the write path keeps it in revisions.
+pub(super) fn request_id(id: &RequestId) -> crate::graphql::mutation::RequestId {
+    crate::graphql::mutation::RequestId(id.header_value().to_str().unwrap_or_default().to_owned())
+}
+
+/// The span of one request: its id, method and path, carried into every log line it writes.
+pub(super) fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        uri = %request.uri(),
+    )
+}
