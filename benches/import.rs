@@ -15,10 +15,10 @@ use coverage_api::config::{DatabaseArgs, ServeArgs};
 use coverage_api::db::{self, Database};
 use coverage_api::events::Events;
 use coverage_api::seed;
+use coverage_api::service::import::{self, Ended, Upload};
 use coverage_api::service::writes::Writer;
 use coverage_api::sheets::Lang;
 use coverage_api::sheets::export::{self, Selection};
-use coverage_api::sheets::import::{self, Ended, Upload};
 use sea_orm::ConnectionTrait;
 
 const CITIES: usize = 1_800;
@@ -39,7 +39,9 @@ async fn database(url: String) -> Database {
 /// The export of the one period with every row's source changed to `source`: a change to
 /// every record that breaks no rule.
 async fn workbook(db: &Database, source: &str) -> Vec<u8> {
-    let mut rows = export::rows(&db.conn, &Selection::default()).await.unwrap();
+    let mut rows = coverage_api::service::export::rows(&db.conn, &Selection::default())
+        .await
+        .unwrap();
     for row in &mut rows {
         if let Some(record) = row.record.as_mut() {
             record.source = Some(source.to_owned());
@@ -50,7 +52,7 @@ async fn workbook(db: &Database, source: &str) -> Vec<u8> {
 
 async fn run(db: &Database, bytes: &[u8], dry_run: bool) -> (Duration, usize) {
     let events = Events::new(db.backend(), 16);
-    let limits = coverage_api::sheets::import::ImportLimits::of(&ServeArgs::default());
+    let limits = coverage_api::sheets::report::ImportLimits::of(&ServeArgs::default());
     let started = Instant::now();
     let ended = import::import(
         &db.conn,

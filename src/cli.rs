@@ -170,14 +170,14 @@ async fn export_file(
     use crate::sheets::{Lang, export};
     let lang = if english { Lang::En } else { Lang::Zh };
     let selection = export::Selection { period, city: None };
-    let rows = export::rows(db, &selection).await?;
+    let rows = crate::service::export::rows(db, &selection).await?;
     let body = if out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
         export::csv(&rows, lang)?
     } else {
-        let summaries = export::summaries(db, &rows).await?;
+        let summaries = crate::service::export::summaries(db, &rows).await?;
         export::xlsx(&rows, Some(&summaries), lang)?
     };
     std::fs::write(out, body)?;
@@ -191,7 +191,7 @@ async fn import_file(
     file: &std::path::Path,
     dry_run: bool,
 ) -> anyhow::Result<()> {
-    use crate::sheets::import::{self, Ended, Upload};
+    use crate::service::import::{self, Ended, Upload};
     let bytes = std::fs::read(file)?;
     let name = file
         .file_name()
@@ -209,7 +209,7 @@ async fn import_file(
         None,
         writer,
         upload,
-        crate::sheets::import::ImportLimits::of(&serve),
+        crate::sheets::report::ImportLimits::of(&serve),
     )
     .await?;
     let (Ended::Read(report) | Ended::Unreadable(report) | Ended::Forbidden(report)) = ended;

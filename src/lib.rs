@@ -1,23 +1,30 @@
 //! coverage-api: a GraphQL service over the coverage of the grassroots branches of the Henan
 //! Provincial Association for Science and Technology (河南省科协) in the province's 18 cities.
 //!
-//! The map of the crate, outside in:
-//! - [`cli`]: the command line (serve, migrate, schema, token, seed-synthetic) and what each runs.
-//! - [`config`]: the one place that reads flags and environment.
-//! - [`telemetry`]: the tracing subscriber, set up once.
-//! - [`cache`]: finished answers to anonymous reads, emptied by every committed write.
-//! - [`server`] and [`routes`]: the HTTP server and its one list of routes.
-//! - [`graphql`]: the schema; thin resolvers and the DataLoaders that batch nested fields.
-//! - [`service`]: the read operations and their SQL; knows nothing of GraphQL.
-//! - [`domain`]: plain types and rules (coverage-rate arithmetic, periods, cursors).
+//! The map of the crate, outside in (each arrow points down this list; `cargo test --test
+//! house` checks there is none back up, and `docs/layout.md` maps every file):
+//! - [`cli`]: the command line (serve, migrate, schema, token, seed-synthetic, export, import).
+//! - [`server`]: the process: the state every route shares, the listeners, shutdown.
+//! - [`connections`]: accepting TCP connections within their caps and deadlines.
+//! - [`http`]: the routes and their layers: GraphQL over HTTP, the response cache's HTTP side,
+//!   the pages, the spreadsheets, health and metrics, the WebSocket upgrade.
+//! - [`ws`]: GraphQL over WebSocket: the protocol, its deadlines and the executor of a socket.
+//! - [`graphql`]: the schema: thin resolvers, the DataLoaders that batch nested fields, and the
+//!   admission step every document goes through before it runs (`graphql::admission`).
+//! - [`auth`]: a bearer token to an actor.
+//! - [`cache`]: the store of finished answers to anonymous reads (no HTTP in it).
+//! - [`sheets`]: spreadsheets as a format: bytes to rows within bounds, rows to CSV and XLSX.
+//! - [`service`]: the use cases and their SQL (reads, writes, imports, exports); knows nothing
+//!   of GraphQL or HTTP.
+//! - [`events`]: change events for subscriptions and the data's generation.
 //! - [`db`]: connecting (SQLite pragmas, pool sizes), migrating, counting statements.
 //! - [`seed`]: the report's facts and the synthetic data generator.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`telemetry`]: the tracing subscriber, set up once.
+//! - [`domain`]: plain types and rules (coverage-rate arithmetic, periods, cursors, who asks).
+//! - [`code`]: the one table of error codes.
 //! - [`error`]: the library's error type.
-//! - [`metrics`]: Prometheus metrics (GET /metrics).
-//! - [`auth`]: bearer tokens to actors.
-//! - [`events`]: change events for subscriptions (in-process, or PostgreSQL LISTEN/NOTIFY).
-//! - [`ws`]: GraphQL over WebSocket (`/graphql/ws`).
-//! - [`web`]: the pages (dashboard `/`, `/staff`, GraphiQL) and their assets, compiled in.
+//! - [`config`]: the one place that reads flags and environment.
 
 pub mod auth;
 pub mod cache;

@@ -66,7 +66,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         ws_read_buffer_size: args.ws_read_buffer_size as usize,
         ws_write_buffer_size: args.ws_write_buffer_size as usize,
         going_away: Arc::new(tokio::sync::watch::channel(false).0),
-        import: crate::sheets::import::ImportLimits::of(&args),
+        import: crate::sheets::report::ImportLimits::of(&args),
         sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
         response_cache,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),

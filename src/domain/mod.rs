@@ -4,6 +4,7 @@
 mod actor;
 mod page;
 mod rate;
+pub mod summary;
 pub mod write;
 
 pub use actor::Actor;
@@ -24,3 +25,12 @@ pub const BRANCH_TYPES: [BranchType; 3] = [
     BranchType::University,
     BranchType::Township,
 ];
+
+/// A branch type as the API and the snapshots spell it.
+pub fn branch_type_name(t: BranchType) -> &'static str {
+    match t {
+        BranchType::Enterprise => "ENTERPRISE",
+        BranchType::University => "UNIVERSITY",
+        BranchType::Township => "TOWNSHIP",
+    }
+}

@@ -470,3 +470,12 @@ mod tests {
         );
     }
 }
+
+/// Whether an `updatedBy` label names a token's holder (see `service::writes::Writer::label`), and so a
+/// person. Records the server writes itself carry a label of their own (`seed:report`, `cli`).
+pub fn is_token_label(label: &str) -> bool {
+    label
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once(" (token "))
+        .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}

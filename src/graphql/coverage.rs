@@ -123,7 +123,7 @@ impl Coverage {
     /// the audit trail public).
     async fn updated_by(&self, ctx: &Context<'_>) -> Option<&str> {
         self.0.updated_by.as_deref().filter(|label| {
-            !crate::service::writes::is_token_label(label)
+            !crate::domain::write::is_token_label(label)
                 || super::revision::may_read_personal(ctx, Some(&self.0.city_code))
         })
     }

@@ -163,7 +163,7 @@ impl Revision {
         if let Some(label) = value.get_mut("updatedBy")
             && label
                 .as_str()
-                .is_some_and(crate::service::writes::is_token_label)
+                .is_some_and(crate::domain::write::is_token_label)
             && !self.personal(ctx)
         {
             *label = serde_json::Value::Null;

@@ -14,7 +14,6 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use headers::{ETag, HeaderMapExt, IfNoneMatch};
 
 use super::negotiation::{Media, negotiate, qvalue};
 use super::{AppState, X_REQUEST_ID};
@@ -64,7 +63,8 @@ pub(super) async fn from_cache(
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if !super::graphql::may_run(&parts.headers) || declared.is_none_or(|n| n > state.body_limit)
+        if !super::negotiation::may_run(&parts.headers)
+            || declared.is_none_or(|n| n > state.body_limit)
         {
             return next.run(Request::from_parts(parts, body)).await;
         }
@@ -73,7 +73,7 @@ pub(super) async fn from_cache(
         let bytes = match tokio::time::timeout(state.request_timeout, read).await {
             Ok(Ok(bytes)) => bytes,
             Err(_) => {
-                return super::graphql::json_error(
+                return super::answer::json_error(
                     media,
                     StatusCode::REQUEST_TIMEOUT,
                     Code::RequestTimeout,
@@ -81,7 +81,7 @@ pub(super) async fn from_cache(
                 );
             }
             Ok(Err(_)) => {
-                return super::graphql::json_error(
+                return super::answer::json_error(
                     media,
                     StatusCode::BAD_REQUEST,
                     Code::BadRequest,
@@ -108,7 +108,7 @@ pub(super) async fn from_cache(
         &entry,
         &parts.headers,
         media.content_type(),
-        super::graphql::cache_control(state.cache_max_age, true),
+        super::answer::cache_control(state.cache_max_age, true),
     );
     if let Ok(id) = HeaderValue::from_str(&super::middleware::request_id_of(&parts.headers)) {
         response.headers_mut().insert(X_REQUEST_ID, id);
@@ -157,7 +157,7 @@ pub(super) fn respond(
     cache_control: HeaderValue,
 ) -> Response {
     let etag = etag(entry);
-    let mut response = if if_none_match(headers, &etag) {
+    let mut response = if super::answer::if_none_match(headers, &etag) {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
@@ -196,18 +196,6 @@ pub(super) fn respond(
 fn etag(entry: &Entry) -> HeaderValue {
     HeaderValue::from_str(&format!("W/\"{}\"", entry.tag()))
         .unwrap_or_else(|_| HeaderValue::from_static("W/\"-\""))
-}
-
-/// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2), or is `*`: the
-/// one check of every answer with a validator (cached answers, exports, pages).
-pub(super) fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let Some(condition) = headers.typed_get::<IfNoneMatch>() else {
-        return false;
-    };
-    let Some(tag) = etag.to_str().ok().and_then(|t| t.parse::<ETag>().ok()) else {
-        return false;
-    };
-    !condition.precondition_passes(&tag)
 }
 
 /// The coding a client with `headers` gets: the acceptable one with the highest weight
@@ -308,24 +296,5 @@ mod tests {
         assert_eq!(with("*"), Encoding::Brotli);
         assert_eq!(with("gzip;q=0, br;q=0"), Encoding::Identity);
         assert_eq!(with("identity"), Encoding::Identity);
-    }
-
-    #[test]
-    fn if_none_match_compares_weakly() {
-        let tag = HeaderValue::from_static("W/\"abc\"");
-        let with = |v: &'static str| {
-            let mut h = HeaderMap::new();
-            h.insert(
-                axum::http::header::IF_NONE_MATCH,
-                HeaderValue::from_static(v),
-            );
-            if_none_match(&h, &tag)
-        };
-        assert!(with("W/\"abc\""));
-        assert!(with("\"abc\""));
-        assert!(with("\"x\", W/\"abc\""));
-        assert!(with("*"));
-        assert!(!with("\"abd\""));
-        assert!(!if_none_match(&HeaderMap::new(), &tag));
     }
 }

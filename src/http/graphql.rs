@@ -14,6 +14,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::answer::{cache_control, json_error, not_acceptable};
+use super::negotiation::may_run;
 use super::negotiation::{Media, negotiate};
 use super::{AppState, cache, middleware};
 use crate::auth;
@@ -21,24 +23,6 @@ use crate::code::Code;
 use crate::domain::Actor;
 use crate::graphql::Transport;
 use crate::graphql::mutation::RequestId;
-
-/// A POST that a browser would send cross-site without a CORS preflight (an HTML form,
-/// `text/plain`) must not run an operation: the body must be JSON, or the request must carry a
-/// header no simple cross-site request can (`apollo-require-preflight`, `x-apollo-operation-name`).
-/// Answered 415 otherwise, before anything is parsed.
-pub(super) fn may_run(headers: &HeaderMap) -> bool {
-    let json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("application/json")
-                || mime.eq_ignore_ascii_case("application/graphql-response+json")
-        });
-    json || headers.contains_key("apollo-require-preflight")
-        || headers.contains_key("x-apollo-operation-name")
-}
 
 pub(super) async fn post(
     State(state): State<AppState>,
@@ -275,17 +259,6 @@ async fn run(
     response
 }
 
-/// `Cache-Control` of an answer: `public, max-age=N` for a successful anonymous read (N from
-/// `--cache-max-age`, 0 meaning `no-store`), `no-store` for everything else.
-pub(super) fn cache_control(max_age: u32, cacheable: bool) -> HeaderValue {
-    if cacheable && max_age > 0 {
-        HeaderValue::from_str(&format!("public, max-age={max_age}"))
-            .unwrap_or(HeaderValue::from_static("no-store"))
-    } else {
-        HeaderValue::from_static("no-store")
-    }
-}
-
 /// A GraphQL answer depends on who asks and on what they accept.
 const VARY_VALUE: HeaderValue = HeaderValue::from_static("authorization, accept");
 
@@ -346,29 +319,4 @@ fn never_executed(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())
-}
-
-/// A JSON body in GraphQL's error shape, with `code`, written in `media`. Never cached: a
-/// refusal says nothing about the next request.
-pub(crate) fn json_error(media: Media, status: StatusCode, code: Code, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    });
-    let mut response = (status, axum::Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, media.content_type());
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(VARY, HeaderValue::from_static("accept"));
-    response
-}
-
-/// 406: the client accepts neither of our media types. Written in `application/json`, which the
-/// specification makes every server support, so that a person reading it learns why.
-fn not_acceptable() -> Response {
-    json_error(
-        Media::Json,
-        StatusCode::NOT_ACCEPTABLE,
-        Code::NotAcceptable,
-        "accept application/graphql-response+json or application/json",
-    )
 }

@@ -15,7 +15,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use super::X_REQUEST_ID;
-use super::graphql::json_error;
+use super::answer::json_error;
 use super::negotiation::{Media, negotiate};
 use crate::code::Code;
 

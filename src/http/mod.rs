@@ -8,6 +8,7 @@
 //! ([`negotiation`]), GET's query string ([`get`]), the WebSocket upgrade ([`websocket`]) and
 //! the spreadsheets ([`sheets`]).
 
+mod answer;
 mod cache;
 mod get;
 mod graphql;
@@ -59,7 +60,7 @@ pub struct AppState {
     /// Time between keep-alive pings on a WebSocket connection; `None`: no pings.
     pub ws_keepalive: Option<Duration>,
     /// The bounds of a spreadsheet import.
-    pub import: crate::sheets::import::ImportLimits,
+    pub import: crate::sheets::report::ImportLimits,
     /// Time an import or export may take.
     pub sheets_timeout: Duration,
     /// Most operations in one batch.

@@ -185,6 +185,24 @@ fn specificity(range: &MediaType<'_>, media: Media) -> Option<u8> {
     Some(specificity)
 }
 
+/// A POST that a browser would send cross-site without a CORS preflight (an HTML form,
+/// `text/plain`) must not run an operation: the body must be JSON, or the request must carry a
+/// header no simple cross-site request can (`apollo-require-preflight`, `x-apollo-operation-name`).
+/// Answered 415 otherwise, before anything is parsed.
+pub(crate) fn may_run(headers: &HeaderMap) -> bool {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || mime.eq_ignore_ascii_case("application/graphql-response+json")
+        });
+    json || headers.contains_key("apollo-require-preflight")
+        || headers.contains_key("x-apollo-operation-name")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,7 +129,7 @@ fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
     let tag = HeaderValue::from_str(etag(asset)).ok();
     let fresh = tag
         .as_ref()
-        .is_some_and(|tag| super::cache::if_none_match(headers, tag));
+        .is_some_and(|tag| super::answer::if_none_match(headers, tag));
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

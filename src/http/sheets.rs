@@ -33,11 +33,12 @@ use super::AppState;
 use crate::auth;
 use crate::domain::Actor;
 use crate::error::AppError;
+use crate::service::import::{self, Ended, Upload};
 use crate::service::writes::Writer;
 use crate::sheets::Lang;
 use crate::sheets::export::{self, Selection};
-use crate::sheets::import::{self, Ended, Problem, Report, Upload};
 use crate::sheets::ready::{ExportKey, ExportKind, Finished, ReadyExports};
+use crate::sheets::report::{Problem, Report};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -214,9 +215,15 @@ async fn build(state: &AppState, key: &ExportKey) -> Result<Finished, Response> 
     };
     let selection = selection_of(key);
     let db = &state.db.conn;
-    let rows = export::rows(db, &selection).await.map_err(app_error)?;
+    let rows = crate::service::export::rows(db, &selection)
+        .await
+        .map_err(app_error)?;
     let summaries = match key.kind {
-        ExportKind::Xlsx => Some(export::summaries(db, &rows).await.map_err(app_error)?),
+        ExportKind::Xlsx => Some(
+            crate::service::export::summaries(db, &rows)
+                .await
+                .map_err(app_error)?,
+        ),
         ExportKind::Csv | ExportKind::Template => None,
     };
     let (kind, lang) = (key.kind, key.lang);
@@ -252,7 +259,7 @@ fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Respon
     let etag = HeaderValue::from_str(&finished.etag).ok();
     let fresh = etag
         .as_ref()
-        .is_some_and(|etag| super::cache::if_none_match(headers, etag));
+        .is_some_and(|etag| super::answer::if_none_match(headers, etag));
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::AppState;
-use super::graphql::json_error;
+use super::answer::json_error;
 use super::negotiation::Media;
 use crate::connections::{ClientAddress, PerClient};
 use crate::ws::{self, WsConnection, WsExecutor};

@@ -3,6 +3,8 @@
 
 pub mod cities;
 pub mod coverage;
+pub mod export;
+pub mod import;
 pub mod pilots;
 pub mod revisions;
 pub mod summary;

@@ -9,37 +9,7 @@ use super::{cities_from_json, coverage::latest_period, period_expr};
 use crate::domain::{BRANCH_TYPES, BranchType, ratio_of_sums};
 use crate::error::{AppError, AppResult};
 
-/// The summary of one period.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    /// The period summarised.
-    pub period: i32,
-    /// One entry per branch type, in the API's order, present even when nothing is known.
-    pub by_type: Vec<TypeSummary>,
-}
-
-/// One branch type's figures in a period.
-#[derive(Debug, Clone)]
-pub struct TypeSummary {
-    /// The branch type.
-    pub branch_type: BranchType,
-    /// Cities with a record of this type in the period, whatever it holds.
-    pub cities_with_data: i64,
-    /// Cities that report both the branch and the eligible count: the base of the rate.
-    pub cities_reporting: i64,
-    /// Σ branches over the reporting cities; `None` when no city reports.
-    pub branch_count_sum: Option<i64>,
-    /// Σ eligible over the reporting cities; `None` when no city reports.
-    pub eligible_count_sum: Option<i64>,
-    /// Σ newly established branches over the cities that state them.
-    pub new_branches_sum: Option<i64>,
-    /// Σ branches ÷ Σ eligible over the reporting cities.
-    pub coverage_rate: Option<f64>,
-    /// What the province itself reported, if anything.
-    pub province_total: Option<province_total::Model>,
-    /// Cities whose coverage rate (computed or stated) is 100 %, by code.
-    pub full_coverage_cities: Vec<city::Model>,
-}
+pub use crate::domain::summary::{Summary, TypeSummary};
 
 /// A row of `coverage_sums` (see the migration that keeps it).
 #[derive(Debug, FromQueryResult)]

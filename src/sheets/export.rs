@@ -7,16 +7,13 @@
 use std::sync::Arc;
 
 use entity::{BranchType, city, coverage_record};
-use futures_util::TryStreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, StreamTrait};
 
 use super::read::text::neutralise;
 use super::{Column, Lang, branch_type_label};
-use crate::domain::{BRANCH_TYPES, coverage_rate};
-use crate::error::{AppError, AppResult};
-use crate::service::summary::{Summary, summary};
-use crate::service::writes::is_token_label;
+use crate::domain::coverage_rate;
+use crate::domain::summary::Summary;
+use crate::domain::write::is_token_label;
 
 /// One row of the sheet: a city's record of one type and period, or none.
 #[derive(Debug, Clone)]
@@ -38,52 +35,6 @@ pub struct Selection {
     pub period: Option<i32>,
     /// One city; every city when `None`.
     pub city: Option<String>,
-}
-
-/// The rows of `selection`, by period, city code and branch type. Two statements; the records
-/// are read as a stream, so that a province-wide export never holds the database's rows and
-/// the models at once.
-pub async fn rows(
-    db: &(impl ConnectionTrait + StreamTrait),
-    selection: &Selection,
-) -> AppResult<Vec<Row>> {
-    let periods = match selection.period {
-        Some(p) => vec![p],
-        None => crate::service::coverage::periods(db).await?,
-    };
-    let mut cities = city::Entity::find().order_by_asc(city::Column::Code);
-    let mut records = coverage_record::Entity::find()
-        .filter(coverage_record::Column::Period.is_in(periods.clone()));
-    if let Some(code) = &selection.city {
-        cities = cities.filter(city::Column::Code.eq(code.as_str()));
-        records = records.filter(coverage_record::Column::CityCode.eq(code.as_str()));
-    }
-    let cities: Vec<Arc<city::Model>> = cities.all(db).await?.into_iter().map(Arc::new).collect();
-    if selection.city.is_some() && cities.is_empty() {
-        return Err(AppError::NotFound("there is no city with that code".into()));
-    }
-    let mut stored: std::collections::HashMap<(String, BranchType, i32), coverage_record::Model> =
-        std::collections::HashMap::new();
-    let mut stream = records.stream(db).await?;
-    while let Some(r) = stream.try_next().await? {
-        stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
-    }
-    drop(stream);
-    let mut rows = Vec::with_capacity(periods.len() * cities.len() * BRANCH_TYPES.len());
-    for &period in &periods {
-        for city in &cities {
-            for branch_type in BRANCH_TYPES {
-                let record = stored.remove(&(city.code.clone(), branch_type, period));
-                rows.push(Row {
-                    city: Arc::clone(city),
-                    branch_type,
-                    period,
-                    record,
-                });
-            }
-        }
-    }
-    Ok(rows)
 }
 
 /// A cell's value.
@@ -306,17 +257,6 @@ fn summary_sheet_rows(
         }
     }
     Ok(())
-}
-
-/// The summaries of the periods the rows cover.
-pub async fn summaries(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<Vec<Summary>> {
-    let mut periods: Vec<i32> = rows.iter().map(|r| r.period).collect();
-    periods.dedup();
-    let mut out = Vec::with_capacity(periods.len());
-    for period in periods {
-        out.push(summary(db, Some(period)).await?);
-    }
-    Ok(out)
 }
 
 /// The file name for a download: `coverage-2023.xlsx`, `coverage-all.csv`,

@@ -9,9 +9,10 @@
 //! The columns are defined once, here, for both directions.
 
 pub mod export;
-pub mod import;
 pub mod read;
 pub mod ready;
+pub mod report;
+pub mod rows;
 
 use entity::BranchType;
 
@@ -215,7 +216,7 @@ pub fn branch_type_label(t: BranchType, lang: Lang) -> &'static str {
 pub fn branch_type_from(text: &str) -> Option<BranchType> {
     let key = squash(text).replace(['(', ')'], "");
     crate::domain::BRANCH_TYPES.into_iter().find(|t| {
-        let name = crate::service::writes::snapshot::branch_type_name(*t);
+        let name = crate::domain::branch_type_name(*t);
         let short = match t {
             BranchType::Enterprise => ["企业", "enterprise"],
             BranchType::University => ["高校", "university"],

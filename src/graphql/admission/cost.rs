@@ -1,4 +1,4 @@
-//! The depth and the complexity of a document, checked by `document::DocumentStep` on every
+//! The depth and the complexity of a document, checked by `DocumentStep` (`admission`) on every
 //! request before async-graphql runs it, remembered documents included (a connection's cost
 //! depends on the `first` each request sends).
 //!

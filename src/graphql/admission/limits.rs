@@ -1,4 +1,4 @@
-//! Bounds on a document, checked by `document::DocumentStep` before async-graphql validates it.
+//! Bounds on a document, checked by `DocumentStep` (`admission`) before async-graphql validates it.
 //!
 //! async-graphql's own limits (depth, complexity) act during validation, and parsing and
 //! validation are synchronous: no timeout can stop them. Three kinds of small document would

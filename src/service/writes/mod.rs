@@ -150,7 +150,7 @@ impl Writer {
     }
 
     /// The writer as records keep it in `updatedBy`: `NAME (token ID)` for a token's holder
-    /// (see [`is_token_label`]), the server's label otherwise.
+    /// (see [`crate::domain::write::is_token_label`]), the server's label otherwise.
     pub fn label(&self) -> String {
         match self.token_id {
             Some(id) => format!("{} (token {id})", self.name),
@@ -168,15 +168,6 @@ pub fn admin(actor: &Actor) -> AppResult<&api_token::Model> {
             "only a province administrator may do this".into(),
         )),
     }
-}
-
-/// Whether an `updatedBy` label names a token's holder (see [`Writer::label`]), and so a
-/// person. Records the server writes itself carry a label of their own (`seed:report`, `cli`).
-pub fn is_token_label(label: &str) -> bool {
-    label
-        .strip_suffix(')')
-        .and_then(|rest| rest.rsplit_once(" (token "))
-        .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// What a revision records, besides who and when.

@@ -2,25 +2,18 @@
 //! revision's `before` and `after` (API names, every column), and read back from it by the
 //! subscriptions. One place for each kind's key and shape.
 
+use crate::domain::branch_type_name;
 use chrono::{DateTime, Utc};
 use entity::{BranchType, coverage_record, pilot_designation, province_total};
 use serde::{Deserialize, Serialize};
 
-/// A branch type as the API and the snapshots spell it.
-pub fn branch_type_name(t: BranchType) -> &'static str {
-    match t {
-        BranchType::Enterprise => "ENTERPRISE",
-        BranchType::University => "UNIVERSITY",
-        BranchType::Township => "TOWNSHIP",
-    }
-}
-
 mod branch_type {
+    use crate::domain::branch_type_name;
     use entity::BranchType;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &BranchType, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(super::branch_type_name(*t))
+        s.serialize_str(branch_type_name(*t))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BranchType, D::Error> {
@@ -31,7 +24,7 @@ mod branch_type {
             BranchType::Township,
         ]
         .into_iter()
-        .find(|t| super::branch_type_name(*t) == name)
+        .find(|t| branch_type_name(*t) == name)
         .ok_or_else(|| serde::de::Error::custom(format!("unknown branch type {name}")))
     }
 }
