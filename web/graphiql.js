@@ -1,7 +1,8 @@
 // GraphiQL, served by the binary with its bundles: queries over POST /graphql, subscriptions over
 // the same host's /graphql/ws (graphql-transport-ws, GraphiQL's bundled graphql-ws client). It
-// opens with a tab per example; a token goes in the Headers editor (it is not saved).
-'use strict';
+// opens with a tab per example; a token goes in the Headers editor (it is not saved). An ES
+// module over the vendored bundles, which are classic scripts that set the globals React,
+// ReactDOM and GraphiQL before it runs.
 
 const dashboardQuery = `# The dashboard query: every city with its latest coverage and its programmes.
 # Press the run button (or Ctrl-Enter). Docs are in the book icon on the left.
