@@ -2,6 +2,9 @@
 // the choice remembered in localStorage), number formats, small DOM helpers, GraphQL over HTTP
 // (POST /graphql) and a small graphql-transport-ws client for /graphql/ws. An ES module (no
 // build step): the pages import what they use.
+//
+// The pages copy none of the server's rules or messages: what the server refuses, it says why,
+// and the pages show its words (`describeErrors`, and each user error's own message).
 
 const WORDS = {
   zh: {
@@ -78,14 +81,7 @@ const WORDS = {
     conflictBy: '此记录已被 {who} 于 {at} 修改（版本 {v}）',
     keepTheirs: '采用已存数字',
     sendMine: '以我的数字覆盖（基于版本 {v}）',
-    errInteger: '请输入 0 到 10,000,000 之间的整数',
-    errBranchGtEligible: '组织数不能大于应建单位数',
-    errSourceRequired: '请填写来源',
-    errTooLong: '最多 2,000 个字符',
-    errControl: '不能包含控制字符',
     errTokenEmpty: '请粘贴令牌',
-    errUnauthenticated: '令牌无效、未知或已被撤销',
-    errForbidden: '无权修改该城市的数据',
     errNetwork: '无法连接服务器',
     when: '时间',
     who: '修改人',
@@ -170,14 +166,7 @@ const WORDS = {
     conflictBy: 'This record was changed by {who} at {at} (version {v})',
     keepTheirs: 'Keep the stored figures',
     sendMine: 'Send mine again on version {v}',
-    errInteger: 'Enter a whole number from 0 to 10,000,000',
-    errBranchGtEligible: 'The branch count cannot exceed the eligible units',
-    errSourceRequired: 'Say where the figures come from',
-    errTooLong: 'At most 2,000 characters',
-    errControl: 'No control characters',
     errTokenEmpty: 'Paste a token',
-    errUnauthenticated: 'The token is malformed, unknown or revoked',
-    errForbidden: 'You may not change this city\'s figures',
     errNetwork: 'The server cannot be reached',
     when: 'When',
     who: 'Who',
@@ -328,8 +317,23 @@ export function errorCode(response) {
     ? response.errors[0].extensions.code : null;
 }
 
-/** The branch types, in the order the pages show them. */
-export const TYPES = ['ENTERPRISE', 'UNIVERSITY', 'TOWNSHIP'];
+/** The server's own words for GraphQL errors: each message, with its extensions.code. */
+export function describeErrors(errors) {
+  return (errors || [])
+    .map((e) => (e.extensions && e.extensions.code ? `${e.message} (${e.extensions.code})` : e.message))
+    .join('; ');
+}
+
+/**
+ * The branch types as the schema lists them (introspection), for a page's query; read them
+ * with `branchTypes(data)`.
+ */
+export const BRANCH_TYPES = 'branchTypes: __type(name: "BranchType") { enumValues { name } }';
+
+/** The branch types an answer to a query with BRANCH_TYPES holds, in the schema's order. */
+export function branchTypes(data) {
+  return data.branchTypes.enumValues.map((v) => v.name);
+}
 
 /**
  * Subscribes to `operations` ({id: query}) over /graphql/ws with the graphql-transport-ws

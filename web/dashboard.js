@@ -29,6 +29,7 @@ const QUERY = `query Dashboard($period: Int) {
     }
   }
   pilotPrograms { code name nameEn level statedSize source cities { code name nameEn } }
+  ${Cov.BRANCH_TYPES}
 }`;
 
 const LIVE = {
@@ -41,6 +42,7 @@ const COLORS = { ENTERPRISE: '#1f5fa8', UNIVERSITY: '#a34a00', TOWNSHIP: '#2e7d3
 let chosenPeriod = null; // null: the latest period with data
 let data = null;
 let trend = [];
+let types = []; // the branch types, as the schema lists them
 let sort = { key: 'code', type: null, dir: 1 };
 let shown = null; // cell key → text of the last drawing, to highlight what changed
 let reading = null;
@@ -63,9 +65,11 @@ function read() {
       const response = await Cov.gql(QUERY, { period: chosenPeriod });
       if (!response.data) {
         data = null;
-        showStatus(Cov.errorCode(response) === 'NOT_FOUND' ? 'noData' : null, response);
+        // NOT_FOUND: the database holds no data at all, a state the page has words for.
+        showStatus(Cov.errorCode(response) === 'NOT_FOUND' ? 'noData' : null, response.errors);
       } else {
         data = response.data;
+        types = Cov.branchTypes(data);
         trend = await readTrend(data.periods);
       }
       reads += 1;
@@ -101,14 +105,15 @@ async function readTrend(periods) {
   return response.data ? last.map((p) => response.data[`p${p}`]) : [];
 }
 
-function showStatus(key, response) {
+/** The status line: the page's words for `key`, or the server's own for `errors`. */
+function showStatus(key, errors) {
   const status = $('status');
+  status.hidden = false;
   if (!key) {
-    status.hidden = false;
-    status.textContent = response && response.errors ? response.errors[0].message : '';
+    delete status.dataset.t;
+    status.textContent = Cov.describeErrors(errors);
     return;
   }
-  status.hidden = false;
   status.dataset.t = key;
   status.textContent = Cov.t(key);
 }
@@ -227,7 +232,7 @@ function drawTable(cells) {
   const codeOnly = header('#', 'code', null);
   codeOnly.rowSpan = 2;
   top.append(codeOnly, code);
-  for (const type of Cov.TYPES) {
+  for (const type of types) {
     const th = el('th', 'group', Cov.t(type));
     th.colSpan = 3;
     th.scope = 'colgroup';
@@ -239,7 +244,7 @@ function drawTable(cells) {
   pilots.scope = 'col';
   top.append(pilots);
   const second = el('tr');
-  for (const type of Cov.TYPES) {
+  for (const type of types) {
     const eligible = el('th', null, Cov.t('eligibleCount'));
     eligible.scope = 'col';
     second.append(header(Cov.t('branchCount'), 'branchCount', type), eligible,
@@ -254,7 +259,7 @@ function drawTable(cells) {
     const name = el('th', 'name', Cov.cityName(city));
     name.scope = 'row';
     tr.append(name);
-    for (const type of Cov.TYPES) {
+    for (const type of types) {
       const r = record(city, type);
       const source = r ? r.source : null;
       const count = cell(type, 'branchCount');
@@ -321,7 +326,7 @@ function drawPilots() {
     li.dataset.program = p.code;
     const name = Cov.figure(Cov.lang === 'zh' ? p.name : p.nameEn, p.source);
     name.classList.add('program');
-    li.append(name, el('small', null, ` · ${Cov.t(p.level === 'NATIONAL' ? 'national' : 'provincial')}`));
+    li.append(name, el('small', null, ` · ${Cov.t(p.level.toLowerCase())}`));
     const size = el('div');
     size.append(`${Cov.t('statedSize')}: `, Cov.figure(p.statedSize == null ? null : `${p.statedSize} ${Cov.t('citiesUnit')}`, p.source));
     const members = el('div');
@@ -339,7 +344,7 @@ function drawPilots() {
 
 function drawCharts() {
   const cities = [...data.cities.nodes].sort((a, b) => (a.code < b.code ? 1 : -1));
-  const series = Cov.TYPES.map((type) => ({
+  const series = types.map((type) => ({
     name: Cov.t(type),
     type: 'bar',
     barGap: 0,
@@ -368,7 +373,7 @@ function drawCharts() {
   }, true);
 
   const periods = trend.map((s) => s.period);
-  const lines = Cov.TYPES.map((type) => ({
+  const lines = types.map((type) => ({
     name: Cov.t(type),
     type: 'line',
     connectNulls: false,

@@ -1,15 +1,21 @@
 // The city-staff page at /staff: sign in with a token (kept in this tab's sessionStorage only,
 // never a cookie or localStorage), see who you are, a city's records for a year with version and
-// source, change counts and source (checked here before sending, in Chinese or English), save
-// with the version you read; on VERSION_CONFLICT see the stored figures beside yours and choose.
-// Below, the city's revisions. City staff may change their own city; others are read-only.
+// source, change counts and source, save with the version you read; what the server refuses is
+// shown beside the field in the server's own words, and on VERSION_CONFLICT the stored figures
+// beside yours, with a choice. Below, the city's revisions. City staff may change their own
+// city; others are read-only.
 
 import * as Cov from './common.js';
 import { $, el } from './common.js';
 
 const TOKEN_KEY = 'coverage-api.token';
 const RECORD = 'branchType period branchCount eligibleCount newBranches coverageRate rateIsStated statedRate rateScope source version updatedAt updatedBy';
-const START = `query StaffStart { viewer { id name role cityCode } periods cities(first: 100) { nodes { code name nameEn } } }`;
+const START = `query StaffStart {
+  viewer { id name role cityCode }
+  periods
+  cities(first: 100) { nodes { code name nameEn } }
+  ${Cov.BRANCH_TYPES}
+}`;
 const RECORDS = `query StaffRecords($code: ID!, $period: Int!) {
   city(code: $code) { code coverage(period: $period) { ${RECORD} } }
   revisions(cityCode: $code, first: 20) {
@@ -24,40 +30,53 @@ const UPDATE = `mutation StaffUpdate($input: UpdateCoverageInput!) {
   }
 }`;
 const COUNTS = ['branchCount', 'eligibleCount', 'newBranches'];
-const MAX = 10000000;
+const FIELDS = [...COUNTS, 'source', 'note'];
 
 let token = sessionStorage.getItem(TOKEN_KEY);
 let viewer = null;
 let cities = [];
 let periods = [];
+let types = []; // the branch types, as the schema lists them
 let stored = {}; // branch type → the record as read (null: none yet)
 let revisions = [];
-const state = {}; // branch type → { problems, result, conflict }
+const state = {}; // branch type → { problems: field → the server's user error, result, conflict }
 
 function editable() {
   return viewer && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
 }
 
+/** The token problem line: the page's words for `key`, or the server's own for `errors`. */
+function tokenProblem(key, errors) {
+  const problem = $('token-problem');
+  if (key) {
+    problem.dataset.t = key;
+    problem.textContent = Cov.t(key);
+  } else {
+    delete problem.dataset.t;
+    problem.textContent = Cov.describeErrors(errors);
+  }
+}
+
 async function signIn(secret) {
-  $('token-problem').textContent = '';
+  tokenProblem(null, []);
   if (!secret) {
-    $('token-problem').dataset.t = 'errTokenEmpty';
-    $('token-problem').textContent = Cov.t('errTokenEmpty');
+    tokenProblem('errTokenEmpty');
     return;
   }
   let response;
   try {
     response = await Cov.gql(START, {}, secret);
   } catch (err) {
-    $('token-problem').dataset.t = 'errNetwork';
-    $('token-problem').textContent = Cov.t('errNetwork');
+    tokenProblem('errNetwork');
     return;
   }
   if (!response.data || !response.data.viewer) {
     sessionStorage.removeItem(TOKEN_KEY);
     token = null;
-    $('token-problem').dataset.t = 'errUnauthenticated';
-    $('token-problem').textContent = Cov.t('errUnauthenticated');
+    // The server says why (an unknown or revoked token is UNAUTHENTICATED, in its words); no
+    // errors and no viewer means it saw no token.
+    if (response.errors) tokenProblem(null, response.errors);
+    else tokenProblem('errTokenEmpty');
     return;
   }
   token = secret;
@@ -65,6 +84,7 @@ async function signIn(secret) {
   viewer = response.data.viewer;
   cities = response.data.cities.nodes;
   periods = response.data.periods;
+  types = Cov.branchTypes(response.data);
   $('token').value = '';
   showSignedIn(true);
   $('work').hidden = false;
@@ -112,13 +132,13 @@ function templateLink() {
   $('template').href = `/export/template.xlsx?${Cov.linkQuery({ city: $('city').value, period: $('period').value })}`;
 }
 
-/** Reads the chosen city's records of the chosen year and its revisions. */
+/** Reads the chosen city's records of the chosen year and its revisions, and draws them. */
 async function load() {
   templateLink();
   document.body.dataset.state = 'loading';
   const response = await Cov.gql(RECORDS, { code: $('city').value, period: Number($('period').value) }, token);
   stored = {};
-  for (const type of Cov.TYPES) {
+  for (const type of types) {
     stored[type] = null;
     state[type] = { problems: {}, result: null, conflict: null };
   }
@@ -127,6 +147,7 @@ async function load() {
   }
   revisions = response.data && response.data.revisions ? response.data.revisions.nodes : [];
   drawRecords();
+  if (response.errors) $('access').textContent = Cov.describeErrors(response.errors);
   drawRevisions();
   document.body.dataset.state = 'ready';
 }
@@ -134,7 +155,7 @@ async function load() {
 function drawRecords() {
   const canEdit = editable();
   $('access').textContent = canEdit ? (viewer.role === 'ADMIN' ? Cov.t('adminAny') : '') : Cov.t('readOnly');
-  $('records').replaceChildren(...Cov.TYPES.map((type) => recordForm(type, canEdit)));
+  $('records').replaceChildren(...types.map((type) => recordForm(type, canEdit)));
 }
 
 function recordForm(type, canEdit, values) {
@@ -160,7 +181,7 @@ function recordForm(type, canEdit, values) {
     source: r && r.source ? r.source : '',
     note: '',
   };
-  for (const name of [...COUNTS, 'source', 'note']) {
+  for (const name of FIELDS) {
     fieldset.append(field(type, name, current[name]));
   }
   const save = el('button', 'primary', Cov.t('save'));
@@ -189,7 +210,7 @@ function field(type, name, value) {
   const wrap = el('div', 'field');
   const label = el('label', null, Cov.t(name));
   label.htmlFor = id;
-  // One line each: the server refuses control characters, line breaks included.
+  // One line each (an <input>, not a <textarea>): a text is one line in a table cell.
   const input = el('input');
   input.id = id;
   input.name = name;
@@ -198,14 +219,14 @@ function field(type, name, value) {
     input.inputMode = 'numeric';
     input.placeholder = Cov.t('unknownEmpty');
   }
-  if (name === 'source') input.required = true;
   const problem = el('span', 'problem');
   problem.id = `${id}-problem`;
   problem.setAttribute('aria-live', 'polite');
   input.setAttribute('aria-describedby', problem.id);
-  const key = state[type].problems[name];
-  if (key) {
-    problem.textContent = key.startsWith('server:') ? key.slice(7) : Cov.t(key);
+  const refused = state[type].problems[name];
+  if (refused) {
+    problem.textContent = refused.message;
+    problem.dataset.code = refused.code;
     input.setAttribute('aria-invalid', 'true');
   }
   wrap.append(label, input, problem);
@@ -215,42 +236,27 @@ function field(type, name, value) {
 /** What the form holds, as entered. */
 function valuesOf(form) {
   const v = {};
-  for (const name of [...COUNTS, 'source', 'note']) v[name] = form.elements[name].value.trim();
+  for (const name of FIELDS) v[name] = form.elements[name].value.trim();
   return v;
 }
 
-/** The problems of `v`, by field, as word keys; empty when it may be sent. */
-function validate(v) {
-  const problems = {};
-  const numbers = {};
-  for (const name of COUNTS) {
-    if (v[name] === '') continue;
-    if (!/^\d+$/.test(v[name]) || Number(v[name]) > MAX) problems[name] = 'errInteger';
-    else numbers[name] = Number(v[name]);
-  }
-  if (numbers.branchCount != null && numbers.eligibleCount != null && numbers.branchCount > numbers.eligibleCount) {
-    problems.branchCount = 'errBranchGtEligible';
-  }
-  if (v.source === '') problems.source = 'errSourceRequired';
-  for (const name of ['source', 'note']) {
-    if (v[name].length > 2000) problems[name] = 'errTooLong';
-    else if (/[\u0000-\u001f\u007f]/.test(v[name])) problems[name] = 'errControl';
-  }
-  return problems;
+/**
+ * A count as entered, for the input: empty is null (unknown); a number is sent as a number;
+ * anything else is sent as it is, for the server to refuse in its own words.
+ */
+function countOf(text) {
+  if (text === '') return null;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : text;
 }
 
+/** Sends the form's figures with the version read and draws what the server answers. */
 async function submit(type, form, version, values) {
   const v = values || valuesOf(form);
   const s = state[type];
-  s.problems = validate(v);
+  s.problems = {};
   s.result = null;
   s.conflict = null;
-  if (Object.keys(s.problems).length > 0) {
-    redraw(type, v);
-    const first = document.querySelector(`form[data-type="${type}"] [aria-invalid="true"]`);
-    if (first) first.focus();
-    return;
-  }
   const input = {
     cityCode: $('city').value,
     branchType: type,
@@ -258,7 +264,7 @@ async function submit(type, form, version, values) {
     expectedVersion: version,
     source: v.source,
   };
-  for (const name of COUNTS) input[name] = v[name] === '' ? null : Number(v[name]);
+  for (const name of COUNTS) input[name] = countOf(v[name]);
   if (v.note) input.note = v.note;
   let response;
   try {
@@ -268,24 +274,29 @@ async function submit(type, form, version, values) {
     redraw(type, v);
     return;
   }
-  const code = Cov.errorCode(response);
-  if (code || !response.data) {
-    const key = code === 'FORBIDDEN' ? 'errForbidden' : code === 'UNAUTHENTICATED' ? 'errUnauthenticated' : null;
-    s.result = { ok: false, message: key ? Cov.t(key) : (response.errors ? response.errors[0].message : '') };
+  const payload = response.data && response.data.updateCoverage;
+  if (!payload) {
+    s.result = { ok: false, message: Cov.describeErrors(response.errors) };
     redraw(type, v);
     return;
   }
-  const payload = response.data.updateCoverage;
-  const conflict = payload.userErrors.find((e) => e.code === 'VERSION_CONFLICT');
-  if (conflict) {
+  if (payload.userErrors.some((e) => e.code === 'VERSION_CONFLICT')) {
     s.conflict = { theirs: payload.coverage, yours: v };
     redraw(type, v);
     return;
   }
   if (payload.userErrors.length > 0) {
-    for (const e of payload.userErrors) s.problems[e.field[e.field.length - 1]] = `server:${e.message}`;
-    s.result = { ok: false, message: payload.userErrors.map((e) => e.message).join('; ') };
+    // Each refusal beside its field, in the server's words; those of no field on the form below.
+    const elsewhere = [];
+    for (const e of payload.userErrors) {
+      const name = e.field[e.field.length - 1];
+      if (FIELDS.includes(name) && !s.problems[name]) s.problems[name] = e;
+      else elsewhere.push(e.message);
+    }
+    if (elsewhere.length > 0) s.result = { ok: false, message: elsewhere.join('; ') };
     redraw(type, v);
+    const first = document.querySelector(`form[data-type="${type}"] [aria-invalid="true"]`);
+    if (first) first.focus();
     return;
   }
   stored[type] = payload.coverage;
@@ -393,11 +404,9 @@ $('sign-out').addEventListener('click', signOut);
 $('city').addEventListener('change', load);
 $('period').addEventListener('change', load);
 Cov.initLang(() => {
-  const problem = $('token-problem');
-  if (problem.textContent && problem.dataset.t) problem.textContent = Cov.t(problem.dataset.t);
   if (!viewer) return;
   drawWho();
-  for (const type of Cov.TYPES) {
+  for (const type of types) {
     const form = document.querySelector(`form[data-type="${type}"]`);
     if (form) redraw(type, valuesOf(form));
   }

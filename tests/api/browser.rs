@@ -426,6 +426,20 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
     };
     let app = TestApp::spawn().await;
     let jiaozuo = token(&app, "Jiaozuo office", Role::CityStaff, Some("410800")).await;
+    // A token the server does not know: its words for why.
+    browser.goto(&app.url("/staff")).await;
+    browser.type_into("#token", "cov_unknown").await;
+    browser.click("#sign-in").await;
+    assert_eq!(
+        browser
+            .wait_for(
+                "the token refused",
+                "document.getElementById('token-problem').textContent",
+                LOAD,
+            )
+            .await,
+        "the bearer token is malformed, unknown or revoked (UNAUTHENTICATED)"
+    );
     sign_in(&browser, &app, &jiaozuo).await;
     let who = browser
         .eval("[document.getElementById('who').textContent, document.getElementById('city').value, document.getElementById('period').value]")
@@ -449,7 +463,8 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         "the version read"
     );
 
-    // Problems are shown beside the fields before anything is sent.
+    // What the server refuses is shown beside the fields in the server's own words (the page
+    // keeps no copy of its rules), and nothing is stored.
     fill(
         &browser,
         &[
@@ -463,23 +478,50 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
         .await;
     let problems = "[...document.querySelectorAll('form[data-type=\"ENTERPRISE\"] .problem')].map((p) => p.textContent)";
+    let refused = json!([
+        "branchCount (500) cannot exceed eligibleCount (400)",
+        "",
+        "",
+        "source must not be empty: name where the figures come from",
+        ""
+    ]);
     assert_eq!(
-        browser.eval(problems).await,
-        json!(["组织数不能大于应建单位数", "", "", "请填写来源", ""])
+        browser
+            .wait_for(
+                "the server's refusal",
+                &format!(
+                    "document.querySelector('{ENTERPRISE} [aria-invalid=\"true\"]') && {problems}"
+                ),
+                LOAD,
+            )
+            .await,
+        refused
     );
-    assert_eq!(stored(&app).await["version"], 1, "nothing was sent");
+    assert_eq!(stored(&app).await["version"], 1, "nothing was stored");
+    // The labels follow the language; the server's words stay as it said them.
     browser.click("button[data-lang=\"en\"]").await;
-    assert_eq!(
-        browser.eval(problems).await,
-        json!([
-            "The branch count cannot exceed the eligible units",
-            "",
-            "",
-            "Say where the figures come from",
-            ""
-        ])
-    );
+    let label = format!("document.querySelector('{ENTERPRISE} label').textContent");
+    assert_eq!(browser.eval(&label).await, "Branch count");
+    assert_eq!(browser.eval(problems).await, refused);
     browser.click("button[data-lang=\"zh\"]").await;
+    // A count that is no number goes to the server as typed; the server says what it expected
+    // (a 400 answer, which Chromium logs on the console).
+    browser.expect_console_error(
+        "/graphql - Failed to load resource: the server responded with a status of 400",
+    );
+    fill(&browser, &[("newBranches", "abc"), ("source", "x")]).await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
+    let result = format!(
+        "document.querySelector('{ENTERPRISE} .result.bad') && document.querySelector('{ENTERPRISE} .result').textContent"
+    );
+    assert_eq!(
+        browser.wait_for("the server's answer", &result, LOAD).await,
+        "Invalid value for argument \"input.newBranches\", expected type \"Int\" (GRAPHQL_VALIDATION_FAILED)"
+    );
+    assert_eq!(stored(&app).await["version"], 1, "nothing was stored");
+    fill(&browser, &[("newBranches", "193")]).await;
 
     // A valid edit is saved with the version read, and leaves a revision.
     fill(
