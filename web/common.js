@@ -1,7 +1,7 @@
 // What the dashboard and the staff page share: the words in Chinese and English (Chinese first,
 // the choice remembered in localStorage), number formats, small DOM helpers, GraphQL over HTTP
-// (POST /graphql) and a small graphql-transport-ws client for /graphql/ws. An ES module (no
-// build step): the pages import what they use.
+// (POST /graphql) with paged reads of connections, and a small graphql-transport-ws client for
+// /graphql/ws. An ES module (no build step): the pages import what they use.
 //
 // The pages copy none of the server's rules or messages: what the server refuses, it says why,
 // and the pages show its words (`describeErrors`, and each user error's own message).
@@ -322,6 +322,35 @@ export function describeErrors(errors) {
   return (errors || [])
     .map((e) => (e.extensions && e.extensions.code ? `${e.message} (${e.extensions.code})` : e.message))
     .join('; ');
+}
+
+/** A read the server answered with errors instead of data; `errors` are the server's. */
+export class ServerError extends Error {
+  constructor(errors) {
+    super(describeErrors(errors));
+    this.errors = errors;
+  }
+}
+
+/** Items per page of a paged read: the most `first` the server's connections accept. */
+export const PAGE = 100;
+
+/**
+ * Every node of a connection, page after page. `connection` is its first page as an answer
+ * holds it; `after(cursor)` reads the page that follows `cursor` and resolves to the answer's
+ * data. Both ask for `pageInfo { hasNextPage endCursor }`; `pick(data)` finds the connection in
+ * an answer. Throws a ServerError when a page is refused.
+ */
+export async function allNodes(connection, after, pick) {
+  const nodes = [...connection.nodes];
+  let page = connection;
+  while (page.pageInfo.hasNextPage) {
+    const response = await after(page.pageInfo.endCursor);
+    if (!response.data) throw new ServerError(response.errors);
+    page = pick(response.data);
+    nodes.push(...page.nodes);
+  }
+  return nodes;
 }
 
 /**

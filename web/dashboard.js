@@ -1,13 +1,23 @@
 // The dashboard at /: the province summary per branch type, a chart of the cities' rates and the
-// province's trend, the table of the 18 cities and the pilot programmes. One GraphQL read draws
-// everything; a subscription on /graphql/ws says when a committed write changed something, and
-// the page reads again (so cells, chart and summary always agree) and briefly highlights what
-// moved. Unknown figures are "—", never 0.
+// province's trend, the table of the cities and the pilot programmes. One GraphQL read draws
+// everything (the cities page after page, however many there are); a subscription on
+// /graphql/ws says when a committed write changed something, and the page reads again (so
+// cells, chart and summary always agree) and briefly highlights what moved. Unknown figures are
+// "—", never 0.
 
 import * as Cov from './common.js';
 import { $, el } from './common.js';
 
-const QUERY = `query Dashboard($period: Int) {
+const CITY = `fragment DashboardCity on City {
+  code name nameEn kind
+  coverage(period: $period) {
+    branchType branchCount eligibleCount newBranches coverageRate rateIsStated rateScope
+    source version
+  }
+  pilotPrograms { code name nameEn }
+}`;
+
+const QUERY = `query Dashboard($period: Int, $first: Int) {
   periods
   summary(period: $period) {
     period
@@ -17,20 +27,24 @@ const QUERY = `query Dashboard($period: Int) {
       fullCoverageCities { code name nameEn }
     }
   }
-  cities(first: 100) {
+  cities(first: $first) {
     totalCount
-    nodes {
-      code name nameEn kind
-      coverage(period: $period) {
-        branchType branchCount eligibleCount newBranches coverageRate rateIsStated rateScope
-        source version
-      }
-      pilotPrograms { code name nameEn }
-    }
+    pageInfo { hasNextPage endCursor }
+    nodes { ...DashboardCity }
   }
   pilotPrograms { code name nameEn level statedSize source cities { code name nameEn } }
   ${Cov.BRANCH_TYPES}
-}`;
+}
+${CITY}`;
+
+/** The pages of cities after the first, for the period the first answer is of. */
+const MORE_CITIES = `query DashboardCities($period: Int, $first: Int, $after: String) {
+  cities(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ...DashboardCity }
+  }
+}
+${CITY}`;
 
 const LIVE = {
   coverage: 'subscription DashboardCoverage { coverageChanged { coverage { id } } }',
@@ -62,13 +76,19 @@ function read() {
   }
   reading = (async () => {
     try {
-      const response = await Cov.gql(QUERY, { period: chosenPeriod });
+      const response = await Cov.gql(QUERY, { period: chosenPeriod, first: Cov.PAGE });
       if (!response.data) {
         data = null;
         // NOT_FOUND: the database holds no data at all, a state the page has words for.
         showStatus(Cov.errorCode(response) === 'NOT_FOUND' ? 'noData' : null, response.errors);
       } else {
-        data = response.data;
+        const period = response.data.summary.period;
+        const cities = await Cov.allNodes(
+          response.data.cities,
+          (after) => Cov.gql(MORE_CITIES, { period, first: Cov.PAGE, after }),
+          (more) => more.cities,
+        );
+        data = { ...response.data, cities: { ...response.data.cities, nodes: cities } };
         types = Cov.branchTypes(data);
         trend = await readTrend(data.periods);
       }
@@ -77,7 +97,13 @@ function read() {
       $('last-read').textContent = Cov.when(new Date().toISOString());
       draw();
     } catch (err) {
-      showStatus('errNetwork');
+      if (err instanceof Cov.ServerError) {
+        data = null;
+        showStatus(null, err.errors);
+        draw();
+      } else {
+        showStatus('errNetwork');
+      }
     } finally {
       reading = null;
       if (again) {

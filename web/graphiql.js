@@ -9,6 +9,7 @@ const dashboardQuery = `# The dashboard query: every city with its latest covera
 # Every object with an identity has an opaque \`id\` (a client cache's key): ask for it, and
 # fetch any object again with node(id:), e.g.
 #   { node(id: "Q2l0eTo0MTA4MDA") { id ... on City { code name } } }
+# Cities come in pages of at most 100: pass pageInfo.endCursor as \`after\` for the next.
 query Dashboard {
   summary {
     period
@@ -24,6 +25,7 @@ query Dashboard {
   }
   cities(first: 100) {
     totalCount
+    pageInfo { hasNextPage endCursor }
     nodes {
       id
       code

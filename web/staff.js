@@ -10,11 +10,14 @@ import { $, el } from './common.js';
 
 const TOKEN_KEY = 'coverage-api.token';
 const RECORD = 'branchType period branchCount eligibleCount newBranches coverageRate rateIsStated statedRate rateScope source version updatedAt updatedBy';
-const START = `query StaffStart {
+const START = `query StaffStart($first: Int) {
   viewer { id name role cityCode }
   periods
-  cities(first: 100) { nodes { code name nameEn } }
+  cities(first: $first) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
   ${Cov.BRANCH_TYPES}
+}`;
+const MORE_CITIES = `query StaffCities($first: Int, $after: String) {
+  cities(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
 }`;
 const RECORDS = `query StaffRecords($code: ID!, $period: Int!) {
   city(code: $code) { code coverage(period: $period) { ${RECORD} } }
@@ -64,10 +67,19 @@ async function signIn(secret) {
     return;
   }
   let response;
+  let all;
   try {
-    response = await Cov.gql(START, {}, secret);
+    response = await Cov.gql(START, { first: Cov.PAGE }, secret);
+    if (response.data && response.data.viewer) {
+      all = await Cov.allNodes(
+        response.data.cities,
+        (after) => Cov.gql(MORE_CITIES, { first: Cov.PAGE, after }, secret),
+        (more) => more.cities,
+      );
+    }
   } catch (err) {
-    tokenProblem('errNetwork');
+    if (err instanceof Cov.ServerError) tokenProblem(null, err.errors);
+    else tokenProblem('errNetwork');
     return;
   }
   if (!response.data || !response.data.viewer) {
@@ -82,7 +94,7 @@ async function signIn(secret) {
   token = secret;
   sessionStorage.setItem(TOKEN_KEY, token);
   viewer = response.data.viewer;
-  cities = response.data.cities.nodes;
+  cities = all;
   periods = response.data.periods;
   types = Cov.branchTypes(response.data);
   $('token').value = '';

@@ -783,3 +783,37 @@ async fn graphiql_renders_offline_runs_the_dashboard_query_and_receives_a_subscr
 
     browser.assert_clean(&app.addr.to_string()).await;
 }
+
+#[tokio::test]
+async fn the_dashboard_and_the_staff_page_show_every_city_of_1_800_page_after_page() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("many").await else {
+        return;
+    };
+    // More cities than one page holds (the server's connections give at most 100 a page).
+    let app = TestApp::spawn_synthetic(1800, 1).await;
+    open_dashboard(&browser, &app).await;
+    let shown = browser
+        .eval(
+            "(() => { const rows = [...document.querySelectorAll('#cities tbody tr')].map((tr) => tr.dataset.city);
+                      return [rows.length, new Set(rows).size, rows[0], rows[rows.length - 1],
+                              echarts.getInstanceByDom(document.getElementById('chart-rates')).getOption().yAxis[0].data.length]; })()",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([1800, 1800, "900001", "901800", 1800]),
+        "every city once, in the table and the chart"
+    );
+    let admin = app.admin_token().await;
+    sign_in(&browser, &app, &admin).await;
+    let options = browser
+        .eval("(() => { const o = [...document.querySelectorAll('#city option')].map((o) => o.value); return [o.length, new Set(o).size, o[o.length - 1]]; })()")
+        .await;
+    assert_eq!(
+        options,
+        json!([1800, 1800, "901800"]),
+        "every city to choose from"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}
