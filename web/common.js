@@ -54,6 +54,7 @@ const WORDS = {
     loading: '正在加载…',
     noData: '所选年度没有数据',
     liveLost: '实时连接已断开，正在重连；恢复后会重新读取数据',
+    liveStopped: '部分实时更新已停止',
     live: '实时更新中',
     lastRead: '最后读取',
     sortBy: '排序',
@@ -139,6 +140,7 @@ const WORDS = {
     loading: 'Loading…',
     noData: 'No data for the chosen year',
     liveLost: 'Live connection lost; reconnecting. The figures are read again once it is back',
+    liveStopped: 'Some live updates stopped',
     live: 'Live',
     lastRead: 'Last read',
     sortBy: 'Sort',
@@ -366,30 +368,66 @@ export function branchTypes(data) {
 
 /**
  * Subscribes to `operations` ({id: query}) over /graphql/ws with the graphql-transport-ws
- * protocol, reconnecting with a growing delay. `on.open()` after every (re)connection,
- * `on.next(id, payload)` per event, `on.lost()` when the connection drops.
+ * protocol, reconnecting with a growing delay. Calls
+ * - `on.open()` after every (re)connection, once every operation is asked for;
+ * - `on.next(id, payload)` per event (an event may hold errors, e.g. EVENTS_MISSED, after which
+ *   the operation goes on);
+ * - `on.resumed(id)` when an operation the server completed has been subscribed again: what
+ *   happened in between was not heard;
+ * - `on.stopped(id, errors)` when the server ends an operation with errors: an `error` message,
+ *   or `complete` right after an event that held errors and no data (how this server refuses a
+ *   subscription, e.g. TOO_MANY_SUBSCRIPTIONS). It is not asked for again on this connection;
+ * - `on.lost()` when the connection drops.
  */
 export function live(operations, on) {
   let retry = 0;
   function connect() {
     const scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
     const ws = new WebSocket(`${scheme}${window.location.host}/graphql/ws`, 'graphql-transport-ws');
+    // The operations running on this connection: id → { failed: the errors of its last event
+    // when that held no data, retry: its resubscriptions in a row, timer }.
+    const running = {};
+    const subscribe = (id) => ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: operations[id] } }));
     ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: {} })));
     ws.addEventListener('message', (event) => {
       const message = JSON.parse(event.data);
+      const op = running[message.id];
       if (message.type === 'connection_ack') {
         retry = 0;
-        for (const [id, query] of Object.entries(operations)) {
-          ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
+        for (const id of Object.keys(operations)) {
+          running[id] = { failed: null, retry: 0, timer: null };
+          subscribe(id);
         }
         on.open();
       } else if (message.type === 'ping') {
         ws.send(JSON.stringify({ type: 'pong' }));
-      } else if (message.type === 'next') {
+      } else if (message.type === 'next' && op) {
+        const { data, errors } = message.payload;
+        op.failed = errors && errors.length > 0 && data == null ? errors : null;
+        if (!op.failed) op.retry = 0;
         on.next(message.id, message.payload);
+      } else if (message.type === 'error' && op) {
+        delete running[message.id];
+        on.stopped(message.id, Array.isArray(message.payload) ? message.payload : [message.payload]);
+      } else if (message.type === 'complete' && op) {
+        if (op.failed) {
+          delete running[message.id];
+          on.stopped(message.id, op.failed);
+          return;
+        }
+        // The server ended an operation the page still listens for: ask again, after a delay
+        // that grows while it keeps ending them.
+        op.retry += 1;
+        op.timer = setTimeout(() => {
+          op.timer = null;
+          if (ws.readyState !== WebSocket.OPEN) return; // the next connection asks for it
+          subscribe(message.id);
+          on.resumed(message.id);
+        }, Math.min(30000, 250 * 2 ** op.retry));
       }
     });
     ws.addEventListener('close', () => {
+      for (const op of Object.values(running)) clearTimeout(op.timer);
       on.lost();
       retry += 1;
       setTimeout(connect, Math.min(30000, 500 * 2 ** retry));

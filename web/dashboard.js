@@ -63,6 +63,7 @@ let reading = null;
 let again = false;
 let reads = 0;
 let everConnected = false;
+const stopped = new Map(); // subscription id → the server's words for why it stopped
 
 const rateChart = echarts.init($('chart-rates'), null, { renderer: 'canvas' });
 const trendChart = echarts.init($('chart-trend'), null, { renderer: 'canvas' });
@@ -452,6 +453,7 @@ Cov.initLang(() => {
 read();
 Cov.live(LIVE, {
   open() {
+    stopped.clear();
     $('banner').hidden = true;
     document.body.dataset.live = 'open';
     $('live-state').textContent = Cov.t('live');
@@ -461,6 +463,18 @@ Cov.live(LIVE, {
   },
   next() {
     read();
+  },
+  resumed() {
+    // The server had ended the subscription: what happened until it was renewed was not heard.
+    read();
+  },
+  stopped(id, errors) {
+    // The server refused the subscription or ended it with errors: its words, in the banner,
+    // until the next connection asks again.
+    stopped.set(id, Cov.describeErrors(errors));
+    const banner = $('banner');
+    banner.textContent = `${Cov.t('liveStopped')}: ${[...stopped.values()].join('; ')}`;
+    banner.hidden = false;
   },
   lost() {
     document.body.dataset.live = 'lost';

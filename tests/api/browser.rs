@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use coverage_api::config::ServeArgs;
 use coverage_api::service::tokens;
 use entity::Role;
 use serde_json::{Value, json};
@@ -816,4 +817,220 @@ async fn the_dashboard_and_the_staff_page_show_every_city_of_1_800_page_after_pa
         "every city to choose from"
     );
     browser.assert_clean(&app.addr.to_string()).await;
+}
+
+#[tokio::test]
+async fn a_subscription_the_server_refuses_shows_its_words_and_the_page_still_follows_the_other() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("refused").await else {
+        return;
+    };
+    // One operation per connection: the dashboard's second subscription (the pilots') is
+    // refused with TOO_MANY_SUBSCRIPTIONS (an event holding only the error, then `complete`).
+    let app = TestApp::spawn_with(ServeArgs {
+        max_subscriptions: 1,
+        ..ServeArgs::default()
+    })
+    .await;
+    open_dashboard(&browser, &app).await;
+    let banner = browser
+        .wait_for(
+            "the refusal shown",
+            "!document.getElementById('banner').hidden && document.getElementById('banner').textContent",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        banner,
+        "部分实时更新已停止: this connection has 1 operations open already; complete one first (TOO_MANY_SUBSCRIPTIONS)"
+    );
+    // The refused one is not asked for again (that would only be refused again), and the
+    // coverage subscription goes on: a write still appears.
+    app.until_subscribers(1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.events.subscriber_count(), 1);
+    let admin = app.admin_token().await;
+    write(
+        &app,
+        &admin,
+        json!({ "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2023,
+                "branchCount": 250, "eligibleCount": 400, "expectedVersion": 1,
+                "source": "Jiaozuo annual return 2023" }),
+    )
+    .await;
+    browser
+        .wait_for(
+            "the write on the dashboard",
+            "document.querySelector('tr[data-city=\"410800\"] td[data-type=\"ENTERPRISE\"][data-field=\"branchCount\"] .fig').textContent === '250'",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('banner').textContent")
+            .await,
+        banner,
+        "the refusal stays shown"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+/// What a scripted /graphql/ws (see [`scripted_front`]) was asked: each subscription's query.
+type Asked = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A server in front of `app` for the pages: every request goes on to `app`, except
+/// /graphql/ws, which speaks graphql-transport-ws from a script: it refuses the pilots'
+/// subscription with an `error` message (which this server never sends itself) and ends the
+/// first coverage subscription with `complete`. Returns its address and what it was asked.
+async fn scripted_front(app: &TestApp) -> (String, Asked) {
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    use axum::extract::{Request, State};
+    use axum::response::{IntoResponse, Response};
+
+    #[derive(Clone)]
+    struct Front {
+        upstream: String,
+        client: reqwest::Client,
+        asked: Asked,
+    }
+
+    async fn script(ws: WebSocketUpgrade, State(front): State<Front>) -> Response {
+        ws.protocols(["graphql-transport-ws"])
+            .on_upgrade(move |mut socket| async move {
+                while let Some(Ok(message)) = socket.recv().await {
+                    let Message::Text(text) = message else {
+                        continue;
+                    };
+                    let message: Value = serde_json::from_str(&text).unwrap();
+                    let id = message["id"].clone();
+                    let answer = match message["type"].as_str() {
+                        Some("connection_init") => json!({ "type": "connection_ack" }),
+                        Some("subscribe") => {
+                            let query = message["payload"]["query"].as_str().unwrap().to_owned();
+                            let first = {
+                                let mut asked = front.asked.lock().unwrap();
+                                asked.push(query.clone());
+                                asked.iter().filter(|q| **q == query).count() == 1
+                            };
+                            if query.contains("pilotDesignationChanged") {
+                                json!({ "type": "error", "id": id, "payload": [{
+                                    "message": "scripted: the pilots' subscription is refused",
+                                    "extensions": { "code": "SCRIPTED" } }] })
+                            } else if first {
+                                json!({ "type": "complete", "id": id })
+                            } else {
+                                continue;
+                            }
+                        }
+                        _ => continue,
+                    };
+                    if socket
+                        .send(Message::Text(answer.to_string().into()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+    }
+
+    async fn forward(State(front): State<Front>, request: Request) -> Response {
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let mut outgoing = front.client.request(
+            request.method().clone(),
+            format!("{}{path}", front.upstream),
+        );
+        for name in ["content-type", "accept", "authorization", "if-none-match"] {
+            if let Some(value) = request.headers().get(name) {
+                outgoing = outgoing.header(name, value);
+            }
+        }
+        let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let answer = outgoing.body(body).send().await.unwrap();
+        let status = answer.status();
+        let mut headers = answer.headers().clone();
+        for name in ["content-length", "transfer-encoding", "connection"] {
+            headers.remove(name);
+        }
+        let bytes = answer.bytes().await.unwrap();
+        (status, headers, bytes).into_response()
+    }
+
+    let front = Front {
+        upstream: app.url(""),
+        client: reqwest::Client::new(),
+        asked: Asked::default(),
+    };
+    let asked = front.asked.clone();
+    let router = axum::Router::new()
+        .route("/graphql/ws", axum::routing::get(script))
+        .fallback(forward)
+        .with_state(front);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    (addr, asked)
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_a_websocket_error_and_subscribes_again_after_a_complete() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("scripted").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (addr, asked) = scripted_front(&app).await;
+    browser.goto(&format!("http://{addr}/")).await;
+    browser
+        .wait_for(
+            "the dashboard is drawn",
+            "document.body.dataset.state === 'ready'",
+            LOAD,
+        )
+        .await;
+    let banner = browser
+        .wait_for(
+            "the error shown",
+            "!document.getElementById('banner').hidden && document.getElementById('banner').textContent",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        banner,
+        "部分实时更新已停止: scripted: the pilots' subscription is refused (SCRIPTED)"
+    );
+    // The completed coverage subscription is asked for again, and the page reads again (what
+    // happened while it was not subscribed was not heard); the refused one is not asked again.
+    browser
+        .wait_for(
+            "a read after the subscription was renewed",
+            "Number(document.body.dataset.reads) >= 2",
+            LOAD,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let asked: Vec<String> = asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|q| q.split_whitespace().nth(1).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        asked,
+        ["DashboardCoverage", "DashboardPilots", "DashboardCoverage"]
+    );
+    assert_eq!(
+        browser
+            .eval("[document.body.dataset.live, document.getElementById('banner').textContent]")
+            .await,
+        json!(["open", banner])
+    );
+    browser.assert_clean(&addr).await;
 }
