@@ -3,7 +3,7 @@
 // source, change counts and source, save with the version you read; what the server refuses is
 // shown beside the field in the server's own words, and on VERSION_CONFLICT the stored figures
 // beside yours, with a choice. Below, the city's revisions. City staff may change their own
-// city; others are read-only.
+// city; others are read-only. Only the answer to the latest choice of city and year is drawn.
 
 import * as Cov from './common.js';
 import { $, el } from './common.js';
@@ -43,6 +43,9 @@ let types = []; // the branch types, as the schema lists them
 let stored = {}; // branch type → the record as read (null: none yet)
 let revisions = [];
 const state = {}; // branch type → { problems: field → the server's user error, result, conflict }
+// Each load of a city's year takes the next number; an answer is drawn only while its number is
+// the latest, so a slow answer for an earlier choice never replaces the one for the current.
+let loads = 0;
 
 function editable() {
   return viewer && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
@@ -144,11 +147,27 @@ function templateLink() {
   $('template').href = `/export/template.xlsx?${Cov.linkQuery({ city: $('city').value, period: $('period').value })}`;
 }
 
+/** The city and year chosen now. */
+function selection() {
+  return { code: $('city').value, period: Number($('period').value) };
+}
+
 /** Reads the chosen city's records of the chosen year and its revisions, and draws them. */
 async function load() {
+  const mine = ++loads;
   templateLink();
   document.body.dataset.state = 'loading';
-  const response = await Cov.gql(RECORDS, { code: $('city').value, period: Number($('period').value) }, token);
+  let response;
+  try {
+    response = await Cov.gql(RECORDS, selection(), token);
+  } catch (err) {
+    if (mine === loads) {
+      $('access').textContent = Cov.t('errNetwork');
+      document.body.dataset.state = 'ready';
+    }
+    return;
+  }
+  if (mine !== loads) return; // a later choice was made meanwhile; its answer will be drawn
   stored = {};
   for (const type of types) {
     stored[type] = null;
@@ -269,10 +288,12 @@ async function submit(type, form, version, values) {
   s.problems = {};
   s.result = null;
   s.conflict = null;
+  const mine = loads;
+  const chosen = selection();
   const input = {
-    cityCode: $('city').value,
+    cityCode: chosen.code,
     branchType: type,
-    period: Number($('period').value),
+    period: chosen.period,
     expectedVersion: version,
     source: v.source,
   };
@@ -282,10 +303,13 @@ async function submit(type, form, version, values) {
   try {
     response = await Cov.gql(UPDATE, { input }, token);
   } catch (err) {
+    if (mine !== loads) return;
     s.result = { ok: false, message: Cov.t('errNetwork') };
     redraw(type, v);
     return;
   }
+  // Another city or year was chosen meanwhile: its forms are not this answer's to change.
+  if (mine !== loads) return;
   const payload = response.data && response.data.updateCoverage;
   if (!payload) {
     s.result = { ok: false, message: Cov.describeErrors(response.errors) };
@@ -314,8 +338,8 @@ async function submit(type, form, version, values) {
   stored[type] = payload.coverage;
   s.result = { ok: true, version: payload.coverage.version };
   redraw(type);
-  const reread = await Cov.gql(RECORDS, { code: $('city').value, period: Number($('period').value) }, token);
-  if (reread.data && reread.data.revisions) {
+  const reread = await Cov.gql(RECORDS, chosen, token);
+  if (mine === loads && reread.data && reread.data.revisions) {
     revisions = reread.data.revisions.nodes;
     drawRevisions();
   }

@@ -1034,3 +1034,52 @@ async fn the_dashboard_shows_a_websocket_error_and_subscribes_again_after_a_comp
     );
     browser.assert_clean(&addr).await;
 }
+
+#[tokio::test]
+async fn a_late_answer_for_an_earlier_choice_of_city_does_not_replace_the_current_one() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("late").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    sign_in(&browser, &app, &admin).await;
+    // What each city's enterprise record shows when read alone.
+    let meta = format!(
+        "document.body.dataset.state === 'ready' && document.querySelector('{ENTERPRISE} [data-field=\"meta\"]').textContent"
+    );
+    let mut shown = Vec::new();
+    for code in ["410900", "410100"] {
+        browser
+            .click(&format!("#city option[value=\"{code}\"]"))
+            .await;
+        shown.push(
+            browser
+                .wait_for(&format!("{code}'s records"), &meta, LOAD)
+                .await,
+        );
+    }
+    assert_ne!(shown[0], shown[1], "the two cities' records differ");
+    // Puyang's answer now comes 1.5 s late; Zhengzhou is chosen while it is on its way.
+    browser
+        .eval(
+            "(() => { const real = window.fetch;
+                      window.fetch = (url, init) => (init && String(init.body).includes('\"code\":\"410900\"')
+                        ? new Promise((done) => setTimeout(done, 1500)).then(() => real(url, init))
+                        : real(url, init)); })()",
+        )
+        .await;
+    browser.click("#city option[value=\"410900\"]").await;
+    browser.click("#city option[value=\"410100\"]").await;
+    let current = browser.wait_for("Zhengzhou's records", &meta, LOAD).await;
+    assert_eq!(current, shown[1]);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        browser
+            .eval(&format!("[document.getElementById('city').value, {meta}]"))
+            .await,
+        json!(["410100", shown[1]]),
+        "Puyang's late answer was dropped"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}
