@@ -1,348 +1,437 @@
 // What the dashboard and the staff page share: the words in Chinese and English (Chinese first,
-// the choice remembered in localStorage), number formats, GraphQL over HTTP (POST /graphql) and a
-// small graphql-transport-ws client for /graphql/ws. Plain script, no build step.
-'use strict';
+// the choice remembered in localStorage), number formats, small DOM helpers, GraphQL over HTTP
+// (POST /graphql) with paged reads of connections, and a small graphql-transport-ws client for
+// /graphql/ws. An ES module (no build step): the pages import what they use.
+//
+// The pages copy none of the server's rules or messages: what the server refuses, it says why,
+// and the pages show its words (`describeErrors`, and each user error's own message).
 
-const Cov = (() => {
-  const WORDS = {
-    zh: {
-      title: '河南省基层科协组织覆盖情况',
-      staffTitle: '市科协填报',
-      year: '年度',
-      language: '语言',
-      ENTERPRISE: '企业科协',
-      UNIVERSITY: '高校科协',
-      TOWNSHIP: '乡镇（街道）科协',
-      ENTERPRISE_short: '企业',
-      UNIVERSITY_short: '高校',
-      TOWNSHIP_short: '乡镇',
-      branchCount: '组织数',
-      eligibleCount: '应建单位数',
-      newBranches: '新建数',
-      coverageRate: '覆盖率',
-      stated: '报告所述',
-      scope: '口径',
-      source: '来源',
-      note: '说明',
-      exportXlsx: '导出 XLSX',
-      exportCsv: '导出 CSV',
-      template: '下载本市填报模板（Excel）',
-      importHelp: '填好后可整表导入：POST /import/coverage（见 README）',
-      notStated: '报告未给出 / not stated',
-      provinceTotal: '全省报告总数',
-      sumOfCities: '各市合计',
-      citiesReporting: '填报城市数',
-      fullCoverage: '全覆盖',
-      pilot: '试点',
-      pilots: '试点',
-      city: '市',
-      cityOrZone: '市 / 示范区',
-      version: '版本',
-      revisions: '修改记录',
-      members: '成员城市',
-      statedSize: '报告所述数量',
-      citiesUnit: '市',
-      national: '国家级',
-      provincial: '省级',
-      noneNamed: '报告未点名',
-      chartRates: '各市覆盖率（按类型）',
-      chartTrend: '全省覆盖率（各市合计口径）历年变化',
-      chartStated: '* 报告所述：报告直接给出的覆盖率，口径见下表',
-      noTrend: '暂无可计算的全省覆盖率：没有城市同时报告组织数和应建单位数',
-      loading: '正在加载…',
-      noData: '所选年度没有数据',
-      liveLost: '实时连接已断开，正在重连；恢复后会重新读取数据',
-      live: '实时更新中',
-      lastRead: '最后读取',
-      sortBy: '排序',
-      footerSource: '每个数字的来源：鼠标悬停或键盘聚焦即可查看',
-      footerStated: '标有“报告所述”的覆盖率由报告直接给出，未给出组织数和应建单位数',
-      dashboardLink: '总览',
-      staffLink: '市科协填报',
-      graphiqlLink: 'GraphQL 调试',
-      newShort: '新建',
-      token: '令牌',
-      tokenHelp: '粘贴省科协发给本单位的令牌。令牌只保存在此标签页中，关闭即清除。',
-      signIn: '登录',
-      signOut: '退出',
-      signedInAs: '当前身份',
-      CITY_STAFF: '市科协',
-      ADMIN: '省科协管理员',
-      readOnly: '只读：只能修改本市的数据',
-      adminAny: '管理员可修改任何城市',
-      save: '保存',
-      saved: '已保存 · 版本',
-      stored: '已存数据',
-      noRecord: '尚无记录',
-      yourFigures: '您的数字',
-      theirFigures: '已存（他人）的数字',
-      conflictBy: '此记录已被 {who} 于 {at} 修改（版本 {v}）',
-      keepTheirs: '采用已存数字',
-      sendMine: '以我的数字覆盖（基于版本 {v}）',
-      errInteger: '请输入 0 到 10,000,000 之间的整数',
-      errBranchGtEligible: '组织数不能大于应建单位数',
-      errSourceRequired: '请填写来源',
-      errTooLong: '最多 2,000 个字符',
-      errControl: '不能包含控制字符',
-      errTokenEmpty: '请粘贴令牌',
-      errUnauthenticated: '令牌无效、未知或已被撤销',
-      errForbidden: '无权修改该城市的数据',
-      errNetwork: '无法连接服务器',
-      when: '时间',
-      who: '修改人',
-      record: '记录',
-      change: '修改前 → 修改后',
-      noRevisions: '尚无修改记录',
-      created: '新建',
-      field: '项目',
-      unknownEmpty: '留空表示未知',
-    },
-    en: {
-      title: 'Coverage of the grassroots science-association branches in Henan',
-      staffTitle: 'City office returns',
-      year: 'Year',
-      language: 'Language',
-      ENTERPRISE: 'Enterprise branches',
-      UNIVERSITY: 'University branches',
-      TOWNSHIP: 'Township branches',
-      ENTERPRISE_short: 'Enterprise',
-      UNIVERSITY_short: 'University',
-      TOWNSHIP_short: 'Township',
-      branchCount: 'Branch count',
-      eligibleCount: 'Eligible units',
-      newBranches: 'Newly established',
-      coverageRate: 'Coverage rate',
-      stated: 'stated',
-      scope: 'scope',
-      source: 'Source',
-      note: 'Note',
-      exportXlsx: 'Export XLSX',
-      exportCsv: 'Export CSV',
-      template: "Download the city's return (Excel)",
-      importHelp: 'Send it back filled in: POST /import/coverage (see the README)',
-      notStated: '报告未给出 / not stated',
-      provinceTotal: 'Province-reported total',
-      sumOfCities: 'Sum of cities',
-      citiesReporting: 'Cities reporting',
-      fullCoverage: 'Full coverage',
-      pilot: 'Pilot programme',
-      pilots: 'Pilot programmes',
-      city: 'City',
-      cityOrZone: 'City / demonstration zone',
-      version: 'Version',
-      revisions: 'Revision history',
-      members: 'Member cities',
-      statedSize: 'Size stated',
-      citiesUnit: 'cities',
-      national: 'national',
-      provincial: 'provincial',
-      noneNamed: 'none named in the report',
-      chartRates: 'Coverage rate per city and type',
-      chartTrend: 'Province coverage rate (sum of cities) over the years',
-      chartStated: '* stated: a rate the report gives directly; its scope is in the table below',
-      noTrend: 'No province rate can be computed yet: no city reports both branch and eligible counts',
-      loading: 'Loading…',
-      noData: 'No data for the chosen year',
-      liveLost: 'Live connection lost; reconnecting. The figures are read again once it is back',
-      live: 'Live',
-      lastRead: 'Last read',
-      sortBy: 'Sort',
-      footerSource: 'Hover over or focus any figure to see its source',
-      footerStated: 'Rates marked "stated" are given by the report without branch or eligible counts',
-      dashboardLink: 'Dashboard',
-      staffLink: 'City returns',
-      graphiqlLink: 'GraphQL playground',
-      newShort: 'new',
-      token: 'Token',
-      tokenHelp: 'Paste the token the province gave your office. It is kept in this tab only and forgotten when the tab closes.',
-      signIn: 'Sign in',
-      signOut: 'Sign out',
-      signedInAs: 'Signed in as',
-      CITY_STAFF: 'city office',
-      ADMIN: 'province administrator',
-      readOnly: 'Read-only: you may change your own city only',
-      adminAny: 'Administrators may change any city',
-      save: 'Save',
-      saved: 'Saved · version',
-      stored: 'Stored',
-      noRecord: 'no record yet',
-      yourFigures: 'Your figures',
-      theirFigures: 'Stored (theirs)',
-      conflictBy: 'This record was changed by {who} at {at} (version {v})',
-      keepTheirs: 'Keep the stored figures',
-      sendMine: 'Send mine again on version {v}',
-      errInteger: 'Enter a whole number from 0 to 10,000,000',
-      errBranchGtEligible: 'The branch count cannot exceed the eligible units',
-      errSourceRequired: 'Say where the figures come from',
-      errTooLong: 'At most 2,000 characters',
-      errControl: 'No control characters',
-      errTokenEmpty: 'Paste a token',
-      errUnauthenticated: 'The token is malformed, unknown or revoked',
-      errForbidden: 'You may not change this city\'s figures',
-      errNetwork: 'The server cannot be reached',
-      when: 'When',
-      who: 'Who',
-      record: 'Record',
-      change: 'Before → after',
-      noRevisions: 'No revisions yet',
-      created: 'created',
-      field: 'Field',
-      unknownEmpty: 'Leave empty when unknown',
-    },
+const WORDS = {
+  zh: {
+    title: '河南省基层科协组织覆盖情况',
+    staffTitle: '市科协填报',
+    year: '年度',
+    language: '语言',
+    ENTERPRISE: '企业科协',
+    UNIVERSITY: '高校科协',
+    TOWNSHIP: '乡镇（街道）科协',
+    ENTERPRISE_short: '企业',
+    UNIVERSITY_short: '高校',
+    TOWNSHIP_short: '乡镇',
+    branchCount: '组织数',
+    eligibleCount: '应建单位数',
+    newBranches: '新建数',
+    coverageRate: '覆盖率',
+    stated: '报告所述',
+    scope: '口径',
+    source: '来源',
+    note: '说明',
+    exportXlsx: '导出 XLSX',
+    exportCsv: '导出 CSV',
+    template: '下载本市填报模板（Excel）',
+    importHelp: '填好后可整表导入：POST /import/coverage（见 README）',
+    notStated: '报告未给出 / not stated',
+    provinceTotal: '全省报告总数',
+    sumOfCities: '各市合计',
+    citiesReporting: '填报城市数',
+    fullCoverage: '全覆盖',
+    pilot: '试点',
+    pilots: '试点',
+    city: '市',
+    cityOrZone: '市 / 示范区',
+    version: '版本',
+    revisions: '修改记录',
+    members: '成员城市',
+    statedSize: '报告所述数量',
+    citiesUnit: '市',
+    national: '国家级',
+    provincial: '省级',
+    noneNamed: '报告未点名',
+    chartRates: '各市覆盖率（按类型）',
+    chartTrend: '全省覆盖率（各市合计口径）历年变化',
+    chartStated: '* 报告所述：报告直接给出的覆盖率，口径见下表',
+    noTrend: '暂无可计算的全省覆盖率：没有城市同时报告组织数和应建单位数',
+    loading: '正在加载…',
+    noData: '所选年度没有数据',
+    liveLost: '实时连接已断开，正在重连；恢复后会重新读取数据',
+    liveStopped: '部分实时更新已停止',
+    live: '实时更新中',
+    lastRead: '最后读取',
+    sortBy: '排序',
+    footerSource: '每个数字的来源：鼠标悬停或键盘聚焦即可查看',
+    footerStated: '标有“报告所述”的覆盖率由报告直接给出，未给出组织数和应建单位数',
+    dashboardLink: '总览',
+    staffLink: '市科协填报',
+    graphiqlLink: 'GraphQL 调试',
+    newShort: '新建',
+    token: '令牌',
+    tokenHelp: '粘贴省科协发给本单位的令牌。令牌只保存在此标签页中，关闭即清除。',
+    signIn: '登录',
+    signOut: '退出',
+    signedInAs: '当前身份',
+    CITY_STAFF: '市科协',
+    ADMIN: '省科协管理员',
+    readOnly: '只读：只能修改本市的数据',
+    adminAny: '管理员可修改任何城市',
+    save: '保存',
+    saved: '已保存 · 版本',
+    stored: '已存数据',
+    noRecord: '尚无记录',
+    yourFigures: '您的数字',
+    theirFigures: '已存（他人）的数字',
+    conflictBy: '此记录已被 {who} 于 {at} 修改（版本 {v}）',
+    keepTheirs: '采用已存数字',
+    sendMine: '以我的数字覆盖（基于版本 {v}）',
+    errTokenEmpty: '请粘贴令牌',
+    errNetwork: '无法连接服务器',
+    when: '时间',
+    who: '修改人',
+    record: '记录',
+    change: '修改前 → 修改后',
+    noRevisions: '尚无修改记录',
+    created: '新建',
+    field: '项目',
+    unknownEmpty: '留空表示未知',
+  },
+  en: {
+    title: 'Coverage of the grassroots science-association branches in Henan',
+    staffTitle: 'City office returns',
+    year: 'Year',
+    language: 'Language',
+    ENTERPRISE: 'Enterprise branches',
+    UNIVERSITY: 'University branches',
+    TOWNSHIP: 'Township branches',
+    ENTERPRISE_short: 'Enterprise',
+    UNIVERSITY_short: 'University',
+    TOWNSHIP_short: 'Township',
+    branchCount: 'Branch count',
+    eligibleCount: 'Eligible units',
+    newBranches: 'Newly established',
+    coverageRate: 'Coverage rate',
+    stated: 'stated',
+    scope: 'scope',
+    source: 'Source',
+    note: 'Note',
+    exportXlsx: 'Export XLSX',
+    exportCsv: 'Export CSV',
+    template: "Download the city's return (Excel)",
+    importHelp: 'Send it back filled in: POST /import/coverage (see the README)',
+    notStated: '报告未给出 / not stated',
+    provinceTotal: 'Province-reported total',
+    sumOfCities: 'Sum of cities',
+    citiesReporting: 'Cities reporting',
+    fullCoverage: 'Full coverage',
+    pilot: 'Pilot programme',
+    pilots: 'Pilot programmes',
+    city: 'City',
+    cityOrZone: 'City / demonstration zone',
+    version: 'Version',
+    revisions: 'Revision history',
+    members: 'Member cities',
+    statedSize: 'Size stated',
+    citiesUnit: 'cities',
+    national: 'national',
+    provincial: 'provincial',
+    noneNamed: 'none named in the report',
+    chartRates: 'Coverage rate per city and type',
+    chartTrend: 'Province coverage rate (sum of cities) over the years',
+    chartStated: '* stated: a rate the report gives directly; its scope is in the table below',
+    noTrend: 'No province rate can be computed yet: no city reports both branch and eligible counts',
+    loading: 'Loading…',
+    noData: 'No data for the chosen year',
+    liveLost: 'Live connection lost; reconnecting. The figures are read again once it is back',
+    liveStopped: 'Some live updates stopped',
+    live: 'Live',
+    lastRead: 'Last read',
+    sortBy: 'Sort',
+    footerSource: 'Hover over or focus any figure to see its source',
+    footerStated: 'Rates marked "stated" are given by the report without branch or eligible counts',
+    dashboardLink: 'Dashboard',
+    staffLink: 'City returns',
+    graphiqlLink: 'GraphQL playground',
+    newShort: 'new',
+    token: 'Token',
+    tokenHelp: 'Paste the token the province gave your office. It is kept in this tab only and forgotten when the tab closes.',
+    signIn: 'Sign in',
+    signOut: 'Sign out',
+    signedInAs: 'Signed in as',
+    CITY_STAFF: 'city office',
+    ADMIN: 'province administrator',
+    readOnly: 'Read-only: you may change your own city only',
+    adminAny: 'Administrators may change any city',
+    save: 'Save',
+    saved: 'Saved · version',
+    stored: 'Stored',
+    noRecord: 'no record yet',
+    yourFigures: 'Your figures',
+    theirFigures: 'Stored (theirs)',
+    conflictBy: 'This record was changed by {who} at {at} (version {v})',
+    keepTheirs: 'Keep the stored figures',
+    sendMine: 'Send mine again on version {v}',
+    errTokenEmpty: 'Paste a token',
+    errNetwork: 'The server cannot be reached',
+    when: 'When',
+    who: 'Who',
+    record: 'Record',
+    change: 'Before → after',
+    noRevisions: 'No revisions yet',
+    created: 'created',
+    field: 'Field',
+    unknownEmpty: 'Leave empty when unknown',
+  },
+};
+
+const LANG_KEY = 'coverage-api.lang';
+
+/** The current language, 'zh' or 'en'; a live binding, so importers see every switch. */
+export let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
+const listeners = [];
+
+/** "报告未给出 / not stated": the words for an unknown figure, in both languages at once. */
+export const NOT_STATED = WORDS.zh.notStated;
+
+/** The word for `key` in the current language, with {name} placeholders filled. */
+export function t(key, values) {
+  let text = WORDS[lang][key] ?? WORDS.zh[key] ?? key;
+  for (const [name, value] of Object.entries(values || {})) {
+    text = text.replace(`{${name}}`, value);
+  }
+  return text;
+}
+
+/** Writes the words into every element marked with data-t (text) or data-t-label. */
+export function applyWords(root) {
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  for (const node of (root || document).querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
+  for (const node of (root || document).querySelectorAll('[data-t-label]')) {
+    node.setAttribute('aria-label', t(node.dataset.tLabel));
+  }
+  for (const button of document.querySelectorAll('[data-lang]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
+  }
+}
+
+function setLang(next) {
+  lang = next === 'en' ? 'en' : 'zh';
+  localStorage.setItem(LANG_KEY, lang);
+  applyWords();
+  for (const f of listeners) f();
+}
+
+/** Wires the 中文 | EN buttons and calls `onChange` after every switch. */
+export function initLang(onChange) {
+  if (onChange) listeners.push(onChange);
+  for (const button of document.querySelectorAll('[data-lang]')) {
+    button.addEventListener('click', () => setLang(button.dataset.lang));
+  }
+  applyWords();
+}
+
+/** A link's query string with `values`, and lang=en while English is chosen. */
+export function linkQuery(values) {
+  const query = new URLSearchParams(values);
+  if (lang === 'en') query.set('lang', 'en');
+  return query;
+}
+
+/** 1,234; null stays null. */
+export function count(n) {
+  return n == null ? null : n.toLocaleString('en-US');
+}
+
+/** 95%, 99.5%: a percentage with at most one decimal; null stays null. */
+export function rate(r) {
+  return r == null ? null : `${Math.round(r * 1000) / 10}%`;
+}
+
+/** A city's name in the current language. */
+export function cityName(city) {
+  return lang === 'zh' ? city.name : city.nameEn;
+}
+
+/** A stated rate's scope ("high-tech enterprises (高新技术企业)") in the current language. */
+export function scope(text) {
+  if (!text) return null;
+  const m = /^(.*?)\s*\((.*)\)\s*$/.exec(text);
+  if (!m) return text;
+  return lang === 'zh' ? m[2] : m[1];
+}
+
+/** The element with this id. */
+export function $(id) {
+  return document.getElementById(id);
+}
+
+/** A new element, with a class and a text when given. */
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+/**
+ * A figure for a table or card: the formatted value with its source on hover (CSS tooltip
+ * from data-tip) and, when known, on keyboard focus; "—" with "报告未给出 / not stated" when
+ * unknown, never 0.
+ */
+export function figure(text, source) {
+  const span = el('span', 'fig');
+  if (text == null) {
+    span.textContent = '—';
+    span.classList.add('unknown');
+    span.dataset.tip = NOT_STATED;
+    span.setAttribute('aria-label', `— ${NOT_STATED}`);
+  } else {
+    span.textContent = text;
+    span.tabIndex = 0;
+    const tip = source ? `${t('source')}: ${source}` : `${t('source')}: —`;
+    span.dataset.tip = tip;
+    span.setAttribute('aria-label', `${text}. ${tip}`);
+  }
+  return span;
+}
+
+/** A date-time in the reader's locale and time zone. */
+export function when(iso) {
+  return new Date(iso).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB');
+}
+
+/** POST /graphql; resolves to the JSON response (data and errors), rejects on network failure. */
+export async function gql(query, variables, token) {
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/graphql-response+json, application/json',
   };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables: variables || {} }),
+    cache: 'no-store',
+  });
+  return response.json();
+}
 
-  const LANG_KEY = 'coverage-api.lang';
-  let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
-  const listeners = [];
+/** The first error's extensions.code, if any. */
+export function errorCode(response) {
+  return response && response.errors && response.errors[0] && response.errors[0].extensions
+    ? response.errors[0].extensions.code : null;
+}
 
-  /** The word for `key` in the current language, with {name} placeholders filled. */
-  function t(key, values) {
-    let text = WORDS[lang][key] ?? WORDS.zh[key] ?? key;
-    for (const [name, value] of Object.entries(values || {})) {
-      text = text.replace(`{${name}}`, value);
-    }
-    return text;
+/** The server's own words for GraphQL errors: each message, with its extensions.code. */
+export function describeErrors(errors) {
+  return (errors || [])
+    .map((e) => (e.extensions && e.extensions.code ? `${e.message} (${e.extensions.code})` : e.message))
+    .join('; ');
+}
+
+/** A read the server answered with errors instead of data; `errors` are the server's. */
+export class ServerError extends Error {
+  constructor(errors) {
+    super(describeErrors(errors));
+    this.errors = errors;
   }
+}
 
-  /** Writes the words into every element marked with data-t (text) or data-t-label. */
-  function applyWords(root) {
-    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
-    for (const el of (root || document).querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
-    for (const el of (root || document).querySelectorAll('[data-t-label]')) {
-      el.setAttribute('aria-label', t(el.dataset.tLabel));
-    }
-    for (const button of document.querySelectorAll('[data-lang]')) {
-      button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
-    }
+/** Items per page of a paged read: the most `first` the server's connections accept. */
+export const PAGE = 100;
+
+/**
+ * Every node of a connection, page after page. `connection` is its first page as an answer
+ * holds it; `after(cursor)` reads the page that follows `cursor` and resolves to the answer's
+ * data. Both ask for `pageInfo { hasNextPage endCursor }`; `pick(data)` finds the connection in
+ * an answer. Throws a ServerError when a page is refused.
+ */
+export async function allNodes(connection, after, pick) {
+  const nodes = [...connection.nodes];
+  let page = connection;
+  while (page.pageInfo.hasNextPage) {
+    const response = await after(page.pageInfo.endCursor);
+    if (!response.data) throw new ServerError(response.errors);
+    page = pick(response.data);
+    nodes.push(...page.nodes);
   }
+  return nodes;
+}
 
-  function setLang(next) {
-    lang = next === 'en' ? 'en' : 'zh';
-    localStorage.setItem(LANG_KEY, lang);
-    applyWords();
-    for (const f of listeners) f();
-  }
+/**
+ * The branch types as the schema lists them (introspection), for a page's query; read them
+ * with `branchTypes(data)`.
+ */
+export const BRANCH_TYPES = 'branchTypes: __type(name: "BranchType") { enumValues { name } }';
 
-  /** Wires the 中文 | EN buttons and calls `onChange` after every switch. */
-  function initLang(onChange) {
-    if (onChange) listeners.push(onChange);
-    for (const button of document.querySelectorAll('[data-lang]')) {
-      button.addEventListener('click', () => setLang(button.dataset.lang));
-    }
-    applyWords();
-  }
+/** The branch types an answer to a query with BRANCH_TYPES holds, in the schema's order. */
+export function branchTypes(data) {
+  return data.branchTypes.enumValues.map((v) => v.name);
+}
 
-  /** 1,234; null stays null. */
-  function count(n) {
-    return n == null ? null : n.toLocaleString('en-US');
-  }
-
-  /** 95%, 99.5%: a percentage with at most one decimal; null stays null. */
-  function rate(r) {
-    return r == null ? null : `${Math.round(r * 1000) / 10}%`;
-  }
-
-  /** A city's name in the current language. */
-  function cityName(city) {
-    return lang === 'zh' ? city.name : city.nameEn;
-  }
-
-  /** A stated rate's scope ("high-tech enterprises (高新技术企业)") in the current language. */
-  function scope(text) {
-    if (!text) return null;
-    const m = /^(.*?)\s*\((.*)\)\s*$/.exec(text);
-    if (!m) return text;
-    return lang === 'zh' ? m[2] : m[1];
-  }
-
-  /**
-   * A figure for a table or card: the formatted value with its source on hover (CSS tooltip
-   * from data-tip) and, when known, on keyboard focus; "—" with "报告未给出 / not stated" when
-   * unknown, never 0.
-   */
-  function figure(text, source) {
-    const span = document.createElement('span');
-    span.className = 'fig';
-    if (text == null) {
-      span.textContent = '—';
-      span.classList.add('unknown');
-      span.dataset.tip = WORDS.zh.notStated;
-      span.setAttribute('aria-label', `— ${WORDS.zh.notStated}`);
-    } else {
-      span.textContent = text;
-      span.tabIndex = 0;
-      const tip = source ? `${t('source')}: ${source}` : `${t('source')}: —`;
-      span.dataset.tip = tip;
-      span.setAttribute('aria-label', `${text}. ${tip}`);
-    }
-    return span;
-  }
-
-  /** A date-time in the reader's locale and time zone. */
-  function when(iso) {
-    return new Date(iso).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB');
-  }
-
-  /** POST /graphql; resolves to the JSON response (data and errors), rejects on network failure. */
-  async function gql(query, variables, token) {
-    const headers = {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json, application/json',
-    };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const response = await fetch('/graphql', {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query, variables: variables || {} }),
-      cache: 'no-store',
-    });
-    return response.json();
-  }
-
-  /** The first error's extensions.code, if any. */
-  function errorCode(response) {
-    return response && response.errors && response.errors[0] && response.errors[0].extensions
-      ? response.errors[0].extensions.code : null;
-  }
-
-  /**
-   * Subscribes to `operations` ({id: query}) over /graphql/ws with the graphql-transport-ws
-   * protocol, reconnecting with a growing delay. `on.open()` after every (re)connection,
-   * `on.next(id, payload)` per event, `on.lost()` when the connection drops.
-   */
-  function live(operations, on) {
-    let retry = 0;
-    function connect() {
-      const scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
-      const ws = new WebSocket(`${scheme}${window.location.host}/graphql/ws`, 'graphql-transport-ws');
-      ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: {} })));
-      ws.addEventListener('message', (event) => {
-        const message = JSON.parse(event.data);
-        if (message.type === 'connection_ack') {
-          retry = 0;
-          for (const [id, query] of Object.entries(operations)) {
-            ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
-          }
-          on.open();
-        } else if (message.type === 'ping') {
-          ws.send(JSON.stringify({ type: 'pong' }));
-        } else if (message.type === 'next') {
-          on.next(message.id, message.payload);
+/**
+ * Subscribes to `operations` ({id: query}) over /graphql/ws with the graphql-transport-ws
+ * protocol, reconnecting with a growing delay. Calls
+ * - `on.open()` after every (re)connection, once every operation is asked for;
+ * - `on.next(id, payload)` per event (an event may hold errors, e.g. EVENTS_MISSED, after which
+ *   the operation goes on);
+ * - `on.resumed(id)` when an operation the server completed has been subscribed again: what
+ *   happened in between was not heard;
+ * - `on.stopped(id, errors)` when the server ends an operation with errors: an `error` message,
+ *   or `complete` right after an event that held errors and no data (how this server refuses a
+ *   subscription, e.g. TOO_MANY_SUBSCRIPTIONS). It is not asked for again on this connection;
+ * - `on.lost()` when the connection drops.
+ */
+export function live(operations, on) {
+  let retry = 0;
+  function connect() {
+    const scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
+    const ws = new WebSocket(`${scheme}${window.location.host}/graphql/ws`, 'graphql-transport-ws');
+    // The operations running on this connection: id → { failed: the errors of its last event
+    // when that held no data, retry: its resubscriptions in a row, timer }.
+    const running = {};
+    const subscribe = (id) => ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: operations[id] } }));
+    ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+    ws.addEventListener('message', (event) => {
+      const message = JSON.parse(event.data);
+      const op = running[message.id];
+      if (message.type === 'connection_ack') {
+        retry = 0;
+        for (const id of Object.keys(operations)) {
+          running[id] = { failed: null, retry: 0, timer: null };
+          subscribe(id);
         }
-      });
-      ws.addEventListener('close', () => {
-        on.lost();
-        retry += 1;
-        setTimeout(connect, Math.min(30000, 500 * 2 ** retry));
-      });
-    }
-    connect();
+        on.open();
+      } else if (message.type === 'ping') {
+        ws.send(JSON.stringify({ type: 'pong' }));
+      } else if (message.type === 'next' && op) {
+        const { data, errors } = message.payload;
+        op.failed = errors && errors.length > 0 && data == null ? errors : null;
+        if (!op.failed) op.retry = 0;
+        on.next(message.id, message.payload);
+      } else if (message.type === 'error' && op) {
+        delete running[message.id];
+        on.stopped(message.id, Array.isArray(message.payload) ? message.payload : [message.payload]);
+      } else if (message.type === 'complete' && op) {
+        if (op.failed) {
+          delete running[message.id];
+          on.stopped(message.id, op.failed);
+          return;
+        }
+        // The server ended an operation the page still listens for: ask again, after a delay
+        // that grows while it keeps ending them.
+        op.retry += 1;
+        op.timer = setTimeout(() => {
+          op.timer = null;
+          if (ws.readyState !== WebSocket.OPEN) return; // the next connection asks for it
+          subscribe(message.id);
+          on.resumed(message.id);
+        }, Math.min(30000, 250 * 2 ** op.retry));
+      }
+    });
+    ws.addEventListener('close', () => {
+      for (const op of Object.values(running)) clearTimeout(op.timer);
+      on.lost();
+      retry += 1;
+      setTimeout(connect, Math.min(30000, 500 * 2 ** retry));
+    });
   }
-
-  return {
-    t, initLang, applyWords, count, rate, cityName, scope, figure, when, gql, errorCode, live,
-    get lang() { return lang; },
-    NOT_STATED: WORDS.zh.notStated,
-    TYPES: ['ENTERPRISE', 'UNIVERSITY', 'TOWNSHIP'],
-  };
-})();
+  connect();
+}

@@ -1,13 +1,15 @@
 // GraphiQL, served by the binary with its bundles: queries over POST /graphql, subscriptions over
 // the same host's /graphql/ws (graphql-transport-ws, GraphiQL's bundled graphql-ws client). It
-// opens with a tab per example; a token goes in the Headers editor (it is not saved).
-'use strict';
+// opens with a tab per example; a token goes in the Headers editor (it is not saved). An ES
+// module over the vendored bundles, which are classic scripts that set the globals React,
+// ReactDOM and GraphiQL before it runs.
 
 const dashboardQuery = `# The dashboard query: every city with its latest coverage and its programmes.
 # Press the run button (or Ctrl-Enter). Docs are in the book icon on the left.
 # Every object with an identity has an opaque \`id\` (a client cache's key): ask for it, and
 # fetch any object again with node(id:), e.g.
 #   { node(id: "Q2l0eTo0MTA4MDA") { id ... on City { code name } } }
+# Cities come in pages of at most 100: pass pageInfo.endCursor as \`after\` for the next.
 query Dashboard {
   summary {
     period
@@ -23,6 +25,7 @@ query Dashboard {
   }
   cities(first: 100) {
     totalCount
+    pageInfo { hasNextPage endCursor }
     nodes {
       id
       code

@@ -1,416 +1,451 @@
 // The city-staff page at /staff: sign in with a token (kept in this tab's sessionStorage only,
 // never a cookie or localStorage), see who you are, a city's records for a year with version and
-// source, change counts and source (checked here before sending, in Chinese or English), save
-// with the version you read; on VERSION_CONFLICT see the stored figures beside yours and choose.
-// Below, the city's revisions. City staff may change their own city; others are read-only.
-'use strict';
+// source, change counts and source, save with the version you read; what the server refuses is
+// shown beside the field in the server's own words, and on VERSION_CONFLICT the stored figures
+// beside yours, with a choice. Below, the city's revisions. City staff may change their own
+// city; others are read-only. Only the answer to the latest choice of city and year is drawn.
 
-(() => {
-  const TOKEN_KEY = 'coverage-api.token';
-  const RECORD = 'branchType period branchCount eligibleCount newBranches coverageRate rateIsStated statedRate rateScope source version updatedAt updatedBy';
-  const START = `query StaffStart { viewer { id name role cityCode } periods cities(first: 100) { nodes { code name nameEn } } }`;
-  const RECORDS = `query StaffRecords($code: ID!, $period: Int!) {
-    city(code: $code) { code coverage(period: $period) { ${RECORD} } }
-    revisions(cityCode: $code, first: 20) {
-      nodes { number at note branchType period actor { name role cityCode } before after }
-    }
-  }`;
-  const UPDATE = `mutation StaffUpdate($input: UpdateCoverageInput!) {
-    updateCoverage(input: $input) {
-      coverage { ${RECORD} }
-      revision { number }
-      userErrors { field message code }
-    }
-  }`;
-  const COUNTS = ['branchCount', 'eligibleCount', 'newBranches'];
-  const MAX = 10000000;
-  const $ = (id) => document.getElementById(id);
+import * as Cov from './common.js';
+import { $, el } from './common.js';
 
-  let token = sessionStorage.getItem(TOKEN_KEY);
-  let viewer = null;
-  let cities = [];
-  let periods = [];
-  let stored = {}; // branch type → the record as read (null: none yet)
-  let revisions = [];
-  const state = {}; // branch type → { problems, result, conflict }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text != null) node.textContent = text;
-    return node;
+const TOKEN_KEY = 'coverage-api.token';
+const RECORD = 'branchType period branchCount eligibleCount newBranches coverageRate rateIsStated statedRate rateScope source version updatedAt updatedBy';
+const START = `query StaffStart($first: Int) {
+  viewer { id name role cityCode }
+  periods
+  cities(first: $first) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
+  ${Cov.BRANCH_TYPES}
+}`;
+const MORE_CITIES = `query StaffCities($first: Int, $after: String) {
+  cities(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
+}`;
+const RECORDS = `query StaffRecords($code: ID!, $period: Int!) {
+  city(code: $code) { code coverage(period: $period) { ${RECORD} } }
+  revisions(cityCode: $code, first: 20) {
+    nodes { number at note branchType period actor { name role cityCode } before after }
   }
-
-  function editable() {
-    return viewer && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
+}`;
+const UPDATE = `mutation StaffUpdate($input: UpdateCoverageInput!) {
+  updateCoverage(input: $input) {
+    coverage { ${RECORD} }
+    revision { number }
+    userErrors { field message code }
   }
+}`;
+const COUNTS = ['branchCount', 'eligibleCount', 'newBranches'];
+const FIELDS = [...COUNTS, 'source', 'note'];
 
-  async function signIn(secret) {
-    $('token-problem').textContent = '';
-    if (!secret) {
-      $('token-problem').dataset.t = 'errTokenEmpty';
-      $('token-problem').textContent = Cov.t('errTokenEmpty');
-      return;
-    }
-    let response;
-    try {
-      response = await Cov.gql(START, {}, secret);
-    } catch (err) {
-      $('token-problem').dataset.t = 'errNetwork';
-      $('token-problem').textContent = Cov.t('errNetwork');
-      return;
-    }
-    if (!response.data || !response.data.viewer) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      token = null;
-      $('token-problem').dataset.t = 'errUnauthenticated';
-      $('token-problem').textContent = Cov.t('errUnauthenticated');
-      return;
-    }
-    token = secret;
-    sessionStorage.setItem(TOKEN_KEY, token);
-    viewer = response.data.viewer;
-    cities = response.data.cities.nodes;
-    periods = response.data.periods;
-    $('token').value = '';
-    showSignedIn(true);
-    $('work').hidden = false;
-    document.body.dataset.state = 'signed-in';
-    const city = $('city');
-    city.replaceChildren(...cities.map((c) => new Option(`${Cov.cityName(c)} (${c.code})`, c.code)));
-    city.value = viewer.cityCode || cities[0].code;
-    const years = new Set(periods);
-    const next = periods.length ? Math.max(...periods) + 1 : new Date().getFullYear();
-    years.add(next);
-    $('period').replaceChildren(...[...years].sort((a, b) => b - a).map((p) => new Option(String(p), String(p))));
-    $('period').value = String(periods.length ? Math.max(...periods) : next);
-    drawWho();
-    await load();
+let token = sessionStorage.getItem(TOKEN_KEY);
+let viewer = null;
+let cities = [];
+let periods = [];
+let types = []; // the branch types, as the schema lists them
+let stored = {}; // branch type → the record as read (null: none yet)
+let revisions = [];
+const state = {}; // branch type → { problems: field → the server's user error, result, conflict }
+// Each load of a city's year takes the next number; an answer is drawn only while its number is
+// the latest, so a slow answer for an earlier choice never replaces the one for the current.
+let loads = 0;
+
+function editable() {
+  return viewer && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
+}
+
+/** The token problem line: the page's words for `key`, or the server's own for `errors`. */
+function tokenProblem(key, errors) {
+  const problem = $('token-problem');
+  if (key) {
+    problem.dataset.t = key;
+    problem.textContent = Cov.t(key);
+  } else {
+    delete problem.dataset.t;
+    problem.textContent = Cov.describeErrors(errors);
   }
+}
 
-  function signOut() {
+async function signIn(secret) {
+  tokenProblem(null, []);
+  if (!secret) {
+    tokenProblem('errTokenEmpty');
+    return;
+  }
+  let response;
+  let all;
+  try {
+    response = await Cov.gql(START, { first: Cov.PAGE }, secret);
+    if (response.data && response.data.viewer) {
+      all = await Cov.allNodes(
+        response.data.cities,
+        (after) => Cov.gql(MORE_CITIES, { first: Cov.PAGE, after }, secret),
+        (more) => more.cities,
+      );
+    }
+  } catch (err) {
+    if (err instanceof Cov.ServerError) tokenProblem(null, err.errors);
+    else tokenProblem('errNetwork');
+    return;
+  }
+  if (!response.data || !response.data.viewer) {
     sessionStorage.removeItem(TOKEN_KEY);
     token = null;
-    viewer = null;
-    $('work').hidden = true;
-    showSignedIn(false);
-    document.body.dataset.state = 'signed-out';
-    $('token').focus();
+    // The server says why (an unknown or revoked token is UNAUTHENTICATED, in its words); no
+    // errors and no viewer means it saw no token.
+    if (response.errors) tokenProblem(null, response.errors);
+    else tokenProblem('errTokenEmpty');
+    return;
   }
+  token = secret;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  viewer = response.data.viewer;
+  cities = all;
+  periods = response.data.periods;
+  types = Cov.branchTypes(response.data);
+  $('token').value = '';
+  showSignedIn(true);
+  $('work').hidden = false;
+  document.body.dataset.state = 'signed-in';
+  const city = $('city');
+  city.replaceChildren(...cities.map((c) => new Option(`${Cov.cityName(c)} (${c.code})`, c.code)));
+  city.value = viewer.cityCode || cities[0].code;
+  const years = new Set(periods);
+  const next = periods.length ? Math.max(...periods) + 1 : new Date().getFullYear();
+  years.add(next);
+  $('period').replaceChildren(...[...years].sort((a, b) => b - a).map((p) => new Option(String(p), String(p))));
+  $('period').value = String(periods.length ? Math.max(...periods) : next);
+  drawWho();
+  await load();
+}
 
-  /** Signed in, the token field gives way to a sign-out button. */
-  function showSignedIn(yes) {
-    for (const id of ['token-label', 'sign-in', 'token-help']) $(id).hidden = yes;
-    $('sign-out').hidden = !yes;
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  token = null;
+  viewer = null;
+  $('work').hidden = true;
+  showSignedIn(false);
+  document.body.dataset.state = 'signed-out';
+  $('token').focus();
+}
+
+/** Signed in, the token field gives way to a sign-out button. */
+function showSignedIn(yes) {
+  for (const id of ['token-label', 'sign-in', 'token-help']) $(id).hidden = yes;
+  $('sign-out').hidden = !yes;
+}
+
+function drawWho() {
+  if (!viewer) return;
+  const city = cities.find((c) => c.code === viewer.cityCode);
+  $('who').textContent = `${viewer.name} · ${Cov.t(viewer.role)} (${viewer.role})${city ? ` · ${Cov.cityName(city)}` : ''}`;
+  for (const option of $('city').options) {
+    const c = cities.find((x) => x.code === option.value);
+    option.textContent = `${Cov.cityName(c)} (${c.code})`;
   }
+}
 
-  function drawWho() {
-    if (!viewer) return;
-    const city = cities.find((c) => c.code === viewer.cityCode);
-    $('who').textContent = `${viewer.name} · ${Cov.t(viewer.role)} (${viewer.role})${city ? ` · ${Cov.cityName(city)}` : ''}`;
-    for (const option of $('city').options) {
-      const c = cities.find((x) => x.code === option.value);
-      option.textContent = `${Cov.cityName(c)} (${c.code})`;
+/** The template link follows the chosen city and year. */
+function templateLink() {
+  $('template').href = `/export/template.xlsx?${Cov.linkQuery({ city: $('city').value, period: $('period').value })}`;
+}
+
+/** The city and year chosen now. */
+function selection() {
+  return { code: $('city').value, period: Number($('period').value) };
+}
+
+/** Reads the chosen city's records of the chosen year and its revisions, and draws them. */
+async function load() {
+  const mine = ++loads;
+  templateLink();
+  document.body.dataset.state = 'loading';
+  let response;
+  try {
+    response = await Cov.gql(RECORDS, selection(), token);
+  } catch (err) {
+    if (mine === loads) {
+      $('access').textContent = Cov.t('errNetwork');
+      document.body.dataset.state = 'ready';
     }
+    return;
   }
-
-  /** Reads the chosen city's records of the chosen year and its revisions. */
-  /** The template link follows the chosen city and year. */
-  function templateLink() {
-    const query = new URLSearchParams({ city: $('city').value, period: $('period').value });
-    if (Cov.lang === 'en') query.set('lang', 'en');
-    $('template').href = `/export/template.xlsx?${query}`;
+  if (mine !== loads) return; // a later choice was made meanwhile; its answer will be drawn
+  stored = {};
+  for (const type of types) {
+    stored[type] = null;
+    state[type] = { problems: {}, result: null, conflict: null };
   }
-
-  async function load() {
-    templateLink();
-    document.body.dataset.state = 'loading';
-    const response = await Cov.gql(RECORDS, { code: $('city').value, period: Number($('period').value) }, token);
-    stored = {};
-    for (const type of Cov.TYPES) {
-      stored[type] = null;
-      state[type] = { problems: {}, result: null, conflict: null };
-    }
-    if (response.data && response.data.city) {
-      for (const r of response.data.city.coverage) stored[r.branchType] = r;
-    }
-    revisions = response.data && response.data.revisions ? response.data.revisions.nodes : [];
-    drawRecords();
-    drawRevisions();
-    document.body.dataset.state = 'ready';
+  if (response.data && response.data.city) {
+    for (const r of response.data.city.coverage) stored[r.branchType] = r;
   }
+  revisions = response.data && response.data.revisions ? response.data.revisions.nodes : [];
+  drawRecords();
+  if (response.errors) $('access').textContent = Cov.describeErrors(response.errors);
+  drawRevisions();
+  document.body.dataset.state = 'ready';
+}
 
-  function drawRecords() {
-    const canEdit = editable();
-    $('access').textContent = canEdit ? (viewer.role === 'ADMIN' ? Cov.t('adminAny') : '') : Cov.t('readOnly');
-    $('records').replaceChildren(...Cov.TYPES.map((type) => recordForm(type, canEdit)));
+function drawRecords() {
+  const canEdit = editable();
+  $('access').textContent = canEdit ? (viewer.role === 'ADMIN' ? Cov.t('adminAny') : '') : Cov.t('readOnly');
+  $('records').replaceChildren(...types.map((type) => recordForm(type, canEdit)));
+}
+
+function recordForm(type, canEdit, values) {
+  const r = stored[type];
+  const form = el('form');
+  form.noValidate = true;
+  form.dataset.type = type;
+  const fieldset = el('fieldset');
+  fieldset.disabled = !canEdit;
+  fieldset.append(el('legend', null, Cov.t(type)));
+  const meta = el('p', 'meta');
+  meta.dataset.field = 'meta';
+  if (r) {
+    meta.textContent = `${Cov.t('version')} ${r.version} · ${Cov.t('coverageRate')} ${Cov.rate(r.coverageRate) ?? '—'}${r.rateIsStated ? ` (${Cov.t('stated')})` : ''} · ${r.updatedBy ?? ''} ${Cov.when(r.updatedAt)}`;
+  } else {
+    meta.textContent = `${Cov.t('version')} 0 · ${Cov.t('noRecord')}`;
   }
-
-  function recordForm(type, canEdit, values) {
-    const r = stored[type];
-    const form = el('form');
-    form.noValidate = true;
-    form.dataset.type = type;
-    const fieldset = el('fieldset');
-    fieldset.disabled = !canEdit;
-    fieldset.append(el('legend', null, Cov.t(type)));
-    const meta = el('p', 'meta');
-    meta.dataset.field = 'meta';
-    if (r) {
-      meta.textContent = `${Cov.t('version')} ${r.version} · ${Cov.t('coverageRate')} ${Cov.rate(r.coverageRate) ?? '—'}${r.rateIsStated ? ` (${Cov.t('stated')})` : ''} · ${r.updatedBy ?? ''} ${Cov.when(r.updatedAt)}`;
-    } else {
-      meta.textContent = `${Cov.t('version')} 0 · ${Cov.t('noRecord')}`;
-    }
-    fieldset.append(meta);
-    const current = values || {
-      branchCount: r && r.branchCount != null ? String(r.branchCount) : '',
-      eligibleCount: r && r.eligibleCount != null ? String(r.eligibleCount) : '',
-      newBranches: r && r.newBranches != null ? String(r.newBranches) : '',
-      source: r && r.source ? r.source : '',
-      note: '',
-    };
-    for (const name of [...COUNTS, 'source', 'note']) {
-      fieldset.append(field(type, name, current[name]));
-    }
-    const save = el('button', 'primary', Cov.t('save'));
-    save.type = 'submit';
-    save.hidden = !canEdit;
-    fieldset.append(save);
-    const result = el('p', 'result');
-    result.setAttribute('role', 'status');
-    const s = state[type];
-    if (s.result) {
-      result.textContent = s.result.ok ? `${Cov.t('saved')} ${s.result.version}` : s.result.message;
-      result.classList.add(s.result.ok ? 'ok' : 'bad');
-    }
-    fieldset.append(result);
-    if (s.conflict) fieldset.append(conflictBox(type, s.conflict));
-    form.append(fieldset);
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      submit(type, form, r ? r.version : 0);
-    });
-    return form;
+  fieldset.append(meta);
+  const current = values || {
+    branchCount: r && r.branchCount != null ? String(r.branchCount) : '',
+    eligibleCount: r && r.eligibleCount != null ? String(r.eligibleCount) : '',
+    newBranches: r && r.newBranches != null ? String(r.newBranches) : '',
+    source: r && r.source ? r.source : '',
+    note: '',
+  };
+  for (const name of FIELDS) {
+    fieldset.append(field(type, name, current[name]));
   }
-
-  function field(type, name, value) {
-    const id = `${type}-${name}`;
-    const wrap = el('div', 'field');
-    const label = el('label', null, Cov.t(name));
-    label.htmlFor = id;
-    // One line each: the server refuses control characters, line breaks included.
-    const input = el('input');
-    input.id = id;
-    input.name = name;
-    input.value = value;
-    if (COUNTS.includes(name)) {
-      input.inputMode = 'numeric';
-      input.placeholder = Cov.t('unknownEmpty');
-    }
-    if (name === 'source') input.required = true;
-    const problem = el('span', 'problem');
-    problem.id = `${id}-problem`;
-    problem.setAttribute('aria-live', 'polite');
-    input.setAttribute('aria-describedby', problem.id);
-    const key = state[type].problems[name];
-    if (key) {
-      problem.textContent = key.startsWith('server:') ? key.slice(7) : Cov.t(key);
-      input.setAttribute('aria-invalid', 'true');
-    }
-    wrap.append(label, input, problem);
-    return wrap;
+  const save = el('button', 'primary', Cov.t('save'));
+  save.type = 'submit';
+  save.hidden = !canEdit;
+  fieldset.append(save);
+  const result = el('p', 'result');
+  result.setAttribute('role', 'status');
+  const s = state[type];
+  if (s.result) {
+    result.textContent = s.result.ok ? `${Cov.t('saved')} ${s.result.version}` : s.result.message;
+    result.classList.add(s.result.ok ? 'ok' : 'bad');
   }
-
-  /** What the form holds, as entered. */
-  function valuesOf(form) {
-    const v = {};
-    for (const name of [...COUNTS, 'source', 'note']) v[name] = form.elements[name].value.trim();
-    return v;
-  }
-
-  /** The problems of `v`, by field, as word keys; empty when it may be sent. */
-  function validate(v) {
-    const problems = {};
-    const numbers = {};
-    for (const name of COUNTS) {
-      if (v[name] === '') continue;
-      if (!/^\d+$/.test(v[name]) || Number(v[name]) > MAX) problems[name] = 'errInteger';
-      else numbers[name] = Number(v[name]);
-    }
-    if (numbers.branchCount != null && numbers.eligibleCount != null && numbers.branchCount > numbers.eligibleCount) {
-      problems.branchCount = 'errBranchGtEligible';
-    }
-    if (v.source === '') problems.source = 'errSourceRequired';
-    for (const name of ['source', 'note']) {
-      if (v[name].length > 2000) problems[name] = 'errTooLong';
-      else if (/[\u0000-\u001f\u007f]/.test(v[name])) problems[name] = 'errControl';
-    }
-    return problems;
-  }
-
-  async function submit(type, form, version, values) {
-    const v = values || valuesOf(form);
-    const s = state[type];
-    s.problems = validate(v);
-    s.result = null;
-    s.conflict = null;
-    if (Object.keys(s.problems).length > 0) {
-      redraw(type, v);
-      const first = document.querySelector(`form[data-type="${type}"] [aria-invalid="true"]`);
-      if (first) first.focus();
-      return;
-    }
-    const input = {
-      cityCode: $('city').value,
-      branchType: type,
-      period: Number($('period').value),
-      expectedVersion: version,
-      source: v.source,
-    };
-    for (const name of COUNTS) input[name] = v[name] === '' ? null : Number(v[name]);
-    if (v.note) input.note = v.note;
-    let response;
-    try {
-      response = await Cov.gql(UPDATE, { input }, token);
-    } catch (err) {
-      s.result = { ok: false, message: Cov.t('errNetwork') };
-      redraw(type, v);
-      return;
-    }
-    const code = Cov.errorCode(response);
-    if (code || !response.data) {
-      const key = code === 'FORBIDDEN' ? 'errForbidden' : code === 'UNAUTHENTICATED' ? 'errUnauthenticated' : null;
-      s.result = { ok: false, message: key ? Cov.t(key) : (response.errors ? response.errors[0].message : '') };
-      redraw(type, v);
-      return;
-    }
-    const payload = response.data.updateCoverage;
-    const conflict = payload.userErrors.find((e) => e.code === 'VERSION_CONFLICT');
-    if (conflict) {
-      s.conflict = { theirs: payload.coverage, yours: v };
-      redraw(type, v);
-      return;
-    }
-    if (payload.userErrors.length > 0) {
-      for (const e of payload.userErrors) s.problems[e.field[e.field.length - 1]] = `server:${e.message}`;
-      s.result = { ok: false, message: payload.userErrors.map((e) => e.message).join('; ') };
-      redraw(type, v);
-      return;
-    }
-    stored[type] = payload.coverage;
-    s.result = { ok: true, version: payload.coverage.version };
-    redraw(type);
-    const reread = await Cov.gql(RECORDS, { code: $('city').value, period: Number($('period').value) }, token);
-    if (reread.data && reread.data.revisions) {
-      revisions = reread.data.revisions.nodes;
-      drawRevisions();
-    }
-  }
-
-  function redraw(type, values) {
-    const old = document.querySelector(`form[data-type="${type}"]`);
-    const next = recordForm(type, editable(), values);
-    old.replaceWith(next);
-  }
-
-  /** The stored record beside the user's figures, and the two ways out. */
-  function conflictBox(type, conflict) {
-    const theirs = conflict.theirs;
-    const box = el('div', 'conflict');
-    box.setAttribute('role', 'alert');
-    box.append(el('p', null, Cov.t('conflictBy', { who: theirs.updatedBy ?? '—', at: Cov.when(theirs.updatedAt), v: theirs.version })));
-    const table = el('table');
-    const head = el('tr');
-    for (const text of [Cov.t('field'), Cov.t('theirFigures'), Cov.t('yourFigures')]) {
-      const th = el('th', null, text);
-      th.scope = 'col';
-      head.append(th);
-    }
-    table.append(head);
-    for (const name of [...COUNTS, 'source']) {
-      const tr = el('tr');
-      tr.dataset.field = name;
-      const th = el('th', null, Cov.t(name));
-      th.scope = 'row';
-      const their = theirs[name] == null ? '—' : String(theirs[name]);
-      const mine = conflict.yours[name] === '' ? '—' : conflict.yours[name];
-      tr.append(th, el('td', 'theirs', their), el('td', 'yours', mine));
-      table.append(tr);
-    }
-    box.append(table);
-    const actions = el('div', 'actions');
-    const keep = el('button', null, Cov.t('keepTheirs'));
-    keep.type = 'button';
-    keep.dataset.action = 'keep-theirs';
-    keep.addEventListener('click', () => {
-      stored[type] = theirs;
-      state[type] = { problems: {}, result: null, conflict: null };
-      redraw(type);
-    });
-    const send = el('button', 'primary', Cov.t('sendMine', { v: theirs.version }));
-    send.type = 'button';
-    send.dataset.action = 'send-mine';
-    send.addEventListener('click', () => {
-      stored[type] = theirs;
-      const form = document.querySelector(`form[data-type="${type}"]`);
-      submit(type, form, theirs.version, conflict.yours);
-    });
-    actions.append(keep, send);
-    box.append(actions);
-    return box;
-  }
-
-  function describe(before, after) {
-    const parts = [];
-    for (const name of [...COUNTS, 'statedRate', 'rateScope', 'source']) {
-      const was = before ? before[name] : null;
-      const is = after ? after[name] : null;
-      if (JSON.stringify(was) === JSON.stringify(is)) continue;
-      parts.push(`${Cov.t(name)}: ${was == null ? '—' : was} → ${is == null ? '—' : is}`);
-    }
-    return parts.join('; ') || (before ? '' : Cov.t('created'));
-  }
-
-  function drawRevisions() {
-    const rows = revisions.map((r) => {
-      const tr = el('tr');
-      tr.dataset.number = String(r.number);
-      tr.append(
-        el('td', null, Cov.when(r.at)),
-        el('td', null, `${r.actor.name} (${r.actor.role})`),
-        el('td', null, r.branchType ? `${Cov.t(r.branchType)} ${r.period ?? ''}` : ''),
-        el('td', 'change', describe(r.before, r.after)),
-        el('td', null, r.note ?? ''),
-      );
-      return tr;
-    });
-    if (rows.length === 0) {
-      const tr = el('tr');
-      const td = el('td', 'muted', Cov.t('noRevisions'));
-      td.colSpan = 5;
-      tr.append(td);
-      rows.push(tr);
-    }
-    document.querySelector('#revisions tbody').replaceChildren(...rows);
-  }
-
-  $('signin').addEventListener('submit', (event) => {
+  fieldset.append(result);
+  if (s.conflict) fieldset.append(conflictBox(type, s.conflict));
+  form.append(fieldset);
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
-    signIn($('token').value.trim());
+    submit(type, form, r ? r.version : 0);
   });
-  $('sign-out').addEventListener('click', signOut);
-  $('city').addEventListener('change', load);
-  $('period').addEventListener('change', load);
-  Cov.initLang(() => {
-    const problem = $('token-problem');
-    if (problem.textContent && problem.dataset.t) problem.textContent = Cov.t(problem.dataset.t);
-    if (!viewer) return;
-    drawWho();
-    for (const type of Cov.TYPES) {
-      const form = document.querySelector(`form[data-type="${type}"]`);
-      if (form) redraw(type, valuesOf(form));
+  return form;
+}
+
+function field(type, name, value) {
+  const id = `${type}-${name}`;
+  const wrap = el('div', 'field');
+  const label = el('label', null, Cov.t(name));
+  label.htmlFor = id;
+  // One line each (an <input>, not a <textarea>): a text is one line in a table cell.
+  const input = el('input');
+  input.id = id;
+  input.name = name;
+  input.value = value;
+  if (COUNTS.includes(name)) {
+    input.inputMode = 'numeric';
+    input.placeholder = Cov.t('unknownEmpty');
+  }
+  const problem = el('span', 'problem');
+  problem.id = `${id}-problem`;
+  problem.setAttribute('aria-live', 'polite');
+  input.setAttribute('aria-describedby', problem.id);
+  const refused = state[type].problems[name];
+  if (refused) {
+    problem.textContent = refused.message;
+    problem.dataset.code = refused.code;
+    input.setAttribute('aria-invalid', 'true');
+  }
+  wrap.append(label, input, problem);
+  return wrap;
+}
+
+/** What the form holds, as entered. */
+function valuesOf(form) {
+  const v = {};
+  for (const name of FIELDS) v[name] = form.elements[name].value.trim();
+  return v;
+}
+
+/**
+ * A count as entered, for the input: empty is null (unknown); a number is sent as a number;
+ * anything else is sent as it is, for the server to refuse in its own words.
+ */
+function countOf(text) {
+  if (text === '') return null;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : text;
+}
+
+/** Sends the form's figures with the version read and draws what the server answers. */
+async function submit(type, form, version, values) {
+  const v = values || valuesOf(form);
+  const s = state[type];
+  s.problems = {};
+  s.result = null;
+  s.conflict = null;
+  const mine = loads;
+  const chosen = selection();
+  const input = {
+    cityCode: chosen.code,
+    branchType: type,
+    period: chosen.period,
+    expectedVersion: version,
+    source: v.source,
+  };
+  for (const name of COUNTS) input[name] = countOf(v[name]);
+  if (v.note) input.note = v.note;
+  let response;
+  try {
+    response = await Cov.gql(UPDATE, { input }, token);
+  } catch (err) {
+    if (mine !== loads) return;
+    s.result = { ok: false, message: Cov.t('errNetwork') };
+    redraw(type, v);
+    return;
+  }
+  // Another city or year was chosen meanwhile: its forms are not this answer's to change.
+  if (mine !== loads) return;
+  const payload = response.data && response.data.updateCoverage;
+  if (!payload) {
+    s.result = { ok: false, message: Cov.describeErrors(response.errors) };
+    redraw(type, v);
+    return;
+  }
+  if (payload.userErrors.some((e) => e.code === 'VERSION_CONFLICT')) {
+    s.conflict = { theirs: payload.coverage, yours: v };
+    redraw(type, v);
+    return;
+  }
+  if (payload.userErrors.length > 0) {
+    // Each refusal beside its field, in the server's words; those of no field on the form below.
+    const elsewhere = [];
+    for (const e of payload.userErrors) {
+      const name = e.field[e.field.length - 1];
+      if (FIELDS.includes(name) && !s.problems[name]) s.problems[name] = e;
+      else elsewhere.push(e.message);
     }
+    if (elsewhere.length > 0) s.result = { ok: false, message: elsewhere.join('; ') };
+    redraw(type, v);
+    const first = document.querySelector(`form[data-type="${type}"] [aria-invalid="true"]`);
+    if (first) first.focus();
+    return;
+  }
+  stored[type] = payload.coverage;
+  s.result = { ok: true, version: payload.coverage.version };
+  redraw(type);
+  const reread = await Cov.gql(RECORDS, chosen, token);
+  if (mine === loads && reread.data && reread.data.revisions) {
+    revisions = reread.data.revisions.nodes;
     drawRevisions();
+  }
+}
+
+function redraw(type, values) {
+  const old = document.querySelector(`form[data-type="${type}"]`);
+  const next = recordForm(type, editable(), values);
+  old.replaceWith(next);
+}
+
+/** The stored record beside the user's figures, and the two ways out. */
+function conflictBox(type, conflict) {
+  const theirs = conflict.theirs;
+  const box = el('div', 'conflict');
+  box.setAttribute('role', 'alert');
+  box.append(el('p', null, Cov.t('conflictBy', { who: theirs.updatedBy ?? '—', at: Cov.when(theirs.updatedAt), v: theirs.version })));
+  const table = el('table');
+  const head = el('tr');
+  for (const text of [Cov.t('field'), Cov.t('theirFigures'), Cov.t('yourFigures')]) {
+    const th = el('th', null, text);
+    th.scope = 'col';
+    head.append(th);
+  }
+  table.append(head);
+  for (const name of [...COUNTS, 'source']) {
+    const tr = el('tr');
+    tr.dataset.field = name;
+    const th = el('th', null, Cov.t(name));
+    th.scope = 'row';
+    const their = theirs[name] == null ? '—' : String(theirs[name]);
+    const mine = conflict.yours[name] === '' ? '—' : conflict.yours[name];
+    tr.append(th, el('td', 'theirs', their), el('td', 'yours', mine));
+    table.append(tr);
+  }
+  box.append(table);
+  const actions = el('div', 'actions');
+  const keep = el('button', null, Cov.t('keepTheirs'));
+  keep.type = 'button';
+  keep.dataset.action = 'keep-theirs';
+  keep.addEventListener('click', () => {
+    stored[type] = theirs;
+    state[type] = { problems: {}, result: null, conflict: null };
+    redraw(type);
   });
-  if (token) signIn(token);
-})();
+  const send = el('button', 'primary', Cov.t('sendMine', { v: theirs.version }));
+  send.type = 'button';
+  send.dataset.action = 'send-mine';
+  send.addEventListener('click', () => {
+    stored[type] = theirs;
+    const form = document.querySelector(`form[data-type="${type}"]`);
+    submit(type, form, theirs.version, conflict.yours);
+  });
+  actions.append(keep, send);
+  box.append(actions);
+  return box;
+}
+
+function describe(before, after) {
+  const parts = [];
+  for (const name of [...COUNTS, 'statedRate', 'rateScope', 'source']) {
+    const was = before ? before[name] : null;
+    const is = after ? after[name] : null;
+    if (JSON.stringify(was) === JSON.stringify(is)) continue;
+    parts.push(`${Cov.t(name)}: ${was == null ? '—' : was} → ${is == null ? '—' : is}`);
+  }
+  return parts.join('; ') || (before ? '' : Cov.t('created'));
+}
+
+function drawRevisions() {
+  const rows = revisions.map((r) => {
+    const tr = el('tr');
+    tr.dataset.number = String(r.number);
+    tr.append(
+      el('td', null, Cov.when(r.at)),
+      el('td', null, `${r.actor.name} (${r.actor.role})`),
+      el('td', null, r.branchType ? `${Cov.t(r.branchType)} ${r.period ?? ''}` : ''),
+      el('td', 'change', describe(r.before, r.after)),
+      el('td', null, r.note ?? ''),
+    );
+    return tr;
+  });
+  if (rows.length === 0) {
+    const tr = el('tr');
+    const td = el('td', 'muted', Cov.t('noRevisions'));
+    td.colSpan = 5;
+    tr.append(td);
+    rows.push(tr);
+  }
+  document.querySelector('#revisions tbody').replaceChildren(...rows);
+}
+
+$('signin').addEventListener('submit', (event) => {
+  event.preventDefault();
+  signIn($('token').value.trim());
+});
+$('sign-out').addEventListener('click', signOut);
+$('city').addEventListener('change', load);
+$('period').addEventListener('change', load);
+Cov.initLang(() => {
+  if (!viewer) return;
+  drawWho();
+  for (const type of types) {
+    const form = document.querySelector(`form[data-type="${type}"]`);
+    if (form) redraw(type, valuesOf(form));
+  }
+  drawRevisions();
+});
+if (token) signIn(token);

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use coverage_api::config::ServeArgs;
 use coverage_api::service::tokens;
 use entity::Role;
 use serde_json::{Value, json};
@@ -426,6 +427,20 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
     };
     let app = TestApp::spawn().await;
     let jiaozuo = token(&app, "Jiaozuo office", Role::CityStaff, Some("410800")).await;
+    // A token the server does not know: its words for why.
+    browser.goto(&app.url("/staff")).await;
+    browser.type_into("#token", "cov_unknown").await;
+    browser.click("#sign-in").await;
+    assert_eq!(
+        browser
+            .wait_for(
+                "the token refused",
+                "document.getElementById('token-problem').textContent",
+                LOAD,
+            )
+            .await,
+        "the bearer token is malformed, unknown or revoked (UNAUTHENTICATED)"
+    );
     sign_in(&browser, &app, &jiaozuo).await;
     let who = browser
         .eval("[document.getElementById('who').textContent, document.getElementById('city').value, document.getElementById('period').value]")
@@ -449,7 +464,8 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         "the version read"
     );
 
-    // Problems are shown beside the fields before anything is sent.
+    // What the server refuses is shown beside the fields in the server's own words (the page
+    // keeps no copy of its rules), and nothing is stored.
     fill(
         &browser,
         &[
@@ -463,23 +479,50 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
         .await;
     let problems = "[...document.querySelectorAll('form[data-type=\"ENTERPRISE\"] .problem')].map((p) => p.textContent)";
+    let refused = json!([
+        "branchCount (500) cannot exceed eligibleCount (400)",
+        "",
+        "",
+        "source must not be empty: name where the figures come from",
+        ""
+    ]);
     assert_eq!(
-        browser.eval(problems).await,
-        json!(["组织数不能大于应建单位数", "", "", "请填写来源", ""])
+        browser
+            .wait_for(
+                "the server's refusal",
+                &format!(
+                    "document.querySelector('{ENTERPRISE} [aria-invalid=\"true\"]') && {problems}"
+                ),
+                LOAD,
+            )
+            .await,
+        refused
     );
-    assert_eq!(stored(&app).await["version"], 1, "nothing was sent");
+    assert_eq!(stored(&app).await["version"], 1, "nothing was stored");
+    // The labels follow the language; the server's words stay as it said them.
     browser.click("button[data-lang=\"en\"]").await;
-    assert_eq!(
-        browser.eval(problems).await,
-        json!([
-            "The branch count cannot exceed the eligible units",
-            "",
-            "",
-            "Say where the figures come from",
-            ""
-        ])
-    );
+    let label = format!("document.querySelector('{ENTERPRISE} label').textContent");
+    assert_eq!(browser.eval(&label).await, "Branch count");
+    assert_eq!(browser.eval(problems).await, refused);
     browser.click("button[data-lang=\"zh\"]").await;
+    // A count that is no number goes to the server as typed; the server says what it expected
+    // (a 400 answer, which Chromium logs on the console).
+    browser.expect_console_error(
+        "/graphql - Failed to load resource: the server responded with a status of 400",
+    );
+    fill(&browser, &[("newBranches", "abc"), ("source", "x")]).await;
+    browser
+        .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
+        .await;
+    let result = format!(
+        "document.querySelector('{ENTERPRISE} .result.bad') && document.querySelector('{ENTERPRISE} .result').textContent"
+    );
+    assert_eq!(
+        browser.wait_for("the server's answer", &result, LOAD).await,
+        "Invalid value for argument \"input.newBranches\", expected type \"Int\" (GRAPHQL_VALIDATION_FAILED)"
+    );
+    assert_eq!(stored(&app).await["version"], 1, "nothing was stored");
+    fill(&browser, &[("newBranches", "193")]).await;
 
     // A valid edit is saved with the version read, and leaves a revision.
     fill(
@@ -739,5 +782,304 @@ async fn graphiql_renders_offline_runs_the_dashboard_query_and_receives_a_subscr
         "the subscription ran over {ws}: {requests:?}"
     );
 
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+#[tokio::test]
+async fn the_dashboard_and_the_staff_page_show_every_city_of_1_800_page_after_page() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("many").await else {
+        return;
+    };
+    // More cities than one page holds (the server's connections give at most 100 a page).
+    let app = TestApp::spawn_synthetic(1800, 1).await;
+    open_dashboard(&browser, &app).await;
+    let shown = browser
+        .eval(
+            "(() => { const rows = [...document.querySelectorAll('#cities tbody tr')].map((tr) => tr.dataset.city);
+                      return [rows.length, new Set(rows).size, rows[0], rows[rows.length - 1],
+                              echarts.getInstanceByDom(document.getElementById('chart-rates')).getOption().yAxis[0].data.length]; })()",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([1800, 1800, "900001", "901800", 1800]),
+        "every city once, in the table and the chart"
+    );
+    let admin = app.admin_token().await;
+    sign_in(&browser, &app, &admin).await;
+    let options = browser
+        .eval("(() => { const o = [...document.querySelectorAll('#city option')].map((o) => o.value); return [o.length, new Set(o).size, o[o.length - 1]]; })()")
+        .await;
+    assert_eq!(
+        options,
+        json!([1800, 1800, "901800"]),
+        "every city to choose from"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+#[tokio::test]
+async fn a_subscription_the_server_refuses_shows_its_words_and_the_page_still_follows_the_other() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("refused").await else {
+        return;
+    };
+    // One operation per connection: the dashboard's second subscription (the pilots') is
+    // refused with TOO_MANY_SUBSCRIPTIONS (an event holding only the error, then `complete`).
+    let app = TestApp::spawn_with(ServeArgs {
+        max_subscriptions: 1,
+        ..ServeArgs::default()
+    })
+    .await;
+    open_dashboard(&browser, &app).await;
+    let banner = browser
+        .wait_for(
+            "the refusal shown",
+            "!document.getElementById('banner').hidden && document.getElementById('banner').textContent",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        banner,
+        "部分实时更新已停止: this connection has 1 operations open already; complete one first (TOO_MANY_SUBSCRIPTIONS)"
+    );
+    // The refused one is not asked for again (that would only be refused again), and the
+    // coverage subscription goes on: a write still appears.
+    app.until_subscribers(1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.events.subscriber_count(), 1);
+    let admin = app.admin_token().await;
+    write(
+        &app,
+        &admin,
+        json!({ "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2023,
+                "branchCount": 250, "eligibleCount": 400, "expectedVersion": 1,
+                "source": "Jiaozuo annual return 2023" }),
+    )
+    .await;
+    browser
+        .wait_for(
+            "the write on the dashboard",
+            "document.querySelector('tr[data-city=\"410800\"] td[data-type=\"ENTERPRISE\"][data-field=\"branchCount\"] .fig').textContent === '250'",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('banner').textContent")
+            .await,
+        banner,
+        "the refusal stays shown"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+/// What a scripted /graphql/ws (see [`scripted_front`]) was asked: each subscription's query.
+type Asked = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A server in front of `app` for the pages: every request goes on to `app`, except
+/// /graphql/ws, which speaks graphql-transport-ws from a script: it refuses the pilots'
+/// subscription with an `error` message (which this server never sends itself) and ends the
+/// first coverage subscription with `complete`. Returns its address and what it was asked.
+async fn scripted_front(app: &TestApp) -> (String, Asked) {
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    use axum::extract::{Request, State};
+    use axum::response::{IntoResponse, Response};
+
+    #[derive(Clone)]
+    struct Front {
+        upstream: String,
+        client: reqwest::Client,
+        asked: Asked,
+    }
+
+    async fn script(ws: WebSocketUpgrade, State(front): State<Front>) -> Response {
+        ws.protocols(["graphql-transport-ws"])
+            .on_upgrade(move |mut socket| async move {
+                while let Some(Ok(message)) = socket.recv().await {
+                    let Message::Text(text) = message else {
+                        continue;
+                    };
+                    let message: Value = serde_json::from_str(&text).unwrap();
+                    let id = message["id"].clone();
+                    let answer = match message["type"].as_str() {
+                        Some("connection_init") => json!({ "type": "connection_ack" }),
+                        Some("subscribe") => {
+                            let query = message["payload"]["query"].as_str().unwrap().to_owned();
+                            let first = {
+                                let mut asked = front.asked.lock().unwrap();
+                                asked.push(query.clone());
+                                asked.iter().filter(|q| **q == query).count() == 1
+                            };
+                            if query.contains("pilotDesignationChanged") {
+                                json!({ "type": "error", "id": id, "payload": [{
+                                    "message": "scripted: the pilots' subscription is refused",
+                                    "extensions": { "code": "SCRIPTED" } }] })
+                            } else if first {
+                                json!({ "type": "complete", "id": id })
+                            } else {
+                                continue;
+                            }
+                        }
+                        _ => continue,
+                    };
+                    if socket
+                        .send(Message::Text(answer.to_string().into()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+    }
+
+    async fn forward(State(front): State<Front>, request: Request) -> Response {
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let mut outgoing = front.client.request(
+            request.method().clone(),
+            format!("{}{path}", front.upstream),
+        );
+        for name in ["content-type", "accept", "authorization", "if-none-match"] {
+            if let Some(value) = request.headers().get(name) {
+                outgoing = outgoing.header(name, value);
+            }
+        }
+        let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let answer = outgoing.body(body).send().await.unwrap();
+        let status = answer.status();
+        let mut headers = answer.headers().clone();
+        for name in ["content-length", "transfer-encoding", "connection"] {
+            headers.remove(name);
+        }
+        let bytes = answer.bytes().await.unwrap();
+        (status, headers, bytes).into_response()
+    }
+
+    let front = Front {
+        upstream: app.url(""),
+        client: reqwest::Client::new(),
+        asked: Asked::default(),
+    };
+    let asked = front.asked.clone();
+    let router = axum::Router::new()
+        .route("/graphql/ws", axum::routing::get(script))
+        .fallback(forward)
+        .with_state(front);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    (addr, asked)
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_a_websocket_error_and_subscribes_again_after_a_complete() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("scripted").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (addr, asked) = scripted_front(&app).await;
+    browser.goto(&format!("http://{addr}/")).await;
+    browser
+        .wait_for(
+            "the dashboard is drawn",
+            "document.body.dataset.state === 'ready'",
+            LOAD,
+        )
+        .await;
+    let banner = browser
+        .wait_for(
+            "the error shown",
+            "!document.getElementById('banner').hidden && document.getElementById('banner').textContent",
+            LOAD,
+        )
+        .await;
+    assert_eq!(
+        banner,
+        "部分实时更新已停止: scripted: the pilots' subscription is refused (SCRIPTED)"
+    );
+    // The completed coverage subscription is asked for again, and the page reads again (what
+    // happened while it was not subscribed was not heard); the refused one is not asked again.
+    browser
+        .wait_for(
+            "a read after the subscription was renewed",
+            "Number(document.body.dataset.reads) >= 2",
+            LOAD,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let asked: Vec<String> = asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|q| q.split_whitespace().nth(1).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        asked,
+        ["DashboardCoverage", "DashboardPilots", "DashboardCoverage"]
+    );
+    assert_eq!(
+        browser
+            .eval("[document.body.dataset.live, document.getElementById('banner').textContent]")
+            .await,
+        json!(["open", banner])
+    );
+    browser.assert_clean(&addr).await;
+}
+
+#[tokio::test]
+async fn a_late_answer_for_an_earlier_choice_of_city_does_not_replace_the_current_one() {
+    let _one = helpers::exclusive().await;
+    let Some(mut browser) = Browser::start("late").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    sign_in(&browser, &app, &admin).await;
+    // What each city's enterprise record shows when read alone.
+    let meta = format!(
+        "document.body.dataset.state === 'ready' && document.querySelector('{ENTERPRISE} [data-field=\"meta\"]').textContent"
+    );
+    let mut shown = Vec::new();
+    for code in ["410900", "410100"] {
+        browser
+            .click(&format!("#city option[value=\"{code}\"]"))
+            .await;
+        shown.push(
+            browser
+                .wait_for(&format!("{code}'s records"), &meta, LOAD)
+                .await,
+        );
+    }
+    assert_ne!(shown[0], shown[1], "the two cities' records differ");
+    // Puyang's answer now comes 1.5 s late; Zhengzhou is chosen while it is on its way.
+    browser
+        .eval(
+            "(() => { const real = window.fetch;
+                      window.fetch = (url, init) => (init && String(init.body).includes('\"code\":\"410900\"')
+                        ? new Promise((done) => setTimeout(done, 1500)).then(() => real(url, init))
+                        : real(url, init)); })()",
+        )
+        .await;
+    browser.click("#city option[value=\"410900\"]").await;
+    browser.click("#city option[value=\"410100\"]").await;
+    let current = browser.wait_for("Zhengzhou's records", &meta, LOAD).await;
+    assert_eq!(current, shown[1]);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        browser
+            .eval(&format!("[document.getElementById('city').value, {meta}]"))
+            .await,
+        json!(["410100", shown[1]]),
+        "Puyang's late answer was dropped"
+    );
     browser.assert_clean(&app.addr.to_string()).await;
 }

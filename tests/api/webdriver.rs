@@ -28,6 +28,8 @@ pub struct Browser {
     requests: Vec<String>,
     /// Every console entry since the start.
     console: Vec<Value>,
+    /// Console errors a test expects (see [`Browser::expect_console_error`]).
+    expected: Vec<String>,
 }
 
 /// Writes straight to stderr, past the test harness's capture: a skipped browser test and the
@@ -130,6 +132,7 @@ impl Browser {
             profile,
             requests: Vec::new(),
             console: Vec::new(),
+            expected: Vec::new(),
         })
     }
 
@@ -301,8 +304,15 @@ impl Browser {
         self.requests.clone()
     }
 
+    /// Tells [`Browser::assert_clean`] that console errors containing `text` are expected: e.g.
+    /// Chromium's own "Failed to load resource" line for an answer a test provokes on purpose.
+    pub fn expect_console_error(&mut self, text: &str) {
+        self.expected.push(text.to_owned());
+    }
+
     /// Fails unless every request so far went to `http://{addr}` or `ws://{addr}` (or was a
-    /// `data:` URL inside a stylesheet) and the console holds no error (CSP refusals included).
+    /// `data:` URL inside a stylesheet) and the console holds no error (CSP refusals included)
+    /// but those expected.
     pub async fn assert_clean(&mut self, addr: &str) {
         self.drain_logs().await;
         let foreign: Vec<&String> = self
@@ -326,6 +336,13 @@ impl Browser {
             .console
             .iter()
             .filter(|e| e["level"] == "SEVERE")
+            .filter(|e| {
+                let message = e["message"].as_str().unwrap_or_default();
+                !self
+                    .expected
+                    .iter()
+                    .any(|text| message.contains(text.as_str()))
+            })
             .collect();
         assert!(errors.is_empty(), "console errors: {errors:#?}");
     }
