@@ -209,7 +209,7 @@ async fn import_file(
         None,
         writer,
         upload,
-        crate::sheets::report::ImportLimits::of(&serve),
+        crate::sheets::report::ImportLimits::of(serve),
     )
     .await?;
     let (Ended::Read(report) | Ended::Unreadable(report) | Ended::Forbidden(report)) = ended;

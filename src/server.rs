@@ -66,7 +66,7 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
         ws_read_buffer_size: args.ws_read_buffer_size as usize,
         ws_write_buffer_size: args.ws_write_buffer_size as usize,
         going_away: Arc::new(tokio::sync::watch::channel(false).0),
-        import: crate::sheets::report::ImportLimits::of(&args),
+        import: crate::sheets::report::ImportLimits::of(args),
         sheets_timeout: std::time::Duration::from_secs(args.sheets_timeout_secs),
         response_cache,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
@@ -99,7 +99,7 @@ pub async fn run(
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "metrics listening");
         let metrics = http::metrics_router(state.clone());
-        let connection_limits = crate::connections::ConnectionLimits::of(&args);
+        let connection_limits = crate::connections::ConnectionLimits::of(args);
         tokio::spawn(async move {
             let served = crate::connections::serve(
                 listener,
@@ -122,7 +122,7 @@ pub async fn run(
     crate::connections::serve(
         listener,
         http::router(state, limits),
-        crate::connections::ConnectionLimits::of(&args),
+        crate::connections::ConnectionLimits::of(args),
         shutdown,
     )
     .await

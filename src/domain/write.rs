@@ -410,6 +410,15 @@ pub fn check_text(field: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether an `updatedBy` label names a token's holder (see `service::writes::Writer::label`), and so a
+/// person. Records the server writes itself carry a label of their own (`seed:report`, `cli`).
+pub fn is_token_label(label: &str) -> bool {
+    label
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once(" (token "))
+        .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,13 +478,4 @@ mod tests {
             ["input.source"]
         );
     }
-}
-
-/// Whether an `updatedBy` label names a token's holder (see `service::writes::Writer::label`), and so a
-/// person. Records the server writes itself carry a label of their own (`seed:report`, `cli`).
-pub fn is_token_label(label: &str) -> bool {
-    label
-        .strip_suffix(')')
-        .and_then(|rest| rest.rsplit_once(" (token "))
-        .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }

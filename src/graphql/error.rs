@@ -33,8 +33,8 @@ pub fn server_error(code: Code, message: impl Into<String>) -> async_graphql::Se
 pub struct Refused {
     /// Why, for programs.
     pub code: Code,
-    /// What the client is told.
-    pub error: async_graphql::ServerError,
+    /// What the client is told (boxed: a refusal travels up many `Result`s).
+    pub error: Box<async_graphql::ServerError>,
 }
 
 impl Refused {
@@ -47,7 +47,10 @@ impl Refused {
     pub fn at(code: Code, message: impl Into<String>, locations: Vec<async_graphql::Pos>) -> Self {
         let mut error = server_error(code, message);
         error.locations = locations;
-        Self { code, error }
+        Self {
+            code,
+            error: Box::new(error),
+        }
     }
 
     /// A validation failure (`GRAPHQL_VALIDATION_FAILED`) at `locations`.
@@ -57,7 +60,7 @@ impl Refused {
 
     /// A response holding only this refusal.
     pub fn into_response(self) -> async_graphql::Response {
-        async_graphql::Response::from_errors(vec![self.error])
+        async_graphql::Response::from_errors(vec![*self.error])
     }
 }
 

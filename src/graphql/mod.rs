@@ -212,7 +212,7 @@ impl Api {
                     (response, registration, None)
                 }
                 Err(refused) => (
-                    Response::from_errors(vec![refused.error]),
+                    Response::from_errors(vec![*refused.error]),
                     None,
                     Some(refused.code),
                 ),

@@ -218,7 +218,7 @@ pub fn parse(
                 message_en: format!("row {line}: {en}"),
             });
         };
-        let city = find_city(&cities, &code, &name);
+        let city = find_city(cities, &code, &name);
         if city.is_none() {
             let shown = if code.is_empty() { &name } else { &code };
             bad(

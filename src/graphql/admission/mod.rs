@@ -266,7 +266,7 @@ impl DocumentStep {
                     .set("code", Code::GraphqlParseFailed);
                 Refused {
                     code: Code::GraphqlParseFailed,
-                    error,
+                    error: Box::new(error),
                 }
             })
         })?;
