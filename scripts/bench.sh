@@ -16,7 +16,10 @@
 # median: this machine's speed drifts from minute to minute, so one pair can mislead.
 #
 # Environment: COVERAGE_API_BIN (default: this tree's release build), CEILING_BIN (default: this
-# tree's examples/ceiling), OLD_BIN (optional), PAIRS (default 0), PG_ADMIN_URL, BENCH_PORT.
+# tree's examples/ceiling), OLD_BIN (optional), OLD_NAME (its name in the output, default
+# 4da9be1), OLD_ARGS (flags for it, e.g. "--response-cache-bytes 0" to compare an older build
+# that has the cache with the cache off on both sides), PAIRS (default 0), PG_ADMIN_URL,
+# BENCH_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +41,8 @@ if [[ -z "$bin" || -z "$ceiling" ]]; then
   ceiling="${ceiling:-./target/release/examples/ceiling}"
 fi
 old="${OLD_BIN:-}"
+old_name="${OLD_NAME:-4da9be1}"
+read -r -a old_args <<<"${OLD_ARGS:-}"
 pairs="${PAIRS:-0}"
 
 work="$(mktemp -d)"
@@ -133,9 +138,9 @@ for backend in sqlite postgres; do
   measure "$backend summary, cache off" summary
   stop
   if [[ -n "$old" ]]; then
-    start "$old" "$(database "$backend" coverage_bench_old)"
+    start "$old" "$(database "$backend" coverage_bench_old)" "${old_args[@]}"
     check dashboard '"totalCount":18'
-    measure "$backend dashboard, 4da9be1" dashboard
+    measure "$backend dashboard, $old_name" dashboard
     stop
   fi
   db="$(database "$backend" coverage_bench_1800)"
@@ -161,16 +166,16 @@ awk -F'\t' -v c="$ceiling_rps" '{ printf "| %s | %\047.0f | %s | %s | %.2f |\n",
 echo
 awk -F'\t' '
   / dashboard, cache off/ { off[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
-  / dashboard, 4da9be1/ { old[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
+  $1 ~ (" dashboard, " name "$") { old[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
   / dashboard 1800/ { page[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
   / summary 1800/ { sum[$1 ~ /^sqlite/ ? "sqlite" : "postgres"] = $2 }
   END {
     for (b in off) {
-      if (b in old) printf "%s: dashboard, cache off ÷ 4da9be1 = %.2f\n", b, off[b] / old[b]
+      if (b in old) printf "%s: dashboard, cache off ÷ %s = %.2f\n", b, name, off[b] / old[b]
       printf "%s: summary at 1,800 cities ÷ a page of 100 of 1,800 = %.2f\n", b, sum[b] / page[b]
     }
     printf "SQLite ÷ PostgreSQL, dashboard, cache off = %.2f\n", off["sqlite"] / off["postgres"]
-  }' "$results"
+  }' name="$old_name" "$results"
 echo "server peak memory (VmHWM) over the cache-on runs: $memory"
 
 if [[ -n "$old" && "$pairs" -gt 0 ]]; then
@@ -180,15 +185,15 @@ if [[ -n "$old" && "$pairs" -gt 0 ]]; then
     old_db="$(database "$backend" coverage_pairs_old)"
     ratios="$work/ratios_$backend"
     for i in $(seq 1 "$pairs"); do
-      start "$old" "$old_db"; before="$(rps dashboard 5)"; stop
+      start "$old" "$old_db" "${old_args[@]}"; before="$(rps dashboard 5)"; stop
       start "$bin" "$new_db" --response-cache-bytes 0; after="$(rps dashboard 5)"; stop
       ratio="$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a / b }')"
       echo "$ratio" >>"$ratios"
-      echo "$backend pair $i: this build $after/s, 4da9be1 $before/s, ratio $ratio" >&2
+      echo "$backend pair $i: this build $after/s, $old_name $before/s, ratio $ratio" >&2
     done
-    sort -n "$ratios" | awk -v b="$backend" '{ r[NR] = $1 } END {
+    sort -n "$ratios" | awk -v b="$backend" -v name="$old_name" '{ r[NR] = $1 } END {
       m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-      printf "%s: dashboard, cache off ÷ 4da9be1 over %d alternating pairs: median %.2f (lowest %.2f, highest %.2f)\n", b, NR, m, r[1], r[NR] }'
+      printf "%s: dashboard, cache off ÷ %s over %d alternating pairs: median %.2f (lowest %.2f, highest %.2f)\n", b, name, NR, m, r[1], r[NR] }'
   done
   psql "$pg_admin" -qc "DROP DATABASE IF EXISTS coverage_pairs WITH (FORCE)" \
     -c "DROP DATABASE IF EXISTS coverage_pairs_old WITH (FORCE)" >/dev/null
