@@ -76,8 +76,9 @@ impl Encoding {
 #[derive(Debug, Clone)]
 pub struct Entry {
     generation: u64,
-    /// The first 16 bytes of the SHA-256 of the media type and the body, in hex.
-    tag: String,
+    /// The weak validator `W/"<hex>"`, from the first 16 bytes of the SHA-256 of the media type
+    /// and the body; made once, shared by every answer from the entry.
+    etag: Bytes,
     identity: Bytes,
     gzip: Option<Bytes>,
     brotli: Option<Bytes>,
@@ -92,7 +93,7 @@ impl Entry {
         let digest = hash.finalize();
         Self {
             generation,
-            tag: hex::encode(&digest[..16]),
+            etag: Bytes::from(format!("W/\"{}\"", hex::encode(&digest[..16]))),
             identity: body,
             gzip: None,
             brotli: None,
@@ -112,9 +113,10 @@ impl Entry {
         (self.identity.len() + len(&self.gzip) + len(&self.brotli)) as u64 + ENTRY_OVERHEAD
     }
 
-    /// The entry's validator: the same for every content coding of the answer.
-    pub fn tag(&self) -> &str {
-        &self.tag
+    /// The entry's weak `ETag` value: the same for every content coding of the answer
+    /// (RFC 9110 §8.8.1).
+    pub fn etag(&self) -> &Bytes {
+        &self.etag
     }
 
     /// The answer's length as it is (uncompressed).
@@ -169,9 +171,13 @@ struct Inner {
 
 impl Inner {
     /// The current generation; empties the entries the first time it is read after a commit.
+    /// A read, not a write, while nothing has committed: every hit passes here, and a write
+    /// would make the cores fight over one cache line.
     fn current(&self) -> u64 {
         let now = self.generation.current();
-        if self.cleared.swap(now, Ordering::SeqCst) != now {
+        if self.cleared.load(Ordering::Acquire) != now
+            && self.cleared.swap(now, Ordering::SeqCst) != now
+        {
             self.entries.clear();
         }
         now
