@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Fetches the third-party browser code listed in web/vendor/manifest.txt again from the npm
+# Fetches the third-party browser code listed in web/assets/vendor/manifest.txt again from the npm
 # registry (`npm pack`, npm's own client), checks each tarball against the integrity recorded in
 # the manifest (sha512, as npm reports it) and each committed file against its tarball, byte for
 # byte, and against its recorded sha256.
 #
 #   scripts/vendor.sh           verify: exit 1 on any difference (changes nothing)
-#   scripts/vendor.sh --write   write the files from the verified tarballs into web/vendor/
+#   scripts/vendor.sh --write   write the files from the verified tarballs into web/assets/vendor/
 #
 # To move to a new release: change the version and the integrity in the manifest (from
 # `npm view PACKAGE@VERSION dist.integrity`), run with --write, then update the sha256 column
-# (`sha256sum web/vendor/FILE`) and check the pages in a browser (the browser tests).
+# (`sha256sum web/assets/vendor/FILE`) and check the pages in a browser (the browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-vendor=web/vendor
+vendor=web/assets/vendor
 manifest=$vendor/manifest.txt
 write=false
 [[ "${1:-}" == "--write" ]] && write=true

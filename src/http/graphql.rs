@@ -93,7 +93,7 @@ pub(super) async fn get(
     RawQuery(query): RawQuery,
 ) -> Response {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
-        return super::pages::graphiql(&headers);
+        return super::pages::graphiql(headers).await;
     };
     let Ok(media) = negotiate(&headers) else {
         return not_acceptable();

@@ -1,22 +1,30 @@
-//! The pages people use, served from files compiled into the binary (`web/`): the live dashboard
-//! at `/`, the city-staff page at `/staff`, GraphiQL at `GET /graphql` (served by
+//! The pages people use, served from files compiled into the binary (`web/pages/`): the live
+//! dashboard at `/`, the city-staff page at `/staff`, GraphiQL at `GET /graphql` (served by
 //! [`super`] through [`graphiql`]) and their scripts, styles and vendored third-party
-//! bundles at `/assets/…`. Nothing is fetched from another origin: every page carries a
-//! `Content-Security-Policy` that says so. The pages are clients of the public GraphQL API like
-//! any other; there is no private endpoint for them.
+//! bundles at `/assets/…` (`web/assets/`). Nothing is fetched from another origin: every page
+//! carries a `Content-Security-Policy` that says so. The pages are clients of the public GraphQL
+//! API like any other; there is no private endpoint for them.
+//!
+//! memory-serve (with `build.rs`) keeps the files: each with its SHA-256 `ETag` answered by a 304,
+//! and the text files compressed once (brotli at build time in a release build, gzip at start)
+//! and sent in the encoding the client prefers. Every file is revalidated on use (`no-cache`), so
+//! a new binary's files are never mistaken for the old ones. This module adds what memory-serve
+//! does not know: the charset of our text files, `nosniff`, and each page's policy.
 
-use std::sync::OnceLock;
+use std::convert::Infallible;
+use std::sync::LazyLock;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Path;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
 };
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sha2::{Digest, Sha256};
+use memory_serve::{CacheControl, MemoryServe};
+use tower::ServiceExt;
 
 /// The policy of the dashboard and the staff page: scripts, styles, data and the WebSocket from
 /// this origin only (`'self'` covers `ws:`/`wss:` to the same host), no inline script or style,
@@ -33,55 +41,24 @@ pub const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self'; \
      connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
-/// A file of `web/`, compiled in.
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
+/// `web/pages/`: `/index.html`, `/staff.html`, `/graphiql.html`, reached only through their
+/// routes below (never by file name), each with its policy.
+static PAGES: LazyLock<Router> = LazyLock::new(|| files(memory_serve::load!("pages")));
+
+/// `web/assets/`, served under `/assets/`.
+static ASSETS: LazyLock<Router> = LazyLock::new(|| files(memory_serve::load!("assets")));
+
+/// The files of one directory as a router of their own (made once per process: memory-serve
+/// keeps the decompressed and gzip copies for the life of the process).
+fn files(served: MemoryServe) -> Router {
+    served
+        .index_file(None)
+        .html_cache_control(CacheControl::NoCache)
+        .cache_control(CacheControl::NoCache)
+        .enable_brotli(true)
+        .enable_gzip(true)
+        .into_router()
 }
-
-macro_rules! asset {
-    ($name:literal, $type:expr) => {
-        Asset {
-            name: $name,
-            content_type: $type,
-            body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/", $name)),
-        }
-    };
-}
-
-const JS: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
-const HTML: &str = "text/html; charset=utf-8";
-const TEXT: &str = "text/plain; charset=utf-8";
-const SVG: &str = "image/svg+xml";
-
-/// Everything under `/assets/`, by name. The pages themselves are served by their routes.
-const ASSETS: [Asset; 19] = [
-    asset!("app.css", CSS),
-    asset!("favicon.svg", SVG),
-    asset!("common.js", JS),
-    asset!("dashboard.js", JS),
-    asset!("staff.js", JS),
-    asset!("graphiql.js", JS),
-    asset!("graphiql-page.css", CSS),
-    asset!("vendor/react.production.min.js", JS),
-    asset!("vendor/react-dom.production.min.js", JS),
-    asset!("vendor/graphiql.min.js", JS),
-    asset!("vendor/graphiql.min.css", CSS),
-    asset!("vendor/echarts.common.min.js", JS),
-    asset!("vendor/manifest.txt", TEXT),
-    asset!("vendor/licenses/react.LICENSE", TEXT),
-    asset!("vendor/licenses/react-dom.LICENSE", TEXT),
-    asset!("vendor/licenses/graphiql.LICENSE", TEXT),
-    asset!("vendor/licenses/echarts.LICENSE", TEXT),
-    asset!("vendor/licenses/echarts.NOTICE", TEXT),
-    asset!("vendor/licenses/echarts.LICENSE-d3", TEXT),
-];
-
-const DASHBOARD: Asset = asset!("index.html", HTML);
-const STAFF: Asset = asset!("staff.html", HTML);
-const GRAPHIQL: Asset = asset!("graphiql.html", HTML);
 
 /// The routes of the pages and their assets; merged into [`super::router`], so they
 /// share its layers (compression, request ids, tracing, timeout).
@@ -89,76 +66,61 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(
             "/",
-            get(|h: HeaderMap| async move { page(&DASHBOARD, PAGE_CSP, &h) }),
+            get(|h: HeaderMap| serve(&PAGES, "/index.html", h, Some(PAGE_CSP))),
         )
         .route(
             "/staff",
-            get(|h: HeaderMap| async move { page(&STAFF, PAGE_CSP, &h) }),
+            get(|h: HeaderMap| serve(&PAGES, "/staff.html", h, Some(PAGE_CSP))),
         )
-        .route("/assets/{*name}", get(asset))
+        .route(
+            "/assets/{*name}",
+            get(|Path(name): Path<String>, h: HeaderMap| async move {
+                serve(&ASSETS, &format!("/{name}"), h, None).await
+            }),
+        )
         // Browsers ask for it whatever the page says.
         .route(
             "/favicon.ico",
-            get(|h: HeaderMap| asset(Path("favicon.svg".to_owned()), h)),
+            get(|h: HeaderMap| serve(&ASSETS, "/favicon.svg", h, None)),
         )
 }
 
 /// GraphiQL, for `GET /graphql` without an operation.
-pub fn graphiql(headers: &HeaderMap) -> Response {
-    page(&GRAPHIQL, GRAPHIQL_CSP, headers)
+pub async fn graphiql(headers: HeaderMap) -> Response {
+    serve(&PAGES, "/graphiql.html", headers, Some(GRAPHIQL_CSP)).await
 }
 
-async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
-    match ASSETS.iter().find(|a| a.name == name) {
-        Some(asset) => serve(asset, &headers),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
-    }
-}
-
-fn page(asset: &Asset, csp: &'static str, headers: &HeaderMap) -> Response {
-    let mut response = serve(asset, headers);
-    let h = response.headers_mut();
-    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
-}
-
-/// The asset with a strong `ETag` (its SHA-256), revalidated on every use (`no-cache`): a new
-/// binary's files are never mistaken for the old ones, and an unchanged file costs a 304.
-fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
-    let tag = HeaderValue::from_str(etag(asset)).ok();
-    let fresh = tag
-        .as_ref()
-        .is_some_and(|tag| super::answer::if_none_match(headers, tag));
-    let mut response = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        asset.body.into_response()
+/// The file at `path` of `files`, answered for a request with `headers`; a page gets its `policy`.
+async fn serve(
+    files: &'static LazyLock<Router>,
+    path: &str,
+    headers: HeaderMap,
+    policy: Option<&'static str>,
+) -> Response {
+    // A name that is no path (`/assets/a b`) names no file.
+    let Ok(uri) = path.parse::<Uri>() else {
+        return StatusCode::NOT_FOUND.into_response();
     };
+    let mut request = Request::new(Body::empty());
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let answered: Result<Response, Infallible> = Router::clone(files).oneshot(request).await;
+    let mut response = answered.unwrap_or_else(|never| match never {});
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Every text file of web/ is UTF-8 (the pages are Chinese); memory-serve names the type
+    // from the extension alone.
+    if let Some(utf8) = h
+        .get(CONTENT_TYPE)
+        .and_then(|t| t.to_str().ok())
+        .filter(|t| t.starts_with("text/") && !t.contains("charset"))
+        .and_then(|t| HeaderValue::from_str(&format!("{t}; charset=utf-8")).ok())
+    {
+        h.insert(CONTENT_TYPE, utf8);
+    }
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if let Some(tag) = tag {
-        h.insert(ETAG, tag);
+    if let Some(policy) = policy {
+        h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+        h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     }
     response
-}
-
-/// `"<first 16 bytes of the SHA-256, hex>"`, computed once per file.
-fn etag(asset: &Asset) -> &'static str {
-    static TAGS: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
-    let tags = TAGS.get_or_init(|| {
-        ASSETS
-            .iter()
-            .chain([&DASHBOARD, &STAFF, &GRAPHIQL])
-            .map(|a| {
-                let digest = Sha256::digest(a.body);
-                (a.name, format!("\"{}\"", hex::encode(&digest[..16])))
-            })
-            .collect()
-    });
-    tags.iter()
-        .find(|(name, _)| *name == asset.name)
-        .map_or("\"0\"", |(_, tag)| tag.as_str())
 }

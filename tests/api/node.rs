@@ -430,7 +430,7 @@ async fn a_subscription_event_carries_the_ids_of_the_changed_objects() {
 #[tokio::test]
 async fn the_graphiql_default_query_asks_for_ids_and_runs_without_errors() {
     let app = TestApp::spawn().await;
-    let page = include_str!("../../web/graphiql.js");
+    let page = include_str!("../../web/assets/graphiql.js");
     let start = page.find("const dashboardQuery = `").unwrap() + "const dashboardQuery = `".len();
     let end = start + page[start..].find("`;").unwrap();
     let query = page[start..end].replace("\\`", "`");

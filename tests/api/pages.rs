@@ -90,6 +90,34 @@ async fn assets_are_revalidated_by_etag_and_compressed() {
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
+    // The encoding the client prefers, made once (brotli at build time); the same file either way.
+    let file = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/web/assets/vendor/echarts.common.min.js"
+    ))
+    .unwrap();
+    let brotli = app
+        .client
+        .get(app.url("/assets/vendor/echarts.common.min.js"))
+        .header("accept-encoding", "gzip;q=0.5, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["etag"], first.headers()["etag"]);
+    let packed = brotli.bytes().await.unwrap();
+    assert!(packed.len() < file.len() / 3, "{}", packed.len());
+    let mut unpacked = Vec::new();
+    brotli::BrotliDecompress(&mut &packed[..], &mut unpacked).unwrap();
+    assert_eq!(unpacked, file);
+    let plain = app
+        .client
+        .get(app.url("/assets/vendor/echarts.common.min.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap(), file);
     assert_eq!(app.get("/assets/nope.js").await.0, 404);
     assert_eq!(app.get("/assets/../Cargo.toml").await.0, 404);
 }
@@ -97,9 +125,10 @@ async fn assets_are_revalidated_by_etag_and_compressed() {
 /// Our own front-end files name no other origin (the vendored bundles are checked by hash).
 #[test]
 fn our_own_front_end_files_name_no_other_origin() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web");
+    let web = concat!(env!("CARGO_MANIFEST_DIR"), "/web");
     let mut checked = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
+    let pages = std::fs::read_dir(format!("{web}/pages")).unwrap();
+    for entry in pages.chain(std::fs::read_dir(format!("{web}/assets")).unwrap()) {
         let path = entry.unwrap().path();
         if !path.is_file() {
             continue;
@@ -117,11 +146,11 @@ fn our_own_front_end_files_name_no_other_origin() {
     assert!(checked >= 9, "{checked}");
 }
 
-/// Every vendored file is the one `web/vendor/manifest.txt` records (its sha256); the manifest
+/// Every vendored file is the one `web/assets/vendor/manifest.txt` records (its sha256); the manifest
 /// records the npm integrity of each package (scripts/vendor.sh checks them against npm).
 #[test]
 fn the_vendored_files_are_exactly_the_ones_the_manifest_records() {
-    let vendor = concat!(env!("CARGO_MANIFEST_DIR"), "/web/vendor");
+    let vendor = concat!(env!("CARGO_MANIFEST_DIR"), "/web/assets/vendor");
     let manifest = std::fs::read_to_string(format!("{vendor}/manifest.txt")).unwrap();
     let mut files = 0;
     let mut tarballs = 0;
