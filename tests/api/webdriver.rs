@@ -1,9 +1,9 @@
-//! A small WebDriver client for the browser tests: Debian's `chromium` driven by Debian's
-//! `chromium-driver` (never a browser a crate or script downloads), headless, over the W3C
-//! WebDriver protocol with reqwest (already a dev-dependency; a WebDriver crate would add a
-//! second HTTP stack for the dozen calls used here). It also collects what the checks of every
-//! browser test need: the console (chromedriver's `browser` log) and every request the pages
-//! made (its `performance` log: the DevTools protocol's Network events, WebSockets included).
+//! The browser for the browser tests: Debian's `chromium` driven by Debian's `chromium-driver`
+//! (never a browser a crate or script downloads), headless, over the W3C WebDriver protocol with
+//! fantoccini. It also collects what the checks of every browser test need: the console
+//! (chromedriver's `browser` log) and every request the pages made (its `performance` log: the
+//! DevTools protocol's Network events, WebSockets included). Those logs are chromedriver's own
+//! endpoint, which fantoccini sends as a custom command ([`Log`]).
 //!
 //! Without chromium or chromedriver the tests say so on stderr and pass, so that `cargo test`
 //! runs everywhere; `COVERAGE_API_BROWSER_TESTS=required` (set by `.ci/run`) makes that a failure.
@@ -13,13 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use axum::http::Method;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand, WindowHandle};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A headless Chromium with its own profile, driven through its own chromedriver.
 pub struct Browser {
-    http: reqwest::Client,
+    client: Client,
     driver_addr: String,
     session: String,
     driver: Child,
@@ -30,6 +32,25 @@ pub struct Browser {
     console: Vec<Value>,
     /// Console errors a test expects (see [`Browser::expect_console_error`]).
     expected: Vec<String>,
+}
+
+/// chromedriver's log endpoint (`POST /session/{id}/se/log`), which is not W3C WebDriver: the
+/// entries of one log (`browser` or `performance`) since it was last read.
+#[derive(Debug)]
+struct Log(&'static str);
+
+impl WebDriverCompatibleCommand for Log {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::POST, Some(json!({ "type": self.0 }).to_string()))
+    }
 }
 
 /// Writes straight to stderr, past the test harness's capture: a skipped browser test and the
@@ -75,26 +96,12 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let driver_addr = format!("127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let status = format!("http://{driver_addr}/status");
-        let mut ready = false;
-        for _ in 0..200 {
-            if let Ok(r) = http.get(&status).send().await
-                && let Ok(v) = r.json::<Value>().await
-                && v["value"]["ready"] == true
-            {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(ready, "chromedriver did not come up");
         let profile = std::env::temp_dir().join(format!(
             "coverage-api-chromium-{}-{test}",
             std::process::id()
         ));
         std::fs::remove_dir_all(&profile).ok();
-        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+        let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
@@ -110,22 +117,38 @@ impl Browser {
                 ],
             },
             "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" },
-        } } });
-        let response: Value = http
-            .post(format!("http://{driver_addr}/session"))
-            .json(&capabilities)
-            .send()
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("an object")
+        };
+        let capabilities: Capabilities = capabilities;
+        // chromedriver takes a moment to listen; a session is made once it does.
+        let mut client = None;
+        for _ in 0..200 {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://{driver_addr}"))
+                .await
+            {
+                Ok(made) => {
+                    client = Some(made);
+                    break;
+                }
+                Err(
+                    fantoccini::error::NewSessionError::Failed(_)
+                    | fantoccini::error::NewSessionError::FailedC(_),
+                ) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => panic!("no session: {e}"),
+            }
+        }
+        let client = client.expect("chromedriver did not come up");
+        let session = client
+            .session_id()
             .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("new session answer");
-        let session = response["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {response}"))
-            .to_owned();
+            .expect("a session")
+            .expect("a session id");
         Some(Self {
-            http,
+            client,
             driver_addr,
             session,
             driver,
@@ -136,38 +159,20 @@ impl Browser {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("http://{}/session/{}{path}", self.driver_addr, self.session);
-        let mut request = self.http.request(method, url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer: Value = request
-            .send()
-            .await
-            .expect("WebDriver call")
-            .json()
-            .await
-            .expect("WebDriver answer");
-        if let Some(error) = answer["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {error}: {}", answer["value"]["message"]);
-        }
-        answer["value"].clone()
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
     /// Opens `url` and waits for its load event.
     pub async fn goto(&self, url: &str) {
-        self.post("/url", json!({ "url": url })).await;
+        self.client.goto(url).await.expect("open the page");
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) and returns what it returns.
     pub async fn exec(&self, script: &str, args: Value) -> Value {
-        self.post("/execute/sync", json!({ "script": script, "args": args }))
+        let Value::Array(args) = args else {
+            panic!("the arguments of a script are a list: {args}")
+        };
+        self.client
+            .execute(script, args)
             .await
+            .unwrap_or_else(|e| panic!("script {script}: {e}"))
     }
 
     /// The value of the JavaScript expression `expr`.
@@ -195,54 +200,61 @@ impl Browser {
         }
     }
 
-    async fn element(&self, css: &str) -> String {
-        let found = self
-            .post("/element", json!({ "using": "css selector", "value": css }))
-            .await;
-        found[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element {css}"))
-            .to_owned()
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
     /// Clicks the element `css` selects, as a user would (it must be visible and enabled).
     pub async fn click(&self, css: &str) {
-        let id = self.element(css).await;
-        self.post(&format!("/element/{id}/click"), json!({})).await;
+        let element = self.element(css).await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Replaces the text of the field `css` selects by typing `text` into it.
     pub async fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css).await;
-        self.post(&format!("/element/{id}/clear"), json!({})).await;
-        self.post(&format!("/element/{id}/value"), json!({ "text": text }))
-            .await;
+        let field = self.element(css).await;
+        field.clear().await.expect("clear the field");
+        field.send_keys(text).await.expect("type into the field");
     }
 
     /// Opens a new tab and switches to it; returns the handle of the tab it left.
     pub async fn new_tab(&self) -> String {
         let before = self.handle().await;
-        let tab = self.post("/window/new", json!({ "type": "tab" })).await;
-        self.post("/window", json!({ "handle": tab["handle"] }))
-            .await;
+        let tab = self.client.new_window(true).await.expect("a new tab");
+        self.client
+            .switch_to_window(tab.handle)
+            .await
+            .expect("switch to the new tab");
         before
     }
 
     /// The handle of the current tab.
     pub async fn handle(&self) -> String {
-        let handle = self.call(reqwest::Method::GET, "/window", None).await;
-        handle.as_str().unwrap_or_default().to_owned()
+        let handle = self.client.window().await.expect("the current tab");
+        String::from(handle)
     }
 
     /// Switches to the tab `handle`.
     pub async fn switch_to(&self, handle: &str) {
-        self.post("/window", json!({ "handle": handle })).await;
+        let handle = WindowHandle::try_from(handle.to_owned()).expect("a tab's handle");
+        self.client
+            .switch_to_window(handle)
+            .await
+            .expect("switch tabs");
     }
 
     /// Resizes the window.
     pub async fn resize(&self, width: u32, height: u32) {
-        self.post("/window/rect", json!({ "width": width, "height": height }))
-            .await;
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
     }
 
     /// Saves a screenshot of the page, in a window `height` pixels tall, to `dir/name` when
@@ -251,27 +263,27 @@ impl Browser {
         let Some(dir) = std::env::var_os("COVERAGE_API_SCREENSHOTS") else {
             return;
         };
-        use base64::Engine;
         self.resize(1366, height).await;
         self.exec("window.scrollTo(0, 0);", json!([])).await;
-        let shot = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = self.client.screenshot().await.expect("a PNG");
         self.resize(1366, 768).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(shot.as_str().expect("base64"))
-            .expect("a PNG");
         let path = Path::new(&dir).join(name);
         std::fs::write(&path, png).expect("write the screenshot");
         say(&format!("screenshot {}", path.display()));
     }
 
-    async fn drain_logs(&mut self) {
-        for entry in self
-            .post("/se/log", json!({ "type": "performance" }))
+    /// The entries of chromedriver's log `kind` since it was last read.
+    async fn log(&self, kind: &'static str) -> Vec<Value> {
+        let entries = self
+            .client
+            .issue_cmd(Log(kind))
             .await
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
+            .unwrap_or_else(|e| panic!("the {kind} log: {e}"));
+        entries.as_array().cloned().unwrap_or_default()
+    }
+
+    async fn drain_logs(&mut self) {
+        for entry in self.log("performance").await {
             let Some(text) = entry["message"].as_str() else {
                 continue;
             };
@@ -293,9 +305,8 @@ impl Browser {
                 self.requests.push(url.to_owned());
             }
         }
-        let console = self.post("/se/log", json!({ "type": "browser" })).await;
-        self.console
-            .extend(console.as_array().cloned().unwrap_or_default());
+        let console = self.log("browser").await;
+        self.console.extend(console);
     }
 
     /// Every request the pages made so far (URLs, WebSockets included).
@@ -351,7 +362,8 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // Ends the session (chromedriver then stops Chromium) with a plain blocking request: Drop
-        // cannot await, and a test that failed must not leave a browser behind.
+        // cannot await (fantoccini ends it from a task, which a failed test's runtime may never
+        // run), and a test that failed must not leave a browser behind.
         if let Ok(mut stream) = std::net::TcpStream::connect(&self.driver_addr) {
             stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
             let request = format!(
