@@ -3,7 +3,7 @@
 //! that lives as long as the request: nothing is ever served stale. (The city list needs none for
 //! its cities' coverage and programmes: its own statement brings them, see `city::along`.)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -128,8 +128,9 @@ pub struct CoverageKey {
     pub branch_type: Option<BranchType>,
 }
 
-/// Loads a city's records in one period. Keys with the same arguments (the usual case: one
-/// field of a list) share one statement.
+/// Loads a city's records in one period, through the city list's own statement
+/// ([`service::cities::with_children`]): one statement for the whole batch, whatever the
+/// arguments its keys use.
 pub struct CoverageByCity(Database);
 
 impl Loader<CoverageKey> for CoverageByCity {
@@ -141,25 +142,27 @@ impl Loader<CoverageKey> for CoverageByCity {
         keys: &[CoverageKey],
     ) -> Result<HashMap<CoverageKey, Self::Value>, LoadError> {
         crate::metrics::loader_batch("coverage_by_city", keys.len());
+        let wanted: HashSet<&CoverageKey> = keys.iter().collect();
+        let mut along = service::cities::Along::default();
+        let mut codes = HashSet::new();
+        for key in keys {
+            if !along.coverage.contains(&(key.period, key.branch_type)) {
+                along.coverage.push((key.period, key.branch_type));
+            }
+            codes.insert(key.city_code.clone());
+        }
+        let codes: Vec<String> = codes.into_iter().collect();
         let mut out = HashMap::with_capacity(keys.len());
-        let by_args = group(
-            keys.iter()
-                .map(|k| ((k.period, k.branch_type), k.city_code.clone())),
-        );
-        for ((period, branch_type), codes) in by_args {
-            let rows =
-                service::coverage::for_cities(&self.0.conn, &codes, period, branch_type).await?;
-            let mut by_city = group(rows.into_iter().map(|r| (r.city_code.clone(), r)));
-            for city_code in codes {
-                let records = by_city.remove(&city_code).unwrap_or_default();
-                out.insert(
-                    CoverageKey {
-                        city_code,
-                        period,
-                        branch_type,
-                    },
-                    records,
-                );
+        for city in service::cities::with_children(&self.0.conn, &codes, &along).await? {
+            for (&(period, branch_type), records) in along.coverage.iter().zip(city.coverage) {
+                let key = CoverageKey {
+                    city_code: city.city.code.clone(),
+                    period,
+                    branch_type,
+                };
+                if wanted.contains(&key) {
+                    out.insert(key, records);
+                }
             }
         }
         Ok(out)
@@ -209,7 +212,8 @@ impl Loader<HistoryKey> for HistoryByCity {
 
 pub use crate::service::cities::DesignatedProgram;
 
-/// Loads the programmes a city holds, by programme code.
+/// Loads the programmes a city holds, by programme code, through the city list's own
+/// statement ([`service::cities::with_children`]).
 pub struct ProgramsByCity(Database);
 
 impl Loader<String> for ProgramsByCity {
@@ -218,11 +222,14 @@ impl Loader<String> for ProgramsByCity {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
         crate::metrics::loader_batch("programs_by_city", keys.len());
-        let rows = service::pilots::programs_of_cities(&self.0.conn, keys).await?;
-        let mut map = group(rows.into_iter().map(|(d, p)| (d.city_code.clone(), (d, p))));
-        Ok(keys
-            .iter()
-            .map(|k| (k.clone(), map.remove(k).unwrap_or_default()))
+        let along = service::cities::Along {
+            coverage: Vec::new(),
+            programs: true,
+        };
+        let cities = service::cities::with_children(&self.0.conn, keys, &along).await?;
+        Ok(cities
+            .into_iter()
+            .map(|city| (city.city.code, city.programs.unwrap_or_default()))
             .collect())
     }
 }

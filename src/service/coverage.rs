@@ -1,33 +1,17 @@
-//! Coverage records: per city for one period, per city across periods, and the list of periods.
+//! Coverage records: by natural key, per city across periods, and the list of periods (a city's
+//! records of one period are read with the city, `service::cities`).
 
 use std::collections::BTreeSet;
 
 use entity::{coverage_record, province_total};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{LATEST_PERIOD_SQL, period_expr};
+use super::LATEST_PERIOD_SQL;
 use crate::domain::BranchType;
 use crate::error::AppResult;
-
-/// Records of the given cities in `period` (the latest period with data when `None`), of one
-/// branch type or all. One statement, whatever the number of cities.
-pub async fn for_cities(
-    db: &impl ConnectionTrait,
-    city_codes: &[String],
-    period: Option<i32>,
-    branch_type: Option<BranchType>,
-) -> AppResult<Vec<coverage_record::Model>> {
-    let mut query = coverage_record::Entity::find()
-        .filter(coverage_record::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
-        .filter(Expr::col(coverage_record::Column::Period).eq(period_expr(period)));
-    if let Some(branch_type) = branch_type {
-        query = query.filter(coverage_record::Column::BranchType.eq(branch_type));
-    }
-    Ok(query.all(db).await?)
-}
 
 /// The natural key of a coverage record: city, branch type, period.
 pub type RecordKey = (String, BranchType, i32);

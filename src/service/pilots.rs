@@ -50,16 +50,6 @@ pub async fn designations(
         .await?)
 }
 
-/// The programmes each of the given cities holds, as (designation, programme) pairs ordered by
-/// programme code. One statement (a join), whatever the number of cities.
-pub async fn programs_of_cities(
-    db: &impl ConnectionTrait,
-    city_codes: &[String],
-) -> AppResult<Vec<(pilot_designation::Model, pilot_program::Model)>> {
-    use pilot_designation::Column::{CityCode, ProgramCode};
-    designations_with::<pilot_program::Entity>(db, CityCode, city_codes, ProgramCode).await
-}
-
 /// The member cities of each of the given programmes, as (designation, city) pairs ordered
 /// by city code. One statement (a join), whatever the number of programmes.
 pub async fn cities_of_programs(

@@ -147,9 +147,11 @@ fn row_text_column(backend: sea_orm::DbBackend) -> usize {
 }
 
 /// The page's one statement carries each city's coverage and programmes as JSON (see
-/// `service::cities::list`); `city(code)` reads them through the loaders, one row per record.
-/// Both must give every city the same answer, to the last bit of a rate and the last character
-/// of a text that JSON has to escape, on both databases.
+/// `service::cities::list`); `city(code)` reads them through the loaders, which batch its
+/// children into the same statement over the cities they were asked for
+/// (`service::cities::with_children`): every coverage field of the batch, whatever its
+/// arguments, in one statement. Both must give every city the same answer, to the last bit of a
+/// rate and the last character of a text that JSON has to escape, on both databases.
 #[tokio::test]
 async fn a_page_gives_each_city_the_children_its_own_query_gives() {
     use sea_orm::ConnectionTrait;
@@ -183,10 +185,12 @@ async fn a_page_gives_each_city_the_children_its_own_query_gives() {
     let mut with_programmes = 0;
     for node in nodes {
         let code = node["code"].as_str().unwrap();
-        let alone = app
-            .query(&format!("{{ city(code: \"{code}\") {{ {fields} }} }}"))
+        let (statements, alone) = app
+            .statements_during(app.query(&format!("{{ city(code: \"{code}\") {{ {fields} }} }}")))
             .await;
         assert_eq!(node, &alone["data"]["city"], "city {code}");
+        // The city, its coverage (both fields, two sets of arguments), its programmes.
+        assert!(statements <= 3, "city {code}: {statements} statements");
         with_programmes += usize::from(!node["pilotPrograms"].as_array().unwrap().is_empty());
     }
     assert!(with_programmes > 0, "the synthetic cities hold programmes");

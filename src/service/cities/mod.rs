@@ -1,8 +1,8 @@
 //! Cities: one by code, several by code, and the filtered, ordered, paged list.
 
 use entity::{city, coverage_record, pilot_designation, pilot_program};
-use sea_orm::sea_query::{Alias, Expr, Order};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, EntityTrait, Statement};
 
 mod sql;
 
@@ -154,12 +154,72 @@ pub async fn list(
         query.order_by_expr(key, direction);
         page_order.push(format!("page.{name} {sql}"));
     }
+    // LIMIT and OFFSET are written as numbers, not bound, like the period and the branch type
+    // of the coverage lists: SQLite plans by such values, so bound ones make it parse and plan
+    // the whole statement again on every execution (a sixth of the dashboard's SQL time). All
+    // are values of ours (integers, or a branch type's own name), so nothing of a request's text
+    // enters the SQL, and the statement cache holds one entry per set of them in use.
+    let mut statement = backend.build(&query);
+    statement.sql = format!(
+        "{} LIMIT {} OFFSET {}",
+        statement.sql, page.limit, page.offset
+    );
+    let (items, first_total) = read(db, statement, &page_order.join(", "), along).await?;
+    let total = match first_total {
+        Some(total) => u64::try_from(total).unwrap_or_default(),
+        None => count(db, base).await?,
+    };
+    Ok(Page {
+        items,
+        offset: page.offset,
+        total,
+    })
+}
+
+/// The cities among `codes` that exist, by code, each with what `along` asks for: the list's
+/// own statement over these cities instead of a page. This is how a city reached otherwise
+/// (`city(code)`, `node(id)`, a designation's city) gets its children, batched by the
+/// DataLoaders: one way to read a city's children, whichever way the city was reached.
+pub async fn with_children(
+    db: &impl ConnectionTrait,
+    codes: &[String],
+    along: &Along,
+) -> AppResult<Vec<CityWith>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Query::select();
+    query
+        .columns([
+            city::Column::Code,
+            city::Column::Name,
+            city::Column::NameEn,
+            city::Column::Kind,
+        ])
+        .expr_as(Expr::cust("0"), Alias::new("total_count"))
+        .from(city::Entity)
+        .and_where(Expr::col(city::Column::Code).is_in(codes.iter().map(String::as_str)));
+    let statement = db.get_database_backend().build(&query);
+    Ok(read(db, statement, "page.code ASC", along).await?.0)
+}
+
+/// The cities `page` selects (`code, name, name_en, kind, total_count`, sorted by `page_order`
+/// over its columns), each with what `along` asks for, in one statement that names the page
+/// once (`WITH page AS (…)`) and selects one JSON text per list; and the first city's
+/// `total_count`.
+async fn read(
+    db: &impl ConnectionTrait,
+    page: Statement,
+    page_order: &str,
+    along: &Along,
+) -> AppResult<(Vec<CityWith>, Option<i64>)> {
+    let backend = db.get_database_backend();
     let mut lists = vec![format!(
         "(SELECT {} FROM page)",
         json_rows(
             backend,
             "page.code, page.name, page.name_en, page.kind, page.total_count",
-            Some(&page_order.join(", "))
+            Some(page_order)
         )
     )];
     lists.extend(
@@ -171,29 +231,17 @@ pub async fn list(
     if along.programs {
         lists.push(programs_sql(backend));
     }
-    // LIMIT and OFFSET are written as numbers, not bound, like the period and the branch type
-    // of the coverage lists: SQLite plans by such values, so bound ones make it parse and plan
-    // the whole statement again on every execution (a sixth of the dashboard's SQL time). All
-    // are values of ours (integers, or a branch type's own name), so nothing of a request's text
-    // enters the SQL, and the statement cache holds one entry per set of them in use.
-    let mut statement = backend.build(&query);
-    statement.sql = format!(
-        "WITH page AS ({} LIMIT {} OFFSET {}) SELECT {}",
-        statement.sql,
-        page.limit,
-        page.offset,
-        lists.join(", ")
-    );
+    let statement = Statement {
+        sql: format!("WITH page AS ({}) SELECT {}", page.sql, lists.join(", ")),
+        ..page
+    };
     let Some(row) = db.query_one_raw(statement).await? else {
         return Err(decode_error("the page", "no row").into());
     };
     let text = |i: usize| row.try_get_by_index::<Option<String>>(i);
     let cities =
         json_items::<(String, String, String, String, i64)>("the cities", text(0)?.as_deref())?;
-    let total = match cities.first() {
-        Some(city) => u64::try_from(city.4).unwrap_or_default(),
-        None => count(db, base).await?,
-    };
+    let first_total = cities.first().map(|city| city.4);
     let mut coverage = Vec::with_capacity(along.coverage.len());
     for i in 0..along.coverage.len() {
         coverage.push(coverage_by_city(text(1 + i)?.as_deref())?);
@@ -226,9 +274,5 @@ pub async fn list(
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    Ok(Page {
-        items,
-        offset: page.offset,
-        total,
-    })
+    Ok((items, first_total))
 }
