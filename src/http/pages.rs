@@ -63,6 +63,9 @@ fn files(served: MemoryServe) -> Router {
 /// The routes of the pages and their assets; merged into [`super::router`], so they
 /// share its layers (compression, request ids, tracing, timeout).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    // Made here, at start, rather than by the first visitor.
+    LazyLock::force(&PAGES);
+    LazyLock::force(&ASSETS);
     Router::new()
         .route(
             "/",
