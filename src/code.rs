@@ -85,6 +85,20 @@ codes! {
     /// Change events may have been lost (the server's database connection was re-established):
     /// read the current figures again.
     EventsMissed = "EVENTS_MISSED",
+    /// The yearly return: no round is open for the period.
+    RoundNotOpen = "ROUND_NOT_OPEN",
+    /// The yearly return: the round is closed (no edits or submissions until it is reopened).
+    RoundClosed = "ROUND_CLOSED",
+    /// The yearly return: the return is submitted and waits for the province's review.
+    ReturnSubmitted = "RETURN_SUBMITTED",
+    /// The yearly return: the return is approved; an administrator must reopen it first.
+    ReturnApproved = "RETURN_APPROVED",
+    /// The yearly return: only a submitted return can be approved or sent back.
+    ReturnNotSubmitted = "RETURN_NOT_SUBMITTED",
+    /// The yearly return: only an approved return can be reopened.
+    ReturnNotApproved = "RETURN_NOT_APPROVED",
+    /// The yearly return: a return with no figures cannot be submitted.
+    ReturnEmpty = "RETURN_EMPTY",
     /// A spreadsheet cannot be read at all.
     UnreadableFile = "UNREADABLE_FILE",
     /// A spreadsheet is over one of the import's bounds.

@@ -21,7 +21,8 @@
 //! - [`seed`]: the report's facts and the synthetic data generator.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`telemetry`]: the tracing subscriber, set up once.
-//! - [`domain`]: plain types and rules (coverage-rate arithmetic, periods, cursors, who asks).
+//! - [`domain`]: plain types and rules (coverage-rate arithmetic, periods, cursors, who asks,
+//!   the steps of the yearly return).
 //! - [`code`]: the one table of error codes.
 //! - [`error`]: the library's error type.
 //! - [`config`]: the one place that reads flags and environment.

@@ -1,11 +1,12 @@
 //! Plain types and rules of the domain, free of GraphQL and SQL: the coverage-rate arithmetic,
-//! page requests and their cursors, the write rules, who asks.
+//! page requests and their cursors, the write rules, who asks, the steps of the yearly return.
 
 mod actor;
 mod page;
 mod rate;
 pub mod summary;
 pub mod write;
+pub mod yearly;
 
 pub use actor::Actor;
 pub use entity::{BranchType, CityKind, ProgramLevel};
