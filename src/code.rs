@@ -89,6 +89,10 @@ codes! {
     RoundNotOpen = "ROUND_NOT_OPEN",
     /// The yearly return: the round is closed (no edits or submissions until it is reopened).
     RoundClosed = "ROUND_CLOSED",
+    /// The yearly return: the round is open (only a closed round can be reopened).
+    RoundOpen = "ROUND_OPEN",
+    /// The yearly return: the period has a round already (open or closed).
+    RoundExists = "ROUND_EXISTS",
     /// The yearly return: the return is submitted and waits for the province's review.
     ReturnSubmitted = "RETURN_SUBMITTED",
     /// The yearly return: the return is approved; an administrator must reopen it first.

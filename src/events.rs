@@ -56,6 +56,11 @@ pub enum Event {
         /// The revision the write left.
         revision: Arc<revision::Model>,
     },
+    /// A round of the yearly return was opened, closed or reopened.
+    Round {
+        /// The revision the write left.
+        revision: Arc<revision::Model>,
+    },
     /// Events may have been lost (the listening connection was lost and re-established).
     Missed {
         /// For people.
@@ -175,6 +180,7 @@ impl Events {
             Event::Coverage { .. } => "coverage",
             Event::Designation { .. } => "designation",
             Event::ProvinceTotal { .. } => "province_total",
+            Event::Round { .. } => "round",
             Event::Missed { .. } => "missed",
         };
         metrics::counter!("coverage_api_events_published_total", "kind" => kind).increment(1);
@@ -236,6 +242,7 @@ fn event(record_id: Option<i64>, revision: Arc<revision::Model>) -> Option<Event
         },
         RevisionKind::PilotDesignation => Event::Designation { revision },
         RevisionKind::ProvinceTotal => Event::ProvinceTotal { revision },
+        RevisionKind::Round => Event::Round { revision },
     })
 }
 

@@ -67,4 +67,19 @@ pub enum RevisionKind {
     /// A total the province itself reports.
     #[sea_orm(string_value = "PROVINCE_TOTAL")]
     ProvinceTotal,
+    /// A round of the yearly return (opened, closed, reopened).
+    #[sea_orm(string_value = "ROUND")]
+    Round,
+}
+
+/// Whether a round of the yearly return takes figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum RoundStatus {
+    /// 进行中: cities enter and submit figures.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    /// 已关闭: no figures until the province reopens it.
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
 }

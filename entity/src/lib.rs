@@ -9,5 +9,6 @@ pub mod pilot_designation;
 pub mod pilot_program;
 pub mod province_total;
 pub mod revision;
+pub mod round;
 
-pub use enums::{BranchType, CityKind, ProgramLevel, RevisionKind, Role};
+pub use enums::{BranchType, CityKind, ProgramLevel, RevisionKind, Role, RoundStatus};

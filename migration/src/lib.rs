@@ -10,6 +10,7 @@ mod m20261203_000001_index_revisions_by_record;
 mod m20261203_000002_version_admin_records;
 mod m20261203_000003_cover_summary_by_period;
 mod m20261203_000004_keep_coverage_sums;
+mod m20261206_000001_create_rounds;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
@@ -20,6 +21,10 @@ pub use m20261203_000004_keep_coverage_sums::{
 /// Migrations in the release before versioned administrators' records (pilot designations
 /// and province totals): the upgrade test builds such a database, then migrates it.
 pub const BEFORE_ADMIN_VERSIONS: u32 = 4;
+
+/// Migrations in the release before rounds of the yearly return: the upgrade test builds such a
+/// database, then migrates it.
+pub const BEFORE_ROUNDS: u32 = 7;
 
 /// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
 pub struct Migrator;
@@ -35,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_version_admin_records::Migration),
             Box::new(m20261203_000003_cover_summary_by_period::Migration),
             Box::new(m20261203_000004_keep_coverage_sums::Migration),
+            Box::new(m20261206_000001_create_rounds::Migration),
         ]
     }
 }

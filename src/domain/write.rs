@@ -352,7 +352,7 @@ fn next_year() -> i32 {
 }
 
 /// A user error when `period` is not between [`MIN_PERIOD`] and next year.
-fn period_error(at: At, period: i32) -> Option<UserError> {
+pub fn period_error(at: At, period: i32) -> Option<UserError> {
     let next_year = next_year();
     (!(MIN_PERIOD..=next_year).contains(&period)).then(|| {
         at.bad(

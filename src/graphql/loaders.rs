@@ -7,7 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{city, coverage_record, pilot_designation, pilot_program, province_total, revision};
+use entity::{
+    city, coverage_record, pilot_designation, pilot_program, province_total, revision, round,
+};
 
 use crate::db::Database;
 use crate::domain::BranchType;
@@ -44,6 +46,8 @@ pub struct Loaders {
     pub province_total_by_key: RequestLoader<ProvinceTotalByKey>,
     /// A revision by number.
     pub revision_by_id: RequestLoader<RevisionById>,
+    /// Rounds of the yearly return by period.
+    pub round_by_period: RequestLoader<RoundByPeriod>,
 }
 
 impl Loaders {
@@ -64,6 +68,7 @@ impl Loaders {
             designation_by_key: make(DesignationByKey(db.clone())),
             province_total_by_key: make(ProvinceTotalByKey(db.clone())),
             revision_by_id: make(RevisionById(db.clone())),
+            round_by_period: make(RoundByPeriod(db.clone())),
         }
     }
 }
@@ -88,6 +93,7 @@ impl Loaders {
         loaders.designation_by_key.enable_all_cache(false);
         loaders.province_total_by_key.enable_all_cache(false);
         loaders.revision_by_id.enable_all_cache(false);
+        loaders.round_by_period.enable_all_cache(false);
         loaders
     }
 }
@@ -347,6 +353,20 @@ impl Loader<(BranchType, i32)> for ProvinceTotalByKey {
             .into_iter()
             .map(|t| ((t.branch_type, t.period), t))
             .collect())
+    }
+}
+
+/// Loads rounds of the yearly return by period.
+pub struct RoundByPeriod(Database);
+
+impl Loader<i32> for RoundByPeriod {
+    type Value = round::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("round_by_period", keys.len());
+        let rows = service::rounds::by_periods(&self.0.conn, keys).await?;
+        Ok(rows.into_iter().map(|r| (r.period, r)).collect())
     }
 }
 

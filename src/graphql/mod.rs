@@ -11,9 +11,11 @@ pub mod mutation;
 pub mod node;
 pub mod pilot;
 pub mod revision;
+pub mod round;
 pub mod subscription;
 pub mod summary;
 pub mod viewer;
+pub mod write;
 
 use std::sync::Arc;
 
@@ -35,12 +37,17 @@ pub struct Query(
     summary::SummaryQuery,
     viewer::ViewerQuery,
     revision::RevisionQuery,
+    round::RoundQuery,
     node::NodeQuery,
 );
 
 /// The root mutation: the per-area roots merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::CoverageMutation, mutation::AdminMutation);
+pub struct Mutation(
+    mutation::CoverageMutation,
+    mutation::AdminMutation,
+    round::RoundMutation,
+);
 
 /// The schema type served by the API.
 pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;

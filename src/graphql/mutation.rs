@@ -2,7 +2,6 @@
 //! the input come back as `userErrors` in the payload; refusals of the caller (no token, a bad
 //! token, another city) as top-level errors with UNAUTHENTICATED or FORBIDDEN.
 
-use crate::events::Events;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::city::City;
@@ -12,12 +11,8 @@ use super::error::GqlResultExt;
 use super::pilot::{PilotDesignation, PilotProgram};
 use super::revision::Revision;
 use super::summary::ProvinceReport;
-use crate::domain::Actor;
-use crate::service::writes::{self, CoverageUpdate, Outcome, Patch, Refusal, WriteContext};
-
-/// The id of the HTTP request being served, kept in revisions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+use super::write::{UserError, write_context};
+use crate::service::writes::{self, CoverageUpdate, Outcome, Patch, Refusal};
 
 /// A city's figures for one branch type and period. Fields left out keep their stored value;
 /// an explicit null clears it. A write that sets a figure names its source.
@@ -70,27 +65,6 @@ impl From<UpdateCoverageInput> for CoverageUpdate {
             source: patch(i.source),
             expected_version: i.expected_version,
             note: i.note,
-        }
-    }
-}
-
-/// Why an input was refused.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct UserError {
-    /// Path to the field, e.g. ["input", "branchCount"] or ["input", "3", "period"].
-    pub field: Vec<String>,
-    /// For people.
-    pub message: String,
-    /// For programs: BAD_USER_INPUT, NOT_FOUND or VERSION_CONFLICT.
-    pub code: String,
-}
-
-impl From<writes::UserError> for UserError {
-    fn from(e: writes::UserError) -> Self {
-        Self {
-            field: e.field,
-            message: e.message,
-            code: e.code.as_str().to_owned(),
         }
     }
 }
@@ -361,12 +335,4 @@ fn designation_payload(
             user_errors: errors.into_iter().map(Into::into).collect(),
         },
     }
-}
-
-fn write_context<'a>(ctx: &Context<'a>) -> Result<WriteContext<'a>> {
-    Ok(WriteContext {
-        actor: ctx.data::<Actor>()?,
-        request_id: ctx.data_opt::<RequestId>().map(|r| r.0.as_str()),
-        events: ctx.data::<Events>()?,
-    })
 }

@@ -20,6 +20,7 @@ use super::coverage::Coverage;
 use super::error::{GqlResultExt, to_graphql};
 use super::pilot::{PilotDesignation, PilotProgram};
 use super::revision::Revision;
+use super::round::Round;
 use super::summary::ProvinceReport;
 use super::viewer::Viewer;
 use super::{Limits, loaders};
@@ -50,6 +51,8 @@ pub enum Node {
     ProvinceReport(ProvinceReport),
     /// An accepted change.
     Revision(Revision),
+    /// A round of the yearly return.
+    Round(Round),
     /// The caller's token.
     Viewer(Viewer),
 }
@@ -69,6 +72,8 @@ pub enum NodeKey {
     ProvinceReport(BranchType, i32),
     /// `Revision:12`: the revision's number.
     Revision(i64),
+    /// `Round:2024`: the period.
+    Round(i32),
     /// `Viewer:3`: the token's number.
     Viewer(i64),
 }
@@ -89,6 +94,7 @@ impl NodeKey {
                 format!("ProvinceReport:{}/{period}", branch_type.to_value())
             }
             NodeKey::Revision(number) => format!("Revision:{number}"),
+            NodeKey::Round(period) => format!("Round:{period}"),
             NodeKey::Viewer(number) => format!("Viewer:{number}"),
         };
         ID(URL_SAFE_NO_PAD.encode(plain))
@@ -137,6 +143,7 @@ impl NodeKey {
                 )
             }
             "Revision" => NodeKey::Revision(number(key).ok_or_else(invalid)?),
+            "Round" => NodeKey::Round(number(key).ok_or_else(invalid)?),
             "Viewer" => NodeKey::Viewer(number(key).ok_or_else(invalid)?),
             _ => return Err(invalid()),
         };
@@ -170,6 +177,7 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
     let mut designations = Vec::new();
     let mut totals = Vec::new();
     let mut revisions = Vec::new();
+    let mut rounds = Vec::new();
     for key in keys {
         match key {
             NodeKey::City(code) => cities.push(code.clone()),
@@ -182,16 +190,18 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
             }
             NodeKey::ProvinceReport(branch_type, period) => totals.push((*branch_type, *period)),
             NodeKey::Revision(number) => revisions.push(*number),
+            NodeKey::Round(period) => rounds.push(*period),
             NodeKey::Viewer(_) => {}
         }
     }
-    let (cities, coverage, programs, designations, totals, revisions) = tokio::try_join!(
+    let (cities, coverage, programs, designations, totals, revisions, rounds) = tokio::try_join!(
         load(&loaders.city_by_code, cities),
         load(&loaders.coverage_by_key, coverage),
         load(&loaders.program_by_code, programs),
         load(&loaders.designation_by_key, designations),
         load(&loaders.province_total_by_key, totals),
         load(&loaders.revision_by_id, revisions),
+        load(&loaders.round_by_period, rounds),
     )
     .gql()?;
     let actor = ctx.data::<Actor>()?;
@@ -220,6 +230,7 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
                 .get(number)
                 .cloned()
                 .map(|r| Node::Revision(Revision(r))),
+            NodeKey::Round(period) => rounds.get(period).cloned().map(|r| Node::Round(Round(r))),
             // Tokens are not readable through the API: a token's id answers only to its holder.
             NodeKey::Viewer(number) => match actor {
                 Actor::Token(token) if token.id == *number => {
@@ -300,6 +311,7 @@ mod tests {
             NodeKey::PilotDesignation("410800".into(), "KECHUANG_PILOT".into()),
             NodeKey::ProvinceReport(BranchType::University, 2023),
             NodeKey::Revision(12),
+            NodeKey::Round(2024),
             NodeKey::Viewer(3),
         ];
         for key in keys {

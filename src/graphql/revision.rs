@@ -24,6 +24,8 @@ pub enum RevisionKind {
     PilotDesignation,
     /// A province-reported total.
     ProvinceTotal,
+    /// A round of the yearly return (opened, closed, reopened).
+    Round,
 }
 
 /// Who may read the personal parts of the audit trail: a writer's name (often a person's name

@@ -22,7 +22,7 @@ use crate::auth;
 use crate::code::Code;
 use crate::domain::Actor;
 use crate::graphql::Transport;
-use crate::graphql::mutation::RequestId;
+use crate::graphql::write::RequestId;
 
 pub(super) async fn post(
     State(state): State<AppState>,

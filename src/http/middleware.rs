@@ -120,8 +120,8 @@ fn new_request_id() -> String {
 }
 
 /// The id as the write path keeps it in revisions.
-pub(super) fn request_id(id: &RequestId) -> crate::graphql::mutation::RequestId {
-    crate::graphql::mutation::RequestId(id.header_value().to_str().unwrap_or_default().to_owned())
+pub(super) fn request_id(id: &RequestId) -> crate::graphql::write::RequestId {
+    crate::graphql::write::RequestId(id.header_value().to_str().unwrap_or_default().to_owned())
 }
 
 /// The span of one request: its id, method and path, carried into every log line it writes.

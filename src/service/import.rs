@@ -234,6 +234,7 @@ fn write_problem(e: crate::domain::write::UserError, headers: &HashMap<Column, S
             format!("{at}：版本已不是当前版本，数据已被他人修改；请重新导出后再填写")
         }
         Code::NotFound => format!("{at}：找不到对应的城市或记录"),
+        Code::RoundClosed => format!("{at}：该年度年报已关闭，省科协重新开启前不能填报"),
         _ if field == "source" => format!("{at}：填写了数字就必须注明来源"),
         _ => format!("{at}：数值不符合规则（{}）", e.message),
     };

@@ -7,6 +7,7 @@ pub mod export;
 pub mod import;
 pub mod pilots;
 pub mod revisions;
+pub mod rounds;
 pub mod summary;
 pub mod tokens;
 pub mod writes;

@@ -136,11 +136,39 @@ pub async fn write_batch(
         .collect();
     sums.sort();
     sums.dedup();
+    let mut periods: Vec<i32> = sums.iter().map(|(period, _)| *period).collect();
+    periods.dedup();
     let applied = match lock_sums(uow.txn(), &sums).await {
-        Ok(()) => apply_all(&mut uow, batch.rows).await,
+        Ok(()) => match super::round::closed_periods(uow.txn(), &periods).await {
+            Ok(closed) if closed.is_empty() => apply_all(&mut uow, batch.rows).await,
+            Ok(closed) => Ok(Err(in_closed_rounds(&batch.rows, &closed))),
+            Err(err) => Err(err),
+        },
         Err(err) => Err(err),
     };
     uow.end(applied, At::INPUT, batch.dry_run).await
+}
+
+/// The refusal of a batch with rows in closed rounds: one error per such row.
+fn in_closed_rounds(
+    rows: &[(At, CoverageUpdate)],
+    closed: &std::collections::HashSet<i32>,
+) -> Refusal<coverage_record::Model> {
+    Refusal::new(
+        rows.iter()
+            .filter(|(_, input)| closed.contains(&input.period))
+            .map(|(at, input)| {
+                at.error(
+                    "period",
+                    Code::RoundClosed,
+                    format!(
+                        "the {} round is closed: no figures for {} until the province reopens it",
+                        input.period, input.period
+                    ),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Takes the lock on each (period, branch type) row of `coverage_sums` that a batch will change,

@@ -11,11 +11,12 @@
 //!    same record) is a VERSION_CONFLICT, never an internal error.
 //!
 //! One module per aggregate: [`coverage`] (single and bulk), [`designation`],
-//! [`province_total`]; [`snapshot`] holds what revisions keep of each.
+//! [`province_total`], [`round`]; [`snapshot`] holds what revisions keep of each.
 
 pub mod coverage;
 pub mod designation;
 pub mod province_total;
+pub mod round;
 pub mod snapshot;
 
 use crate::code::Code;
@@ -35,6 +36,7 @@ use crate::events::{Change, Events};
 pub use coverage::{Written, bulk_update_coverage, update_coverage};
 pub use designation::{DesignationWritten, remove_designation, set_designation};
 pub use province_total::{TotalWritten, set_province_total};
+pub use round::{RoundInput, RoundStep, RoundWritten, step_round};
 
 /// What became of a write: accepted, or refused with nothing written.
 #[derive(Debug, Clone)]

@@ -198,6 +198,38 @@ impl From<&province_total::Model> for ProvinceTotalSnapshot {
     }
 }
 
+/// A round of the yearly return as a revision keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoundSnapshot {
+    period: i32,
+    status: String,
+    due_at: Option<DateTime<Utc>>,
+    #[serde(with = "rfc3339")]
+    opened_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    version: i32,
+}
+
+/// The key revisions use for a round: its period.
+pub fn round_key(period: i32) -> String {
+    period.to_string()
+}
+
+impl From<&entity::round::Model> for RoundSnapshot {
+    fn from(r: &entity::round::Model) -> Self {
+        use sea_orm::ActiveEnum;
+        Self {
+            period: r.period,
+            status: r.status.to_value(),
+            due_at: r.due_at,
+            opened_at: r.opened_at,
+            closed_at: r.closed_at,
+            version: r.version,
+        }
+    }
+}
+
 /// A snapshot as the JSON text a revision stores.
 pub fn to_json(snapshot: &impl Serialize) -> Result<String, sea_orm::DbErr> {
     serde_json::to_string(snapshot)

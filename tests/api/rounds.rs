@@ -1,0 +1,345 @@
+//! Rounds of the yearly return through the real server: an administrator opens, closes and
+//! reopens a period's round; a closed round refuses every figure of its period (a save, a bulk
+//! save, an import), by anyone, and changes nothing; each step is a revision.
+
+use entity::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::sheets::{import, stored};
+
+const ROUND_FIELDS: &str = "round { id period status dueAt closedAt version }
+    revision { kind recordKey note } userErrors { field code }";
+
+async fn token(app: &TestApp, name: &str, role: Role, city: Option<&str>) -> String {
+    coverage_api::service::tokens::create(&app.db.conn, name, role, city)
+        .await
+        .unwrap()
+        .secret
+}
+
+async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
+    let query = format!(
+        "mutation($input: {}Input!) {{ {mutation}(input: $input) {{ {ROUND_FIELDS} }} }}",
+        upper_first(mutation)
+    );
+    let response = app
+        .query_as(Some(token), &query, json!({ "input": input }))
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    response["data"][mutation].clone()
+}
+
+fn upper_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// The codes of a response's top-level errors.
+fn error_codes(response: &Value) -> Vec<Value> {
+    response["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["extensions"]["code"].clone())
+        .collect()
+}
+
+fn codes(payload: &Value) -> Vec<Value> {
+    payload["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!([e["field"], e["code"]]))
+        .collect()
+}
+
+const SAVE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
+    coverage { version branchCount } userErrors { field code } } }";
+
+const BULK: &str = "mutation($input: [UpdateCoverageInput!]!) { bulkUpdateCoverage(input: $input) {
+    coverage { version } userErrors { field code } } }";
+
+fn figures(period: i32, count: i32) -> Value {
+    json!({ "cityCode": "410800", "branchType": "UNIVERSITY", "period": period,
+            "branchCount": count, "eligibleCount": 20, "source": "焦作市2024年度年报" })
+}
+
+#[tokio::test]
+async fn a_closed_round_refuses_every_figure_of_its_period_by_anyone_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+
+    let opened = step(
+        &app,
+        &admin,
+        "openRound",
+        json!({ "period": 2024, "dueAt": "2025-03-31T16:00:00Z", "note": "2024年度年报" }),
+    )
+    .await;
+    assert_eq!(opened["userErrors"], json!([]));
+    assert_eq!(
+        opened["round"],
+        json!({ "id": opened["round"]["id"], "period": 2024, "status": "OPEN",
+                "dueAt": "2025-03-31T16:00:00+00:00", "closedAt": null, "version": 1 })
+    );
+    assert_eq!(
+        opened["revision"],
+        json!({ "kind": "ROUND", "recordKey": "2024", "note": "2024年度年报" })
+    );
+    // An open round takes figures.
+    let saved = app
+        .query_as(Some(&jiaozuo), SAVE, json!({ "input": figures(2024, 5) }))
+        .await;
+    assert_eq!(saved["data"]["updateCoverage"]["userErrors"], json!([]));
+
+    let closed = step(
+        &app,
+        &admin,
+        "closeRound",
+        json!({ "period": 2024, "expectedVersion": 1 }),
+    )
+    .await;
+    assert_eq!(closed["round"]["status"], "CLOSED");
+    assert_eq!(closed["round"]["version"], 2);
+    assert!(closed["round"]["closedAt"].is_string());
+
+    let before = stored(&app).await;
+    let refused = json!([[["input", "period"], "ROUND_CLOSED"]]);
+    for who in [&jiaozuo, &admin] {
+        let mut change = figures(2024, 6);
+        change["expectedVersion"] = json!(1);
+        let response = app
+            .query_as(Some(who), SAVE, json!({ "input": change }))
+            .await;
+        assert_eq!(
+            codes(&response["data"]["updateCoverage"]),
+            refused.as_array().unwrap().clone()
+        );
+    }
+    // A bulk save with a row of an unlocked period and one of the closed period: all or nothing.
+    let bulk = app
+        .query_as(
+            Some(&jiaozuo),
+            BULK,
+            json!({ "input": [figures(2023, 3), figures(2024, 7)] }),
+        )
+        .await;
+    assert_eq!(
+        codes(&bulk["data"]["bulkUpdateCoverage"]),
+        vec![json!([["input", "1", "period"], "ROUND_CLOSED"])]
+    );
+    assert_eq!(bulk["data"]["bulkUpdateCoverage"]["coverage"], json!([]));
+    // The same through a spreadsheet.
+    let file = "城市代码,组织类型,年度,组织数,应建单位数,来源,版本\n\
+                410800,高校科协,2024,8,20,焦作市2024年度年报,1\n";
+    let (status, report) = import(
+        &app,
+        Some(&jiaozuo),
+        file.as_bytes().to_vec(),
+        false,
+        "r.csv",
+    )
+    .await;
+    assert_eq!(status, 422, "{report}");
+    assert_eq!(report["errors"][0]["code"], "ROUND_CLOSED", "{report}");
+    assert!(
+        report["errors"][0]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("年报已关闭"),
+        "{report}"
+    );
+    assert_eq!(stored(&app).await, before, "nothing changed");
+
+    // Reopening needs a reason, then takes figures again.
+    let blank = step(
+        &app,
+        &admin,
+        "reopenRound",
+        json!({ "period": 2024, "reason": " " }),
+    )
+    .await;
+    assert_eq!(
+        codes(&blank),
+        vec![json!([["input", "reason"], "BAD_USER_INPUT"])]
+    );
+    let reopened = step(
+        &app,
+        &admin,
+        "reopenRound",
+        json!({ "period": 2024, "reason": "焦作市更正高校数" }),
+    )
+    .await;
+    assert_eq!(reopened["round"]["status"], "OPEN", "{reopened}");
+    assert_eq!(reopened["round"]["closedAt"], Value::Null);
+    assert_eq!(reopened["round"]["dueAt"], "2025-03-31T16:00:00+00:00");
+    assert_eq!(reopened["revision"]["note"], "焦作市更正高校数");
+    let mut change = figures(2024, 6);
+    change["expectedVersion"] = json!(1);
+    let saved = app
+        .query_as(Some(&jiaozuo), SAVE, json!({ "input": change }))
+        .await;
+    assert_eq!(
+        saved["data"]["updateCoverage"],
+        json!({ "coverage": { "version": 2, "branchCount": 6 }, "userErrors": [] })
+    );
+}
+
+#[tokio::test]
+async fn steps_out_of_turn_are_refused_with_their_codes_and_only_administrators_take_any() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+
+    let forbidden = app
+        .query_as(
+            Some(&jiaozuo),
+            "mutation { openRound(input: { period: 2024 }) { round { period } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_codes(&forbidden), vec![json!("FORBIDDEN")]);
+    let anonymous = app
+        .query("mutation { closeRound(input: { period: 2024 }) { round { period } } }")
+        .await;
+    assert_eq!(error_codes(&anonymous), vec![json!("UNAUTHENTICATED")]);
+
+    let period = |code: &str| vec![json!([["input", "period"], code])];
+    let none = step(&app, &admin, "closeRound", json!({ "period": 2024 })).await;
+    assert_eq!(codes(&none), period("ROUND_NOT_OPEN"));
+    assert_eq!(none["round"], Value::Null);
+    step(&app, &admin, "openRound", json!({ "period": 2024 })).await;
+    let twice = step(&app, &admin, "openRound", json!({ "period": 2024 })).await;
+    assert_eq!(codes(&twice), period("ROUND_EXISTS"));
+    assert_eq!(twice["round"]["status"], "OPEN");
+    let open = step(
+        &app,
+        &admin,
+        "reopenRound",
+        json!({ "period": 2024, "reason": "r" }),
+    )
+    .await;
+    assert_eq!(codes(&open), period("ROUND_OPEN"));
+    let stale = step(
+        &app,
+        &admin,
+        "closeRound",
+        json!({ "period": 2024, "expectedVersion": 7 }),
+    )
+    .await;
+    assert_eq!(
+        codes(&stale),
+        vec![json!([["input", "expectedVersion"], "VERSION_CONFLICT"])]
+    );
+    step(&app, &admin, "closeRound", json!({ "period": 2024 })).await;
+    let again = step(&app, &admin, "closeRound", json!({ "period": 2024 })).await;
+    assert_eq!(codes(&again), period("ROUND_CLOSED"));
+    let early = step(&app, &admin, "openRound", json!({ "period": 1999 })).await;
+    assert_eq!(codes(&early)[0][1], "BAD_USER_INPUT");
+
+    // Read back: by period, all of them, by id; and the audit trail holds each step taken.
+    step(&app, &admin, "openRound", json!({ "period": 2025 })).await;
+    let read = app
+        .query(
+            "{ round(period: 2024) { id status version } none: round(period: 2030) { id }
+               rounds { period status } }",
+        )
+        .await;
+    assert_eq!(read["data"]["round"]["status"], "CLOSED");
+    assert_eq!(read["data"]["round"]["version"], 2);
+    assert_eq!(read["data"]["none"], Value::Null);
+    assert_eq!(
+        read["data"]["rounds"],
+        json!([{ "period": 2025, "status": "OPEN" }, { "period": 2024, "status": "CLOSED" }])
+    );
+    let id = read["data"]["round"]["id"].as_str().unwrap();
+    let node = app
+        .query_with(
+            "query($id: ID!) { node(id: $id) { __typename ... on Round { period } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        node["data"]["node"],
+        json!({ "__typename": "Round", "period": 2024 })
+    );
+    let rounds = entity::revision::Entity::find()
+        .filter(entity::revision::Column::Kind.eq(entity::RevisionKind::Round))
+        .all(&app.db.conn)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = rounds.iter().map(|r| r.record_key.as_str()).collect();
+    assert_eq!(keys, ["2024", "2024", "2025"]);
+}
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+/// A database made by the release before rounds keeps every revision through the migration
+/// that widens the kinds a revision may record (SQLite makes the table again), and new
+/// revisions number on from the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
+    use migration::MigratorTrait;
+    let fresh = crate::helpers::FreshDatabase::new("rounds_upgrade").await;
+    let old = coverage_api::db::connect(&crate::helpers::args(&fresh.url))
+        .await
+        .unwrap();
+    migration::Migrator::up(&old.conn, Some(migration::BEFORE_ROUNDS))
+        .await
+        .unwrap();
+    coverage_api::seed::report::load_if_empty(&old.conn)
+        .await
+        .unwrap();
+    let admin = coverage_api::service::tokens::create(&old.conn, "admin", Role::Admin, None)
+        .await
+        .unwrap()
+        .secret;
+    let before = entity::revision::Entity::find()
+        .all(&old.conn)
+        .await
+        .unwrap();
+    old.conn.close_by_ref().await.ok();
+
+    let (mut server, addr) = crate::helpers::spawn_binary(&fresh.url);
+    let client = reqwest::Client::new();
+    let send = |query: &str| {
+        client
+            .post(format!("http://{addr}/graphql"))
+            .bearer_auth(&admin)
+            .json(&json!({ "query": query }))
+    };
+    let opened = crate::helpers::json_of(send(
+        "mutation { openRound(input: { period: 2024 }) { revision { number } userErrors { code } } }",
+    ))
+    .await;
+    server.kill().ok();
+    server.wait().ok();
+    assert_eq!(
+        opened["data"]["openRound"]["userErrors"],
+        json!([]),
+        "{opened}"
+    );
+    let last = before.iter().map(|r| r.id).max().unwrap_or_default();
+    assert_eq!(
+        opened["data"]["openRound"]["revision"]["number"],
+        json!(last + 1),
+        "numbers go on from the last"
+    );
+    let new = coverage_api::db::connect(&crate::helpers::args(&fresh.url))
+        .await
+        .unwrap();
+    let after = entity::revision::Entity::find()
+        .all(&new.conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "every revision kept as it was"
+    );
+}
