@@ -29,6 +29,9 @@ pub enum RoundStatus {
 #[derive(Clone)]
 pub struct Round(pub round::Model);
 
+/// One period's yearly return (年报) across the cities: opened by the province with a due date
+/// (截止日期), closed when no more figures may come in. While a round is closed, every write of
+/// a figure for its period is refused with ROUND_CLOSED.
 #[Object]
 impl Round {
     /// Opaque, stable global id (Relay's `Node`); the natural key is `period`.
