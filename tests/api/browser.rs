@@ -16,7 +16,7 @@ use crate::webdriver::{Browser, say};
 
 /// Long enough for a first load in a debug build on a busy 2-core machine; only a bound on
 /// waiting (the checks are of what the page shows, not of how fast).
-const LOAD: Duration = Duration::from_secs(30);
+pub(crate) const LOAD: Duration = Duration::from_secs(30);
 
 const UPDATE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
     coverage { version branchCount } userErrors { field message code } } }";
@@ -388,7 +388,7 @@ async fn a_write_through_the_api_appears_on_an_open_dashboard_within_two_seconds
 }
 
 /// Signs in on /staff with `secret` and waits for the city's records.
-async fn sign_in(browser: &Browser, app: &TestApp, secret: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, secret: &str) {
     browser.goto(&app.url("/staff")).await;
     browser.type_into("#token", secret).await;
     browser.click("#sign-in").await;

@@ -343,3 +343,76 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
         "every revision kept as it was"
     );
 }
+
+/// The staff page says where the chosen year's round stands: none, open with its due date, or
+/// closed, in which case its forms are locked.
+#[tokio::test]
+async fn the_staff_page_shows_the_round_and_locks_its_forms_while_it_is_closed() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("rounds").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    let round = "[document.getElementById('round').textContent, \
+                 document.getElementById('round').dataset.status, \
+                 [...document.querySelectorAll('#records fieldset')].map((f) => f.disabled)]";
+
+    crate::browser::sign_in(&browser, &app, &jiaozuo).await;
+    assert_eq!(
+        browser.eval(round).await,
+        json!(["本年度尚未开启年报", "NONE", [false, false, false]])
+    );
+
+    step(
+        &app,
+        &admin,
+        "openRound",
+        json!({ "period": 2023, "dueAt": "2024-03-31T16:00:00Z" }),
+    )
+    .await;
+    reload(&browser, &app).await;
+    let open = browser.eval(round).await;
+    let text = open[0].as_str().unwrap();
+    assert!(
+        text.starts_with("本年度年报进行中 · 截止日期 2024"),
+        "{open}"
+    );
+    assert_eq!(
+        (&open[1], &open[2]),
+        (&json!("OPEN"), &json!([false, false, false]))
+    );
+
+    step(&app, &admin, "closeRound", json!({ "period": 2023 })).await;
+    reload(&browser, &app).await;
+    assert_eq!(
+        browser.eval(round).await,
+        json!([
+            "本年度年报已关闭：省科协重新开启前不能填报",
+            "CLOSED",
+            [true, true, true]
+        ])
+    );
+    browser.screenshot("staff-round-closed.png", 900).await;
+    browser.click("button[data-lang=\"en\"]").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('round').textContent")
+            .await,
+        "This year's return is closed: no figures until the province reopens it"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+/// Opens the staff page again; it signs in with the token this tab keeps.
+async fn reload(browser: &crate::webdriver::Browser, app: &TestApp) {
+    browser.goto(&app.url("/staff")).await;
+    browser
+        .wait_for(
+            "signed in again, the records read",
+            "document.body.dataset.state === 'ready' && document.getElementById('round').dataset.status",
+            crate::browser::LOAD,
+        )
+        .await;
+}

@@ -21,6 +21,7 @@ const MORE_CITIES = `query StaffCities($first: Int, $after: String) {
 }`;
 const RECORDS = `query StaffRecords($code: ID!, $period: Int!) {
   city(code: $code) { code coverage(period: $period) { ${RECORD} } }
+  round(period: $period) { period status dueAt }
   revisions(cityCode: $code, first: 20) {
     nodes { number at note branchType period actor { name role cityCode } before after }
   }
@@ -42,13 +43,29 @@ let periods = [];
 let types = []; // the branch types, as the schema lists them
 let stored = {}; // branch type → the record as read (null: none yet)
 let revisions = [];
+let round = null; // the chosen year's round of the yearly return (null: none opened)
 const state = {}; // branch type → { problems: field → the server's user error, result, conflict }
 // Each load of a city's year takes the next number; an answer is drawn only while its number is
 // the latest, so a slow answer for an earlier choice never replaces the one for the current.
 let loads = 0;
 
 function editable() {
-  return viewer && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
+  const closed = round && round.status === 'CLOSED';
+  return viewer && !closed && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
+}
+
+/** The chosen year's round in words: none, open (with its due date) or closed. */
+function drawRound() {
+  const line = $('round');
+  if (!round) {
+    line.textContent = Cov.t('roundNone');
+  } else if (round.status === 'CLOSED') {
+    line.textContent = Cov.t('roundClosed');
+  } else {
+    const due = round.dueAt ? ` · ${Cov.t('roundDue')} ${Cov.when(round.dueAt)}` : '';
+    line.textContent = `${Cov.t('roundOpen')}${due}`;
+  }
+  line.dataset.status = round ? round.status : 'NONE';
 }
 
 /** The token problem line: the page's words for `key`, or the server's own for `errors`. */
@@ -177,6 +194,8 @@ async function load() {
     for (const r of response.data.city.coverage) stored[r.branchType] = r;
   }
   revisions = response.data && response.data.revisions ? response.data.revisions.nodes : [];
+  round = response.data ? response.data.round : null;
+  drawRound();
   drawRecords();
   if (response.errors) $('access').textContent = Cov.describeErrors(response.errors);
   drawRevisions();
@@ -185,7 +204,10 @@ async function load() {
 
 function drawRecords() {
   const canEdit = editable();
-  $('access').textContent = canEdit ? (viewer.role === 'ADMIN' ? Cov.t('adminAny') : '') : Cov.t('readOnly');
+  const closed = round && round.status === 'CLOSED';
+  $('access').textContent = canEdit
+    ? (viewer.role === 'ADMIN' ? Cov.t('adminAny') : '')
+    : (closed ? '' : Cov.t('readOnly'));
   $('records').replaceChildren(...types.map((type) => recordForm(type, canEdit)));
 }
 
@@ -442,6 +464,7 @@ $('period').addEventListener('change', load);
 Cov.initLang(() => {
   if (!viewer) return;
   drawWho();
+  drawRound();
   for (const type of types) {
     const form = document.querySelector(`form[data-type="${type}"]`);
     if (form) redraw(type, valuesOf(form));
