@@ -61,6 +61,11 @@ pub enum Event {
         /// The revision the write left.
         revision: Arc<revision::Model>,
     },
+    /// A city's return changed status.
+    Return {
+        /// The revision the step left.
+        revision: Arc<revision::Model>,
+    },
     /// Events may have been lost (the listening connection was lost and re-established).
     Missed {
         /// For people.
@@ -181,6 +186,7 @@ impl Events {
             Event::Designation { .. } => "designation",
             Event::ProvinceTotal { .. } => "province_total",
             Event::Round { .. } => "round",
+            Event::Return { .. } => "return",
             Event::Missed { .. } => "missed",
         };
         metrics::counter!("coverage_api_events_published_total", "kind" => kind).increment(1);
@@ -243,6 +249,7 @@ fn event(record_id: Option<i64>, revision: Arc<revision::Model>) -> Option<Event
         RevisionKind::PilotDesignation => Event::Designation { revision },
         RevisionKind::ProvinceTotal => Event::ProvinceTotal { revision },
         RevisionKind::Round => Event::Round { revision },
+        RevisionKind::CityReturn => Event::Return { revision },
     })
 }
 

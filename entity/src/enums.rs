@@ -70,6 +70,30 @@ pub enum RevisionKind {
     /// A round of the yearly return (opened, closed, reopened).
     #[sea_orm(string_value = "ROUND")]
     Round,
+    /// A city's return in a round (edited, submitted, sent back, approved, reopened).
+    #[sea_orm(string_value = "CITY_RETURN")]
+    CityReturn,
+}
+
+/// Where a city's return stands in its round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ReturnStatus {
+    /// 未报: nothing entered yet.
+    #[sea_orm(string_value = "NOT_STARTED")]
+    NotStarted,
+    /// 草稿: the city is editing.
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    /// 已报: submitted, waiting for the province's review.
+    #[sea_orm(string_value = "SUBMITTED")]
+    Submitted,
+    /// 已退回: sent back with the province's comment.
+    #[sea_orm(string_value = "RETURNED")]
+    Returned,
+    /// 已审核: approved by the province.
+    #[sea_orm(string_value = "APPROVED")]
+    Approved,
 }
 
 /// Whether a round of the yearly return takes figures.

@@ -3,6 +3,7 @@
 
 pub mod api_token;
 pub mod city;
+pub mod city_return;
 pub mod coverage_record;
 pub mod enums;
 pub mod pilot_designation;
@@ -11,4 +12,6 @@ pub mod province_total;
 pub mod revision;
 pub mod round;
 
-pub use enums::{BranchType, CityKind, ProgramLevel, RevisionKind, Role, RoundStatus};
+pub use enums::{
+    BranchType, CityKind, ProgramLevel, ReturnStatus, RevisionKind, Role, RoundStatus,
+};

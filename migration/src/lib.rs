@@ -11,6 +11,7 @@ mod m20261203_000002_version_admin_records;
 mod m20261203_000003_cover_summary_by_period;
 mod m20261203_000004_keep_coverage_sums;
 mod m20261206_000001_create_rounds;
+mod m20261206_000002_create_city_returns;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_cover_summary_by_period::Migration),
             Box::new(m20261203_000004_keep_coverage_sums::Migration),
             Box::new(m20261206_000001_create_rounds::Migration),
+            Box::new(m20261206_000002_create_city_returns::Migration),
         ]
     }
 }

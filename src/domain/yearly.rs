@@ -9,29 +9,7 @@
 
 use crate::code::Code;
 
-/// Whether a round takes figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoundStatus {
-    /// 进行中: cities edit and submit their returns.
-    Open,
-    /// 已关闭: no more edits or submissions until an administrator reopens it.
-    Closed,
-}
-
-/// Where a city's return stands in its round.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReturnStatus {
-    /// 未报: nothing entered yet.
-    NotStarted,
-    /// 草稿: the city is editing.
-    Draft,
-    /// 已报: submitted, waiting for the province's review; locked for the city.
-    Submitted,
-    /// 已退回: sent back with the province's comment; the city edits and submits again.
-    Returned,
-    /// 已审核: approved by the province; locked until an administrator reopens it.
-    Approved,
-}
+pub use entity::{ReturnStatus, RoundStatus};
 
 /// A step on a city's return.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    city, coverage_record, pilot_designation, pilot_program, province_total, revision, round,
+    city, city_return, coverage_record, pilot_designation, pilot_program, province_total, revision,
+    round,
 };
 
 use crate::db::Database;
@@ -48,6 +49,8 @@ pub struct Loaders {
     pub revision_by_id: RequestLoader<RevisionById>,
     /// Rounds of the yearly return by period.
     pub round_by_period: RequestLoader<RoundByPeriod>,
+    /// Cities' returns by (city code, period).
+    pub return_by_key: RequestLoader<ReturnByKey>,
 }
 
 impl Loaders {
@@ -69,6 +72,7 @@ impl Loaders {
             province_total_by_key: make(ProvinceTotalByKey(db.clone())),
             revision_by_id: make(RevisionById(db.clone())),
             round_by_period: make(RoundByPeriod(db.clone())),
+            return_by_key: make(ReturnByKey(db.clone())),
         }
     }
 }
@@ -94,6 +98,7 @@ impl Loaders {
         loaders.province_total_by_key.enable_all_cache(false);
         loaders.revision_by_id.enable_all_cache(false);
         loaders.round_by_period.enable_all_cache(false);
+        loaders.return_by_key.enable_all_cache(false);
         loaders
     }
 }
@@ -367,6 +372,26 @@ impl Loader<i32> for RoundByPeriod {
         crate::metrics::loader_batch("round_by_period", keys.len());
         let rows = service::rounds::by_periods(&self.0.conn, keys).await?;
         Ok(rows.into_iter().map(|r| (r.period, r)).collect())
+    }
+}
+
+/// Loads cities' returns by (city code, period).
+pub struct ReturnByKey(Database);
+
+impl Loader<(String, i32)> for ReturnByKey {
+    type Value = city_return::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(String, i32)],
+    ) -> Result<HashMap<(String, i32), Self::Value>, LoadError> {
+        crate::metrics::loader_batch("return_by_key", keys.len());
+        let rows = service::returns::by_keys(&self.0.conn, keys).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.city_code.clone(), r.period), r))
+            .collect())
     }
 }
 

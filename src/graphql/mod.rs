@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod city;
+pub mod city_return;
 pub mod connection;
 pub mod coverage;
 pub mod error;
@@ -38,6 +39,7 @@ pub struct Query(
     viewer::ViewerQuery,
     revision::RevisionQuery,
     round::RoundQuery,
+    city_return::ReturnQuery,
     node::NodeQuery,
 );
 
@@ -47,6 +49,7 @@ pub struct Mutation(
     mutation::CoverageMutation,
     mutation::AdminMutation,
     round::RoundMutation,
+    city_return::ReturnMutation,
 );
 
 /// The schema type served by the API.

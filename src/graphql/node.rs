@@ -16,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::ActiveEnum;
 
 use super::city::City;
+use super::city_return::CityReturn;
 use super::coverage::Coverage;
 use super::error::{GqlResultExt, to_graphql};
 use super::pilot::{PilotDesignation, PilotProgram};
@@ -53,6 +54,8 @@ pub enum Node {
     Revision(Revision),
     /// A round of the yearly return.
     Round(Round),
+    /// A city's return in a round.
+    CityReturn(CityReturn),
     /// The caller's token.
     Viewer(Viewer),
 }
@@ -74,6 +77,8 @@ pub enum NodeKey {
     Revision(i64),
     /// `Round:2024`: the period.
     Round(i32),
+    /// `CityReturn:410800/2024`: city code, period.
+    CityReturn(String, i32),
     /// `Viewer:3`: the token's number.
     Viewer(i64),
 }
@@ -95,6 +100,7 @@ impl NodeKey {
             }
             NodeKey::Revision(number) => format!("Revision:{number}"),
             NodeKey::Round(period) => format!("Round:{period}"),
+            NodeKey::CityReturn(city, period) => format!("CityReturn:{city}/{period}"),
             NodeKey::Viewer(number) => format!("Viewer:{number}"),
         };
         ID(URL_SAFE_NO_PAD.encode(plain))
@@ -144,6 +150,13 @@ impl NodeKey {
             }
             "Revision" => NodeKey::Revision(number(key).ok_or_else(invalid)?),
             "Round" => NodeKey::Round(number(key).ok_or_else(invalid)?),
+            "CityReturn" => {
+                let (city, period) = key.split_once('/').ok_or_else(invalid)?;
+                NodeKey::CityReturn(
+                    code(city).ok_or_else(invalid)?,
+                    number(period).ok_or_else(invalid)?,
+                )
+            }
             "Viewer" => NodeKey::Viewer(number(key).ok_or_else(invalid)?),
             _ => return Err(invalid()),
         };
@@ -178,6 +191,7 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
     let mut totals = Vec::new();
     let mut revisions = Vec::new();
     let mut rounds = Vec::new();
+    let mut returns = Vec::new();
     for key in keys {
         match key {
             NodeKey::City(code) => cities.push(code.clone()),
@@ -191,19 +205,22 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
             NodeKey::ProvinceReport(branch_type, period) => totals.push((*branch_type, *period)),
             NodeKey::Revision(number) => revisions.push(*number),
             NodeKey::Round(period) => rounds.push(*period),
+            NodeKey::CityReturn(city, period) => returns.push((city.clone(), *period)),
             NodeKey::Viewer(_) => {}
         }
     }
-    let (cities, coverage, programs, designations, totals, revisions, rounds) = tokio::try_join!(
-        load(&loaders.city_by_code, cities),
-        load(&loaders.coverage_by_key, coverage),
-        load(&loaders.program_by_code, programs),
-        load(&loaders.designation_by_key, designations),
-        load(&loaders.province_total_by_key, totals),
-        load(&loaders.revision_by_id, revisions),
-        load(&loaders.round_by_period, rounds),
-    )
-    .gql()?;
+    let (cities, coverage, programs, designations, totals, revisions, rounds, returns) =
+        tokio::try_join!(
+            load(&loaders.city_by_code, cities),
+            load(&loaders.coverage_by_key, coverage),
+            load(&loaders.program_by_code, programs),
+            load(&loaders.designation_by_key, designations),
+            load(&loaders.province_total_by_key, totals),
+            load(&loaders.revision_by_id, revisions),
+            load(&loaders.round_by_period, rounds),
+            load(&loaders.return_by_key, returns),
+        )
+        .gql()?;
     let actor = ctx.data::<Actor>()?;
     // A key asked for twice is answered twice: the models are cloned, not moved, out of the maps.
     Ok(keys
@@ -231,6 +248,19 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
                 .cloned()
                 .map(|r| Node::Revision(Revision(r))),
             NodeKey::Round(period) => rounds.get(period).cloned().map(|r| Node::Round(Round(r))),
+            // A return answers only to those who may read it (its city's staff, administrators).
+            NodeKey::CityReturn(city, period) => match actor {
+                Actor::Token(token)
+                    if token.role == entity::Role::Admin
+                        || token.city_code.as_deref() == Some(city.as_str()) =>
+                {
+                    returns
+                        .get(&(city.clone(), *period))
+                        .cloned()
+                        .map(|r| Node::CityReturn(CityReturn(r)))
+                }
+                _ => None,
+            },
             // Tokens are not readable through the API: a token's id answers only to its holder.
             NodeKey::Viewer(number) => match actor {
                 Actor::Token(token) if token.id == *number => {
@@ -312,6 +342,7 @@ mod tests {
             NodeKey::ProvinceReport(BranchType::University, 2023),
             NodeKey::Revision(12),
             NodeKey::Round(2024),
+            NodeKey::CityReturn("410800".into(), 2024),
             NodeKey::Viewer(3),
         ];
         for key in keys {

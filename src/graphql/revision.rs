@@ -26,6 +26,8 @@ pub enum RevisionKind {
     ProvinceTotal,
     /// A round of the yearly return (opened, closed, reopened).
     Round,
+    /// A city's return in a round (edited, submitted, sent back, approved, reopened).
+    CityReturn,
 }
 
 /// Who may read the personal parts of the audit trail: a writer's name (often a person's name

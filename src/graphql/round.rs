@@ -68,6 +68,12 @@ impl Round {
     async fn version(&self) -> i32 {
         self.0.version
     }
+
+    /// The cities' returns in this round, in city order: every city's for an administrator,
+    /// its own for city staff; a token is needed (UNAUTHENTICATED without one).
+    async fn returns(&self, ctx: &Context<'_>) -> Result<Vec<super::city_return::CityReturn>> {
+        super::city_return::of_round(ctx, self.0.period).await
+    }
 }
 
 /// Round queries.

@@ -23,6 +23,7 @@ mod metrics;
 mod node;
 mod pages;
 mod pilots;
+mod returns;
 mod rounds;
 mod schema;
 mod sheets;

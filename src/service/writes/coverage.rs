@@ -138,15 +138,32 @@ pub async fn write_batch(
     sums.dedup();
     let mut periods: Vec<i32> = sums.iter().map(|(period, _)| *period).collect();
     periods.dedup();
-    let applied = match lock_sums(uow.txn(), &sums).await {
-        Ok(()) => match super::round::closed_periods(uow.txn(), &periods).await {
-            Ok(closed) if closed.is_empty() => apply_all(&mut uow, batch.rows).await,
-            Ok(closed) => Ok(Err(in_closed_rounds(&batch.rows, &closed))),
-            Err(err) => Err(err),
-        },
-        Err(err) => Err(err),
-    };
+    let applied = apply_in_rounds(&mut uow, &sums, &periods, batch.rows).await;
     uow.end(applied, At::INPUT, batch.dry_run).await
+}
+
+/// Applies the rows where the yearly return allows: none in a closed round's period, none of a
+/// submitted or approved return; the returns the rows begin or resume move to DRAFT.
+async fn apply_in_rounds(
+    uow: &mut UnitOfWork<'_>,
+    sums: &[(i32, BranchType)],
+    periods: &[i32],
+    rows: Vec<(At, CoverageUpdate)>,
+) -> Result<Result<Vec<Written>, Refusal<coverage_record::Model>>, DbErr> {
+    lock_sums(uow.txn(), sums).await?;
+    let closed = super::round::closed_periods(uow.txn(), periods).await?;
+    if !closed.is_empty() {
+        return Ok(Err(in_closed_rounds(&rows, &closed)));
+    }
+    let returns = match super::city_return::before_edit(uow.txn(), &rows).await? {
+        Ok(returns) => returns,
+        Err(errors) => return Ok(Err(Refusal::new(errors))),
+    };
+    let written = apply_all(uow, rows).await?;
+    if written.is_ok() {
+        super::city_return::to_draft(uow, returns).await?;
+    }
+    Ok(written)
 }
 
 /// The refusal of a batch with rows in closed rounds: one error per such row.

@@ -11,8 +11,10 @@
 //!    same record) is a VERSION_CONFLICT, never an internal error.
 //!
 //! One module per aggregate: [`coverage`] (single and bulk), [`designation`],
-//! [`province_total`], [`round`]; [`snapshot`] holds what revisions keep of each.
+//! [`province_total`], [`round`], [`city_return`]; [`snapshot`] holds what revisions keep of
+//! each.
 
+pub mod city_return;
 pub mod coverage;
 pub mod designation;
 pub mod province_total;
@@ -33,6 +35,7 @@ pub use crate::domain::write::{
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Events};
 
+pub use city_return::{ReturnInput, ReturnWritten, step_return};
 pub use coverage::{Written, bulk_update_coverage, update_coverage};
 pub use designation::{DesignationWritten, remove_designation, set_designation};
 pub use province_total::{TotalWritten, set_province_total};

@@ -170,6 +170,7 @@ async fn apply(
         None => {
             let active: round::ActiveModel = next.clone().into();
             active.insert(txn).await?;
+            super::city_return::open_returns(txn, period, now).await?;
         }
         Some(current) => {
             use round::Column as C;

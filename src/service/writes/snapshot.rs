@@ -230,6 +230,41 @@ impl From<&entity::round::Model> for RoundSnapshot {
     }
 }
 
+/// A city's return as a revision keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnSnapshot {
+    city_code: String,
+    period: i32,
+    status: String,
+    submitted_at: Option<DateTime<Utc>>,
+    submitted_by: Option<String>,
+    late: bool,
+    comment: Option<String>,
+    version: i32,
+}
+
+/// The key revisions use for a city's return: `CITY/PERIOD`.
+pub fn return_key(city_code: &str, period: i32) -> String {
+    format!("{city_code}/{period}")
+}
+
+impl From<&entity::city_return::Model> for ReturnSnapshot {
+    fn from(r: &entity::city_return::Model) -> Self {
+        use sea_orm::ActiveEnum;
+        Self {
+            city_code: r.city_code.clone(),
+            period: r.period,
+            status: r.status.to_value(),
+            submitted_at: r.submitted_at,
+            submitted_by: r.submitted_by.clone(),
+            late: r.late,
+            comment: r.comment.clone(),
+            version: r.version,
+        }
+    }
+}
+
 /// A snapshot as the JSON text a revision stores.
 pub fn to_json(snapshot: &impl Serialize) -> Result<String, sea_orm::DbErr> {
     serde_json::to_string(snapshot)

@@ -1,0 +1,335 @@
+//! Cities' returns in the rounds of the yearly return (年报): made when a round opens, moved to
+//! DRAFT by the city's first edit (or its first after being sent back), submitted by the city,
+//! sent back or approved by the province, reopened by the province with a reason. The rules are
+//! `domain::yearly`'s; each step is an update under the return's version with its revision, in
+//! one transaction, so two steps at once leave one outcome and one revision.
+
+use std::collections::HashSet;
+
+use entity::{ReturnStatus, RevisionKind, Role, city_return, coverage_record, revision, round};
+use sea_orm::sea_query::{Expr, LockType};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement,
+};
+
+use super::snapshot::{ReturnSnapshot, return_key, to_json};
+use super::{
+    At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, UserError, WriteContext,
+    may_write_city, writer,
+};
+use crate::domain::write::MAX_TEXT_CHARS;
+use crate::domain::yearly::{self, Step};
+use crate::error::{AppError, AppResult};
+
+/// A step on a city's return, as its sender sends it.
+#[derive(Debug, Clone)]
+pub struct ReturnInput {
+    /// The city.
+    pub city_code: String,
+    /// The period (year).
+    pub period: i32,
+    /// What to do.
+    pub step: Step,
+    /// The version read; none skips the check (each step is valid from one status only).
+    pub expected_version: Option<i32>,
+}
+
+/// An accepted step: the return as stored and its revision.
+#[derive(Debug, Clone)]
+pub struct ReturnWritten {
+    /// The return after the step.
+    pub city_return: city_return::Model,
+    /// The revision the step left.
+    pub revision: revision::Model,
+}
+
+/// Takes a step on a city's return: city staff submit their own city's; administrators take
+/// any step on any city's.
+pub async fn step_return(
+    db: &DatabaseConnection,
+    ctx: WriteContext<'_>,
+    input: ReturnInput,
+) -> AppResult<Outcome<ReturnWritten, city_return::Model>> {
+    let token = writer(ctx.actor)?;
+    let who: super::Writer = token.into();
+    may_write_city(&who, &input.city_code)?;
+    let role = match token.role {
+        Role::Admin => yearly::Role::Admin,
+        Role::CityStaff => yearly::Role::CityStaff,
+    };
+    if role != yearly::Role::Admin && !matches!(input.step, Step::Submit | Step::Edit) {
+        return Err(AppError::Forbidden(
+            "only a province administrator reviews returns".into(),
+        ));
+    }
+    if let Step::SendBack { comment: words } | Step::Reopen { reason: words } = &input.step
+        && words.chars().count() > MAX_TEXT_CHARS
+    {
+        let field = words_field(&input.step);
+        let message = format!("at most {MAX_TEXT_CHARS} characters");
+        return Ok(Outcome::Refused(Refusal::new(vec![
+            At::INPUT.bad(field, message),
+        ])));
+    }
+    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, who).await?;
+    let applied = apply(&mut uow, input, role).await;
+    uow.finish(applied, At::INPUT).await
+}
+
+fn words_field(step: &Step) -> &'static str {
+    match step {
+        Step::Reopen { .. } => "reason",
+        _ => "comment",
+    }
+}
+
+/// A refusal of the rules as a user error on the field it concerns.
+fn refusal_error(refusal: &yearly::Refusal, step: &Step) -> UserError {
+    let field = match refusal {
+        yearly::Refusal::RoundNotOpen | yearly::Refusal::RoundClosed => "period",
+        yearly::Refusal::WordsNeeded => words_field(step),
+        _ => "cityCode",
+    };
+    At::INPUT.error(field, refusal.code(), refusal.message().1)
+}
+
+async fn apply(
+    uow: &mut UnitOfWork<'_>,
+    input: ReturnInput,
+    role: yearly::Role,
+) -> Result<Result<ReturnWritten, Refusal<city_return::Model>>, DbErr> {
+    let at = At::INPUT;
+    let txn = uow.txn();
+    let (city, period) = (input.city_code.as_str(), input.period);
+    let round = lock(round::Entity::find_by_id(period), txn, LockType::Share)
+        .one(txn)
+        .await?;
+    let stored = lock(
+        city_return::Entity::find_by_id((city.to_owned(), period)),
+        txn,
+        LockType::Update,
+    )
+    .one(txn)
+    .await?;
+    if let (Some(expected), Some(current)) = (input.expected_version, &stored)
+        && expected != current.version
+    {
+        let message = format!(
+            "expectedVersion {expected} is not the stored version {}",
+            current.version
+        );
+        return Ok(Err(Refusal::conflict(at, message, stored)));
+    }
+    let has_figures = coverage_record::Entity::find()
+        .filter(coverage_record::Column::CityCode.eq(city))
+        .filter(coverage_record::Column::Period.eq(period))
+        .count(txn)
+        .await?
+        > 0;
+    let status = stored
+        .as_ref()
+        .map_or(ReturnStatus::NotStarted, |r| r.status);
+    let next_status = match yearly::step(
+        round.as_ref().map(|r| r.status),
+        status,
+        &input.step,
+        role,
+        has_figures,
+    ) {
+        Ok(next) => next,
+        Err(refusal) => {
+            return Ok(Err(Refusal {
+                errors: vec![refusal_error(&refusal, &input.step)],
+                current: stored.into_iter().collect(),
+            }));
+        }
+    };
+    let Some(current) = stored else {
+        // Every city has its return from the moment its round opens.
+        let message = format!("{city} has no return in the {period} round");
+        return Ok(Err(Refusal::not_found(at, "cityCode", message)));
+    };
+    let now = crate::domain::now();
+    let mut next = city_return::Model {
+        status: next_status,
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    let note = match &input.step {
+        Step::Submit => {
+            next.submitted_at = Some(now);
+            next.submitted_by = Some(uow.writer().label());
+            next.late = yearly::late(round.and_then(|r| r.due_at), now);
+            None
+        }
+        Step::SendBack { comment } => {
+            next.comment = Some(comment.trim().to_owned());
+            next.comment.clone()
+        }
+        Step::Reopen { reason } => {
+            next.comment = Some(reason.trim().to_owned());
+            next.comment.clone()
+        }
+        Step::Approve | Step::Edit => None,
+    };
+    let revision = match write(uow, &current, &next, note).await? {
+        Some(revision) => revision,
+        None => {
+            let fresh = city_return::Entity::find_by_id((city.to_owned(), period))
+                .one(uow.txn())
+                .await?;
+            let message = "someone changed the return meanwhile".to_owned();
+            return Ok(Err(Refusal::conflict(at, message, fresh)));
+        }
+    };
+    Ok(Ok(ReturnWritten {
+        city_return: next,
+        revision,
+    }))
+}
+
+/// `query` with a row lock on PostgreSQL (SQLite's write transaction holds the only write lock).
+fn lock<E: EntityTrait>(
+    query: sea_orm::Select<E>,
+    txn: &DatabaseTransaction,
+    kind: LockType,
+) -> sea_orm::Select<E> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query.lock(kind)
+    } else {
+        query
+    }
+}
+
+/// Stores `next` over `current` if `current` is still the stored version, with its revision;
+/// none when another step came first.
+async fn write(
+    uow: &mut UnitOfWork<'_>,
+    current: &city_return::Model,
+    next: &city_return::Model,
+    note: Option<String>,
+) -> Result<Option<revision::Model>, DbErr> {
+    use city_return::Column as C;
+    let result = city_return::Entity::update_many()
+        .col_expr(C::Status, Expr::value(next.status))
+        .col_expr(C::SubmittedAt, Expr::value(next.submitted_at))
+        .col_expr(C::SubmittedBy, Expr::value(next.submitted_by.clone()))
+        .col_expr(C::Late, Expr::value(next.late))
+        .col_expr(C::Comment, Expr::value(next.comment.clone()))
+        .col_expr(C::Version, Expr::value(next.version))
+        .col_expr(C::UpdatedAt, Expr::value(next.updated_at))
+        .filter(C::CityCode.eq(current.city_code.as_str()))
+        .filter(C::Period.eq(current.period))
+        .filter(C::Version.eq(current.version))
+        .exec(uow.txn())
+        .await?;
+    if result.rows_affected != 1 {
+        return Ok(None);
+    }
+    let snapshot = |r: &city_return::Model| to_json(&ReturnSnapshot::from(r));
+    let mut of = RevisionOf::new(
+        RevisionKind::CityReturn,
+        return_key(&current.city_code, current.period),
+        Some(snapshot(current)?),
+        Some(snapshot(next)?),
+    );
+    of.city_code = Some(current.city_code.clone());
+    of.period = Some(current.period);
+    Ok(Some(uow.revise(of, note).await?))
+}
+
+/// Makes every city's return of a round that opens: DRAFT where the city has figures for the
+/// period already, NOT_STARTED elsewhere. One statement.
+pub async fn open_returns(
+    txn: &DatabaseTransaction,
+    period: i32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let at = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    // The period is an integer of ours: written as a number, like the city list's.
+    let sql = format!(
+        "INSERT INTO city_returns (city_code, period, status, late, version, updated_at) \
+         SELECT c.code, {period}, CASE WHEN EXISTS (SELECT 1 FROM coverage_records r \
+         WHERE r.city_code = c.code AND r.period = {period}) THEN 'DRAFT' ELSE 'NOT_STARTED' END, \
+         false, 1, {at} FROM cities c"
+    );
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, [now.into()]))
+        .await?;
+    Ok(())
+}
+
+/// The returns a batch of figures edits, checked before it writes: a submitted or approved
+/// return refuses its rows (RETURN_SUBMITTED, RETURN_APPROVED); the others are handed back to
+/// be moved to DRAFT once the figures are written ([`to_draft`]). Returns exist only in periods
+/// with a round; rows of other periods pass.
+pub async fn before_edit(
+    txn: &DatabaseTransaction,
+    rows: &[(At, CoverageUpdate)],
+) -> Result<Result<Vec<city_return::Model>, Vec<UserError>>, DbErr> {
+    let keys: HashSet<(&str, i32)> = rows
+        .iter()
+        .map(|(_, input)| (input.city_code.as_str(), input.period))
+        .collect();
+    let any = keys.iter().fold(Condition::any(), |any, (city, period)| {
+        any.add(
+            Condition::all()
+                .add(city_return::Column::CityCode.eq(*city))
+                .add(city_return::Column::Period.eq(*period)),
+        )
+    });
+    let returns = lock(
+        city_return::Entity::find().filter(any),
+        txn,
+        LockType::Update,
+    )
+    .all(txn)
+    .await?;
+    let mut errors = Vec::new();
+    for (at, input) in rows {
+        let Some(stored) = returns
+            .iter()
+            .find(|r| r.city_code == input.city_code && r.period == input.period)
+        else {
+            continue;
+        };
+        let refusal = match stored.status {
+            ReturnStatus::Submitted => yearly::Refusal::ReturnSubmitted,
+            ReturnStatus::Approved => yearly::Refusal::ReturnApproved,
+            _ => continue,
+        };
+        errors.push(at.error("period", refusal.code(), refusal.message().1));
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    Ok(Ok(returns
+        .into_iter()
+        .filter(|r| matches!(r.status, ReturnStatus::NotStarted | ReturnStatus::Returned))
+        .collect()))
+}
+
+/// Moves the returns an edit began or resumed to DRAFT, each with its revision.
+pub async fn to_draft(
+    uow: &mut UnitOfWork<'_>,
+    returns: Vec<city_return::Model>,
+) -> Result<(), DbErr> {
+    let now = crate::domain::now();
+    for current in returns {
+        let next = city_return::Model {
+            status: ReturnStatus::Draft,
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        if write(uow, &current, &next, None).await?.is_none() {
+            return Err(DbErr::RecordNotUpdated);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! Cities' returns in a round of the yearly return, through the real server: the city edits
+//! (DRAFT), submits (late after the due date), the province sends back with a comment or
+//! approves, and reopens with a reason; a submitted or approved return refuses edits and changes
+//! nothing; returns are read by the city's own staff and administrators only; two steps at once
+//! leave one outcome and one revision.
+
+use entity::Role;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::sheets::stored;
+
+const RETURN: &str = "cityReturn { status late comment submittedBy version city { code } }";
+
+async fn token(app: &TestApp, name: &str, role: Role, city: Option<&str>) -> String {
+    coverage_api::service::tokens::create(&app.db.conn, name, role, city)
+        .await
+        .unwrap()
+        .secret
+}
+
+/// Takes `mutation` on Jiaozuo's 2024 return with `extra` input fields; the payload.
+async fn step(app: &TestApp, token: &str, mutation: &str, input_type: &str, extra: Value) -> Value {
+    let mut input = json!({ "cityCode": "410800", "period": 2024 });
+    if let (Some(i), Some(e)) = (input.as_object_mut(), extra.as_object()) {
+        i.extend(e.clone());
+    }
+    let query = format!(
+        "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {RETURN}
+         revision {{ kind recordKey note }} userErrors {{ field code }} }} }}"
+    );
+    let response = app
+        .query_as(Some(token), &query, json!({ "input": input }))
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    response["data"][mutation].clone()
+}
+
+fn codes(payload: &Value) -> Vec<Value> {
+    payload["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!([e["field"], e["code"]]))
+        .collect()
+}
+
+fn error_codes(response: &Value) -> Vec<Value> {
+    response["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["extensions"]["code"].clone())
+        .collect()
+}
+
+const SAVE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
+    coverage { version } userErrors { field code } } }";
+
+async fn save(app: &TestApp, token: &str, count: i32, version: i32) -> Value {
+    let input = json!({ "cityCode": "410800", "branchType": "UNIVERSITY", "period": 2024,
+        "branchCount": count, "eligibleCount": 20, "source": "焦作市2024年度年报",
+        "expectedVersion": version });
+    app.query_as(Some(token), SAVE, json!({ "input": input }))
+        .await["data"]["updateCoverage"]
+        .clone()
+}
+
+async fn read(app: &TestApp, token: &str) -> Value {
+    let response = app
+        .query_as(
+            Some(token),
+            "{ cityReturn(cityCode: \"410800\", period: 2024) { status late comment version } }",
+            json!({}),
+        )
+        .await;
+    response["data"]["cityReturn"].clone()
+}
+
+async fn open_round(app: &TestApp, admin: &str, due: &str) {
+    let opened = app
+        .query_as(
+            Some(admin),
+            "mutation($due: DateTime) { openRound(input: { period: 2024, dueAt: $due }) {
+               userErrors { code } } }",
+            json!({ "due": due }),
+        )
+        .await;
+    assert_eq!(
+        opened["data"]["openRound"]["userErrors"],
+        json!([]),
+        "{opened}"
+    );
+}
+
+#[tokio::test]
+async fn a_return_goes_from_nothing_to_approved_and_is_locked_where_the_rules_say() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    // Due at the start of 2024: any submission now is late.
+    open_round(&app, &admin, "2024-01-01T00:00:00Z").await;
+    assert_eq!(
+        read(&app, &jiaozuo).await,
+        json!({ "status": "NOT_STARTED", "late": false, "comment": null, "version": 1 })
+    );
+    let input = "ReturnKeyInput";
+    let empty = step(&app, &jiaozuo, "submitReturn", input, json!({})).await;
+    assert_eq!(
+        codes(&empty),
+        vec![json!([["input", "cityCode"], "RETURN_EMPTY"])]
+    );
+
+    // The first edit begins the draft.
+    assert_eq!(save(&app, &jiaozuo, 5, 0).await["userErrors"], json!([]));
+    assert_eq!(read(&app, &jiaozuo).await["status"], "DRAFT");
+    let submitted = step(&app, &jiaozuo, "submitReturn", input, json!({})).await;
+    assert_eq!(
+        submitted["cityReturn"],
+        json!({ "status": "SUBMITTED", "late": true, "comment": null,
+                "submittedBy": submitted["cityReturn"]["submittedBy"], "version": 3,
+                "city": { "code": "410800" } })
+    );
+    assert!(
+        submitted["cityReturn"]["submittedBy"]
+            .as_str()
+            .unwrap()
+            .starts_with("焦作市科协 (token ")
+    );
+    assert_eq!(
+        submitted["revision"],
+        json!({ "kind": "CITY_RETURN", "recordKey": "410800/2024", "note": null })
+    );
+
+    // Submitted: locked for everyone, nothing changes.
+    let before = stored(&app).await;
+    for who in [&jiaozuo, &admin] {
+        assert_eq!(
+            codes(&save(&app, who, 6, 1).await),
+            vec![json!([["input", "period"], "RETURN_SUBMITTED"])]
+        );
+    }
+    assert_eq!(stored(&app).await, before);
+
+    // Only the province reviews, and never without words.
+    let forbidden = app
+        .query_as(
+            Some(&jiaozuo),
+            "mutation { approveReturn(input: { cityCode: \"410800\", period: 2024 }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_codes(&forbidden), vec![json!("FORBIDDEN")]);
+    let send_back = "SendBackReturnInput";
+    let blank = step(
+        &app,
+        &admin,
+        "sendBackReturn",
+        send_back,
+        json!({ "comment": "  " }),
+    )
+    .await;
+    assert_eq!(
+        codes(&blank),
+        vec![json!([["input", "comment"], "BAD_USER_INPUT"])]
+    );
+    let returned = step(
+        &app,
+        &admin,
+        "sendBackReturn",
+        send_back,
+        json!({ "comment": "高校数与上年不符，请核实", "expectedVersion": 3 }),
+    )
+    .await;
+    assert_eq!(returned["cityReturn"]["status"], "RETURNED");
+    assert_eq!(returned["revision"]["note"], "高校数与上年不符，请核实");
+    // The city sees the comment, fixes and submits again.
+    assert_eq!(
+        read(&app, &jiaozuo).await,
+        json!({ "status": "RETURNED", "late": true, "comment": "高校数与上年不符，请核实",
+                "version": 4 })
+    );
+    assert_eq!(save(&app, &jiaozuo, 6, 1).await["userErrors"], json!([]));
+    assert_eq!(read(&app, &jiaozuo).await["status"], "DRAFT");
+    step(&app, &jiaozuo, "submitReturn", input, json!({})).await;
+    let stale = step(
+        &app,
+        &admin,
+        "approveReturn",
+        input,
+        json!({ "expectedVersion": 3 }),
+    )
+    .await;
+    assert_eq!(
+        codes(&stale),
+        vec![json!([["input", "expectedVersion"], "VERSION_CONFLICT"])]
+    );
+    let approved = step(&app, &admin, "approveReturn", input, json!({})).await;
+    assert_eq!(approved["cityReturn"]["status"], "APPROVED");
+    assert_eq!(
+        codes(&save(&app, &admin, 7, 2).await),
+        vec![json!([["input", "period"], "RETURN_APPROVED"])]
+    );
+    let again = step(&app, &admin, "approveReturn", input, json!({})).await;
+    assert_eq!(
+        codes(&again),
+        vec![json!([["input", "cityCode"], "RETURN_NOT_SUBMITTED"])]
+    );
+
+    // Reopened with a reason: a draft again, the reason shown to the city.
+    let reopen = "ReopenReturnInput";
+    let reopened = step(
+        &app,
+        &admin,
+        "reopenReturn",
+        reopen,
+        json!({ "reason": "更正已审核数据" }),
+    )
+    .await;
+    assert_eq!(reopened["cityReturn"]["status"], "DRAFT");
+    assert_eq!(reopened["cityReturn"]["comment"], "更正已审核数据");
+    assert_eq!(save(&app, &jiaozuo, 7, 2).await["userErrors"], json!([]));
+
+    let revisions = entity::revision::Entity::find()
+        .filter(entity::revision::Column::Kind.eq(entity::RevisionKind::CityReturn))
+        .all(&app.db.conn)
+        .await
+        .unwrap();
+    // draft, submit, send back, draft, submit, approve, reopen.
+    assert_eq!(revisions.len(), 7);
+}
+
+#[tokio::test]
+async fn returns_are_read_by_their_city_and_the_province_only() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    let zhengzhou = token(&app, "郑州市科协", Role::CityStaff, Some("410100")).await;
+    open_round(&app, &admin, "2030-01-01T00:00:00Z").await;
+    let one = "{ cityReturn(cityCode: \"410800\", period: 2024) { id status } }";
+    let anonymous = app.query(one).await;
+    assert_eq!(error_codes(&anonymous), vec![json!("UNAUTHENTICATED")]);
+    let other = app.query_as(Some(&zhengzhou), one, json!({})).await;
+    assert_eq!(error_codes(&other), vec![json!("FORBIDDEN")]);
+    let own = app.query_as(Some(&jiaozuo), one, json!({})).await;
+    assert_eq!(own["data"]["cityReturn"]["status"], "NOT_STARTED");
+
+    let all = "{ round(period: 2024) { returns { city { code } status } } }";
+    let listed = |response: &Value| -> Vec<String> {
+        response["data"]["round"]["returns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["city"]["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        listed(&app.query_as(Some(&zhengzhou), all, json!({})).await),
+        ["410100"]
+    );
+    assert_eq!(
+        listed(&app.query_as(Some(&admin), all, json!({})).await).len(),
+        18
+    );
+    assert_eq!(
+        error_codes(&app.query(all).await),
+        vec![json!("UNAUTHENTICATED")]
+    );
+
+    // By id: only to those who may read it.
+    let id = own["data"]["cityReturn"]["id"].clone();
+    let node = "query($id: ID!) { node(id: $id) { __typename } }";
+    let vars = json!({ "id": id });
+    assert_eq!(
+        app.query_with(node, vars.clone()).await["data"]["node"],
+        Value::Null
+    );
+    assert_eq!(
+        app.query_as(Some(&zhengzhou), node, vars.clone()).await["data"]["node"],
+        Value::Null
+    );
+    assert_eq!(
+        app.query_as(Some(&jiaozuo), node, vars).await["data"]["node"],
+        json!({ "__typename": "CityReturn" })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_administrators_approving_and_sending_back_at_once_leave_one_outcome() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let other = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    open_round(&app, &admin, "2030-01-01T00:00:00Z").await;
+    assert_eq!(save(&app, &jiaozuo, 5, 0).await["userErrors"], json!([]));
+    step(&app, &jiaozuo, "submitReturn", "ReturnKeyInput", json!({})).await;
+    let (approved, sent_back) = tokio::join!(
+        step(&app, &admin, "approveReturn", "ReturnKeyInput", json!({})),
+        step(
+            &app,
+            &other,
+            "sendBackReturn",
+            "SendBackReturnInput",
+            json!({ "comment": "请核实" })
+        ),
+    );
+    let taken: Vec<&Value> = [&approved, &sent_back]
+        .into_iter()
+        .filter(|p| p["userErrors"] == json!([]))
+        .collect();
+    assert_eq!(taken.len(), 1, "{approved} {sent_back}");
+    let refused = if approved["userErrors"] == json!([]) {
+        &sent_back
+    } else {
+        &approved
+    };
+    assert_eq!(codes(refused)[0][1], "RETURN_NOT_SUBMITTED");
+    let status = read(&app, &admin).await["status"].clone();
+    assert_eq!(status, taken[0]["cityReturn"]["status"]);
+    let reviews = entity::revision::Entity::find()
+        .filter(entity::revision::Column::Kind.eq(entity::RevisionKind::CityReturn))
+        .all(&app.db.conn)
+        .await
+        .unwrap();
+    // draft, submit, and exactly one review.
+    assert_eq!(reviews.len(), 3);
+}
+
+#[tokio::test]
+async fn a_round_opened_after_a_city_filed_begins_that_city_s_return_as_a_draft() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    assert_eq!(save(&app, &jiaozuo, 5, 0).await["userErrors"], json!([]));
+    open_round(&app, &admin, "2030-01-01T00:00:00Z").await;
+    let statuses = app
+        .query_as(
+            Some(&admin),
+            "{ round(period: 2024) { returns { city { code } status } } }",
+            json!({}),
+        )
+        .await;
+    for r in statuses["data"]["round"]["returns"].as_array().unwrap() {
+        let expected = if r["city"]["code"] == "410800" {
+            "DRAFT"
+        } else {
+            "NOT_STARTED"
+        };
+        assert_eq!(r["status"], expected, "{r}");
+    }
+}
