@@ -350,3 +350,84 @@ async fn a_round_opened_after_a_city_filed_begins_that_city_s_return_as_a_draft(
         assert_eq!(r["status"], expected, "{r}");
     }
 }
+
+/// The staff page shows the city's return (its status, the province's comment) and submits it;
+/// a submitted return locks the page's forms until the province sends it back.
+#[tokio::test]
+async fn the_staff_page_submits_the_return_and_shows_the_province_s_comment() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("returns").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    // The report's 2023 figures are there: Jiaozuo's return begins as a draft.
+    let opened = app
+        .query_as(
+            Some(&admin),
+            "mutation { openRound(input: { period: 2023 }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(opened["data"]["openRound"]["userErrors"], json!([]));
+    let page = "[document.getElementById('return').textContent, \
+                document.getElementById('submit-return').hidden, \
+                [...document.querySelectorAll('#records fieldset')].map((f) => f.disabled)]";
+    crate::browser::sign_in(&browser, &app, &jiaozuo).await;
+    assert_eq!(
+        browser.eval(page).await,
+        json!(["本市年报: 草稿", false, [false, false, false]])
+    );
+
+    browser.click("#submit-return").await;
+    browser
+        .wait_for(
+            "the return submitted",
+            "document.getElementById('return').dataset.status === 'SUBMITTED'",
+            crate::browser::LOAD,
+        )
+        .await;
+    assert_eq!(
+        browser.eval(page).await,
+        json!(["本市年报: 已报，等待省科协审核", true, [true, true, true]])
+    );
+
+    let sent_back = app
+        .query_as(
+            Some(&admin),
+            "mutation { sendBackReturn(input: { cityCode: \"410800\", period: 2023,
+               comment: \"企业科协数请注明口径\" }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(sent_back["data"]["sendBackReturn"]["userErrors"], json!([]));
+    browser.goto(&app.url("/staff")).await;
+    browser
+        .wait_for(
+            "signed in again, the return read",
+            "document.body.dataset.state === 'ready' && document.getElementById('return').dataset.status === 'RETURNED'",
+            crate::browser::LOAD,
+        )
+        .await;
+    assert_eq!(
+        browser.eval(page).await,
+        json!([
+            "本市年报: 已退回 · 省科协意见: 企业科协数请注明口径",
+            false,
+            [false, false, false]
+        ])
+    );
+    browser.screenshot("staff-return-sent-back.png", 900).await;
+    browser.click("button[data-lang=\"en\"]").await;
+    assert_eq!(
+        browser
+            .eval("[document.getElementById('return').textContent, document.getElementById('submit-return').textContent]")
+            .await,
+        json!([
+            "The city's return: sent back · Province's comment: 企业科协数请注明口径",
+            "Submit the return"
+        ])
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}

@@ -19,9 +19,10 @@ const START = `query StaffStart($first: Int) {
 const MORE_CITIES = `query StaffCities($first: Int, $after: String) {
   cities(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
 }`;
-const RECORDS = `query StaffRecords($code: ID!, $period: Int!) {
+const RECORDS = `query StaffRecords($code: ID!, $period: Int!, $mine: Boolean!) {
   city(code: $code) { code coverage(period: $period) { ${RECORD} } }
   round(period: $period) { period status dueAt }
+  cityReturn(cityCode: $code, period: $period) @include(if: $mine) { status late comment version }
   revisions(cityCode: $code, first: 20) {
     nodes { number at note branchType period actor { name role cityCode } before after }
   }
@@ -32,6 +33,9 @@ const UPDATE = `mutation StaffUpdate($input: UpdateCoverageInput!) {
     revision { number }
     userErrors { field message code }
   }
+}`;
+const SUBMIT = `mutation StaffSubmit($input: ReturnKeyInput!) {
+  submitReturn(input: $input) { cityReturn { status late comment version } userErrors { field message code } }
 }`;
 const COUNTS = ['branchCount', 'eligibleCount', 'newBranches'];
 const FIELDS = [...COUNTS, 'source', 'note'];
@@ -44,14 +48,21 @@ let types = []; // the branch types, as the schema lists them
 let stored = {}; // branch type → the record as read (null: none yet)
 let revisions = [];
 let round = null; // the chosen year's round of the yearly return (null: none opened)
+let cityReturn = null; // the chosen city's return in it, when the viewer may read it
 const state = {}; // branch type → { problems: field → the server's user error, result, conflict }
 // Each load of a city's year takes the next number; an answer is drawn only while its number is
 // the latest, so a slow answer for an earlier choice never replaces the one for the current.
 let loads = 0;
 
+/** Whether the viewer may read the chosen city's return: its own staff, administrators. */
+function mayReadReturn() {
+  return Boolean(viewer) && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
+}
+
 function editable() {
   const closed = round && round.status === 'CLOSED';
-  return viewer && !closed && (viewer.role === 'ADMIN' || viewer.cityCode === $('city').value);
+  const locked = cityReturn && (cityReturn.status === 'SUBMITTED' || cityReturn.status === 'APPROVED');
+  return mayReadReturn() && !closed && !locked;
 }
 
 /** The chosen year's round in words: none, open (with its due date) or closed. */
@@ -66,6 +77,49 @@ function drawRound() {
     line.textContent = `${Cov.t('roundOpen')}${due}`;
   }
   line.dataset.status = round ? round.status : 'NONE';
+  drawReturn();
+}
+
+/** The city's return: where it stands (late, the province's comment) and, while it is a draft
+ * or sent back in an open round, the button that submits it. */
+function drawReturn() {
+  const line = $('return');
+  const submit = $('submit-return');
+  line.replaceChildren();
+  line.dataset.status = cityReturn ? cityReturn.status : 'NONE';
+  submit.hidden = true;
+  if (!cityReturn) return;
+  const parts = [`${Cov.t('ourReturn')}: ${Cov.t(cityReturn.status)}`];
+  if (cityReturn.late) parts.push(Cov.t('late'));
+  line.append(el('span', null, parts.join(' · ')));
+  if (cityReturn.comment) {
+    line.append(el('span', 'comment', ` · ${Cov.t('provinceComment')}: ${cityReturn.comment}`));
+  }
+  const open = round && round.status === 'OPEN';
+  submit.hidden = !(open && (cityReturn.status === 'DRAFT' || cityReturn.status === 'RETURNED'));
+}
+
+/** Submits the chosen city's return; the server's refusal, if any, is shown in its words. */
+async function submitReturn() {
+  const chosen = selection();
+  const input = { cityCode: chosen.code, period: chosen.period, expectedVersion: cityReturn.version };
+  let response;
+  try {
+    response = await Cov.gql(SUBMIT, { input }, token);
+  } catch (err) {
+    $('access').textContent = Cov.t('errNetwork');
+    return;
+  }
+  const payload = response.data && response.data.submitReturn;
+  if (response.errors || !payload) {
+    $('access').textContent = Cov.describeErrors(response.errors || []);
+    return;
+  }
+  if (payload.userErrors.length) {
+    $('access').textContent = payload.userErrors.map((e) => `${e.message} (${e.code})`).join('; ');
+    return;
+  }
+  await load();
 }
 
 /** The token problem line: the page's words for `key`, or the server's own for `errors`. */
@@ -176,7 +230,7 @@ async function load() {
   document.body.dataset.state = 'loading';
   let response;
   try {
-    response = await Cov.gql(RECORDS, selection(), token);
+    response = await Cov.gql(RECORDS, { ...selection(), mine: mayReadReturn() }, token);
   } catch (err) {
     if (mine === loads) {
       $('access').textContent = Cov.t('errNetwork');
@@ -195,6 +249,7 @@ async function load() {
   }
   revisions = response.data && response.data.revisions ? response.data.revisions.nodes : [];
   round = response.data ? response.data.round : null;
+  cityReturn = response.data && response.data.cityReturn ? response.data.cityReturn : null;
   drawRound();
   drawRecords();
   if (response.errors) $('access').textContent = Cov.describeErrors(response.errors);
@@ -360,10 +415,15 @@ async function submit(type, form, version, values) {
   stored[type] = payload.coverage;
   s.result = { ok: true, version: payload.coverage.version };
   redraw(type);
-  const reread = await Cov.gql(RECORDS, chosen, token);
+  const reread = await Cov.gql(RECORDS, { ...chosen, mine: mayReadReturn() }, token);
   if (mine === loads && reread.data && reread.data.revisions) {
     revisions = reread.data.revisions.nodes;
     drawRevisions();
+  }
+  // A first figure begins the return; one after it was sent back resumes it.
+  if (mine === loads && reread.data && reread.data.cityReturn) {
+    cityReturn = reread.data.cityReturn;
+    drawReturn();
   }
 }
 
@@ -461,6 +521,7 @@ $('signin').addEventListener('submit', (event) => {
 $('sign-out').addEventListener('click', signOut);
 $('city').addEventListener('change', load);
 $('period').addEventListener('change', load);
+$('submit-return').addEventListener('click', submitReturn);
 Cov.initLang(() => {
   if (!viewer) return;
   drawWho();
