@@ -8,6 +8,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, Subscription};
 use entity::pilot_designation;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::city_return::{CityReturn, readable_city};
 use super::coverage::{BranchType, Coverage};
 use super::error::coded;
 use super::loaders;
@@ -15,7 +16,7 @@ use super::pilot::PilotDesignation;
 use super::revision::Revision;
 use crate::code::Code;
 use crate::events::{Event, Events};
-use crate::service::writes::snapshot::{CoverageSnapshot, DesignationSnapshot};
+use crate::service::writes::snapshot::{CoverageSnapshot, DesignationSnapshot, ReturnSnapshot};
 
 /// A coverage record as one write committed it, with that write's revision.
 pub struct CoverageChange {
@@ -75,6 +76,26 @@ impl PilotDesignationChange {
     }
 }
 
+/// A city's return as one step left it, with that step's revision.
+pub struct ReturnStatusChange {
+    city_return: entity::city_return::Model,
+    revision: Arc<entity::revision::Model>,
+}
+
+/// A city's return as one step left it, with that step's revision.
+#[Object]
+impl ReturnStatusChange {
+    /// The return after the step.
+    async fn city_return(&self) -> CityReturn {
+        CityReturn(self.city_return.clone())
+    }
+
+    /// The step's revision: who, when, the comment or reason, before and after.
+    async fn revision(&self) -> Revision {
+        Revision((*self.revision).clone())
+    }
+}
+
 /// Changes, as they are committed.
 #[derive(Default)]
 pub struct Subscription;
@@ -113,6 +134,34 @@ impl Subscription {
             let record = CoverageSnapshot::read(*record_id, revision.after.as_deref()?)?;
             Some(CoverageChange {
                 record,
+                revision: Arc::clone(revision),
+            })
+        }))
+    }
+
+    /// Every step on a city's return (edited into a draft, submitted, sent back, approved,
+    /// reopened), optionally of one period's round. Read by those who work on returns: an
+    /// administrator hears every city's, city staff their own city's; a token is needed (in
+    /// `connection_init`).
+    async fn return_status_changed<'a>(
+        &self,
+        ctx: &Context<'a>,
+        #[graphql(desc = "Only this period's round.")] period: Option<i32>,
+    ) -> Result<impl Stream<Item = Result<ReturnStatusChange>> + 'a> {
+        let city = readable_city(ctx)?;
+        Ok(Feed::new(ctx)?.stream(move |event| {
+            let Event::Return { revision } = event else {
+                return None;
+            };
+            if period.is_some_and(|p| revision.period != Some(p))
+                || city
+                    .as_ref()
+                    .is_some_and(|c| revision.city_code.as_ref() != Some(c))
+            {
+                return None;
+            }
+            Some(ReturnStatusChange {
+                city_return: ReturnSnapshot::read(revision.after.as_deref()?, revision.at)?,
                 revision: Arc::clone(revision),
             })
         }))

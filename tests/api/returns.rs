@@ -431,3 +431,58 @@ async fn the_staff_page_submits_the_return_and_shows_the_province_s_comment() {
     );
     browser.assert_clean(&app.addr.to_string()).await;
 }
+
+/// Steps on returns reach, live, the province and the city whose return it is, and no one else.
+#[tokio::test]
+async fn return_steps_are_heard_live_by_the_province_and_the_city_only() {
+    use crate::ws_client::{Protocol, WsClient};
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    let zhengzhou = token(&app, "郑州市科协", Role::CityStaff, Some("410100")).await;
+    open_round(&app, &admin, "2030-01-01T00:00:00Z").await;
+    let addr = app.addr.to_string();
+    let subscription = "subscription { returnStatusChanged(period: 2024) {
+        cityReturn { city { code } status } revision { kind } } }";
+    let listen = |secret: Option<String>| {
+        let addr = addr.clone();
+        async move {
+            let payload = match secret {
+                Some(s) => json!({ "authorization": format!("Bearer {s}") }),
+                None => json!({}),
+            };
+            let mut ws = WsClient::connect(&addr, Protocol::TransportWs, payload).await;
+            ws.subscribe("r", subscription, json!({})).await;
+            ws
+        }
+    };
+    let mut anonymous = listen(None).await;
+    let refused = anonymous.next().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{refused}"
+    );
+    let mut province = listen(Some(admin.clone())).await;
+    let mut city = listen(Some(jiaozuo.clone())).await;
+    let mut other = listen(Some(zhengzhou.clone())).await;
+    app.until_subscribers(3).await;
+
+    assert_eq!(save(&app, &jiaozuo, 5, 0).await["userErrors"], json!([]));
+    step(&app, &jiaozuo, "submitReturn", "ReturnKeyInput", json!({})).await;
+    step(&app, &admin, "approveReturn", "ReturnKeyInput", json!({})).await;
+    for ws in [&mut province, &mut city] {
+        for status in ["DRAFT", "SUBMITTED", "APPROVED"] {
+            assert_eq!(
+                ws.payload("r").await,
+                json!({ "data": { "returnStatusChanged": {
+                    "cityReturn": { "city": { "code": "410800" }, "status": status },
+                    "revision": { "kind": "CITY_RETURN" } } } })
+            );
+        }
+    }
+    assert!(
+        other
+            .silent_for(std::time::Duration::from_millis(300))
+            .await
+    );
+}

@@ -249,6 +249,25 @@ pub fn return_key(city_code: &str, period: i32) -> String {
     format!("{city_code}/{period}")
 }
 
+impl ReturnSnapshot {
+    /// The return a revision's JSON holds, as of `at` (the revision's time).
+    pub fn read(json: &str, at: DateTime<Utc>) -> Option<entity::city_return::Model> {
+        use sea_orm::ActiveEnum;
+        let s: Self = serde_json::from_str(json).ok()?;
+        Some(entity::city_return::Model {
+            city_code: s.city_code,
+            period: s.period,
+            status: entity::ReturnStatus::try_from_value(&s.status).ok()?,
+            submitted_at: s.submitted_at,
+            submitted_by: s.submitted_by,
+            late: s.late,
+            comment: s.comment,
+            version: s.version,
+            updated_at: at,
+        })
+    }
+}
+
 impl From<&entity::city_return::Model> for ReturnSnapshot {
     fn from(r: &entity::city_return::Model) -> Self {
         use sea_orm::ActiveEnum;
