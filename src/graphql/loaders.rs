@@ -51,6 +51,8 @@ pub struct Loaders {
     pub round_by_period: RequestLoader<RoundByPeriod>,
     /// Cities' returns by (city code, period).
     pub return_by_key: RequestLoader<ReturnByKey>,
+    /// The counts of a round's returns by status.
+    pub return_counts: RequestLoader<ReturnCountsByPeriod>,
 }
 
 impl Loaders {
@@ -73,6 +75,7 @@ impl Loaders {
             revision_by_id: make(RevisionById(db.clone())),
             round_by_period: make(RoundByPeriod(db.clone())),
             return_by_key: make(ReturnByKey(db.clone())),
+            return_counts: make(ReturnCountsByPeriod(db.clone())),
         }
     }
 }
@@ -99,6 +102,7 @@ impl Loaders {
         loaders.revision_by_id.enable_all_cache(false);
         loaders.round_by_period.enable_all_cache(false);
         loaders.return_by_key.enable_all_cache(false);
+        loaders.return_counts.enable_all_cache(false);
         loaders
     }
 }
@@ -392,6 +396,20 @@ impl Loader<(String, i32)> for ReturnByKey {
             .into_iter()
             .map(|r| ((r.city_code.clone(), r.period), r))
             .collect())
+    }
+}
+
+/// Loads the counts of a round's returns by status, by period.
+pub struct ReturnCountsByPeriod(Database);
+
+impl Loader<i32> for ReturnCountsByPeriod {
+    type Value = Vec<service::returns::StatusCount>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("return_counts_by_period", keys.len());
+        let rows = service::returns::counts(&self.0.conn, keys).await?;
+        Ok(group(rows))
     }
 }
 

@@ -10,6 +10,7 @@ use super::node::NodeKey;
 use super::revision::Revision;
 use super::write::{UserError, write_context};
 use super::{db, loaders};
+use crate::service::returns::StatusCount;
 use crate::service::rounds as svc;
 use crate::service::writes::{self, Outcome, Refusal, RoundInput, RoundStep};
 
@@ -69,11 +70,80 @@ impl Round {
         self.0.version
     }
 
+    /// Completeness (完成情况): how many cities' returns stand at each status, every status
+    /// listed, in the order of the cycle (NOT_STARTED, DRAFT, SUBMITTED, RETURNED, APPROVED).
+    async fn status_counts(&self, ctx: &Context<'_>) -> Result<Vec<ReturnStatusCount>> {
+        let counts = self.counts(ctx).await?;
+        Ok(STATUSES
+            .iter()
+            .map(|status| ReturnStatusCount {
+                status: (*status).into(),
+                cities: counts
+                    .iter()
+                    .find(|c| c.status == *status)
+                    .map_or(0, |c| c.cities),
+            })
+            .collect())
+    }
+
+    /// The cities expected to file: every city with a return in this round.
+    async fn expected_cities(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(self.counts(ctx).await?.iter().map(|c| c.cities).sum())
+    }
+
+    /// The cities whose return is in (submitted or approved), of `expectedCities`.
+    async fn received_cities(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(self.received(ctx).await?.map(|c| c.cities).sum())
+    }
+
+    /// Timeliness (及时性): of the returns in, those submitted after the due date (逾期).
+    async fn late_cities(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(self.received(ctx).await?.map(|c| c.late).sum())
+    }
+
     /// The cities' returns in this round, in city order: every city's for an administrator,
     /// its own for city staff; a token is needed (UNAUTHENTICATED without one).
     async fn returns(&self, ctx: &Context<'_>) -> Result<Vec<super::city_return::CityReturn>> {
         super::city_return::of_round(ctx, self.0.period).await
     }
+}
+
+/// The statuses of a return, in the order of the cycle.
+const STATUSES: [entity::ReturnStatus; 5] = [
+    entity::ReturnStatus::NotStarted,
+    entity::ReturnStatus::Draft,
+    entity::ReturnStatus::Submitted,
+    entity::ReturnStatus::Returned,
+    entity::ReturnStatus::Approved,
+];
+
+impl Round {
+    async fn counts(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
+        Ok(loaders(ctx)?
+            .return_counts
+            .load_one(self.0.period)
+            .await
+            .gql()?
+            .unwrap_or_default())
+    }
+
+    async fn received(&self, ctx: &Context<'_>) -> Result<impl Iterator<Item = StatusCount>> {
+        Ok(self.counts(ctx).await?.into_iter().filter(|c| {
+            matches!(
+                c.status,
+                entity::ReturnStatus::Submitted | entity::ReturnStatus::Approved
+            )
+        }))
+    }
+}
+
+/// How many cities' returns stand at a status.
+#[derive(SimpleObject)]
+pub struct ReturnStatusCount {
+    /// The status.
+    pub status: super::city_return::ReturnStatus,
+    /// How many cities' returns stand at it.
+    pub cities: i64,
 }
 
 /// Round queries.

@@ -37,3 +37,49 @@ pub async fn of_periods(
     }
     Ok(query.all(db).await?)
 }
+
+/// How many returns of a round stand at a status, and how many of those were submitted late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusCount {
+    /// The status.
+    pub status: entity::ReturnStatus,
+    /// Returns at it.
+    pub cities: i64,
+    /// Of those, submitted after the due date.
+    pub late: i64,
+}
+
+/// The returns of the rounds of these periods counted by status: one statement.
+pub async fn counts(
+    db: &impl ConnectionTrait,
+    periods: &[i32],
+) -> AppResult<Vec<(i32, StatusCount)>> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    let late = Expr::case(Expr::col(city_return::Column::Late).eq(true), 1).finally(0);
+    let rows: Vec<(i32, entity::ReturnStatus, i64, Option<i64>)> = city_return::Entity::find()
+        .select_only()
+        .column(city_return::Column::Period)
+        .column(city_return::Column::Status)
+        .column_as(Expr::col(city_return::Column::CityCode).count(), "cities")
+        .column_as(Expr::from(Func::sum(late)), "late")
+        .filter(city_return::Column::Period.is_in(periods.iter().copied()))
+        .group_by(city_return::Column::Period)
+        .group_by(city_return::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(period, status, cities, late)| {
+            (
+                period,
+                StatusCount {
+                    status,
+                    cities,
+                    late: late.unwrap_or_default(),
+                },
+            )
+        })
+        .collect())
+}

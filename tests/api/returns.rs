@@ -132,6 +132,13 @@ async fn a_return_goes_from_nothing_to_approved_and_is_locked_where_the_rules_sa
         submitted["revision"],
         json!({ "kind": "CITY_RETURN", "recordKey": "410800/2024", "note": null })
     );
+    let timeliness = app
+        .query("{ round(period: 2024) { expectedCities receivedCities lateCities } }")
+        .await;
+    assert_eq!(
+        timeliness["data"]["round"],
+        json!({ "expectedCities": 18, "receivedCities": 1, "lateCities": 1 })
+    );
 
     // Submitted: locked for everyone, nothing changes.
     let before = stored(&app).await;
