@@ -204,18 +204,12 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return.")] input: ReturnKeyInput,
     ) -> Result<CityReturnPayload> {
-        let (city_code, period, expected_version) =
-            (input.city_code.0, input.period, input.expected_version);
-        step(
-            ctx,
-            ReturnInput {
-                city_code,
-                period,
-                step: Step::Submit,
-                expected_version,
-            },
-        )
-        .await
+        let ReturnKeyInput {
+            city_code,
+            period,
+            expected_version,
+        } = input;
+        take(ctx, city_code, period, Step::Submit, expected_version).await
     }
 
     /// Sends a submitted return back to its city with what to fix. ADMIN only.
@@ -224,21 +218,14 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return, and why.")] input: SendBackReturnInput,
     ) -> Result<CityReturnPayload> {
-        let step_taken = Step::SendBack {
-            comment: input.comment,
-        };
-        let (city_code, period, expected_version) =
-            (input.city_code.0, input.period, input.expected_version);
-        step(
-            ctx,
-            ReturnInput {
-                city_code,
-                period,
-                step: step_taken,
-                expected_version,
-            },
-        )
-        .await
+        let SendBackReturnInput {
+            city_code,
+            period,
+            comment,
+            expected_version,
+        } = input;
+        let taken = Step::SendBack { comment };
+        take(ctx, city_code, period, taken, expected_version).await
     }
 
     /// Approves a submitted return: it is locked until an administrator reopens it. ADMIN only.
@@ -247,18 +234,12 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return.")] input: ReturnKeyInput,
     ) -> Result<CityReturnPayload> {
-        let (city_code, period, expected_version) =
-            (input.city_code.0, input.period, input.expected_version);
-        step(
-            ctx,
-            ReturnInput {
-                city_code,
-                period,
-                step: Step::Approve,
-                expected_version,
-            },
-        )
-        .await
+        let ReturnKeyInput {
+            city_code,
+            period,
+            expected_version,
+        } = input;
+        take(ctx, city_code, period, Step::Approve, expected_version).await
     }
 
     /// Opens an approved return again (back to DRAFT), saying why. ADMIN only.
@@ -267,25 +248,31 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return, and why.")] input: ReopenReturnInput,
     ) -> Result<CityReturnPayload> {
-        let step_taken = Step::Reopen {
-            reason: input.reason,
-        };
-        let (city_code, period, expected_version) =
-            (input.city_code.0, input.period, input.expected_version);
-        step(
-            ctx,
-            ReturnInput {
-                city_code,
-                period,
-                step: step_taken,
-                expected_version,
-            },
-        )
-        .await
+        let ReopenReturnInput {
+            city_code,
+            period,
+            reason,
+            expected_version,
+        } = input;
+        let taken = Step::Reopen { reason };
+        take(ctx, city_code, period, taken, expected_version).await
     }
 }
 
-async fn step(ctx: &Context<'_>, input: ReturnInput) -> Result<CityReturnPayload> {
+/// Takes `step` on `city_code`'s return of `period`, checked against `expected_version`.
+async fn take(
+    ctx: &Context<'_>,
+    city_code: ID,
+    period: i32,
+    step: Step,
+    expected_version: Option<i32>,
+) -> Result<CityReturnPayload> {
+    let input = ReturnInput {
+        city_code: city_code.0,
+        period,
+        step,
+        expected_version,
+    };
     let outcome = writes::step_return(&db(ctx)?.conn, write_context(ctx)?, input)
         .await
         .gql()?;

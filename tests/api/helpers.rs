@@ -341,6 +341,34 @@ pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
         .expect("a JSON body")
 }
 
+/// The secret of a new token of `role` (and `city`), named `name`, made in the app's database.
+pub async fn token(app: &TestApp, name: &str, role: entity::Role, city: Option<&str>) -> String {
+    coverage_api::service::tokens::create(&app.db.conn, name, role, city)
+        .await
+        .expect("create a token")
+        .secret
+}
+
+/// A payload's `userErrors` as `[field, code]` pairs.
+pub fn user_errors(payload: &Value) -> Vec<Value> {
+    payload["userErrors"]
+        .as_array()
+        .expect("userErrors")
+        .iter()
+        .map(|e| json!([e["field"], e["code"]]))
+        .collect()
+}
+
+/// The codes of a response's top-level errors.
+pub fn error_codes(response: &Value) -> Vec<Value> {
+    response["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["extensions"]["code"].clone())
+        .collect()
+}
+
 pub fn codes(response: &Value) -> Vec<String> {
     response["data"]["cities"]["nodes"]
         .as_array()

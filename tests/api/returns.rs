@@ -8,17 +8,10 @@ use entity::Role;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, error_codes, token, user_errors};
 use crate::sheets::stored;
 
 const RETURN: &str = "cityReturn { status late comment submittedBy version city { code } }";
-
-async fn token(app: &TestApp, name: &str, role: Role, city: Option<&str>) -> String {
-    coverage_api::service::tokens::create(&app.db.conn, name, role, city)
-        .await
-        .unwrap()
-        .secret
-}
 
 /// Takes `mutation` on Jiaozuo's 2024 return with `extra` input fields; the payload.
 async fn step(app: &TestApp, token: &str, mutation: &str, input_type: &str, extra: Value) -> Value {
@@ -35,24 +28,6 @@ async fn step(app: &TestApp, token: &str, mutation: &str, input_type: &str, extr
         .await;
     assert!(response.get("errors").is_none(), "{response}");
     response["data"][mutation].clone()
-}
-
-fn codes(payload: &Value) -> Vec<Value> {
-    payload["userErrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| json!([e["field"], e["code"]]))
-        .collect()
-}
-
-fn error_codes(response: &Value) -> Vec<Value> {
-    response["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["extensions"]["code"].clone())
-        .collect()
 }
 
 const SAVE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
@@ -108,7 +83,7 @@ async fn a_return_goes_from_nothing_to_approved_and_is_locked_where_the_rules_sa
     let input = "ReturnKeyInput";
     let empty = step(&app, &jiaozuo, "submitReturn", input, json!({})).await;
     assert_eq!(
-        codes(&empty),
+        user_errors(&empty),
         vec![json!([["input", "cityCode"], "RETURN_EMPTY"])]
     );
 
@@ -144,7 +119,7 @@ async fn a_return_goes_from_nothing_to_approved_and_is_locked_where_the_rules_sa
     let before = stored(&app).await;
     for who in [&jiaozuo, &admin] {
         assert_eq!(
-            codes(&save(&app, who, 6, 1).await),
+            user_errors(&save(&app, who, 6, 1).await),
             vec![json!([["input", "period"], "RETURN_SUBMITTED"])]
         );
     }
@@ -169,7 +144,7 @@ async fn a_return_goes_from_nothing_to_approved_and_is_locked_where_the_rules_sa
     )
     .await;
     assert_eq!(
-        codes(&blank),
+        user_errors(&blank),
         vec![json!([["input", "comment"], "BAD_USER_INPUT"])]
     );
     let returned = step(
@@ -200,18 +175,18 @@ async fn a_return_goes_from_nothing_to_approved_and_is_locked_where_the_rules_sa
     )
     .await;
     assert_eq!(
-        codes(&stale),
+        user_errors(&stale),
         vec![json!([["input", "expectedVersion"], "VERSION_CONFLICT"])]
     );
     let approved = step(&app, &admin, "approveReturn", input, json!({})).await;
     assert_eq!(approved["cityReturn"]["status"], "APPROVED");
     assert_eq!(
-        codes(&save(&app, &admin, 7, 2).await),
+        user_errors(&save(&app, &admin, 7, 2).await),
         vec![json!([["input", "period"], "RETURN_APPROVED"])]
     );
     let again = step(&app, &admin, "approveReturn", input, json!({})).await;
     assert_eq!(
-        codes(&again),
+        user_errors(&again),
         vec![json!([["input", "cityCode"], "RETURN_NOT_SUBMITTED"])]
     );
 
@@ -322,7 +297,7 @@ async fn two_administrators_approving_and_sending_back_at_once_leave_one_outcome
     } else {
         &approved
     };
-    assert_eq!(codes(refused)[0][1], "RETURN_NOT_SUBMITTED");
+    assert_eq!(user_errors(refused)[0][1], "RETURN_NOT_SUBMITTED");
     let status = read(&app, &admin).await["status"].clone();
     assert_eq!(status, taken[0]["cityReturn"]["status"]);
     let reviews = entity::revision::Entity::find()

@@ -3,20 +3,14 @@
 //! save, an import), by anyone, and changes nothing; each step is a revision.
 
 use entity::Role;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, error_codes, token, user_errors};
 use crate::sheets::{import, stored};
 
 const ROUND_FIELDS: &str = "round { id period status dueAt closedAt version }
     revision { kind recordKey note } userErrors { field code }";
-
-async fn token(app: &TestApp, name: &str, role: Role, city: Option<&str>) -> String {
-    coverage_api::service::tokens::create(&app.db.conn, name, role, city)
-        .await
-        .unwrap()
-        .secret
-}
 
 async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
     let query = format!(
@@ -36,25 +30,6 @@ fn upper_first(name: &str) -> String {
         .next()
         .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
         .unwrap_or_default()
-}
-
-/// The codes of a response's top-level errors.
-fn error_codes(response: &Value) -> Vec<Value> {
-    response["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["extensions"]["code"].clone())
-        .collect()
-}
-
-fn codes(payload: &Value) -> Vec<Value> {
-    payload["userErrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| json!([e["field"], e["code"]]))
-        .collect()
 }
 
 const SAVE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
@@ -117,7 +92,7 @@ async fn a_closed_round_refuses_every_figure_of_its_period_by_anyone_and_changes
             .query_as(Some(who), SAVE, json!({ "input": change }))
             .await;
         assert_eq!(
-            codes(&response["data"]["updateCoverage"]),
+            user_errors(&response["data"]["updateCoverage"]),
             refused.as_array().unwrap().clone()
         );
     }
@@ -130,7 +105,7 @@ async fn a_closed_round_refuses_every_figure_of_its_period_by_anyone_and_changes
         )
         .await;
     assert_eq!(
-        codes(&bulk["data"]["bulkUpdateCoverage"]),
+        user_errors(&bulk["data"]["bulkUpdateCoverage"]),
         vec![json!([["input", "1", "period"], "ROUND_CLOSED"])]
     );
     assert_eq!(bulk["data"]["bulkUpdateCoverage"]["coverage"], json!([]));
@@ -165,7 +140,7 @@ async fn a_closed_round_refuses_every_figure_of_its_period_by_anyone_and_changes
     )
     .await;
     assert_eq!(
-        codes(&blank),
+        user_errors(&blank),
         vec![json!([["input", "reason"], "BAD_USER_INPUT"])]
     );
     let reopened = step(
@@ -211,11 +186,11 @@ async fn steps_out_of_turn_are_refused_with_their_codes_and_only_administrators_
 
     let period = |code: &str| vec![json!([["input", "period"], code])];
     let none = step(&app, &admin, "closeRound", json!({ "period": 2024 })).await;
-    assert_eq!(codes(&none), period("ROUND_NOT_OPEN"));
+    assert_eq!(user_errors(&none), period("ROUND_NOT_OPEN"));
     assert_eq!(none["round"], Value::Null);
     step(&app, &admin, "openRound", json!({ "period": 2024 })).await;
     let twice = step(&app, &admin, "openRound", json!({ "period": 2024 })).await;
-    assert_eq!(codes(&twice), period("ROUND_EXISTS"));
+    assert_eq!(user_errors(&twice), period("ROUND_EXISTS"));
     assert_eq!(twice["round"]["status"], "OPEN");
     let open = step(
         &app,
@@ -224,7 +199,7 @@ async fn steps_out_of_turn_are_refused_with_their_codes_and_only_administrators_
         json!({ "period": 2024, "reason": "r" }),
     )
     .await;
-    assert_eq!(codes(&open), period("ROUND_OPEN"));
+    assert_eq!(user_errors(&open), period("ROUND_OPEN"));
     let stale = step(
         &app,
         &admin,
@@ -233,14 +208,14 @@ async fn steps_out_of_turn_are_refused_with_their_codes_and_only_administrators_
     )
     .await;
     assert_eq!(
-        codes(&stale),
+        user_errors(&stale),
         vec![json!([["input", "expectedVersion"], "VERSION_CONFLICT"])]
     );
     step(&app, &admin, "closeRound", json!({ "period": 2024 })).await;
     let again = step(&app, &admin, "closeRound", json!({ "period": 2024 })).await;
-    assert_eq!(codes(&again), period("ROUND_CLOSED"));
+    assert_eq!(user_errors(&again), period("ROUND_CLOSED"));
     let early = step(&app, &admin, "openRound", json!({ "period": 1999 })).await;
-    assert_eq!(codes(&early)[0][1], "BAD_USER_INPUT");
+    assert_eq!(user_errors(&early)[0][1], "BAD_USER_INPUT");
 
     // Read back: by period, all of them, by id; and the audit trail holds each step taken.
     step(&app, &admin, "openRound", json!({ "period": 2025 })).await;
@@ -276,8 +251,6 @@ async fn steps_out_of_turn_are_refused_with_their_codes_and_only_administrators_
     let keys: Vec<&str> = rounds.iter().map(|r| r.record_key.as_str()).collect();
     assert_eq!(keys, ["2024", "2024", "2025"]);
 }
-
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// A database made by the release before rounds keeps every revision through the migration
 /// that widens the kinds a revision may record (SQLite makes the table again), and new
