@@ -16,26 +16,19 @@ use crate::error::AppResult;
 /// The natural key of a coverage record: city, branch type, period.
 pub type RecordKey = (String, BranchType, i32);
 
-/// The records with these natural keys that exist. One statement, whatever the number of keys
-/// (an OR of the keys: row-value `IN` is not portable across the two databases' query builders).
+/// The records with these natural keys that exist: an OR of the keys (row-value `IN` is not
+/// portable across the two databases' query builders), [`super::KEYS_PER_STATEMENT`] at a time.
 pub async fn by_keys(
     db: &impl ConnectionTrait,
     keys: &[RecordKey],
 ) -> AppResult<Vec<coverage_record::Model>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let any = keys
-        .iter()
-        .fold(Condition::any(), |any, (city, branch_type, period)| {
-            any.add(
-                Condition::all()
-                    .add(coverage_record::Column::CityCode.eq(city.as_str()))
-                    .add(coverage_record::Column::BranchType.eq(*branch_type))
-                    .add(coverage_record::Column::Period.eq(*period)),
-            )
-        });
-    Ok(coverage_record::Entity::find().filter(any).all(db).await?)
+    super::find_any::<coverage_record::Entity, _>(db, keys, |(city, branch_type, period)| {
+        Condition::all()
+            .add(coverage_record::Column::CityCode.eq(city.as_str()))
+            .add(coverage_record::Column::BranchType.eq(*branch_type))
+            .add(coverage_record::Column::Period.eq(*period))
+    })
+    .await
 }
 
 /// Every period's records of the given cities, of one branch type or all, oldest first.

@@ -45,6 +45,30 @@ async fn by_codes<E: sea_orm::EntityTrait>(
         .await?)
 }
 
+/// Most keys one statement looks up as an OR of conditions. SQLite's parser nests an OR chain
+/// one level per term, recursively: a few thousand terms (a DataLoader's batch, bounded only by
+/// the document limits, e.g. 20 `nodes` fields of 100 ids) overflow a thread's stack and abort
+/// the process. A batch is looked up in statements of at most this many keys.
+pub const KEYS_PER_STATEMENT: usize = 100;
+
+/// The rows of `E` that match one of `keys` (each key's condition made by `matches`), in
+/// statements of at most [`KEYS_PER_STATEMENT`] keys; none for no keys.
+async fn find_any<E: sea_orm::EntityTrait, K>(
+    db: &impl sea_orm::ConnectionTrait,
+    keys: &[K],
+    matches: impl Fn(&K) -> sea_orm::Condition,
+) -> crate::error::AppResult<Vec<E::Model>> {
+    use sea_orm::QueryFilter;
+    let mut found = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        let any = chunk
+            .iter()
+            .fold(sea_orm::Condition::any(), |any, key| any.add(matches(key)));
+        found.extend(E::find().filter(any).all(db).await?);
+    }
+    Ok(found)
+}
+
 /// The coverage rate of the coverage-record row aliased `alias`, in SQL, following
 /// [`crate::domain::coverage_rate`]: counts when both are known and eligible > 0, else the
 /// stated rate. The text is the migration's (its partial index of fully covered records uses it).

@@ -28,26 +28,18 @@ pub async fn by_codes(
     super::by_codes::<pilot_program::Entity>(db, pilot_program::Column::Code, codes).await
 }
 
-/// The designations with these (city code, programme code) keys that exist. One statement,
-/// whatever the number of keys.
+/// The designations with these (city code, programme code) keys that exist,
+/// [`super::KEYS_PER_STATEMENT`] keys a statement.
 pub async fn designations(
     db: &impl ConnectionTrait,
     keys: &[(String, String)],
 ) -> AppResult<Vec<pilot_designation::Model>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let any = keys.iter().fold(Condition::any(), |any, (city, program)| {
-        any.add(
-            Condition::all()
-                .add(pilot_designation::Column::CityCode.eq(city.as_str()))
-                .add(pilot_designation::Column::ProgramCode.eq(program.as_str())),
-        )
-    });
-    Ok(pilot_designation::Entity::find()
-        .filter(any)
-        .all(db)
-        .await?)
+    super::find_any::<pilot_designation::Entity, _>(db, keys, |(city, program)| {
+        Condition::all()
+            .add(pilot_designation::Column::CityCode.eq(city.as_str()))
+            .add(pilot_designation::Column::ProgramCode.eq(program.as_str()))
+    })
+    .await
 }
 
 /// The member cities of each of the given programmes, as (designation, city) pairs ordered

@@ -5,22 +5,18 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 
 use crate::error::AppResult;
 
-/// The returns with these (city, period) keys that exist.
+/// The returns with these (city, period) keys that exist, [`super::KEYS_PER_STATEMENT`] keys a
+/// statement.
 pub async fn by_keys(
     db: &impl ConnectionTrait,
     keys: &[(String, i32)],
 ) -> AppResult<Vec<city_return::Model>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let any = keys.iter().fold(Condition::any(), |any, (city, period)| {
-        any.add(
-            Condition::all()
-                .add(city_return::Column::CityCode.eq(city.as_str()))
-                .add(city_return::Column::Period.eq(*period)),
-        )
-    });
-    Ok(city_return::Entity::find().filter(any).all(db).await?)
+    super::find_any::<city_return::Entity, _>(db, keys, |(city, period)| {
+        Condition::all()
+            .add(city_return::Column::CityCode.eq(city.as_str()))
+            .add(city_return::Column::Period.eq(*period))
+    })
+    .await
 }
 
 /// The returns of the rounds of these periods, in city order; of one city only when given.

@@ -135,23 +135,16 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
     Ok(Summary { period, by_type })
 }
 
-/// The province totals with these (branch type, period) keys that exist. One statement,
-/// whatever the number of keys.
+/// The province totals with these (branch type, period) keys that exist,
+/// [`super::KEYS_PER_STATEMENT`] keys a statement.
 pub async fn province_totals(
     db: &impl ConnectionTrait,
     keys: &[(BranchType, i32)],
 ) -> AppResult<Vec<province_total::Model>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let any = keys
-        .iter()
-        .fold(Condition::any(), |any, (branch_type, period)| {
-            any.add(
-                Condition::all()
-                    .add(province_total::Column::BranchType.eq(*branch_type))
-                    .add(province_total::Column::Period.eq(*period)),
-            )
-        });
-    Ok(province_total::Entity::find().filter(any).all(db).await?)
+    super::find_any::<province_total::Entity, _>(db, keys, |(branch_type, period)| {
+        Condition::all()
+            .add(province_total::Column::BranchType.eq(*branch_type))
+            .add(province_total::Column::Period.eq(*period))
+    })
+    .await
 }

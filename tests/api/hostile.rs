@@ -355,3 +355,46 @@ async fn a_persisted_hostile_document_is_never_stored_and_its_hash_never_replays
         );
     }
 }
+
+/// Twenty `nodes` fields of 100 ids each (the document limits allow it) make a DataLoader batch of
+/// 2,000 keys. Looked up as one OR of 2,000 conditions, SQLite's parser overflowed the thread's
+/// stack and aborted the server; the keys are now looked up 100 to a statement, and the answer
+/// is whole.
+#[tokio::test]
+async fn two_thousand_ids_in_one_document_are_answered_and_stop_nothing() {
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    let id = |raw: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let mut roots = Vec::new();
+    for alias in 0..20 {
+        let mut ids: Vec<String> = (0..100)
+            .map(|i| {
+                let n = alias * 100 + i;
+                let city = ["410100", "410200", "410300", "410800"][n % 4];
+                let branch = ["ENTERPRISE", "UNIVERSITY", "TOWNSHIP"][(n / 4) % 3];
+                format!(
+                    "\"{}\"",
+                    id(format!("Coverage:{city}/{branch}/{}", 1900 + n / 12))
+                )
+            })
+            .collect();
+        if alias == 0 {
+            // The report's Jiaozuo enterprise record, first.
+            ids[0] = format!("\"{}\"", id("Coverage:410800/ENTERPRISE/2023".into()));
+        }
+        roots.push(format!(
+            "a{alias}: nodes(ids: [{}]) {{ id }}",
+            ids.join(",")
+        ));
+    }
+    let known = id("Coverage:410800/ENTERPRISE/2023".into());
+    let response = app.query(&format!("{{ {} }}", roots.join(" "))).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(response["data"]["a0"][0]["id"], known.as_str());
+    assert_eq!(response["data"]["a19"].as_array().map(Vec::len), Some(100));
+    // The server still answers.
+    assert_eq!(
+        app.query("{ periods }").await["data"]["periods"],
+        json!([2023])
+    );
+}

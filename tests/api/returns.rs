@@ -468,3 +468,35 @@ async fn return_steps_are_heard_live_by_the_province_and_the_city_only() {
             .await
     );
 }
+
+/// A sheet of every city's figures, in an open round, begins every city's return in one write
+/// (the returns it touches are found with two lists, not a condition per city, which SQLite
+/// would nest past its depth limit).
+#[tokio::test]
+async fn a_sheet_of_1200_cities_begins_every_city_s_return() {
+    let app = TestApp::spawn_synthetic(1200, 1).await;
+    let admin = app.admin_token().await;
+    let opened = app
+        .query_as(
+            Some(&admin),
+            "mutation { openRound(input: { period: 2025 }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(opened["data"]["openRound"]["userErrors"], json!([]));
+    let mut file = String::from("城市代码,组织类型,年度,组织数,应建单位数,来源,版本\n");
+    for i in 1..=1200 {
+        file.push_str(&format!("{},企业科协,2025,1,2,s,\n", 900_000 + i));
+    }
+    let (status, report) =
+        crate::sheets::import(&app, Some(&admin), file.into_bytes(), false, "all.csv").await;
+    assert_eq!(status, 200, "{}", report["errors"]);
+    assert_eq!(report["applied"], true);
+    let counts = app
+        .query("{ round(period: 2025) { statusCounts { status cities } } }")
+        .await;
+    assert_eq!(
+        counts["data"]["round"]["statusCounts"][1],
+        json!({ "status": "DRAFT", "cities": 1200 })
+    );
+}

@@ -272,17 +272,18 @@ pub async fn before_edit(
     txn: &DatabaseTransaction,
     rows: &[(At, CoverageUpdate)],
 ) -> Result<Result<Vec<city_return::Model>, Vec<UserError>>, DbErr> {
+    // Two IN lists rather than an OR per (city, period): SQLite nests an OR chain one level per
+    // term, and a sheet of every city would pass its depth limit. Returns of pairs no row
+    // names (a city of the sheet in another of its periods) are passed over below.
     let keys: HashSet<(&str, i32)> = rows
         .iter()
         .map(|(_, input)| (input.city_code.as_str(), input.period))
         .collect();
-    let any = keys.iter().fold(Condition::any(), |any, (city, period)| {
-        any.add(
-            Condition::all()
-                .add(city_return::Column::CityCode.eq(*city))
-                .add(city_return::Column::Period.eq(*period)),
-        )
-    });
+    let cities: HashSet<&str> = keys.iter().map(|(city, _)| *city).collect();
+    let periods: HashSet<i32> = keys.iter().map(|(_, period)| *period).collect();
+    let any = Condition::all()
+        .add(city_return::Column::CityCode.is_in(cities))
+        .add(city_return::Column::Period.is_in(periods));
     let returns = lock(
         city_return::Entity::find().filter(any),
         txn,
@@ -290,12 +291,13 @@ pub async fn before_edit(
     )
     .all(txn)
     .await?;
+    let by_key: std::collections::HashMap<(&str, i32), &city_return::Model> = returns
+        .iter()
+        .map(|r| ((r.city_code.as_str(), r.period), r))
+        .collect();
     let mut errors = Vec::new();
     for (at, input) in rows {
-        let Some(stored) = returns
-            .iter()
-            .find(|r| r.city_code == input.city_code && r.period == input.period)
-        else {
+        let Some(stored) = by_key.get(&(input.city_code.as_str(), input.period)) else {
             continue;
         };
         let refusal = match stored.status {
@@ -310,6 +312,7 @@ pub async fn before_edit(
     }
     Ok(Ok(returns
         .into_iter()
+        .filter(|r| keys.contains(&(r.city_code.as_str(), r.period)))
         .filter(|r| matches!(r.status, ReturnStatus::NotStarted | ReturnStatus::Returned))
         .collect()))
 }
