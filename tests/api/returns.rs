@@ -86,6 +86,20 @@ async fn a_return_goes_from_nothing_to_approved_and_is_locked_where_the_rules_sa
         user_errors(&empty),
         vec![json!([["input", "cityCode"], "RETURN_EMPTY"])]
     );
+    // A city the round does not know.
+    let unknown = app
+        .query_as(
+            Some(&admin),
+            "mutation { approveReturn(input: { cityCode: \"419999\", period: 2024 }) {
+               cityReturn { status } userErrors { field code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        unknown["data"]["approveReturn"],
+        json!({ "cityReturn": null,
+                "userErrors": [{ "field": ["input", "cityCode"], "code": "NOT_FOUND" }] })
+    );
 
     // The first edit begins the draft.
     assert_eq!(save(&app, &jiaozuo, 5, 0).await["userErrors"], json!([]));
@@ -498,5 +512,36 @@ async fn a_sheet_of_1200_cities_begins_every_city_s_return() {
     assert_eq!(
         counts["data"]["round"]["statusCounts"][1],
         json!({ "status": "DRAFT", "cities": 1200 })
+    );
+}
+
+/// A write of a period without a round reads no returns: its cost is what it was before rounds,
+/// and one statement less than the same write in an open round's period.
+#[tokio::test]
+async fn a_write_outside_any_round_reads_no_returns() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    open_round(&app, &admin, "2030-01-01T00:00:00Z").await;
+    // The draft begun, so the next 2024 write changes no status.
+    assert_eq!(save(&app, &jiaozuo, 5, 0).await["userErrors"], json!([]));
+    let (in_round, saved) = app.statements_during(save(&app, &jiaozuo, 6, 1)).await;
+    assert_eq!(saved["userErrors"], json!([]));
+    // The same write, an update of a stored record, in 2025, which has no round.
+    let update = |version: i32| {
+        json!({ "input": { "cityCode": "410800", "branchType": "UNIVERSITY", "period": 2025,
+            "branchCount": 5 + version, "eligibleCount": 20, "source": "焦作市2025年度年报",
+            "expectedVersion": version } })
+    };
+    let created = app.query_as(Some(&jiaozuo), SAVE, update(0)).await;
+    assert_eq!(created["data"]["updateCoverage"]["userErrors"], json!([]));
+    let (outside, saved) = app
+        .statements_during(app.query_as(Some(&jiaozuo), SAVE, update(1)))
+        .await;
+    assert_eq!(saved["data"]["updateCoverage"]["userErrors"], json!([]));
+    assert_eq!(
+        in_round,
+        outside + 1,
+        "in a round {in_round}, outside {outside}"
     );
 }

@@ -121,6 +121,14 @@ async fn apply(
         );
         return Ok(Err(Refusal::conflict(at, message, stored)));
     }
+    // Every city has its return from the moment its round opens: in a round, none is no city.
+    let no_return = || {
+        let message = format!("{city} has no return in the {period} round");
+        Ok(Err(Refusal::not_found(at, "cityCode", message)))
+    };
+    if round.is_some() && stored.is_none() {
+        return no_return();
+    }
     let has_figures = coverage_record::Entity::find()
         .filter(coverage_record::Column::CityCode.eq(city))
         .filter(coverage_record::Column::Period.eq(period))
@@ -145,10 +153,9 @@ async fn apply(
             }));
         }
     };
+    // Without a round the step was refused above.
     let Some(current) = stored else {
-        // Every city has its return from the moment its round opens.
-        let message = format!("{city} has no return in the {period} round");
-        return Ok(Err(Refusal::not_found(at, "cityCode", message)));
+        return no_return();
     };
     let now = crate::domain::now();
     let mut next = city_return::Model {

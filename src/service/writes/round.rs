@@ -1,9 +1,7 @@
 //! Rounds of the yearly return (年报): a province administrator opens one per period with a due
 //! date (截止日期), closes it (no more figures for the period), and reopens it with a reason. The
 //! rules of each step are `domain::yearly`'s; a closed round's period refuses every coverage
-//! write (see [`closed_periods`]).
-
-use std::collections::HashSet;
+//! write (see [`rounds_of`]).
 
 use entity::{RevisionKind, RoundStatus, revision, round};
 use sea_orm::sea_query::{Expr, LockType};
@@ -205,24 +203,17 @@ async fn apply(
     }))
 }
 
-/// The periods among `periods` whose round is closed, read in the write's transaction. On
-/// PostgreSQL the rounds read are share-locked until the write commits, so a round cannot
-/// close under a write that found it open (SQLite's write transaction holds the only write
-/// lock already).
-pub async fn closed_periods(
+/// The rounds of `periods` that exist, read in a write's transaction. On PostgreSQL they are
+/// share-locked until the write commits, so a round cannot close under a write that found it
+/// open (SQLite's write transaction holds the only write lock already).
+pub async fn rounds_of(
     txn: &DatabaseTransaction,
     periods: &[i32],
-) -> Result<HashSet<i32>, DbErr> {
+) -> Result<Vec<round::Model>, DbErr> {
     let mut query =
         round::Entity::find().filter(round::Column::Period.is_in(periods.iter().copied()));
     if txn.get_database_backend() == DbBackend::Postgres {
         query = query.lock(LockType::Share);
     }
-    Ok(query
-        .all(txn)
-        .await?
-        .into_iter()
-        .filter(|r| r.status == RoundStatus::Closed)
-        .map(|r| r.period)
-        .collect())
+    query.all(txn).await
 }
