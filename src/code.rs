@@ -103,6 +103,8 @@ codes! {
     ReturnNotApproved = "RETURN_NOT_APPROVED",
     /// The yearly return: a return with no figures cannot be submitted.
     ReturnEmpty = "RETURN_EMPTY",
+    /// The yearly return: no approved return waits to be published.
+    NothingToPublish = "NOTHING_TO_PUBLISH",
     /// A spreadsheet cannot be read at all.
     UnreadableFile = "UNREADABLE_FILE",
     /// A spreadsheet is over one of the import's bounds.

@@ -21,6 +21,10 @@ pub struct Model {
     /// Bumped by every step: the optimistic lock.
     pub version: i32,
     pub updated_at: DateTimeUtc,
+    /// Whether the return's figures as they stand are the published ones.
+    pub published: bool,
+    /// When the return's figures were last published.
+    pub published_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,8 @@ pub mod enums;
 pub mod pilot_designation;
 pub mod pilot_program;
 pub mod province_total;
+pub mod public_record;
+pub mod publication;
 pub mod revision;
 pub mod round;
 

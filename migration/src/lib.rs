@@ -12,11 +12,15 @@ mod m20261203_000003_cover_summary_by_period;
 mod m20261203_000004_keep_coverage_sums;
 mod m20261206_000001_create_rounds;
 mod m20261206_000002_create_city_returns;
+mod m20261206_000003_publish;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
 pub use m20261203_000004_keep_coverage_sums::{
     FULL_COVERAGE_INDEX, TABLE as COVERAGE_SUMS, fully_covered, rate as rate_sql,
+};
+pub use m20261206_000003_publish::{
+    make_all_public, make_public, publish_as_loaded, publish_records,
 };
 
 /// Migrations in the release before versioned administrators' records (pilot designations
@@ -26,6 +30,10 @@ pub const BEFORE_ADMIN_VERSIONS: u32 = 4;
 /// Migrations in the release before rounds of the yearly return: the upgrade test builds such a
 /// database, then migrates it.
 pub const BEFORE_ROUNDS: u32 = 7;
+
+/// Migrations in the release before publication (one table of records, read by everyone): the
+/// upgrade test builds such a database, then migrates it.
+pub const BEFORE_PUBLICATION: u32 = 9;
 
 /// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
 pub struct Migrator;
@@ -43,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_keep_coverage_sums::Migration),
             Box::new(m20261206_000001_create_rounds::Migration),
             Box::new(m20261206_000002_create_city_returns::Migration),
+            Box::new(m20261206_000003_publish::Migration),
         ]
     }
 }

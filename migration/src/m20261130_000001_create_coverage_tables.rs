@@ -76,6 +76,97 @@ fn plausible_year<T: IntoIden + Copy + 'static>(col: T) -> SimpleExpr {
     Expr::col(col).between(1949, 2999)
 }
 
+/// The table of coverage records (its unique index named `unique_index`): made here for the
+/// first release, and again by the migration that keeps the published figures apart from the
+/// working copy (`m20261206_000003_publish`).
+pub(crate) fn coverage_records_table(unique_index: &str) -> TableCreateStatement {
+    Table::create()
+        .table(CoverageRecords::Table)
+        .col(
+            ColumnDef::new(CoverageRecords::Id)
+                .big_integer()
+                .not_null()
+                .auto_increment()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(CoverageRecords::CityCode)
+                .string_len(12)
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(CoverageRecords::BranchType)
+                .string_len(16)
+                .not_null(),
+        )
+        .col(ColumnDef::new(CoverageRecords::Period).integer().not_null())
+        .col(
+            ColumnDef::new(CoverageRecords::BranchCount)
+                .integer()
+                .null(),
+        )
+        .col(
+            ColumnDef::new(CoverageRecords::EligibleCount)
+                .integer()
+                .null(),
+        )
+        .col(
+            ColumnDef::new(CoverageRecords::NewBranches)
+                .integer()
+                .null(),
+        )
+        .col(ColumnDef::new(CoverageRecords::StatedRate).double().null())
+        .col(ColumnDef::new(CoverageRecords::RateScope).text().null())
+        .col(ColumnDef::new(CoverageRecords::Source).text().null())
+        .col(
+            ColumnDef::new(CoverageRecords::Version)
+                .integer()
+                .not_null()
+                .default(1),
+        )
+        .col(
+            ColumnDef::new(CoverageRecords::UpdatedAt)
+                .timestamp_with_time_zone()
+                .not_null(),
+        )
+        .col(ColumnDef::new(CoverageRecords::UpdatedBy).text().null())
+        .foreign_key(
+            ForeignKey::create()
+                .from(CoverageRecords::Table, CoverageRecords::CityCode)
+                .to(Cities::Table, Cities::Code)
+                .on_delete(ForeignKeyAction::Restrict),
+        )
+        .check(Expr::col(CoverageRecords::BranchType).is_in(BRANCH_TYPES))
+        .check(plausible_year(CoverageRecords::Period))
+        .check(non_negative_or_null(CoverageRecords::BranchCount))
+        .check(non_negative_or_null(CoverageRecords::EligibleCount))
+        .check(non_negative_or_null(CoverageRecords::NewBranches))
+        .check(
+            Expr::col(CoverageRecords::StatedRate)
+                .is_null()
+                .or(Expr::col(CoverageRecords::StatedRate).between(0.0, 1.0)),
+        )
+        .check(
+            Expr::col(CoverageRecords::BranchCount)
+                .is_null()
+                .or(Expr::col(CoverageRecords::EligibleCount).is_null())
+                .or(Expr::col(CoverageRecords::BranchCount)
+                    .lte(Expr::col(CoverageRecords::EligibleCount))),
+        )
+        .check(Expr::col(CoverageRecords::Version).gte(1))
+        // One record per (city, type, period). City and period lead: the loaders ask
+        // for `city_code IN (…) AND period = …`, and a city's history in period order.
+        .index(
+            Index::create()
+                .name(unique_index)
+                .col(CoverageRecords::CityCode)
+                .col(CoverageRecords::Period)
+                .col(CoverageRecords::BranchType)
+                .unique(),
+        )
+        .to_owned()
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -98,93 +189,9 @@ impl MigrationTrait for Migration {
             .await?;
 
         manager
-            .create_table(
-                Table::create()
-                    .table(CoverageRecords::Table)
-                    .col(
-                        ColumnDef::new(CoverageRecords::Id)
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(CoverageRecords::CityCode)
-                            .string_len(12)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(CoverageRecords::BranchType)
-                            .string_len(16)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(CoverageRecords::Period).integer().not_null())
-                    .col(
-                        ColumnDef::new(CoverageRecords::BranchCount)
-                            .integer()
-                            .null(),
-                    )
-                    .col(
-                        ColumnDef::new(CoverageRecords::EligibleCount)
-                            .integer()
-                            .null(),
-                    )
-                    .col(
-                        ColumnDef::new(CoverageRecords::NewBranches)
-                            .integer()
-                            .null(),
-                    )
-                    .col(ColumnDef::new(CoverageRecords::StatedRate).double().null())
-                    .col(ColumnDef::new(CoverageRecords::RateScope).text().null())
-                    .col(ColumnDef::new(CoverageRecords::Source).text().null())
-                    .col(
-                        ColumnDef::new(CoverageRecords::Version)
-                            .integer()
-                            .not_null()
-                            .default(1),
-                    )
-                    .col(
-                        ColumnDef::new(CoverageRecords::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(CoverageRecords::UpdatedBy).text().null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(CoverageRecords::Table, CoverageRecords::CityCode)
-                            .to(Cities::Table, Cities::Code)
-                            .on_delete(ForeignKeyAction::Restrict),
-                    )
-                    .check(Expr::col(CoverageRecords::BranchType).is_in(BRANCH_TYPES))
-                    .check(plausible_year(CoverageRecords::Period))
-                    .check(non_negative_or_null(CoverageRecords::BranchCount))
-                    .check(non_negative_or_null(CoverageRecords::EligibleCount))
-                    .check(non_negative_or_null(CoverageRecords::NewBranches))
-                    .check(
-                        Expr::col(CoverageRecords::StatedRate)
-                            .is_null()
-                            .or(Expr::col(CoverageRecords::StatedRate).between(0.0, 1.0)),
-                    )
-                    .check(
-                        Expr::col(CoverageRecords::BranchCount)
-                            .is_null()
-                            .or(Expr::col(CoverageRecords::EligibleCount).is_null())
-                            .or(Expr::col(CoverageRecords::BranchCount)
-                                .lte(Expr::col(CoverageRecords::EligibleCount))),
-                    )
-                    .check(Expr::col(CoverageRecords::Version).gte(1))
-                    // One record per (city, type, period). City and period lead: the loaders ask
-                    // for `city_code IN (…) AND period = …`, and a city's history in period order.
-                    .index(
-                        Index::create()
-                            .name("ux_coverage_records_city_period_type")
-                            .col(CoverageRecords::CityCode)
-                            .col(CoverageRecords::Period)
-                            .col(CoverageRecords::BranchType)
-                            .unique(),
-                    )
-                    .to_owned(),
-            )
+            .create_table(coverage_records_table(
+                "ux_coverage_records_city_period_type",
+            ))
             .await?;
         // Period-first lookups: the latest period, the summary of one period, ordering by a
         // period's figures.

@@ -96,6 +96,35 @@ impl CityReturn {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+
+    /// Whether the return's figures as they stand are the published ones (approved, then
+    /// published). False again from the moment it is reopened; the figures published before
+    /// stay public until the next publication.
+    async fn published(&self) -> bool {
+        self.0.published
+    }
+
+    /// When its figures were last published; null if never.
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+
+    /// The return's figures as the city entered them (its drafts, one per branch type it has
+    /// filled): what the province reviews. Each is a `Coverage` with `draft: true` and an id of
+    /// its own; the published figures are `City.coverage`.
+    async fn coverage(&self, ctx: &Context<'_>) -> Result<Vec<super::coverage::Coverage>> {
+        let mut records = loaders(ctx)?
+            .drafts_by_return
+            .load_one((self.0.city_code.clone(), self.0.period))
+            .await
+            .gql()?
+            .unwrap_or_default();
+        records.sort_by_key(|r| r.branch_type);
+        Ok(records
+            .into_iter()
+            .map(super::coverage::Coverage::of_draft)
+            .collect())
+    }
 }
 
 /// The city whose returns the caller may read: every city for an administrator (`None`), its

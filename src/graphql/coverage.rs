@@ -26,12 +26,43 @@ pub enum BranchType {
 }
 
 /// A city's figures for one branch type in one period (a year). Every figure may be unknown
-/// (null); `source` says where the known ones come from.
-pub struct Coverage(pub coverage_record::Model);
+/// (null); `source` says where the known ones come from. The published figure and a city's
+/// draft of the same record are two objects with two ids.
+pub struct Coverage(pub coverage_record::Model, pub Stage);
+
+/// Which figure a [`Coverage`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The published figure, which everyone reads.
+    Published,
+    /// A city's working copy in a round of the yearly return, read by its staff and
+    /// administrators.
+    Draft,
+}
 
 impl From<coverage_record::Model> for Coverage {
+    /// A published figure.
     fn from(model: coverage_record::Model) -> Self {
-        Self(model)
+        Self(model, Stage::Published)
+    }
+}
+
+impl Coverage {
+    /// A city's draft figure.
+    pub fn of_draft(model: coverage_record::Model) -> Self {
+        Self(model, Stage::Draft)
+    }
+
+    /// The record as a write left it: a draft in a round's period, else published.
+    pub fn written(model: coverage_record::Model, public: bool) -> Self {
+        Self(
+            model,
+            if public {
+                Stage::Published
+            } else {
+                Stage::Draft
+            },
+        )
     }
 }
 
@@ -40,9 +71,21 @@ impl From<coverage_record::Model> for Coverage {
 #[Object]
 impl Coverage {
     /// Opaque, stable global id (Relay's `Node`), the same for every version of the record; the
-    /// natural key is city, branch type and period.
+    /// natural key is city, branch type and period. A draft's id differs from the published
+    /// figure's, so that a client cache never puts one where the other belongs.
     pub async fn id(&self) -> ID {
-        NodeKey::Coverage(self.0.city_code.clone(), self.0.branch_type, self.0.period).id()
+        let (city, branch_type, period) =
+            (self.0.city_code.clone(), self.0.branch_type, self.0.period);
+        match self.1 {
+            Stage::Published => NodeKey::Coverage(city, branch_type, period).id(),
+            Stage::Draft => NodeKey::DraftCoverage(city, branch_type, period).id(),
+        }
+    }
+
+    /// Whether this is a city's draft (its working copy in a round of the yearly return, seen by
+    /// its staff and administrators only), not the published figure.
+    async fn draft(&self) -> bool {
+        self.1 == Stage::Draft
     }
 
     /// The city.
@@ -136,7 +179,8 @@ impl Coverage {
             .load_one(key)
             .await
             .gql()?;
-        Ok(rows.unwrap_or_default().into_iter().map(Revision).collect())
+        let rows = super::revision::visible(ctx, rows.unwrap_or_default()).await?;
+        Ok(rows.into_iter().map(Revision).collect())
     }
 }
 

@@ -53,6 +53,10 @@ pub struct Loaders {
     pub return_by_key: RequestLoader<ReturnByKey>,
     /// The counts of a round's returns by status.
     pub return_counts: RequestLoader<ReturnCountsByPeriod>,
+    /// A city's draft record by natural key (the working copy).
+    pub draft_by_key: RequestLoader<DraftByKey>,
+    /// A city's draft records of a period, by (city code, period).
+    pub drafts_by_return: RequestLoader<DraftsByReturn>,
 }
 
 impl Loaders {
@@ -76,6 +80,8 @@ impl Loaders {
             round_by_period: make(RoundByPeriod(db.clone())),
             return_by_key: make(ReturnByKey(db.clone())),
             return_counts: make(ReturnCountsByPeriod(db.clone())),
+            draft_by_key: make(DraftByKey(db.clone())),
+            drafts_by_return: make(DraftsByReturn(db.clone())),
         }
     }
 }
@@ -103,6 +109,8 @@ impl Loaders {
         loaders.round_by_period.enable_all_cache(false);
         loaders.return_by_key.enable_all_cache(false);
         loaders.return_counts.enable_all_cache(false);
+        loaders.draft_by_key.enable_all_cache(false);
+        loaders.drafts_by_return.enable_all_cache(false);
         loaders
     }
 }
@@ -308,6 +316,48 @@ impl Loader<RecordKey> for CoverageByKey {
             .into_iter()
             .map(|r| ((r.city_code.clone(), r.branch_type, r.period), r))
             .collect())
+    }
+}
+
+/// Loads cities' draft records (the working copy) by natural key.
+pub struct DraftByKey(Database);
+
+impl Loader<RecordKey> for DraftByKey {
+    type Value = coverage_record::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RecordKey]) -> Result<HashMap<RecordKey, Self::Value>, LoadError> {
+        crate::metrics::loader_batch("draft_by_key", keys.len());
+        let rows = service::coverage::drafts_by_keys(&self.0.conn, keys).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.city_code.clone(), r.branch_type, r.period), r))
+            .collect())
+    }
+}
+
+/// Loads the draft records of returns, by (city code, period): one statement per period.
+pub struct DraftsByReturn(Database);
+
+impl Loader<(String, i32)> for DraftsByReturn {
+    type Value = Vec<coverage_record::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(String, i32)],
+    ) -> Result<HashMap<(String, i32), Self::Value>, LoadError> {
+        crate::metrics::loader_batch("drafts_by_return", keys.len());
+        let mut out: HashMap<(String, i32), Self::Value> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for (period, codes) in group(keys.iter().map(|(city, period)| (*period, city.clone()))) {
+            for r in service::coverage::drafts_of(&self.0.conn, &codes, period).await? {
+                if let Some(records) = out.get_mut(&(r.city_code.clone(), period)) {
+                    records.push(r);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

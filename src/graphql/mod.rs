@@ -11,6 +11,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod node;
 pub mod pilot;
+pub mod publication;
 pub mod revision;
 pub mod round;
 pub mod subscription;
@@ -40,6 +41,7 @@ pub struct Query(
     revision::RevisionQuery,
     round::RoundQuery,
     city_return::ReturnQuery,
+    publication::PublicationQuery,
     node::NodeQuery,
 );
 
@@ -50,6 +52,7 @@ pub struct Mutation(
     mutation::AdminMutation,
     round::RoundMutation,
     city_return::ReturnMutation,
+    publication::PublicationMutation,
 );
 
 /// The schema type served by the API.

@@ -110,12 +110,12 @@ impl CoverageMutation {
             .gql()?;
         Ok(match outcome {
             Outcome::Accepted(w) => UpdateCoveragePayload {
-                coverage: Some(Coverage(w.record)),
+                coverage: Some(Coverage::written(w.record, w.public)),
                 revision: Some(Revision(w.revision)),
                 user_errors: Vec::new(),
             },
             Outcome::Refused(Refusal { errors, current }) => UpdateCoveragePayload {
-                coverage: current.into_iter().next().map(Coverage),
+                coverage: as_stored(ctx, current).await?.into_iter().next(),
                 revision: None,
                 user_errors: errors.into_iter().map(Into::into).collect(),
             },
@@ -137,7 +137,7 @@ impl CoverageMutation {
             Outcome::Accepted(rows) => {
                 let (coverage, revisions) = rows
                     .into_iter()
-                    .map(|w| (Coverage(w.record), Revision(w.revision)))
+                    .map(|w| (Coverage::written(w.record, w.public), Revision(w.revision)))
                     .unzip();
                 BulkUpdateCoveragePayload {
                     coverage,
@@ -146,12 +146,38 @@ impl CoverageMutation {
                 }
             }
             Outcome::Refused(Refusal { errors, current }) => BulkUpdateCoveragePayload {
-                coverage: current.into_iter().map(Coverage).collect(),
+                coverage: as_stored(ctx, current).await?,
                 revisions: Vec::new(),
                 user_errors: errors.into_iter().map(Into::into).collect(),
             },
         })
     }
+}
+
+/// The stored records a refusal concerns, each a draft where its period has a round of the
+/// yearly return (the working copy there is the city's draft), else the published figure.
+async fn as_stored(
+    ctx: &Context<'_>,
+    records: Vec<entity::coverage_record::Model>,
+) -> Result<Vec<Coverage>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let periods: Vec<i32> = records.iter().map(|r| r.period).collect();
+    let rounds: std::collections::HashSet<i32> =
+        crate::service::rounds::by_periods(&db(ctx)?.conn, &periods)
+            .await
+            .gql()?
+            .into_iter()
+            .map(|r| r.period)
+            .collect();
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let public = !rounds.contains(&r.period);
+            Coverage::written(r, public)
+        })
+        .collect())
 }
 
 /// Designates a city in a pilot programme, or changes a designation. Fields left out keep their

@@ -67,6 +67,8 @@ pub enum NodeKey {
     City(String),
     /// `Coverage:410800/ENTERPRISE/2023`: city, branch type, period.
     Coverage(String, BranchType, i32),
+    /// `DraftCoverage:410800/ENTERPRISE/2024`: a city's draft of that record.
+    DraftCoverage(String, BranchType, i32),
     /// `PilotProgram:KECHUANG_PILOT`: the programme's code.
     PilotProgram(String),
     /// `PilotDesignation:410800/KECHUANG_PILOT`: city code, programme code.
@@ -90,6 +92,9 @@ impl NodeKey {
             NodeKey::City(code) => format!("City:{code}"),
             NodeKey::Coverage(city, branch_type, period) => {
                 format!("Coverage:{city}/{}/{period}", branch_type.to_value())
+            }
+            NodeKey::DraftCoverage(city, branch_type, period) => {
+                format!("DraftCoverage:{city}/{}/{period}", branch_type.to_value())
             }
             NodeKey::PilotProgram(code) => format!("PilotProgram:{code}"),
             NodeKey::PilotDesignation(city, program) => {
@@ -120,18 +125,23 @@ impl NodeKey {
         let (kind, key) = text.split_once(':').ok_or_else(invalid)?;
         let key = match kind {
             "City" => NodeKey::City(code(key).ok_or_else(invalid)?),
-            "Coverage" => {
+            "Coverage" | "DraftCoverage" => {
                 let mut parts = key.rsplitn(3, '/');
                 let (Some(period), Some(branch_type), Some(city)) =
                     (parts.next(), parts.next(), parts.next())
                 else {
                     return Err(invalid());
                 };
-                NodeKey::Coverage(
+                let (city, branch_type, period) = (
                     code(city).ok_or_else(invalid)?,
                     branch(branch_type).ok_or_else(invalid)?,
                     number(period).ok_or_else(invalid)?,
-                )
+                );
+                if kind == "Coverage" {
+                    NodeKey::Coverage(city, branch_type, period)
+                } else {
+                    NodeKey::DraftCoverage(city, branch_type, period)
+                }
             }
             "PilotProgram" => NodeKey::PilotProgram(code(key).ok_or_else(invalid)?),
             "PilotDesignation" => {
@@ -184,6 +194,7 @@ fn number<T: std::str::FromStr + ToString>(text: &str) -> Option<T> {
 /// kind, with every key of that kind, so a batch costs one statement per kind.
 pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<Node>>> {
     let loaders = loaders(ctx)?;
+    let actor = ctx.data::<Actor>()?;
     let mut cities = Vec::new();
     let mut coverage = Vec::new();
     let mut programs = Vec::new();
@@ -192,6 +203,7 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
     let mut revisions = Vec::new();
     let mut rounds = Vec::new();
     let mut returns = Vec::new();
+    let mut drafts = Vec::new();
     for key in keys {
         match key {
             NodeKey::City(code) => cities.push(code.clone()),
@@ -206,10 +218,13 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
             NodeKey::Revision(number) => revisions.push(*number),
             NodeKey::Round(period) => rounds.push(*period),
             NodeKey::CityReturn(city, period) => returns.push((city.clone(), *period)),
-            NodeKey::Viewer(_) => {}
+            NodeKey::DraftCoverage(city, branch_type, period) if may_read_return(actor, city) => {
+                drafts.push((city.clone(), *branch_type, *period));
+            }
+            NodeKey::DraftCoverage(..) | NodeKey::Viewer(_) => {}
         }
     }
-    let (cities, coverage, programs, designations, totals, revisions, rounds, returns) =
+    let (cities, coverage, programs, designations, totals, revisions, rounds, returns, drafts) =
         tokio::try_join!(
             load(&loaders.city_by_code, cities),
             load(&loaders.coverage_by_key, coverage),
@@ -219,9 +234,15 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
             load(&loaders.revision_by_id, revisions),
             load(&loaders.round_by_period, rounds),
             load(&loaders.return_by_key, returns),
+            load(&loaders.draft_by_key, drafts),
         )
         .gql()?;
-    let actor = ctx.data::<Actor>()?;
+    let revisions: HashMap<i64, _> =
+        super::revision::visible(ctx, revisions.into_values().collect())
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
     // A key asked for twice is answered twice: the models are cloned, not moved, out of the maps.
     Ok(keys
         .iter()
@@ -230,7 +251,7 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
             NodeKey::Coverage(city, branch_type, period) => coverage
                 .get(&(city.clone(), *branch_type, *period))
                 .cloned()
-                .map(|r| Node::Coverage(Coverage(r))),
+                .map(|r| Node::Coverage(Coverage::from(r))),
             NodeKey::PilotProgram(code) => programs
                 .get(code)
                 .cloned()
@@ -248,19 +269,17 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
                 .cloned()
                 .map(|r| Node::Revision(Revision(r))),
             NodeKey::Round(period) => rounds.get(period).cloned().map(|r| Node::Round(Round(r))),
-            // A return answers only to those who may read it (its city's staff, administrators).
-            NodeKey::CityReturn(city, period) => match actor {
-                Actor::Token(token)
-                    if token.role == entity::Role::Admin
-                        || token.city_code.as_deref() == Some(city.as_str()) =>
-                {
-                    returns
-                        .get(&(city.clone(), *period))
-                        .cloned()
-                        .map(|r| Node::CityReturn(CityReturn(r)))
-                }
-                _ => None,
-            },
+            // A return and its drafts answer only to those who may read them (the city's staff,
+            // administrators); the drafts of anyone else were not loaded.
+            NodeKey::CityReturn(city, period) if may_read_return(actor, city) => returns
+                .get(&(city.clone(), *period))
+                .cloned()
+                .map(|r| Node::CityReturn(CityReturn(r))),
+            NodeKey::CityReturn(..) => None,
+            NodeKey::DraftCoverage(city, branch_type, period) => drafts
+                .get(&(city.clone(), *branch_type, *period))
+                .cloned()
+                .map(|r| Node::Coverage(Coverage::of_draft(r))),
             // Tokens are not readable through the API: a token's id answers only to its holder.
             NodeKey::Viewer(number) => match actor {
                 Actor::Token(token) if token.id == *number => {
@@ -270,6 +289,12 @@ pub async fn resolve(ctx: &Context<'_>, keys: &[NodeKey]) -> Result<Vec<Option<N
             },
         })
         .collect())
+}
+
+/// Whether `actor` may read `city`'s return and drafts: its staff and administrators.
+fn may_read_return(actor: &Actor, city: &str) -> bool {
+    matches!(actor, Actor::Token(token)
+        if token.role == entity::Role::Admin || token.city_code.as_deref() == Some(city))
 }
 
 /// `keys` through `loader` in one call (nothing at all when there are none).

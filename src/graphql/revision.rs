@@ -57,6 +57,61 @@ pub fn may_read_personal(ctx: &Context<'_>, city_code: Option<&str>) -> bool {
     }
 }
 
+/// What of the yearly return the caller may read in the audit trail.
+pub fn return_reader(ctx: &Context<'_>) -> svc::ReturnReader {
+    match ctx.data_opt::<Actor>() {
+        Some(Actor::Token(token)) if token.role == entity::Role::Admin => svc::ReturnReader::All,
+        Some(Actor::Token(token)) => {
+            svc::ReturnReader::City(token.city_code.clone().unwrap_or_default())
+        }
+        _ => svc::ReturnReader::Public,
+    }
+}
+
+/// `revisions` less those the caller may not see (see [`svc::ReturnReader`]): a return's steps,
+/// and changes to a figure of a round's period made after its city's figures were last
+/// published, are for the city's staff and administrators. The same rule as the `revisions`
+/// query's, for revisions reached another way (a record's history, `node`).
+pub async fn visible(
+    ctx: &Context<'_>,
+    revisions: Vec<revision::Model>,
+) -> Result<Vec<revision::Model>> {
+    use entity::RevisionKind as K;
+    let reader = return_reader(ctx);
+    let own = |r: &revision::Model| match &reader {
+        svc::ReturnReader::All => true,
+        svc::ReturnReader::City(city) => r.city_code.as_deref() == Some(city.as_str()),
+        svc::ReturnReader::Public => false,
+    };
+    let keys: Vec<(String, i32)> = revisions
+        .iter()
+        .filter(|r| r.kind == K::Coverage && !own(r))
+        .filter_map(|r| Some((r.city_code.clone()?, r.period?)))
+        .collect();
+    let returns = if keys.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        super::loaders(ctx)?
+            .return_by_key
+            .load_many(keys)
+            .await
+            .gql()?
+    };
+    Ok(revisions
+        .into_iter()
+        .filter(|r| {
+            own(r)
+                || match (r.kind, &r.city_code, r.period) {
+                    (K::CityReturn, ..) => false,
+                    (K::Coverage, Some(city), Some(period)) => returns
+                        .get(&(city.clone(), period))
+                        .is_none_or(|ret| ret.published_at.is_some_and(|at| at >= r.at)),
+                    _ => true,
+                }
+        })
+        .collect())
+}
+
 /// Who made a change: the token as it was then (revoking it later keeps this readable).
 #[derive(SimpleObject)]
 pub struct RevisionActor {
@@ -201,6 +256,7 @@ impl RevisionQuery {
             city_code: city_code.map(|c| c.0),
             branch_type: branch_type.map(Into::into),
             period,
+            reader: return_reader(ctx),
         };
         let page = svc::list(&db(ctx)?.conn, &filter, page).await.gql()?;
         Ok(RevisionConnection::from_page(page, Revision))

@@ -101,6 +101,20 @@ impl Round {
         Ok(self.received(ctx).await?.map(|c| c.late).sum())
     }
 
+    /// The cities whose figures for this period are public (published at least once), of
+    /// `expectedCities`: how complete the public's view of the period is (已发布 12/18 市).
+    async fn published_cities(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(self.counts(ctx).await?.iter().map(|c| c.published).sum())
+    }
+
+    /// The publications of this round, newest first.
+    async fn publications(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::publication::Publication>> {
+        super::publication::of_period(ctx, Some(self.0.period)).await
+    }
+
     /// The cities' returns in this round, in city order: every city's for an administrator,
     /// its own for city staff; a token is needed (UNAUTHENTICATED without one).
     async fn returns(&self, ctx: &Context<'_>) -> Result<Vec<super::city_return::CityReturn>> {

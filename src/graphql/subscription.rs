@@ -29,7 +29,7 @@ pub struct CoverageChange {
 impl CoverageChange {
     /// The record as the write left it.
     async fn coverage(&self) -> Coverage {
-        Coverage(self.record.clone())
+        Coverage::from(self.record.clone())
     }
 
     /// The write's revision: who, when, why, before and after.

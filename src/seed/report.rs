@@ -178,9 +178,22 @@ fn source(quote: &str) -> String {
     format!("{REPORT}: “{quote}”")
 }
 
-/// Loads the report's facts into `db` if it holds no cities, in one transaction. Returns whether
-/// it loaded anything.
+/// Loads the report's facts into `db` if it holds no cities, in one transaction, and publishes
+/// them: the report's year is a closed round whose returns are approved and published (by
+/// `seed:report`). Returns whether it loaded anything.
 pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> AppResult<bool> {
+    load(db, true).await
+}
+
+/// Loads the report's facts as the releases before publication did, into their one table of
+/// records: the upgrade tests build a previous release's database with it, then migrate it.
+pub async fn load_unpublished_if_empty<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+) -> AppResult<bool> {
+    load(db, false).await
+}
+
+async fn load<C: ConnectionTrait + TransactionTrait>(db: &C, publish: bool) -> AppResult<bool> {
     let txn = db.begin().await?;
     if city::Entity::find().count(&txn).await? > 0 {
         return Ok(false);
@@ -256,6 +269,9 @@ pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> App
     ))
     .exec(&txn)
     .await?;
+    if publish {
+        migration::publish_as_loaded(&txn, now, SEED_ACTOR).await?;
+    }
     txn.commit().await?;
     // PostgreSQL analyses a table by itself only after 50 changed rows, so the report's small
     // tables would keep the planner's default guesses, and the dashboard's statement plans a

@@ -197,6 +197,9 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
     }))
     .exec(&txn)
     .await?;
+    // Every generated figure is public, as the province's own figures outside the yearly
+    // return are: no rounds, so that any period can be written to (benchmarks, tests).
+    migration::make_all_public(&txn).await?;
     txn.commit().await?;
     // Fresh statistics after a bulk load, so both planners pick the selective indexes at once.
     db.conn.execute_unprepared("ANALYZE").await?;

@@ -1,9 +1,10 @@
-//! Coverage records: by natural key, per city across periods, and the list of periods (a city's
-//! records of one period are read with the city, `service::cities`).
+//! Published coverage records (`public_records`, the figures every caller reads): by natural
+//! key, per city across periods, and the list of periods (a city's records of one period are read
+//! with the city, `service::cities`). Drafts are read only through a city's return.
 
 use std::collections::BTreeSet;
 
-use entity::{coverage_record, province_total};
+use entity::{coverage_record, province_total, public_record};
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -22,6 +23,24 @@ pub async fn by_keys(
     db: &impl ConnectionTrait,
     keys: &[RecordKey],
 ) -> AppResult<Vec<coverage_record::Model>> {
+    super::find_any_into::<public_record::Entity, coverage_record::Model, _>(
+        db,
+        keys,
+        |(city, branch_type, period)| {
+            Condition::all()
+                .add(public_record::Column::CityCode.eq(city.as_str()))
+                .add(public_record::Column::BranchType.eq(*branch_type))
+                .add(public_record::Column::Period.eq(*period))
+        },
+    )
+    .await
+}
+
+/// The working records (cities' drafts in a round's period) with these natural keys that exist.
+pub async fn drafts_by_keys(
+    db: &impl ConnectionTrait,
+    keys: &[RecordKey],
+) -> AppResult<Vec<coverage_record::Model>> {
     super::find_any::<coverage_record::Entity, _>(db, keys, |(city, branch_type, period)| {
         Condition::all()
             .add(coverage_record::Column::CityCode.eq(city.as_str()))
@@ -31,24 +50,37 @@ pub async fn by_keys(
     .await
 }
 
+/// The working records of these cities in `period` (their returns' figures). One statement.
+pub async fn drafts_of(
+    db: &impl ConnectionTrait,
+    city_codes: &[String],
+    period: i32,
+) -> AppResult<Vec<coverage_record::Model>> {
+    Ok(coverage_record::Entity::find()
+        .filter(coverage_record::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
+        .filter(coverage_record::Column::Period.eq(period))
+        .all(db)
+        .await?)
+}
+
 /// Every period's records of the given cities, of one branch type or all, oldest first.
 pub async fn history(
     db: &impl ConnectionTrait,
     city_codes: &[String],
     branch_type: Option<BranchType>,
 ) -> AppResult<Vec<coverage_record::Model>> {
-    let mut query = coverage_record::Entity::find()
-        .filter(coverage_record::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
-        .order_by_asc(coverage_record::Column::Period);
+    let mut query = public_record::Entity::find()
+        .filter(public_record::Column::CityCode.is_in(city_codes.iter().map(String::as_str)))
+        .order_by_asc(public_record::Column::Period);
     if let Some(branch_type) = branch_type {
-        query = query.filter(coverage_record::Column::BranchType.eq(branch_type));
+        query = query.filter(public_record::Column::BranchType.eq(branch_type));
     }
-    Ok(query.all(db).await?)
+    Ok(query.into_model::<coverage_record::Model>().all(db).await?)
 }
 
-/// Every period with data (coverage records or province totals), oldest first.
+/// Every period with public data (published records or province totals), oldest first.
 pub async fn periods(db: &impl ConnectionTrait) -> AppResult<Vec<i32>> {
-    let from_records = distinct::<coverage_record::Entity>(db, coverage_record::Column::Period);
+    let from_records = distinct::<public_record::Entity>(db, public_record::Column::Period);
     let from_totals = distinct::<province_total::Entity>(db, province_total::Column::Period);
     let all: BTreeSet<i32> = from_records
         .await?
@@ -72,7 +104,7 @@ async fn distinct<E: EntityTrait>(
         .await?)
 }
 
-/// The latest period with data, if there is any data.
+/// The latest period with public data, if there is any data.
 pub async fn latest_period(db: &impl ConnectionTrait) -> AppResult<Option<i32>> {
     let query = Query::select()
         .expr_as(Expr::cust(LATEST_PERIOD_SQL), Alias::new("latest"))

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use entity::{BranchType, city, coverage_record};
+use entity::{BranchType, city, coverage_record, public_record};
 use futures_util::TryStreamExt;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, StreamTrait};
 
@@ -24,11 +24,12 @@ pub async fn rows(
         None => crate::service::coverage::periods(db).await?,
     };
     let mut cities = city::Entity::find().order_by_asc(city::Column::Code);
-    let mut records = coverage_record::Entity::find()
-        .filter(coverage_record::Column::Period.is_in(periods.clone()));
+    // Published figures: an export is a public read.
+    let mut records =
+        public_record::Entity::find().filter(public_record::Column::Period.is_in(periods.clone()));
     if let Some(code) = &selection.city {
         cities = cities.filter(city::Column::Code.eq(code.as_str()));
-        records = records.filter(coverage_record::Column::CityCode.eq(code.as_str()));
+        records = records.filter(public_record::Column::CityCode.eq(code.as_str()));
     }
     let cities: Vec<Arc<city::Model>> = cities.all(db).await?.into_iter().map(Arc::new).collect();
     if selection.city.is_some() && cities.is_empty() {
@@ -36,7 +37,10 @@ pub async fn rows(
     }
     let mut stored: std::collections::HashMap<(String, BranchType, i32), coverage_record::Model> =
         std::collections::HashMap::new();
-    let mut stream = records.stream(db).await?;
+    let mut stream = records
+        .into_model::<coverage_record::Model>()
+        .stream(db)
+        .await?;
     while let Some(r) = stream.try_next().await? {
         stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
     }

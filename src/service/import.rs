@@ -235,6 +235,9 @@ fn write_problem(e: crate::domain::write::UserError, headers: &HashMap<Column, S
         }
         Code::NotFound => format!("{at}：找不到对应的城市或记录"),
         Code::RoundClosed => format!("{at}：该年度年报已关闭，省科协重新开启前不能填报"),
+        Code::RoundNotOpen => format!("{at}：该年度年报尚未开启，省科协开启后才能填报"),
+        Code::ReturnSubmitted => format!("{at}：年报已报送，等待省科协审核，不能修改"),
+        Code::ReturnApproved => format!("{at}：年报已审核，须由省科协重新开启后才能修改"),
         _ if field == "source" => format!("{at}：填写了数字就必须注明来源"),
         _ => format!("{at}：数值不符合规则（{}）", e.message),
     };

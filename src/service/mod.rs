@@ -16,11 +16,11 @@ pub mod writes;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveEnum, DbBackend, DbErr};
 
-/// SQL for the latest period with data: the newest year of any city's coverage record, or, in
+/// SQL for the latest period with public data: the newest year of any city's published record, or, in
 /// a database with no records yet, the newest province total. City figures lead: a province total
 /// filed for a new year before any city's figures must not empty every dashboard's default view.
 /// One subquery, so "latest" costs no extra round trip; each MAX is answered from an index.
-const LATEST_PERIOD_SQL: &str = "COALESCE((SELECT MAX(period) FROM coverage_records), \
+const LATEST_PERIOD_SQL: &str = "COALESCE((SELECT MAX(period) FROM public_records), \
      (SELECT MAX(period) FROM province_totals))";
 
 /// `period`, or the latest period with data when it is `None`.
@@ -58,13 +58,22 @@ async fn find_any<E: sea_orm::EntityTrait, K>(
     keys: &[K],
     matches: impl Fn(&K) -> sea_orm::Condition,
 ) -> crate::error::AppResult<Vec<E::Model>> {
+    find_any_into::<E, E::Model, K>(db, keys, matches).await
+}
+
+/// [`find_any`], each row read as an `M` (a table of another entity's shape).
+async fn find_any_into<E: sea_orm::EntityTrait, M: sea_orm::FromQueryResult, K>(
+    db: &impl sea_orm::ConnectionTrait,
+    keys: &[K],
+    matches: impl Fn(&K) -> sea_orm::Condition,
+) -> crate::error::AppResult<Vec<M>> {
     use sea_orm::QueryFilter;
     let mut found = Vec::new();
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
         let any = chunk
             .iter()
             .fold(sea_orm::Condition::any(), |any, key| any.add(matches(key)));
-        found.extend(E::find().filter(any).all(db).await?);
+        found.extend(E::find().filter(any).into_model::<M>().all(db).await?);
     }
     Ok(found)
 }

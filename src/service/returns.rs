@@ -43,6 +43,8 @@ pub struct StatusCount {
     pub cities: i64,
     /// Of those, submitted after the due date.
     pub late: i64,
+    /// Of those, with figures published (now or before a reopening).
+    pub published: i64,
 }
 
 /// The returns of the rounds of these periods counted by status: one statement.
@@ -53,12 +55,17 @@ pub async fn counts(
     use sea_orm::QuerySelect;
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
     let late = Expr::case(Expr::col(city_return::Column::Late).eq(true), 1).finally(0);
-    let rows: Vec<(i32, entity::ReturnStatus, i64, Option<i64>)> = city_return::Entity::find()
+    let published =
+        Expr::case(Expr::col(city_return::Column::PublishedAt).is_not_null(), 1).finally(0);
+    // Period, status, cities, late, published.
+    type Row = (i32, entity::ReturnStatus, i64, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = city_return::Entity::find()
         .select_only()
         .column(city_return::Column::Period)
         .column(city_return::Column::Status)
         .column_as(Expr::col(city_return::Column::CityCode).count(), "cities")
         .column_as(Expr::from(Func::sum(late)), "late")
+        .column_as(Expr::from(Func::sum(published)), "published")
         .filter(city_return::Column::Period.is_in(periods.iter().copied()))
         .group_by(city_return::Column::Period)
         .group_by(city_return::Column::Status)
@@ -67,13 +74,14 @@ pub async fn counts(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(period, status, cities, late)| {
+        .map(|(period, status, cities, late, published)| {
             (
                 period,
                 StatusCount {
                     status,
                     cities,
                     late: late.unwrap_or_default(),
+                    published: published.unwrap_or_default(),
                 },
             )
         })

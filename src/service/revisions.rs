@@ -17,7 +17,30 @@ pub struct RevisionFilter {
     pub branch_type: Option<BranchType>,
     /// Of this period's records.
     pub period: Option<i32>,
+    /// The changes to the figures of the yearly return, and its steps, that the reader may see.
+    pub reader: ReturnReader,
 }
+
+/// Who reads the audit trail, as far as the yearly return goes: a city's return steps and the
+/// changes to figures not yet published (drafts in a round) are for the city's staff and
+/// administrators; everyone else sees a figure's changes once they are published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ReturnReader {
+    /// An administrator: everything.
+    All,
+    /// Staff of this city: their city's everything, the published rest.
+    City(String),
+    /// Anyone else.
+    #[default]
+    Public,
+}
+
+/// The condition of a revision that everyone may see: not a return's step, and not a change to
+/// a figure in a round's period made after the city's figures were last published.
+const PUBLIC_REVISION_SQL: &str = "(revisions.kind <> 'CITY_RETURN' AND (revisions.kind <> \
+     'COVERAGE' OR NOT EXISTS (SELECT 1 FROM city_returns c WHERE c.city_code = \
+     revisions.city_code AND c.period = revisions.period AND (c.published_at IS NULL OR \
+     c.published_at < revisions.at))))";
 
 /// The revisions with these numbers that exist. One statement.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<revision::Model>> {
@@ -51,6 +74,19 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<revision::Model>> {
     let mut query = revision::Entity::find();
+    match &filter.reader {
+        ReturnReader::All => {}
+        ReturnReader::City(own) => {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(sea_orm::sea_query::Expr::cust(PUBLIC_REVISION_SQL))
+                    .add(revision::Column::CityCode.eq(own.as_str())),
+            );
+        }
+        ReturnReader::Public => {
+            query = query.filter(sea_orm::sea_query::Expr::cust(PUBLIC_REVISION_SQL));
+        }
+    }
     if let Some(city) = &filter.city_code {
         query = query.filter(revision::Column::CityCode.eq(city.as_str()));
     }

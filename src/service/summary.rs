@@ -1,7 +1,7 @@
 //! The province-wide summary of one period: per branch type, the sums over the cities, the
 //! ratio-of-sums coverage rate, the province's own reported total and the fully covered cities.
 
-use entity::{city, coverage_record, province_total};
+use entity::{city, province_total, public_record};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
@@ -63,11 +63,11 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
             "cities.code, cities.name, cities.name_en, cities.kind",
             Some("cities.code"),
         )))
-        .from_as(coverage_record::Entity, r.clone())
+        .from_as(public_record::Entity, r.clone())
         .inner_join(
             city::Entity,
             Expr::col((city::Entity, city::Column::Code))
-                .equals((r.clone(), coverage_record::Column::CityCode)),
+                .equals((r.clone(), public_record::Column::CityCode)),
         )
         .and_where(Expr::cust(format!(
             "r.period = {sums}.period AND r.branch_type = {sums}.branch_type",

@@ -157,12 +157,51 @@ fn every_command_shows_its_own_description_in_help() {
 fn export_and_import_run_on_the_server_and_name_the_cli_in_the_revisions() {
     let (dir, url) = temp_sqlite("sheets");
     std::fs::create_dir_all(&dir).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The report's 2023 is a closed, published round: the file edits Jiaozuo's 2024 figures, an
+    // administrator's outside any round (public as written), stated with new branches only.
+    rt.block_on(async {
+        use sea_orm::{ActiveValue::NotSet, EntityTrait, Set};
+        let db = coverage_api::db::connect(&crate::helpers::args(&url))
+            .await
+            .unwrap();
+        coverage_api::db::migrate(&db).await.unwrap();
+        coverage_api::seed::report::load_if_empty(&db.conn)
+            .await
+            .unwrap();
+        let record =
+            entity::coverage_record::Entity::insert(entity::coverage_record::ActiveModel {
+                id: NotSet,
+                city_code: Set("410800".into()),
+                branch_type: Set(entity::BranchType::Enterprise),
+                period: Set(2024),
+                branch_count: Set(None),
+                eligible_count: Set(None),
+                new_branches: Set(Some(193)),
+                stated_rate: Set(None),
+                rate_scope: Set(None),
+                source: Set(Some("test".into())),
+                version: Set(1),
+                updated_at: Set(chrono::Utc::now()),
+                updated_by: Set(Some("test".into())),
+            })
+            .exec(&db.conn)
+            .await
+            .unwrap();
+        migration::make_public(&db.conn, &[record.last_insert_id])
+            .await
+            .unwrap();
+        db.conn.close_by_ref().await.ok();
+    });
     let csv = dir.join("coverage.csv");
     let export = binary()
         .args([
             "export",
             "--period",
-            "2023",
+            "2024",
             "--english",
             "--database-url",
             &url,
@@ -182,8 +221,8 @@ fn export_and_import_run_on_the_server_and_name_the_cli_in_the_revisions() {
     // Jiaozuo's enterprise row gets a branch count; everything else is sent back as it was.
     let text = std::fs::read_to_string(&csv).unwrap();
     let edited = text.replacen(
-        "410800,Jiaozuo,enterprise branches,2023,,,193,",
-        "410800,Jiaozuo,enterprise branches,2023,250,,193,",
+        "410800,Jiaozuo,enterprise branches,2024,,,193,",
+        "410800,Jiaozuo,enterprise branches,2024,250,,193,",
         1,
     );
     assert_ne!(edited, text);
@@ -231,10 +270,6 @@ fn export_and_import_run_on_the_server_and_name_the_cli_in_the_revisions() {
         serde_json::json!([]),
         "applied once, no change the second time"
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     rt.block_on(async {
         use sea_orm::EntityTrait;
         let db = coverage_api::db::connect(&crate::helpers::args(&url))

@@ -13,7 +13,7 @@ use coverage_api::events::Events;
 use coverage_api::{seed, server};
 use entity::{BranchType, api_token, coverage_record};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::NotSet, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -70,6 +70,25 @@ impl TestApp {
         seed::report::load_if_empty(&app.db.conn)
             .await
             .expect("load the report");
+        app
+    }
+
+    /// A server over the report's facts as figures entered outside the yearly return (public,
+    /// no rounds), as an administrator may enter a year's figures: for the tests of pages and
+    /// subscriptions that write the report's year directly.
+    pub async fn spawn_outside_rounds() -> Self {
+        Self::spawn_outside_rounds_with(ServeArgs::default()).await
+    }
+
+    /// [`TestApp::spawn_outside_rounds`] with these HTTP settings.
+    pub async fn spawn_outside_rounds_with(serve: ServeArgs) -> Self {
+        let app = Self::spawn_on(serve).await;
+        seed::report::load_unpublished_if_empty(&app.db.conn)
+            .await
+            .expect("load the report");
+        migration::make_all_public(&app.db.conn)
+            .await
+            .expect("make it public");
         app
     }
 
@@ -249,8 +268,63 @@ impl TestApp {
         (self.db.statement_count() - before, out)
     }
 
-    /// Inserts a coverage record straight into the database (tests only: the write API is a
-    /// later issue).
+    /// Opens the round of the yearly return for each of `periods` with every city's return, as
+    /// `openRound` does (without its revision and token), so that city staff may write their
+    /// figures there: as drafts, public once published.
+    pub async fn open_rounds(&self, periods: &[i32]) {
+        use sea_orm::TransactionTrait;
+        for &period in periods {
+            let now = Utc::now();
+            let txn = self.db.conn.begin().await.expect("begin");
+            entity::round::Entity::insert(entity::round::ActiveModel {
+                period: Set(period),
+                status: Set(entity::RoundStatus::Open),
+                due_at: Set(None),
+                opened_at: Set(now),
+                closed_at: Set(None),
+                version: Set(1),
+            })
+            .exec(&txn)
+            .await
+            .expect("open the round");
+            coverage_api::service::writes::city_return::open_returns(&txn, period, now)
+                .await
+                .expect("open the returns");
+            txn.commit().await.expect("commit");
+        }
+    }
+
+    /// Takes `city`'s `period` return from its draft to published, as its staff (`staff`, who
+    /// submits) and an administrator (`admin`, who approves and publishes) do.
+    pub async fn publish_return(&self, staff: &str, admin: &str, city: &str, period: i32) {
+        for (who, mutation) in [
+            (staff, "submitReturn"),
+            (admin, "approveReturn"),
+            (admin, "publishReturn"),
+        ] {
+            let input_type = if mutation == "publishReturn" {
+                "PublishReturnInput"
+            } else {
+                "ReturnKeyInput"
+            };
+            let response = self
+                .query_as(
+                    Some(who),
+                    &format!(
+                        "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ userErrors {{ code }} }} }}"
+                    ),
+                    json!({ "input": { "cityCode": city, "period": period } }),
+                )
+                .await;
+            assert_eq!(
+                response["data"][mutation]["userErrors"],
+                json!([]),
+                "{mutation}: {response}"
+            );
+        }
+    }
+
+    /// Inserts a coverage record straight into the database, published.
     #[allow(clippy::too_many_arguments)] // one argument per figure reads best in the tests
     pub async fn insert_coverage(
         &self,
@@ -280,6 +354,19 @@ impl TestApp {
         .exec(&self.db.conn)
         .await
         .expect("insert coverage");
+        // Published as it stands, as an administrator's figure outside the yearly return is.
+        let id: i64 = coverage_record::Entity::find()
+            .filter(coverage_record::Column::CityCode.eq(city))
+            .filter(coverage_record::Column::BranchType.eq(branch_type))
+            .filter(coverage_record::Column::Period.eq(period))
+            .one(&self.db.conn)
+            .await
+            .expect("read the record back")
+            .expect("the record")
+            .id;
+        migration::make_public(&self.db.conn, &[id])
+            .await
+            .expect("publish the record");
         // A write that bypasses the service (and so `Events::commit`) must say so, or the
         // response cache would go on answering with the figures from before it.
         self.events.changed();

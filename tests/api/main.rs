@@ -23,6 +23,7 @@ mod metrics;
 mod node;
 mod pages;
 mod pilots;
+mod publication;
 mod returns;
 mod rounds;
 mod schema;

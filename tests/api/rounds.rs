@@ -96,12 +96,13 @@ async fn a_closed_round_refuses_every_figure_of_its_period_by_anyone_and_changes
             refused.as_array().unwrap().clone()
         );
     }
-    // A bulk save with a row of an unlocked period and one of the closed period: all or nothing.
+    // A bulk save with a row of a period without a round and one of the closed period: all or
+    // nothing, and the closed round is what it is told.
     let bulk = app
         .query_as(
             Some(&jiaozuo),
             BULK,
-            json!({ "input": [figures(2023, 3), figures(2024, 7)] }),
+            json!({ "input": [figures(2022, 3), figures(2024, 7)] }),
         )
         .await;
     assert_eq!(
@@ -230,7 +231,9 @@ async fn steps_out_of_turn_are_refused_with_their_codes_and_only_administrators_
     assert_eq!(read["data"]["none"], Value::Null);
     assert_eq!(
         read["data"]["rounds"],
-        json!([{ "period": 2025, "status": "OPEN" }, { "period": 2024, "status": "CLOSED" }])
+        json!([{ "period": 2025, "status": "OPEN" }, { "period": 2024, "status": "CLOSED" },
+               { "period": 2023, "status": "CLOSED" }]),
+        "the report's 2023 is a closed, published round"
     );
     let id = read["data"]["round"]["id"].as_str().unwrap();
     let node = app
@@ -265,7 +268,7 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
     migration::Migrator::up(&old.conn, Some(migration::BEFORE_ROUNDS))
         .await
         .unwrap();
-    coverage_api::seed::report::load_if_empty(&old.conn)
+    coverage_api::seed::report::load_unpublished_if_empty(&old.conn)
         .await
         .unwrap();
     let admin = coverage_api::service::tokens::create(&old.conn, "admin", Role::Admin, None)
@@ -325,7 +328,7 @@ async fn the_staff_page_shows_the_round_and_locks_its_forms_while_it_is_closed()
     let Some(mut browser) = crate::webdriver::Browser::start("rounds").await else {
         return;
     };
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_outside_rounds().await;
     let admin = app.admin_token().await;
     let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
     let round = "[document.getElementById('round').textContent, \

@@ -158,10 +158,10 @@ async fn a_page_gives_each_city_the_children_its_own_query_gives() {
     let app = TestApp::spawn_synthetic(40, 3).await;
     // Rates whose shortest decimal needs 16 or 17 digits, and texts that JSON escapes.
     for sql in [
-        "UPDATE coverage_records SET branch_count = NULL, eligible_count = NULL, \
+        "UPDATE public_records SET branch_count = NULL, eligible_count = NULL, \
          stated_rate = 1.0 / 3, rate_scope = '引号 \"quoted\" \\ back\\slash' \
          WHERE city_code = '900002'",
-        "UPDATE coverage_records SET branch_count = NULL, \
+        "UPDATE public_records SET branch_count = NULL, \
          stated_rate = CAST(0.1 AS DOUBLE PRECISION) + CAST(0.2 AS DOUBLE PRECISION), \
          source = 'line one\nline two\ttab 🎉' WHERE city_code = '900003'",
         "UPDATE pilot_designations SET source = 'a \"designation\" \\ note\n' \

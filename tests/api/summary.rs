@@ -209,10 +209,10 @@ async fn a_province_total_for_a_new_year_does_not_empty_the_cities_default_view(
     );
 }
 
-/// The sums the summary reads (`coverage_sums`) are kept by triggers on `coverage_records`;
-/// whatever changes the records (the API, several cities' records in one write, an operator's
-/// UPDATE, DELETE or INSERT), they equal the sums of the records themselves, and so does the
-/// summary.
+/// The sums the summary reads (`coverage_sums`) are kept by triggers on `public_records` (the
+/// published figures); whatever changes the records (the API, several cities' records in one
+/// write, an operator's UPDATE, DELETE or INSERT), they equal the sums of the records
+/// themselves, and so does the summary.
 #[tokio::test]
 async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
     use sea_orm::{ConnectionTrait, Statement};
@@ -235,12 +235,12 @@ async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
         "{bulk}"
     );
     for sql in [
-        "UPDATE coverage_records SET eligible_count = NULL WHERE city_code = '900004'",
-        "UPDATE coverage_records SET new_branches = 3 WHERE city_code = '900005' AND new_branches IS NULL",
-        "UPDATE coverage_records SET source = 'only the source' WHERE city_code = '900006'",
-        "DELETE FROM coverage_records WHERE city_code = '900007'",
-        "DELETE FROM coverage_records WHERE period = 2021 AND branch_type = 'UNIVERSITY'",
-        "INSERT INTO coverage_records (city_code, branch_type, period, branch_count, eligible_count, \
+        "UPDATE public_records SET eligible_count = NULL WHERE city_code = '900004'",
+        "UPDATE public_records SET new_branches = 3 WHERE city_code = '900005' AND new_branches IS NULL",
+        "UPDATE public_records SET source = 'only the source' WHERE city_code = '900006'",
+        "DELETE FROM public_records WHERE city_code = '900007'",
+        "DELETE FROM public_records WHERE period = 2021 AND branch_type = 'UNIVERSITY'",
+        "INSERT INTO public_records (city_code, branch_type, period, branch_count, eligible_count, \
          new_branches, version, updated_at) VALUES ('900007', 'ENTERPRISE', 2024, 1, 2, 1, 1, \
          '2026-12-03T00:00:00+00:00')",
     ] {
@@ -278,7 +278,7 @@ async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
          CAST(SUM(CASE WHEN {both} THEN eligible_count ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN new_branches IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(COALESCE(SUM(new_branches), 0) AS BIGINT) \
-         FROM coverage_records GROUP BY period, branch_type ORDER BY period, branch_type"
+         FROM public_records GROUP BY period, branch_type ORDER BY period, branch_type"
     ))
     .await;
     assert_eq!(kept, summed);

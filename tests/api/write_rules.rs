@@ -45,6 +45,17 @@ fn source_missing(at: &[&str]) -> Value {
 async fn a_write_that_sets_a_figure_without_its_source_is_refused_on_every_path() {
     let app = TestApp::spawn().await;
     let admin = token(&app, "Province admin", Role::Admin, None).await;
+    // Puyang's 2025 enterprise rate, stated with a source, outside any round.
+    app.insert_coverage(
+        "410900",
+        entity::BranchType::Enterprise,
+        2025,
+        None,
+        None,
+        None,
+        Some(0.95),
+    )
+    .await;
     let before = everything(&app).await;
     let coverage = json!({ "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024,
                            "branchCount": 3 });
@@ -99,12 +110,10 @@ async fn a_write_that_sets_a_figure_without_its_source_is_refused_on_every_path(
         "a refused write changes nothing"
     );
 
-    // The report states Puyang's enterprise rate with its source: clearing the source while
-    // the rate stands is refused; clearing a figure needs no source.
-    let stored = app.query(r#"{ city(code: "410900") { coverage(period: 2023, branchType: ENTERPRISE) { version } } }"#).await;
-    let version = &stored["data"]["city"]["coverage"][0]["version"];
+    // Puyang's stated rate has its source: clearing the source while the rate stands is
+    // refused; clearing a figure needs no source.
     let clear_source = json!({ "input": { "cityCode": "410900", "branchType": "ENTERPRISE",
-        "period": 2023, "source": null, "expectedVersion": version } });
+        "period": 2025, "source": null, "expectedVersion": 1 } });
     let response = app.query_as(Some(&admin), UPDATE, clear_source).await;
     assert_eq!(
         payload(&response, "updateCoverage")["userErrors"],
@@ -330,10 +339,10 @@ async fn thirty_two_administrators_at_once_lose_no_update() {
 }
 
 const TRAIL: &str = r#"{
-    revisions(first: 10) { nodes { recordKey actor { name role cityCode } note } }
+    revisions(first: 10, branchType: ENTERPRISE) { nodes { recordKey actor { name role cityCode } note } }
     city(code: "410800") { coverage(period: 2024, branchType: ENTERPRISE) {
       updatedBy revisions { actor { name } note } } }
-    jiaozuo: revisions(cityCode: "410800") { nodes { after } } }"#;
+    jiaozuo: revisions(cityCode: "410800", branchType: ENTERPRISE) { nodes { after } } }"#;
 
 /// The trail as `reader` sees it after Jiaozuo's office and an administrator each wrote.
 async fn trail_as(app: &TestApp, reader: Option<&str>) -> Value {
@@ -372,6 +381,7 @@ async fn write_both(app: &TestApp) -> (String, String, String) {
     .await;
     let puyang = token(app, "Puyang office", Role::CityStaff, Some("410900")).await;
     let admin = token(app, "Province admin", Role::Admin, None).await;
+    app.open_rounds(&[2024]).await;
     let response = app
         .query_as(
             Some(&jiaozuo),
@@ -385,6 +395,8 @@ async fn write_both(app: &TestApp) -> (String, String, String) {
         payload(&response, "updateCoverage")["userErrors"],
         json!([])
     );
+    // Published, so that everyone reads the figure and its change.
+    app.publish_return(&jiaozuo, &admin, "410800", 2024).await;
     let response = app
         .query_as(
             Some(&admin),
@@ -451,6 +463,7 @@ async fn heard_by(app: &TestApp, token: Option<&str>) -> Value {
         Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
         None => json!({}),
     };
+    app.open_rounds(&[2024]).await;
     let mut ws = WsClient::connect(&app.addr.to_string(), Protocol::TransportWs, init).await;
     ws.subscribe("1", CHANGED, json!({})).await;
     app.until_subscribers(1).await;
@@ -475,6 +488,13 @@ async fn heard_by(app: &TestApp, token: Option<&str>) -> Value {
         payload(&response, "updateCoverage")["userErrors"],
         json!([])
     );
+    // A draft is announced when it is published, with the write that made it.
+    let admin = tokens::create(&app.db.conn, "Province admin", Role::Admin, None)
+        .await
+        .unwrap()
+        .secret;
+    app.publish_return(&writer.secret, &admin, "410800", 2024)
+        .await;
     let heard = ws.payload("1").await;
     // The record's writer label is as personal as the revision's name.
     let label = format!("Jiaozuo office: Ms Li (token {})", writer.token.id);
@@ -545,7 +565,7 @@ async fn a_database_of_the_previous_release_upgrades_in_place() {
         .await
         .unwrap();
     assert!(
-        coverage_api::seed::report::load_if_empty(&old.conn)
+        coverage_api::seed::report::load_unpublished_if_empty(&old.conn)
             .await
             .unwrap()
     );

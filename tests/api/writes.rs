@@ -76,6 +76,7 @@ fn top_level_error(response: &Value) -> Option<&str> {
 async fn city_staff_create_then_update_their_own_figures_and_every_change_is_a_revision() {
     let app = TestApp::spawn().await;
     let t = tokens(&app).await;
+    app.open_rounds(&[2024]).await;
     let created = app
         .query_as(
             Some(&t.jiaozuo),
@@ -134,33 +135,42 @@ async fn city_staff_create_then_update_their_own_figures_and_every_change_is_a_r
     assert_eq!(revision["after"]["branchCount"], 260);
     assert_eq!(revision["after"]["newBranches"], Value::Null);
 
+    // The city's staff read their draft and its history; the public sees neither (see
+    // publication.rs) until the province publishes.
     let history = app
-        .query(r#"{ revisions(cityCode: "410800", branchType: ENTERPRISE, period: 2024) { totalCount nodes { after } }
-                   city(code: "410800") { coverage(period: 2024) { version coverageRate revisions { recordKey } } } }"#)
+        .query_as(Some(&t.jiaozuo), r#"{ revisions(cityCode: "410800", branchType: ENTERPRISE, period: 2024) { totalCount nodes { after } }
+                   cityReturn(cityCode: "410800", period: 2024) { coverage { version coverageRate revisions { recordKey } } } }"#, json!({}))
         .await;
     assert_eq!(history["data"]["revisions"]["totalCount"], 2);
     assert_eq!(
         history["data"]["revisions"]["nodes"][0]["after"]["version"], 2,
         "newest first"
     );
+    let public = app
+        .query(r#"{ revisions(cityCode: "410800", branchType: ENTERPRISE, period: 2024) { totalCount } }"#)
+        .await;
+    assert_eq!(public["data"]["revisions"]["totalCount"], 0);
     assert_eq!(
-        history["data"]["city"]["coverage"],
+        history["data"]["cityReturn"]["coverage"],
         json!([{ "version": 2, "coverageRate": 0.65, "revisions": [
             { "recordKey": "410800/ENTERPRISE/2024" }, { "recordKey": "410800/ENTERPRISE/2024" }
         ] }])
     );
-    // Revoking the token keeps its history readable.
+    // Revoking the token keeps its history readable: the two writes and the return's move to
+    // DRAFT that the first began.
     tokens::revoke(&app.db.conn, 2).await.unwrap();
     let trail = app
         .query_as(
             Some(&t.admin),
-            r#"{ revisions(cityCode: "410800") { nodes { actor { name role } } } }"#,
+            r#"{ revisions(cityCode: "410800") { nodes { kind actor { name role } } } }"#,
             json!({}),
         )
         .await;
+    let jiaozuo = json!({ "name": "Jiaozuo office", "role": "CITY_STAFF" });
     assert_eq!(
         trail["data"]["revisions"]["nodes"],
-        json!([{ "actor": { "name": "Jiaozuo office", "role": "CITY_STAFF" } }, { "actor": { "name": "Jiaozuo office", "role": "CITY_STAFF" } }])
+        json!([{ "kind": "COVERAGE", "actor": jiaozuo }, { "kind": "CITY_RETURN", "actor": jiaozuo },
+               { "kind": "COVERAGE", "actor": jiaozuo }])
     );
 }
 
@@ -189,6 +199,7 @@ async fn the_request_id_sent_by_the_client_is_kept_in_the_revision() {
 async fn every_caller_is_allowed_or_refused_as_its_role_says_and_a_refusal_changes_nothing() {
     let app = TestApp::spawn().await;
     let t = tokens(&app).await;
+    app.open_rounds(&[2024, 2025]).await;
     let cases: [(&str, Option<&str>, &str, Option<&str>); 8] = [
         ("anonymous", None, "410800", Some("UNAUTHENTICATED")),
         (
@@ -377,14 +388,23 @@ async fn bad_input_gets_user_errors_with_a_path_and_a_code_and_writes_nothing() 
 async fn a_stale_version_is_a_conflict_that_shows_the_other_writers_record() {
     let app = TestApp::spawn().await;
     let t = tokens(&app).await;
-    // The seeded Jiaozuo 2023 enterprise record is at version 1.
+    app.open_rounds(&[2024]).await;
+    // Jiaozuo's 2024 enterprise record, at version 1.
+    let created = app
+        .query_as(
+            Some(&t.jiaozuo),
+            UPDATE,
+            json!({ "input": input("410800", 2024, json!({ "branchCount": 500 })) }),
+        )
+        .await;
+    assert_eq!(created["data"]["updateCoverage"]["coverage"]["version"], 1);
     let first = app
-        .query_as(Some(&t.jiaozuo), UPDATE, json!({ "input": input("410800", 2023, json!({ "branchCount": 600, "expectedVersion": 1 })) }))
+        .query_as(Some(&t.jiaozuo), UPDATE, json!({ "input": input("410800", 2024, json!({ "branchCount": 600, "expectedVersion": 1 })) }))
         .await;
     assert_eq!(first["data"]["updateCoverage"]["coverage"]["version"], 2);
     let before = snapshot(&app).await;
     let stale = app
-        .query_as(Some(&t.admin), UPDATE, json!({ "input": input("410800", 2023, json!({ "branchCount": 700, "expectedVersion": 1 })) }))
+        .query_as(Some(&t.admin), UPDATE, json!({ "input": input("410800", 2024, json!({ "branchCount": 700, "expectedVersion": 1 })) }))
         .await;
     let payload = &stale["data"]["updateCoverage"];
     assert_eq!(payload["userErrors"][0]["code"], "VERSION_CONFLICT");
@@ -401,7 +421,7 @@ async fn a_stale_version_is_a_conflict_that_shows_the_other_writers_record() {
         .query_as(
             Some(&t.admin),
             UPDATE,
-            json!({ "input": input("410800", 2023, json!({ "branchCount": 700 })) }),
+            json!({ "input": input("410800", 2024, json!({ "branchCount": 700 })) }),
         )
         .await;
     assert_eq!(
@@ -422,6 +442,7 @@ async fn a_stale_version_is_a_conflict_that_shows_the_other_writers_record() {
 async fn a_bulk_update_writes_every_row_or_none() {
     let app = TestApp::spawn().await;
     let t = tokens(&app).await;
+    app.open_rounds(&[2021, 2022, 2024]).await;
     let rows = |bad: bool| {
         json!([
             input(
@@ -472,7 +493,8 @@ async fn a_bulk_update_writes_every_row_or_none() {
     assert_eq!(snapshot(&app).await, before);
 }
 
-/// 32 writers, three rounds each, all on one record: read the version, write with it.
+/// 32 writers, three rounds each, all on one record (Jiaozuo's 2024 enterprise figures, which an
+/// administrator writes outside any round, so public at once): read the version, write with it.
 async fn race(graphql_url: String, token: String) {
     let client = reqwest::Client::new();
     let post = move |body: Value| {
@@ -488,16 +510,23 @@ async fn race(graphql_url: String, token: String) {
             response.json::<Value>().await.unwrap()
         }
     };
+    let created = post(json!({ "query": UPDATE,
+        "variables": { "input": input("410800", 2024, json!({ "branchCount": 0 })) } }))
+    .await;
+    assert_eq!(
+        created["data"]["updateCoverage"]["coverage"]["version"], 1,
+        "{created}"
+    );
     let mut writers = Vec::new();
     for writer in 0..32 {
         let post = post.clone();
         writers.push(tokio::spawn(async move {
             let mut results = Vec::new();
             for attempt in 0..3 {
-                let read = post(json!({ "query": r#"{ city(code: "410800") { coverage(period: 2023) { version } } }"# })).await;
+                let read = post(json!({ "query": r#"{ city(code: "410800") { coverage(period: 2024) { version } } }"# })).await;
                 let version = read["data"]["city"]["coverage"][0]["version"].as_i64().unwrap();
                 let value = writer * 10 + attempt;
-                let input = input("410800", 2023, json!({ "branchCount": value, "expectedVersion": version }));
+                let input = input("410800", 2024, json!({ "branchCount": value, "expectedVersion": version }));
                 let response = post(json!({ "query": UPDATE, "variables": { "input": input } })).await;
                 results.push((value, response["data"]["updateCoverage"].clone()));
             }
@@ -527,7 +556,7 @@ async fn race(graphql_url: String, token: String) {
         versions, expected,
         "every accepted write is exactly one version step"
     );
-    let stored = post(json!({ "query": r#"{ city(code: "410800") { coverage(period: 2023) { version branchCount revisions { id } } } }"# })).await;
+    let stored = post(json!({ "query": r#"{ city(code: "410800") { coverage(period: 2024) { version branchCount revisions { id } } } }"# })).await;
     let record = &stored["data"]["city"]["coverage"][0];
     assert_eq!(record["version"], 1 + accepted.len() as i64);
     assert_eq!(
@@ -537,8 +566,8 @@ async fn race(graphql_url: String, token: String) {
     );
     assert_eq!(
         record["revisions"].as_array().unwrap().len(),
-        accepted.len(),
-        "one revision each"
+        accepted.len() + 1,
+        "one revision each, and the creation's"
     );
 }
 

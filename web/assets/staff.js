@@ -22,7 +22,7 @@ const MORE_CITIES = `query StaffCities($first: Int, $after: String) {
 const RECORDS = `query StaffRecords($code: ID!, $period: Int!, $mine: Boolean!) {
   city(code: $code) { code coverage(period: $period) { ${RECORD} } }
   round(period: $period) { period status dueAt }
-  cityReturn(cityCode: $code, period: $period) @include(if: $mine) { status late comment version }
+  cityReturn(cityCode: $code, period: $period) @include(if: $mine) { status late comment version coverage { ${RECORD} } }
   revisions(cityCode: $code, first: 20) {
     nodes { number at note branchType period actor { name role cityCode } before after }
   }
@@ -244,9 +244,11 @@ async function load() {
     stored[type] = null;
     state[type] = { problems: {}, result: null, conflict: null };
   }
-  if (response.data && response.data.city) {
-    for (const r of response.data.city.coverage) stored[r.branchType] = r;
-  }
+  // In a round, the city's own figures are its return's (its drafts, public once published);
+  // elsewhere, and for readers who may not see the return, the published figures.
+  const own = response.data && response.data.cityReturn;
+  const records = own ? own.coverage : (response.data && response.data.city ? response.data.city.coverage : []);
+  for (const r of records) stored[r.branchType] = r;
   revisions = response.data && response.data.revisions ? response.data.revisions.nodes : [];
   round = response.data ? response.data.round : null;
   cityReturn = response.data && response.data.cityReturn ? response.data.cityReturn : null;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use entity::{city, coverage_record, pilot_designation, pilot_program};
+use entity::{city, coverage_record, pilot_designation, pilot_program, public_record};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr};
 
@@ -43,7 +43,7 @@ pub(super) fn coverage_sql(
         .map(|t| format!(" AND r.branch_type = '{}'", t.to_value()))
         .unwrap_or_default();
     format!(
-        "(SELECT {} FROM coverage_records r WHERE r.city_code IN (SELECT code FROM page) \
+        "(SELECT {} FROM public_records r WHERE r.city_code IN (SELECT code FROM page) \
          AND r.period = {period}{branch_type})",
         json_rows(backend, &fields, None)
     )
@@ -269,7 +269,7 @@ pub(super) fn order_keys(
     Ok(keys)
 }
 
-/// Joins the coverage record of each city for `branch_type` in `period` as `alias`.
+/// Joins the published coverage record of each city for `branch_type` in `period` as `alias`.
 pub(super) fn join_coverage(
     query: &mut SelectStatement,
     alias: &str,
@@ -280,7 +280,7 @@ pub(super) fn join_coverage(
     let a = Alias::new(alias);
     query.join_as(
         join,
-        coverage_record::Entity,
+        public_record::Entity,
         a.clone(),
         Expr::col((a.clone(), coverage_record::Column::CityCode))
             .equals((city::Entity, city::Column::Code))

@@ -158,10 +158,13 @@ async fn apply(
         return no_return();
     };
     let now = crate::domain::now();
+    // Whatever the step, the return's figures as they now stand are not published (an approval
+    // makes them publishable; publishing sets this).
     let mut next = city_return::Model {
         status: next_status,
         version: current.version + 1,
         updated_at: now,
+        published: false,
         ..current.clone()
     };
     let note = match &input.step {
@@ -198,7 +201,7 @@ async fn apply(
 }
 
 /// `query` with a row lock on PostgreSQL (SQLite's write transaction holds the only write lock).
-fn lock<E: EntityTrait>(
+pub(super) fn lock<E: EntityTrait>(
     query: sea_orm::Select<E>,
     txn: &DatabaseTransaction,
     kind: LockType,
@@ -212,7 +215,7 @@ fn lock<E: EntityTrait>(
 
 /// Stores `next` over `current` if `current` is still the stored version, with its revision;
 /// none when another step came first.
-async fn write(
+pub(super) async fn write(
     uow: &mut UnitOfWork<'_>,
     current: &city_return::Model,
     next: &city_return::Model,
@@ -227,6 +230,8 @@ async fn write(
         .col_expr(C::Comment, Expr::value(next.comment.clone()))
         .col_expr(C::Version, Expr::value(next.version))
         .col_expr(C::UpdatedAt, Expr::value(next.updated_at))
+        .col_expr(C::Published, Expr::value(next.published))
+        .col_expr(C::PublishedAt, Expr::value(next.published_at))
         .filter(C::CityCode.eq(current.city_code.as_str()))
         .filter(C::Period.eq(current.period))
         .filter(C::Version.eq(current.version))
@@ -335,6 +340,7 @@ pub async fn to_draft(
             status: ReturnStatus::Draft,
             version: current.version + 1,
             updated_at: now,
+            published: false,
             ..current.clone()
         };
         if write(uow, &current, &next, None).await?.is_none() {

@@ -28,6 +28,9 @@ pub struct Written {
     pub record: coverage_record::Model,
     /// The revision the write left.
     pub revision: revision::Model,
+    /// Whether the record is public as written (an administrator's figure outside any round);
+    /// else it is a draft, public once published.
+    pub public: bool,
 }
 
 /// What a refused coverage write shows: the stored records the errors concern.
@@ -145,14 +148,15 @@ pub async fn write_batch(
 }
 
 /// Applies the rows where the yearly return allows: none in a closed round's period, none of a
-/// submitted or approved return; the returns the rows begin or resume move to DRAFT.
+/// submitted or approved return, none of city staff outside a round; the returns the rows begin
+/// or resume move to DRAFT. Rows in a round's period are drafts, public once published; an
+/// administrator's rows outside any round are the province's own figures, public at once.
 async fn apply_in_rounds(
     uow: &mut UnitOfWork<'_>,
     sums: &[(i32, BranchType)],
     periods: &[i32],
     rows: Vec<(At, CoverageUpdate)>,
 ) -> Result<Result<Vec<Written>, Refusal<coverage_record::Model>>, DbErr> {
-    lock_sums(uow.txn(), sums).await?;
     let rounds = super::round::rounds_of(uow.txn(), periods).await?;
     let closed: HashSet<i32> = rounds
         .iter()
@@ -162,19 +166,63 @@ async fn apply_in_rounds(
     if !closed.is_empty() {
         return Ok(Err(in_closed_rounds(&rows, &closed)));
     }
-    // Returns exist only in a round's period: a write of no such period reads none.
-    if rounds.is_empty() {
-        return apply_all(uow, rows).await;
+    let in_round: HashSet<i32> = rounds.iter().map(|r| r.period).collect();
+    if uow.writer().role != entity::Role::Admin {
+        let outside = outside_rounds(&rows, &in_round);
+        if !outside.errors.is_empty() {
+            return Ok(Err(outside));
+        }
     }
-    let returns = match super::city_return::before_edit(uow.txn(), &rows).await? {
-        Ok(returns) => returns,
-        Err(errors) => return Ok(Err(Refusal::new(errors))),
+    let public_sums: Vec<(i32, BranchType)> = sums
+        .iter()
+        .filter(|(period, _)| !in_round.contains(period))
+        .copied()
+        .collect();
+    lock_sums(uow.txn(), &public_sums).await?;
+    // Returns exist only in a round's period: a write of no such period reads none.
+    let returns = if in_round.is_empty() {
+        Vec::new()
+    } else {
+        match super::city_return::before_edit(uow.txn(), &rows).await? {
+            Ok(returns) => returns,
+            Err(errors) => return Ok(Err(Refusal::new(errors))),
+        }
     };
-    let written = apply_all(uow, rows).await?;
-    if written.is_ok() {
+    let written = apply_all(uow, rows, &in_round).await?;
+    if let Ok(written) = &written {
         super::city_return::to_draft(uow, returns).await?;
+        let public: Vec<i64> = written
+            .iter()
+            .filter(|w| !in_round.contains(&w.record.period))
+            .map(|w| w.record.id)
+            .collect();
+        migration::make_public(uow.txn(), &public).await?;
     }
     Ok(written)
+}
+
+/// The refusal of city staff's rows in periods without a round: one error per such row.
+fn outside_rounds(
+    rows: &[(At, CoverageUpdate)],
+    in_round: &HashSet<i32>,
+) -> Refusal<coverage_record::Model> {
+    let refusal = crate::domain::yearly::Refusal::RoundNotOpen;
+    Refusal::new(
+        rows.iter()
+            .filter(|(_, input)| !in_round.contains(&input.period))
+            .map(|(at, input)| {
+                at.error(
+                    "period",
+                    refusal.code(),
+                    format!(
+                        "no round of the yearly return is open for {}: the province opens one \
+                         before cities file their figures",
+                        input.period
+                    ),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The refusal of a batch with rows in closed rounds: one error per such row.
@@ -205,7 +253,10 @@ fn in_closed_rounds(
 /// opposite orders would each wait for the other, and PostgreSQL would end one of them after a
 /// second with a deadlock error. A batch of one type locks nothing more than it would anyway.
 /// (SQLite has one writer at a time, and its transaction already holds the write lock.)
-async fn lock_sums(txn: &DatabaseTransaction, sums: &[(i32, BranchType)]) -> Result<(), DbErr> {
+pub(super) async fn lock_sums(
+    txn: &DatabaseTransaction,
+    sums: &[(i32, BranchType)],
+) -> Result<(), DbErr> {
     if sums.len() < 2 || txn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
@@ -225,15 +276,18 @@ async fn lock_sums(txn: &DatabaseTransaction, sums: &[(i32, BranchType)]) -> Res
     Ok(())
 }
 
-/// Applies every row; the refusals of all rows together, or every row written.
+/// Applies every row; the refusals of all rows together, or every row written. Rows of the
+/// `drafts` periods (a round's) are drafts: they announce no change to the public.
 async fn apply_all(
     uow: &mut UnitOfWork<'_>,
     rows: Vec<(At, CoverageUpdate)>,
+    drafts: &HashSet<i32>,
 ) -> Result<Result<Vec<Written>, Refusal<coverage_record::Model>>, DbErr> {
     let mut written = Vec::with_capacity(rows.len());
     let mut refused = Refusal::new(Vec::new());
     for (at, input) in rows {
-        match apply(uow, input, at).await {
+        let public = !drafts.contains(&input.period);
+        match apply(uow, input, at, public).await {
             Ok(Ok(w)) => written.push(w),
             Ok(Err(r)) => {
                 refused.errors.extend(r.errors);
@@ -261,6 +315,7 @@ async fn apply(
     uow: &mut UnitOfWork<'_>,
     input: CoverageUpdate,
     at: At,
+    public: bool,
 ) -> Result<Result<Written, Refusal<coverage_record::Model>>, DbErr> {
     let txn = uow.txn();
     if city::Entity::find_by_id(input.city_code.clone())
@@ -317,9 +372,14 @@ async fn apply(
     of.city_code = Some(record.city_code.clone());
     of.branch_type = Some(record.branch_type);
     of.period = Some(record.period);
-    of.record_id = Some(record.id);
+    // A coverage event needs the record's id: a draft's revision becomes none.
+    of.record_id = public.then_some(record.id);
     let revision = uow.revise(of, input.note).await?;
-    Ok(Ok(Written { record, revision }))
+    Ok(Ok(Written {
+        record,
+        revision,
+        public,
+    }))
 }
 
 /// The record as the write leaves it: the input over what is stored, the version bumped.

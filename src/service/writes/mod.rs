@@ -18,6 +18,7 @@ pub mod city_return;
 pub mod coverage;
 pub mod designation;
 pub mod province_total;
+pub mod publish;
 pub mod round;
 pub mod snapshot;
 
@@ -39,6 +40,7 @@ pub use city_return::{ReturnInput, ReturnWritten, step_return};
 pub use coverage::{Written, bulk_update_coverage, update_coverage};
 pub use designation::{DesignationWritten, remove_designation, set_designation};
 pub use province_total::{TotalWritten, set_province_total};
+pub use publish::{PublishInput, Published, publish};
 pub use round::{RoundInput, RoundStep, RoundWritten, step_round};
 
 /// What became of a write: accepted, or refused with nothing written.
@@ -296,6 +298,15 @@ impl<'a> UnitOfWork<'a> {
             revision: revision.clone(),
         });
         Ok(revision)
+    }
+
+    /// Announces, once the unit commits, that coverage record `record_id` changed as `revision`
+    /// (an earlier write's) says: publishing makes a draft public without changing it.
+    pub fn announce(&mut self, record_id: i64, revision: revision::Model) {
+        self.changes.push(Change {
+            record_id: Some(record_id),
+            revision,
+        });
     }
 
     /// Ends the unit: commits and announces every change when `applied` is accepted; rolls

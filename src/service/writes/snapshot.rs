@@ -242,6 +242,10 @@ pub struct ReturnSnapshot {
     late: bool,
     comment: Option<String>,
     version: i32,
+    #[serde(default)]
+    published: bool,
+    #[serde(default)]
+    published_at: Option<DateTime<Utc>>,
 }
 
 /// The key revisions use for a city's return: `CITY/PERIOD`.
@@ -264,6 +268,8 @@ impl ReturnSnapshot {
             comment: s.comment,
             version: s.version,
             updated_at: at,
+            published: s.published,
+            published_at: s.published_at,
         })
     }
 }
@@ -280,6 +286,8 @@ impl From<&entity::city_return::Model> for ReturnSnapshot {
             late: r.late,
             comment: r.comment.clone(),
             version: r.version,
+            published: r.published,
+            published_at: r.published_at,
         }
     }
 }

@@ -1,0 +1,360 @@
+//! Publication, through the real server: a city's draft, its submission and its approval stay
+//! out of every public read (GraphQL POST and GET, the response cache, the CSV export, the summary,
+//! `coverageChanged`) until an administrator publishes; a publication is numbered and the
+//! earlier one is kept; a correction goes through the cycle again; a refused publication changes
+//! nothing; city staff write only into an open round.
+
+use std::time::Duration;
+
+use entity::Role;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_codes, token, user_errors};
+use crate::ws_client::{Protocol, WsClient};
+
+const SAVE: &str = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
+    coverage { id draft version branchCount } userErrors { field code message } } }";
+
+/// What an anonymous reader sees of Jiaozuo's 2024 figures and the year's summary.
+const PUBLIC: &str = r#"{ city(code: "410800") { coverage(period: 2024) { id draft branchCount version } }
+    summary(period: 2024) { byType { branchType citiesWithData } } }"#;
+
+const COVERAGE_CHANGED: &str = "subscription { coverageChanged(cityCode: \"410800\") {
+    coverage { period branchCount draft } } }";
+
+/// Jiaozuo's 2024 enterprise figures through `token`, as `branches` of 1,000 (a new record).
+async fn save(app: &TestApp, token: &str, branches: i32) -> Value {
+    save_over(app, token, branches, None).await
+}
+
+/// As [`save`], over the stored record's `version`.
+async fn save_over(app: &TestApp, token: &str, branches: i32, version: Option<i32>) -> Value {
+    app.query_as(
+        Some(token),
+        SAVE,
+        json!({ "input": { "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024,
+            "branchCount": branches, "eligibleCount": 1000, "source": "焦作市2024年度年报",
+            "expectedVersion": version } }),
+    )
+    .await["data"]["updateCoverage"]
+        .clone()
+}
+
+/// Takes `mutation` (a return's step or a publication) with `input`; its payload.
+async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
+    let input_type = match mutation {
+        "submitReturn" | "approveReturn" => "ReturnKeyInput".to_owned(),
+        _ => format!("{}{}Input", mutation[..1].to_uppercase(), &mutation[1..]),
+    };
+    let selection = if mutation.starts_with("publish") {
+        "publication { number period cities } returns { status published } userErrors { field code }"
+    } else {
+        "cityReturn { status published } userErrors { field code }"
+    };
+    let response = app
+        .query_as(
+            Some(token),
+            &format!(
+                "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} }} }}"
+            ),
+            json!({ "input": input }),
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    response["data"][mutation].clone()
+}
+
+fn jiaozuo(extra: Value) -> Value {
+    let mut input = json!({ "cityCode": "410800", "period": 2024 });
+    if let (Some(i), Some(e)) = (input.as_object_mut(), extra.as_object()) {
+        i.extend(e.clone());
+    }
+    input
+}
+
+async fn open_round(app: &TestApp, admin: &str) {
+    let opened = app
+        .query_as(
+            Some(admin),
+            "mutation { openRound(input: { period: 2024 }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        opened["data"]["openRound"]["userErrors"],
+        json!([]),
+        "{opened}"
+    );
+}
+
+/// Everything an anonymous reader can see of 2024: GraphQL by POST and by GET, and the CSV.
+async fn public_view(app: &TestApp) -> (Value, Value, String) {
+    let post = app.query(PUBLIC).await;
+    let (status, get) = app
+        .get(&format!("/graphql?query={}", urlencoding(PUBLIC)))
+        .await;
+    assert_eq!(status, 200, "{get}");
+    let (status, csv) = app.get("/export/coverage.csv?period=2024").await;
+    assert_eq!(status, 200, "{csv}");
+    (post, serde_json::from_str(&get).unwrap_or_default(), csv)
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A city's draft, submission and approval are invisible to anonymous readers on every path;
+/// publishing makes them public at once, announced to `coverageChanged` subscribers, and the
+/// city's staff see the draft beside the published figure under another id.
+#[tokio::test]
+async fn a_draft_stays_private_until_published_then_everyone_sees_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let city = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    open_round(&app, &admin).await;
+    let mut ws = WsClient::connect(&app.addr.to_string(), Protocol::TransportWs, json!({})).await;
+    ws.subscribe("1", COVERAGE_CHANGED, json!({})).await;
+    app.until_subscribers(1).await;
+
+    let before = public_view(&app).await;
+    // Read twice so that the response cache holds the anonymous answer.
+    assert_eq!(app.query(PUBLIC).await, before.0);
+    let saved = save(&app, &city, 700).await;
+    assert_eq!(saved["userErrors"], json!([]));
+    assert_eq!(saved["coverage"]["draft"], true);
+    for (mutation, who) in [("submitReturn", &city), ("approveReturn", &admin)] {
+        assert_eq!(
+            step(&app, who, mutation, jiaozuo(json!({}))).await["userErrors"],
+            json!([])
+        );
+        assert_eq!(public_view(&app).await, before, "after {mutation}");
+    }
+    assert_eq!(
+        before.0["data"]["city"]["coverage"],
+        json!([]),
+        "nothing public for 2024 before"
+    );
+    assert!(!before.2.contains(",700,"), "{}", before.2);
+    assert!(
+        ws.silent_for(Duration::from_millis(300)).await,
+        "no event for a draft"
+    );
+
+    let published = step(&app, &admin, "publishRound", json!({ "period": 2024 })).await;
+    assert_eq!(
+        published,
+        json!({ "publication": { "number": 2, "period": 2024, "cities": 1 },
+                "returns": [{ "status": "APPROVED", "published": true }], "userErrors": [] }),
+        "the report's 2023 is publication 1"
+    );
+    assert_eq!(
+        ws.payload("1").await,
+        json!({ "data": { "coverageChanged": { "coverage": {
+            "period": 2024, "branchCount": 700, "draft": false } } } })
+    );
+    let (post, get, csv) = public_view(&app).await;
+    assert_eq!(post, get);
+    let public = &post["data"]["city"]["coverage"][0];
+    assert_eq!(public["branchCount"], 700);
+    assert_eq!(public["draft"], false);
+    assert_eq!(
+        post["data"]["summary"]["byType"][0],
+        json!({ "branchType": "ENTERPRISE", "citiesWithData": 1 })
+    );
+    assert!(csv.contains("700"), "{csv}");
+
+    // The city's staff read their draft beside it, under its own id.
+    let mine = app
+        .query_as(
+            Some(&city),
+            r#"{ cityReturn(cityCode: "410800", period: 2024) { published coverage { id draft branchCount } } }"#,
+            json!({}),
+        )
+        .await;
+    let draft = &mine["data"]["cityReturn"]["coverage"][0];
+    assert_eq!(mine["data"]["cityReturn"]["published"], true);
+    assert_eq!(
+        (&draft["draft"], &draft["branchCount"]),
+        (&json!(true), &json!(700))
+    );
+    assert_ne!(draft["id"], public["id"]);
+    // Each id fetches its own object again; a draft's only for those who may read it.
+    let again = |token: Option<String>| {
+        let app = &app;
+        let ids = json!({ "ids": [public["id"].clone(), draft["id"].clone()] });
+        async move {
+            app.query_as(
+                token.as_deref(),
+                "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Coverage { draft } } }",
+                ids,
+            )
+            .await["data"]["nodes"]
+                .clone()
+        }
+    };
+    assert_eq!(
+        again(Some(city.clone())).await,
+        json!([{ "draft": false }, { "draft": true }])
+    );
+    assert_eq!(again(None).await, json!([{ "draft": false }, null]));
+    let rounds = app
+        .query("{ round(period: 2024) { publishedCities expectedCities publications { number } } }")
+        .await;
+    assert_eq!(
+        rounds["data"]["round"],
+        json!({ "publishedCities": 1, "expectedCities": 18, "publications": [{ "number": 2 }] })
+    );
+}
+
+/// A correction after publication: the administrator reopens the return, the city edits and
+/// submits again; the public keeps the published figure until the correction is approved and
+/// published as a new publication, and the first publication's figures are kept as they were.
+#[tokio::test]
+async fn a_correction_is_a_new_publication_and_the_earlier_one_is_kept() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let city = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    open_round(&app, &admin).await;
+    assert_eq!(save(&app, &city, 700).await["userErrors"], json!([]));
+    step(&app, &city, "submitReturn", jiaozuo(json!({}))).await;
+    step(&app, &admin, "approveReturn", jiaozuo(json!({}))).await;
+    step(&app, &admin, "publishReturn", jiaozuo(json!({}))).await;
+
+    let reopened = step(
+        &app,
+        &admin,
+        "reopenReturn",
+        jiaozuo(json!({ "reason": "企业数有误" })),
+    )
+    .await;
+    assert_eq!(
+        reopened,
+        json!({ "cityReturn": { "status": "DRAFT", "published": false }, "userErrors": [] })
+    );
+    assert_eq!(
+        save_over(&app, &city, 720, Some(1)).await["userErrors"],
+        json!([])
+    );
+    step(&app, &city, "submitReturn", jiaozuo(json!({}))).await;
+    assert_eq!(
+        branches(&app).await,
+        700,
+        "the published figure stands meanwhile"
+    );
+    step(&app, &admin, "approveReturn", jiaozuo(json!({}))).await;
+    let again = step(&app, &admin, "publishReturn", jiaozuo(json!({}))).await;
+    assert_eq!(again["publication"]["number"], 3);
+    assert_eq!(branches(&app).await, 720);
+
+    let kept = app
+        .db
+        .conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.conn.get_database_backend(),
+            "SELECT publication, branch_count FROM published_records \
+             WHERE city_code = '410800' AND period = 2024 ORDER BY publication",
+        ))
+        .await
+        .unwrap();
+    let kept: Vec<(i32, Option<i32>)> = kept
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "publication").unwrap(),
+                row.try_get("", "branch_count").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kept, [(2, Some(700)), (3, Some(720))]);
+}
+
+/// Jiaozuo's published 2024 enterprise branches, as anyone reads them.
+async fn branches(app: &TestApp) -> Value {
+    app.query(r#"{ city(code: "410800") { coverage(period: 2024) { branchCount } } }"#)
+        .await["data"]["city"]["coverage"][0]["branchCount"]
+        .clone()
+}
+
+/// Publishing what is not approved, a period without a round, or as anyone but an
+/// administrator is refused and changes nothing.
+#[tokio::test]
+async fn a_refused_publication_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let city = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    open_round(&app, &admin).await;
+    assert_eq!(save(&app, &city, 700).await["userErrors"], json!([]));
+    let before = public_view(&app).await;
+
+    let nothing = step(&app, &admin, "publishRound", json!({ "period": 2024 })).await;
+    assert_eq!(
+        user_errors(&nothing),
+        [json!([["input", "period"], "NOTHING_TO_PUBLISH"])]
+    );
+    step(&app, &city, "submitReturn", jiaozuo(json!({}))).await;
+    let submitted_only = step(&app, &admin, "publishReturn", jiaozuo(json!({}))).await;
+    assert_eq!(
+        user_errors(&submitted_only),
+        [json!([["input", "cityCode"], "NOTHING_TO_PUBLISH"])]
+    );
+    let no_round = step(&app, &admin, "publishRound", json!({ "period": 2026 })).await;
+    assert_eq!(
+        user_errors(&no_round),
+        [json!([["input", "period"], "ROUND_NOT_OPEN"])]
+    );
+    step(&app, &admin, "approveReturn", jiaozuo(json!({}))).await;
+    for (who, code) in [
+        (Some(city.as_str()), "FORBIDDEN"),
+        (None, "UNAUTHENTICATED"),
+    ] {
+        let response = app
+            .query_as(
+                who,
+                "mutation { publishRound(input: { period: 2024 }) { userErrors { code } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_codes(&response), [json!(code)], "{response}");
+    }
+    assert_eq!(public_view(&app).await, before);
+    let publications = app.query("{ publications { number period } }").await;
+    assert_eq!(
+        publications["data"]["publications"],
+        json!([{ "number": 1, "period": 2023 }])
+    );
+}
+
+/// City staff write only into an open round (a figure outside the yearly return is the
+/// province's own): refused with ROUND_NOT_OPEN and nothing changes; an administrator's figure
+/// for a period without a round is public at once.
+#[tokio::test]
+async fn city_staff_write_only_into_an_open_round() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let city = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    let before = public_view(&app).await;
+    let refused = save(&app, &city, 700).await;
+    assert_eq!(refused["coverage"], json!(null));
+    assert_eq!(
+        user_errors(&refused),
+        [json!([["input", "period"], "ROUND_NOT_OPEN"])]
+    );
+    assert_eq!(public_view(&app).await, before);
+    let saved = save(&app, &admin, 650).await;
+    assert_eq!(saved["userErrors"], json!([]));
+    assert_eq!(saved["coverage"]["draft"], false);
+    let public = app.query(PUBLIC).await;
+    assert_eq!(public["data"]["city"]["coverage"][0]["branchCount"], 650);
+    assert_eq!(
+        public["data"]["city"]["coverage"][0]["id"],
+        saved["coverage"]["id"]
+    );
+}
