@@ -240,9 +240,10 @@ async fn the_kept_sums_equal_the_records_after_every_kind_of_change() {
         "UPDATE public_records SET source = 'only the source' WHERE city_code = '900006'",
         "DELETE FROM public_records WHERE city_code = '900007'",
         "DELETE FROM public_records WHERE period = 2021 AND branch_type = 'UNIVERSITY'",
-        "INSERT INTO public_records (city_code, branch_type, period, branch_count, eligible_count, \
-         new_branches, version, updated_at) VALUES ('900007', 'ENTERPRISE', 2024, 1, 2, 1, 1, \
-         '2026-12-03T00:00:00+00:00')",
+        // Public records carry the ids of the working records they were published from.
+        "INSERT INTO public_records (id, city_code, branch_type, period, branch_count, \
+         eligible_count, new_branches, version, updated_at) VALUES (1000000, '900007', \
+         'ENTERPRISE', 2024, 1, 2, 1, 1, '2026-12-03T00:00:00+00:00')",
     ] {
         app.db.conn.execute_unprepared(sql).await.unwrap();
     }
