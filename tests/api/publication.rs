@@ -358,3 +358,84 @@ async fn city_staff_write_only_into_an_open_round() {
         saved["coverage"]["id"]
     );
 }
+
+/// The dashboard shows published figures only: a year with a round says how complete it is
+/// (已发布 1/18 市), a city's unpublished draft is a dash, and the chosen year is kept in the URL,
+/// so that a link or a reload shows the same year.
+#[tokio::test]
+async fn the_dashboard_shows_published_figures_how_complete_the_year_is_and_keeps_it_in_the_url() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("published").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    let puyang = token(&app, "濮阳市科协", Role::CityStaff, Some("410900")).await;
+    open_round(&app, &admin).await;
+    assert_eq!(save(&app, &jiaozuo, 700).await["userErrors"], json!([]));
+    app.publish_return(&jiaozuo, &admin, "410800", 2024).await;
+    let draft = app
+        .query_as(
+            Some(&puyang),
+            SAVE,
+            json!({ "input": { "cityCode": "410900", "branchType": "ENTERPRISE", "period": 2024,
+                "branchCount": 600, "eligibleCount": 1000, "source": "濮阳市2024年度年报" } }),
+        )
+        .await;
+    assert_eq!(draft["data"]["updateCoverage"]["userErrors"], json!([]));
+
+    browser.goto(&app.url("/?period=2023")).await;
+    let drawn = "document.body.dataset.state === 'ready'";
+    browser
+        .wait_for("the dashboard is drawn", drawn, crate::browser::LOAD)
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('period').value")
+            .await,
+        "2023"
+    );
+    // The newest year, chosen: the URL follows.
+    browser
+        .eval(
+            "(() => { const s = document.getElementById('period'); s.value = '2024'; \
+               s.dispatchEvent(new Event('change')); return true; })()",
+        )
+        .await;
+    browser
+        .wait_for(
+            "2024 is drawn",
+            "document.body.dataset.state === 'ready' && \
+             document.getElementById('completeness').textContent.includes('1/18')",
+            crate::browser::LOAD,
+        )
+        .await;
+    assert_eq!(browser.eval("window.location.search").await, "?period=2024");
+    let seen = browser
+        .eval(
+            "[document.getElementById('completeness').textContent, \
+              document.querySelector('tr[data-city=\"410800\"] td[data-type=\"ENTERPRISE\"]').textContent, \
+              document.querySelector('tr[data-city=\"410900\"] td[data-type=\"ENTERPRISE\"]').textContent]",
+        )
+        .await;
+    assert_eq!(seen[0], "已发布 1/18 市");
+    assert!(seen[1].as_str().is_some_and(|t| t.contains("70")), "{seen}");
+    assert!(
+        seen[2].as_str().is_some_and(|t| t.starts_with('—')),
+        "Puyang's draft is not public: {seen}"
+    );
+    browser.screenshot("dashboard-published.png", 900).await;
+    // A reload (or the link sent) shows the same year.
+    browser.goto(&app.url("/?period=2024")).await;
+    browser
+        .wait_for("the dashboard is drawn again", drawn, crate::browser::LOAD)
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('period').value")
+            .await,
+        "2024"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}

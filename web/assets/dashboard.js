@@ -3,7 +3,8 @@
 // everything (the cities page after page, however many there are); a subscription on
 // /graphql/ws says when a committed write changed something, and the page reads again (so
 // cells, chart and summary always agree) and briefly highlights what moved. Unknown figures are
-// "—", never 0.
+// "—", never 0. Every figure is a published one; a year whose round is not all published says
+// how many cities it holds (已发布 12/18 市). The chosen year is kept in the URL (/?period=2024).
 
 import * as Cov from './common.js';
 import { $, el } from './common.js';
@@ -19,6 +20,7 @@ const CITY = `fragment DashboardCity on City {
 
 const QUERY = `query Dashboard($period: Int, $first: Int) {
   periods
+  rounds { period publishedCities expectedCities }
   summary(period: $period) {
     period
     byType {
@@ -53,7 +55,13 @@ const LIVE = {
 
 const COLORS = { ENTERPRISE: '#1f5fa8', UNIVERSITY: '#a34a00', TOWNSHIP: '#2e7d32' };
 
-let chosenPeriod = null; // null: the latest period with data
+/** The year a link asked for (`/?period=2024`), else null: the latest period with data. */
+function periodInUrl() {
+  const asked = new URLSearchParams(window.location.search).get('period');
+  return asked && /^[0-9]{4}$/.test(asked) ? Number(asked) : null;
+}
+
+let chosenPeriod = periodInUrl();
 let data = null;
 let trend = [];
 let types = []; // the branch types, as the schema lists them
@@ -174,6 +182,19 @@ function drawPeriods() {
   }
   select.value = String(data.summary.period);
   exportLinks(data.summary.period);
+  drawCompleteness();
+}
+
+/** How complete the year's published figures are, when the year has a round of the return. */
+function drawCompleteness() {
+  const line = $('completeness');
+  const round = (data.rounds || []).find((r) => r.period === data.summary.period);
+  line.hidden = !round;
+  if (!round) return;
+  const all = round.publishedCities >= round.expectedCities;
+  line.dataset.complete = String(all);
+  line.textContent = `${Cov.t('published')} ${round.publishedCities}/${round.expectedCities} ${Cov.t('citiesUnit')}`
+    + (all ? ` (${Cov.t('publishedAll')})` : '');
 }
 
 /** Remembers the text of a cell under `key`, for the highlight of changes. */
@@ -441,6 +462,8 @@ function highlight(cells) {
 
 $('period').addEventListener('change', (event) => {
   chosenPeriod = Number(event.target.value);
+  // The choice is kept in the URL: a link sent, or a reload, shows the same year.
+  window.history.replaceState(null, '', `?${Cov.linkQuery({ period: String(chosenPeriod) })}`);
   shown = null;
   read();
 });
