@@ -338,7 +338,8 @@ async fn the_staff_page_shows_the_round_and_locks_its_forms_while_it_is_closed()
     crate::browser::sign_in(&browser, &app, &jiaozuo).await;
     assert_eq!(
         browser.eval(round).await,
-        json!(["本年度尚未开启年报", "NONE", [false, false, false]])
+        json!(["本年度尚未开启年报", "NONE", [true, true, true]]),
+        "a city files only in an open round"
     );
 
     step(

@@ -62,7 +62,9 @@ function mayReadReturn() {
 function editable() {
   const closed = round && round.status === 'CLOSED';
   const locked = cityReturn && (cityReturn.status === 'SUBMITTED' || cityReturn.status === 'APPROVED');
-  return mayReadReturn() && !closed && !locked;
+  // A city files only in an open round; the province may enter a year without one.
+  const noRound = !round && !(viewer && viewer.role === 'ADMIN');
+  return mayReadReturn() && !closed && !locked && !noRound;
 }
 
 /** The chosen year's round in words: none, open (with its due date) or closed. */
@@ -262,9 +264,10 @@ async function load() {
 function drawRecords() {
   const canEdit = editable();
   const closed = round && round.status === 'CLOSED';
+  const waiting = !round && mayReadReturn();
   $('access').textContent = canEdit
     ? (viewer.role === 'ADMIN' ? Cov.t('adminAny') : '')
-    : (closed ? '' : Cov.t('readOnly'));
+    : (closed || waiting ? '' : Cov.t('readOnly'));
   $('records').replaceChildren(...types.map((type) => recordForm(type, canEdit)));
 }
 
