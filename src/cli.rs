@@ -169,7 +169,11 @@ async fn export_file(
 ) -> anyhow::Result<()> {
     use crate::sheets::{Lang, export};
     let lang = if english { Lang::En } else { Lang::Zh };
-    let selection = export::Selection { period, city: None };
+    let selection = export::Selection {
+        period,
+        city: None,
+        publication: None,
+    };
     let rows = crate::service::export::rows(db, &selection).await?;
     let body = if out
         .extension()

@@ -11,6 +11,7 @@ pub mod pilot_program;
 pub mod province_total;
 pub mod public_record;
 pub mod publication;
+pub mod published_record;
 pub mod revision;
 pub mod round;
 

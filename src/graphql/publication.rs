@@ -41,6 +41,14 @@ impl Publication {
         self.0.cities
     }
 
+    /// The figures it made public, as they stood then, in city and branch type order.
+    async fn coverage(&self, ctx: &Context<'_>) -> Result<Vec<PublishedCoverage>> {
+        let rows = crate::service::publications::figures_of(&db(ctx)?.conn, self.0.number)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(PublishedCoverage).collect())
+    }
+
     /// Who published it (as revisions name writers): for administrators only, like every
     /// personal name; null for others.
     async fn published_by(&self, ctx: &Context<'_>) -> Option<&str> {
@@ -51,12 +59,102 @@ impl Publication {
     }
 }
 
+/// A city's figures for one branch type and period as a publication made them public: the
+/// record then, never changed since. Not a `Node`: the same record today is a `Coverage`.
+pub struct PublishedCoverage(pub entity::published_record::Model);
+
+/// A city's figures for one branch type and period as a publication made them public.
+#[Object]
+impl PublishedCoverage {
+    /// The number of the publication that made them public.
+    async fn publication(&self) -> i32 {
+        self.0.publication
+    }
+
+    /// The city's administrative code.
+    async fn city_code(&self) -> &str {
+        &self.0.city_code
+    }
+
+    /// The branch type.
+    async fn branch_type(&self) -> super::coverage::BranchType {
+        self.0.branch_type.into()
+    }
+
+    /// The period (year).
+    async fn period(&self) -> i32 {
+        self.0.period
+    }
+
+    /// Branches (科协组织数).
+    async fn branch_count(&self) -> Option<i32> {
+        self.0.branch_count
+    }
+
+    /// Organisations that could have a branch.
+    async fn eligible_count(&self) -> Option<i32> {
+        self.0.eligible_count
+    }
+
+    /// Branches newly established during the period.
+    async fn new_branches(&self) -> Option<i32> {
+        self.0.new_branches
+    }
+
+    /// Coverage rate in [0, 1], as `Coverage.coverageRate` computes it.
+    async fn coverage_rate(&self) -> Option<f64> {
+        crate::domain::coverage_rate(
+            self.0.branch_count,
+            self.0.eligible_count,
+            self.0.stated_rate,
+        )
+        .value
+    }
+
+    /// The rate a source states without counts.
+    async fn stated_rate(&self) -> Option<f64> {
+        self.0.stated_rate
+    }
+
+    /// What a stated rate covers.
+    async fn rate_scope(&self) -> Option<&str> {
+        self.0.rate_scope.as_deref()
+    }
+
+    /// Where the figures come from.
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+
+    /// The record's version when published.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
 /// Reading publications.
 #[derive(Default)]
 pub struct PublicationQuery;
 
 #[Object]
 impl PublicationQuery {
+    /// A period's figures exactly as the public saw them: after publication `publication`, or
+    /// at time `at` (both: whichever is earlier; neither: now). For each city, the records of
+    /// the newest publication by then that holds it; none before its first.
+    async fn published_coverage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The period (year).")] period: i32,
+        #[graphql(desc = "As after this publication.")] publication: Option<i32>,
+        #[graphql(desc = "As at this time.")] at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<PublishedCoverage>> {
+        let rows =
+            crate::service::publications::as_published(&db(ctx)?.conn, period, publication, at)
+                .await
+                .gql()?;
+        Ok(rows.into_iter().map(PublishedCoverage).collect())
+    }
+
     /// The publications of a period, or of every period, newest first.
     async fn publications(
         &self,

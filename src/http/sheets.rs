@@ -88,6 +88,7 @@ struct ExportParams {
     period: Option<i32>,
     lang: Option<String>,
     city: Option<String>,
+    publication: Option<i32>,
 }
 
 fn failure(err: &dyn std::fmt::Display) -> Response {
@@ -161,10 +162,19 @@ async fn whole_sheet(
     p: ExportParams,
     headers: &HeaderMap,
 ) -> Response {
+    if p.publication.is_some() && p.period.is_none() {
+        return problem_response(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "?publication=N reads one period as published: add ?period=YEAR".into(),
+            "按发布号导出需要指定年度：请加上 ?period=年度".into(),
+        );
+    }
     let key = ExportKey {
         kind,
         period: p.period,
         city: None,
+        publication: p.publication,
         lang: Lang::from_param(p.lang.as_deref()),
     };
     ready_export(state, key, headers).await
@@ -187,6 +197,7 @@ async fn template_xlsx(
         kind: ExportKind::Template,
         period: Some(period),
         city: Some(city),
+        publication: None,
         lang: Lang::from_param(p.lang.as_deref()),
     };
     ready_export(state, key, &headers).await
@@ -218,13 +229,14 @@ async fn build(state: &AppState, key: &ExportKey) -> Result<Finished, Response> 
     let rows = crate::service::export::rows(db, &selection)
         .await
         .map_err(app_error)?;
+    // A file as published holds the figures of then only (today's summary would not agree).
     let summaries = match key.kind {
-        ExportKind::Xlsx => Some(
+        ExportKind::Xlsx if key.publication.is_none() => Some(
             crate::service::export::summaries(db, &rows)
                 .await
                 .map_err(app_error)?,
         ),
-        ExportKind::Csv | ExportKind::Template => None,
+        ExportKind::Xlsx | ExportKind::Csv | ExportKind::Template => None,
     };
     let (kind, lang) = (key.kind, key.lang);
     let body = tokio::task::spawn_blocking(move || {
@@ -246,6 +258,7 @@ fn selection_of(key: &ExportKey) -> Selection {
     Selection {
         period: key.period,
         city: key.city.clone(),
+        publication: key.publication,
     }
 }
 

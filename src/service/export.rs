@@ -37,14 +37,22 @@ pub async fn rows(
     }
     let mut stored: std::collections::HashMap<(String, BranchType, i32), coverage_record::Model> =
         std::collections::HashMap::new();
-    let mut stream = records
-        .into_model::<coverage_record::Model>()
-        .stream(db)
-        .await?;
-    while let Some(r) = stream.try_next().await? {
-        stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
+    if let (Some(number), Some(period)) = (selection.publication, selection.period) {
+        let published =
+            crate::service::publications::as_published(db, period, Some(number), None).await?;
+        for p in published {
+            let r = as_record(p);
+            stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
+        }
+    } else {
+        let mut stream = records
+            .into_model::<coverage_record::Model>()
+            .stream(db)
+            .await?;
+        while let Some(r) = stream.try_next().await? {
+            stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
+        }
     }
-    drop(stream);
     let mut rows = Vec::with_capacity(periods.len() * cities.len() * BRANCH_TYPES.len());
     for &period in &periods {
         for city in &cities {
@@ -60,6 +68,25 @@ pub async fn rows(
         }
     }
     Ok(rows)
+}
+
+/// A published figure in the shape of a record (its id the record's).
+fn as_record(p: entity::published_record::Model) -> coverage_record::Model {
+    coverage_record::Model {
+        id: p.record_id,
+        city_code: p.city_code,
+        branch_type: p.branch_type,
+        period: p.period,
+        branch_count: p.branch_count,
+        eligible_count: p.eligible_count,
+        new_branches: p.new_branches,
+        stated_rate: p.stated_rate,
+        rate_scope: p.rate_scope,
+        source: p.source,
+        version: p.version,
+        updated_at: p.updated_at,
+        updated_by: p.updated_by,
+    }
 }
 
 /// The summaries of the periods the rows cover.

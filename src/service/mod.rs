@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod export;
 pub mod import;
 pub mod pilots;
+pub mod publications;
 pub mod returns;
 pub mod revisions;
 pub mod rounds;

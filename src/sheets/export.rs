@@ -35,6 +35,9 @@ pub struct Selection {
     pub period: Option<i32>,
     /// One city; every city when `None`.
     pub city: Option<String>,
+    /// The figures of `period` as the public saw them after this publication; the published
+    /// figures of now when `None`.
+    pub publication: Option<i32>,
 }
 
 /// A cell's value.
@@ -270,6 +273,9 @@ pub fn file_name(stem: &str, selection: &Selection, extension: &str) -> String {
     match selection.period {
         Some(p) => name.push_str(&format!("-{p}")),
         None => name.push_str("-all"),
+    }
+    if let Some(n) = selection.publication {
+        name.push_str(&format!("-publication-{n}"));
     }
     format!("{name}.{extension}")
 }

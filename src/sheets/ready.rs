@@ -39,6 +39,8 @@ pub struct ExportKey {
     pub period: Option<i32>,
     /// One city (templates).
     pub city: Option<String>,
+    /// As after this publication (with `period`).
+    pub publication: Option<i32>,
     /// The language of headers and labels.
     pub lang: Lang,
 }
@@ -171,6 +173,7 @@ mod tests {
             kind: ExportKind::Csv,
             period: Some(2023),
             city: None,
+            publication: None,
             lang: Lang::Zh,
         }
     }

@@ -216,7 +216,8 @@ async fn a_draft_stays_private_until_published_then_everyone_sees_it() {
 
 /// A correction after publication: the administrator reopens the return, the city edits and
 /// submits again; the public keeps the published figure until the correction is approved and
-/// published as a new publication, and the first publication's figures are kept as they were.
+/// published as a new publication, and the first publication's figures are kept as they were
+/// and read back as published.
 #[tokio::test]
 async fn a_correction_is_a_new_publication_and_the_earlier_one_is_kept() {
     let app = TestApp::spawn().await;
@@ -274,6 +275,39 @@ async fn a_correction_is_a_new_publication_and_the_earlier_one_is_kept() {
         })
         .collect();
     assert_eq!(kept, [(2, Some(700)), (3, Some(720))]);
+
+    // Read as published: after each publication, at a time before any, and each publication's
+    // own figures.
+    let as_published = app
+        .query(
+            r#"{ first: publishedCoverage(period: 2024, publication: 2) { publication cityCode branchType branchCount coverageRate }
+                 now: publishedCoverage(period: 2024) { publication branchCount }
+                 before: publishedCoverage(period: 2024, at: "2000-01-01T00:00:00Z") { publication }
+                 publications(period: 2024) { number coverage { branchCount } } }"#,
+        )
+        .await;
+    assert_eq!(
+        as_published["data"],
+        json!({
+            "first": [{ "publication": 2, "cityCode": "410800", "branchType": "ENTERPRISE",
+                        "branchCount": 700, "coverageRate": 0.7 }],
+            "now": [{ "publication": 3, "branchCount": 720 }],
+            "before": [],
+            "publications": [{ "number": 3, "coverage": [{ "branchCount": 720 }] },
+                             { "number": 2, "coverage": [{ "branchCount": 700 }] }] }),
+        "{as_published}"
+    );
+    // The export as published: the figures of then, named for the publication.
+    let (headers, csv) =
+        crate::sheets::download(&app, "/export/coverage.csv?period=2024&publication=2").await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"coverage-2024-publication-2.csv\""
+    );
+    assert!(csv.contains(",700,") && !csv.contains(",720,"), "{csv}");
+    let (status, body) = app.get("/export/coverage.csv?publication=2").await;
+    assert_eq!(status, 400, "{body}");
 }
 
 /// Jiaozuo's published 2024 enterprise branches, as anyone reads them.
