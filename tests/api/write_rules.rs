@@ -550,7 +550,9 @@ const EVERYTHING: &str = r#"{
       coverage { branchType period branchCount eligibleCount newBranches statedRate rateScope
                  source version } } }
     pilotPrograms { code cities { code } }
-    summary(period: 2023) { byType { branchType provinceReport { total note source version } } } }"#;
+    summary(period: 2023) { byType { branchType citiesWithData provinceReport { total note source version } } }
+    round(period: 2023) { status expectedCities publishedCities statusCounts { status cities } }
+    publications { number period cities } }"#;
 
 /// A database made by the previous release (its migrations, its seed, a designation revision
 /// in its shape) upgrades in place when the new binary starts, and reads back whole.
@@ -583,6 +585,13 @@ async fn a_database_of_the_previous_release_upgrades_in_place() {
     server.wait().ok();
     let current = everything(&TestApp::spawn().await).await;
     assert!(upgraded.get("errors").is_none(), "{upgraded}");
+    // What was public stays public, as published: 2023 is a closed round whose cities with
+    // figures are approved and published, as a new database's seed makes it.
+    assert_eq!(upgraded["data"]["round"]["status"], "CLOSED", "{upgraded}");
+    assert_eq!(
+        upgraded["data"]["publications"],
+        json!([{ "number": 1, "period": 2023, "cities": upgraded["data"]["round"]["publishedCities"] }])
+    );
     assert_eq!(
         upgraded, current,
         "the upgraded database reads as a new one"
