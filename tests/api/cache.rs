@@ -116,7 +116,8 @@ async fn a_repeated_anonymous_read_is_answered_from_the_cache_with_the_headers_o
     assert!(metrics.contains("coverage_api_response_cache_requests_total{outcome=\"miss\"}"));
 }
 
-fn urlencode(text: &str) -> String {
+/// `text` percent-encoded for a query string.
+pub(crate) fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

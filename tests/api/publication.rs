@@ -92,23 +92,15 @@ async fn open_round(app: &TestApp, admin: &str) {
 async fn public_view(app: &TestApp) -> (Value, Value, String) {
     let post = app.query(PUBLIC).await;
     let (status, get) = app
-        .get(&format!("/graphql?query={}", urlencoding(PUBLIC)))
+        .get(&format!(
+            "/graphql?query={}",
+            crate::cache::urlencode(PUBLIC)
+        ))
         .await;
     assert_eq!(status, 200, "{get}");
     let (status, csv) = app.get("/export/coverage.csv?period=2024").await;
     assert_eq!(status, 200, "{csv}");
     (post, serde_json::from_str(&get).unwrap_or_default(), csv)
-}
-
-fn urlencoding(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A city's draft, submission and approval are invisible to anonymous readers on every path;
