@@ -69,9 +69,9 @@ pub fn return_reader(ctx: &Context<'_>) -> svc::ReturnReader {
 }
 
 /// `revisions` less those the caller may not see (see [`svc::ReturnReader`]): a return's steps,
-/// and changes to a figure of a round's period made after its city's figures were last
-/// published, are for the city's staff and administrators. The same rule as the `revisions`
-/// query's, for revisions reached another way (a record's history, `node`).
+/// and changes to a figure of a period with a round, are for the city's staff and
+/// administrators. The same rule as the `revisions` query's, for revisions reached another way
+/// (a record's history, `node`, `coverageChanged`).
 pub async fn visible(
     ctx: &Context<'_>,
     revisions: Vec<revision::Model>,
@@ -83,17 +83,19 @@ pub async fn visible(
         svc::ReturnReader::City(city) => r.city_code.as_deref() == Some(city.as_str()),
         svc::ReturnReader::Public => false,
     };
-    let keys: Vec<(String, i32)> = revisions
+    let mut periods: Vec<i32> = revisions
         .iter()
         .filter(|r| r.kind == K::Coverage && !own(r))
-        .filter_map(|r| Some((r.city_code.clone()?, r.period?)))
+        .filter_map(|r| r.period)
         .collect();
-    let returns = if keys.is_empty() {
+    periods.sort_unstable();
+    periods.dedup();
+    let rounds = if periods.is_empty() {
         std::collections::HashMap::new()
     } else {
         super::loaders(ctx)?
-            .return_by_key
-            .load_many(keys)
+            .round_by_period
+            .load_many(periods)
             .await
             .gql()?
     };
@@ -101,11 +103,9 @@ pub async fn visible(
         .into_iter()
         .filter(|r| {
             own(r)
-                || match (r.kind, &r.city_code, r.period) {
-                    (K::CityReturn, ..) => false,
-                    (K::Coverage, Some(city), Some(period)) => returns
-                        .get(&(city.clone(), period))
-                        .is_none_or(|ret| ret.published_at.is_some_and(|at| at >= r.at)),
+                || match (r.kind, r.period) {
+                    (K::CityReturn, _) => false,
+                    (K::Coverage, Some(period)) => !rounds.contains_key(&period),
                     _ => true,
                 }
         })

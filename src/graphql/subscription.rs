@@ -32,9 +32,12 @@ impl CoverageChange {
         Coverage::from(self.record.clone())
     }
 
-    /// The write's revision: who, when, why, before and after.
-    async fn revision(&self) -> Revision {
-        Revision((*self.revision).clone())
+    /// The write's revision: who, when, why, before and after. Null for those who may not read
+    /// it: a figure published from a city's return carries the city's draft history, which is
+    /// for the city's staff and administrators (see `revisions`).
+    async fn revision(&self, ctx: &Context<'_>) -> Result<Option<Revision>> {
+        let shown = super::revision::visible(ctx, vec![(*self.revision).clone()]).await?;
+        Ok(shown.into_iter().next().map(Revision))
     }
 }
 

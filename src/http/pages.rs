@@ -1,6 +1,6 @@
 //! The pages people use, served from files compiled into the binary (`web/pages/`): the live
-//! dashboard at `/`, the city-staff page at `/staff`, GraphiQL at `GET /graphql` (served by
-//! [`super`] through [`graphiql`]) and their scripts, styles and vendored third-party
+//! dashboard at `/`, the city-staff page at `/staff`, the province's review page at `/review`,
+//! GraphiQL at `GET /graphql` (served by [`super`] through [`graphiql`]) and their scripts, styles and vendored third-party
 //! bundles at `/assets/…` (`web/assets/`). Nothing is fetched from another origin: every page
 //! carries a `Content-Security-Policy` that says so. The pages are clients of the public GraphQL
 //! API like any other; there is no private endpoint for them.
@@ -41,8 +41,8 @@ pub const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self'; \
      connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
-/// `web/pages/`: `/index.html`, `/staff.html`, `/graphiql.html`, reached only through their
-/// routes below (never by file name), each with its policy.
+/// `web/pages/`: `/index.html`, `/staff.html`, `/review.html`, `/graphiql.html`, reached only
+/// through their routes below (never by file name), each with its policy.
 static PAGES: LazyLock<Router> = LazyLock::new(|| files(memory_serve::load!("pages")));
 
 /// `web/assets/`, served under `/assets/`.
@@ -74,6 +74,10 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route(
             "/staff",
             get(|h: HeaderMap| serve(&PAGES, "/staff.html", h, Some(PAGE_CSP))),
+        )
+        .route(
+            "/review",
+            get(|h: HeaderMap| serve(&PAGES, "/review.html", h, Some(PAGE_CSP))),
         )
         .route(
             "/assets/{*name}",

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{BranchType, city, coverage_record};
+use entity::{BranchType, city, coverage_record, public_record};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::Digest;
 
@@ -87,7 +87,7 @@ pub async fn import(
         mut warnings,
         headers,
     } = sheet;
-    let stored = stored(db, &rows).await?;
+    let stored = stored(db, &rows, &writer).await?;
     let checksum = hex::encode(sha2::Sha256::digest(&upload.bytes));
     // The name goes into the revisions' note, which holds no control characters.
     let name: String = upload
@@ -252,21 +252,46 @@ fn write_problem(e: crate::domain::write::UserError, headers: &HashMap<Column, S
 
 type Key = (String, BranchType, i32);
 
-/// The stored records the rows name. One statement.
+/// The stored records the rows name: the working copy (drafts included) of the cities the
+/// writer may change, the published figures of the others (another city's draft is not the
+/// writer's to see, and its rows in a file are the export's, which holds published figures).
+/// One statement each.
 async fn stored(
     db: &DatabaseConnection,
     rows: &[SheetRow],
+    writer: &Writer,
 ) -> AppResult<HashMap<Key, coverage_record::Model>> {
-    let periods: HashSet<i32> = rows.iter().map(|r| r.period).collect();
-    let cities: HashSet<&str> = rows.iter().map(|r| r.city_code.as_str()).collect();
     if rows.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(coverage_record::Entity::find()
-        .filter(coverage_record::Column::Period.is_in(periods))
-        .filter(coverage_record::Column::CityCode.is_in(cities))
-        .all(db)
-        .await?
+    let periods: HashSet<i32> = rows.iter().map(|r| r.period).collect();
+    let (own, others): (HashSet<&str>, HashSet<&str>) = {
+        let cities: HashSet<&str> = rows.iter().map(|r| r.city_code.as_str()).collect();
+        cities
+            .into_iter()
+            .partition(|city| may_write_city(writer, city).is_ok())
+    };
+    let mut found = Vec::new();
+    if !own.is_empty() {
+        found.extend(
+            coverage_record::Entity::find()
+                .filter(coverage_record::Column::Period.is_in(periods.iter().copied()))
+                .filter(coverage_record::Column::CityCode.is_in(own))
+                .all(db)
+                .await?,
+        );
+    }
+    if !others.is_empty() {
+        found.extend(
+            public_record::Entity::find()
+                .filter(public_record::Column::Period.is_in(periods.iter().copied()))
+                .filter(public_record::Column::CityCode.is_in(others))
+                .into_model::<coverage_record::Model>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found
         .into_iter()
         .map(|r| ((r.city_code.clone(), r.branch_type, r.period), r))
         .collect())

@@ -22,8 +22,8 @@ pub struct RevisionFilter {
 }
 
 /// Who reads the audit trail, as far as the yearly return goes: a city's return steps and the
-/// changes to figures not yet published (drafts in a round) are for the city's staff and
-/// administrators; everyone else sees a figure's changes once they are published.
+/// changes to its figures in a round's period (drafts, figures sent back) are for the city's
+/// staff and administrators; everyone else sees the publications instead.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ReturnReader {
     /// An administrator: everything.
@@ -36,11 +36,10 @@ pub enum ReturnReader {
 }
 
 /// The condition of a revision that everyone may see: not a return's step, and not a change to
-/// a figure in a round's period made after the city's figures were last published.
+/// a figure of a period with a round (its drafts, and the figures sent back, are never public;
+/// what was published is, as `publications` and `publishedCoverage`).
 const PUBLIC_REVISION_SQL: &str = "(revisions.kind <> 'CITY_RETURN' AND (revisions.kind <> \
-     'COVERAGE' OR NOT EXISTS (SELECT 1 FROM city_returns c WHERE c.city_code = \
-     revisions.city_code AND c.period = revisions.period AND (c.published_at IS NULL OR \
-     c.published_at < revisions.at))))";
+     'COVERAGE' OR NOT EXISTS (SELECT 1 FROM rounds r WHERE r.period = revisions.period)))";
 
 /// The revisions with these numbers that exist. One statement.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<revision::Model>> {

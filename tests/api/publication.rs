@@ -289,6 +289,24 @@ async fn a_correction_is_a_new_publication_and_the_earlier_one_is_kept() {
                              { "number": 2, "coverage": [{ "branchCount": 700 }] }] }),
         "{as_published}"
     );
+    // The drafts behind the publications (700 sent on, 720 after the reopening) are the city's
+    // and the province's history: the public reads the publications instead.
+    let trail = app
+        .query(
+            r#"{ revisions(cityCode: "410800", period: 2024) { totalCount }
+                    city(code: "410800") { coverage(period: 2024) { revisions { id } } } }"#,
+        )
+        .await;
+    assert_eq!(trail["data"]["revisions"]["totalCount"], 0, "{trail}");
+    assert_eq!(trail["data"]["city"]["coverage"][0]["revisions"], json!([]));
+    let own = app
+        .query_as(
+            Some(&city),
+            r#"{ revisions(cityCode: "410800", period: 2024, branchType: ENTERPRISE) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(own["data"]["revisions"]["totalCount"], 2, "{own}");
     // The export as published: the figures of then, named for the publication.
     let (headers, csv) =
         crate::sheets::download(&app, "/export/coverage.csv?period=2024&publication=2").await;
@@ -464,4 +482,217 @@ async fn the_dashboard_shows_published_figures_how_complete_the_year_is_and_keep
         "2024"
     );
     browser.assert_clean(&app.addr.to_string()).await;
+}
+
+/// The whole cycle through the province's review page: it shows the round's returns and updates
+/// live as a city submits; the administrator opens the return beside the published figures
+/// (the changed figure marked) and sends it back with a comment; the city sees the comment,
+/// fixes and submits again; the administrator approves and publishes from the page; an open
+/// dashboard then shows the new figure and how complete the year is.
+#[tokio::test]
+async fn the_review_page_follows_a_return_from_submission_to_publication() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("review").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let city = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    open_round(&app, &admin).await;
+    assert_eq!(save(&app, &city, 700).await["userErrors"], json!([]));
+    let load = crate::browser::LOAD;
+
+    browser.goto(&app.url("/review")).await;
+    browser.type_into("#token", &admin).await;
+    browser.click("#sign-in").await;
+    browser
+        .wait_for(
+            "the round is read",
+            "document.body.dataset.state === 'ready'",
+            load,
+        )
+        .await;
+    let row = |status: &str| {
+        format!(
+            "document.querySelector('#returns tr[data-city=\"410800\"]').dataset.status === '{status}'"
+        )
+    };
+    assert_eq!(browser.eval(&row("DRAFT")).await, true);
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('#returns tbody tr').length")
+            .await,
+        18
+    );
+    // The city submits: the page hears it.
+    step(&app, &city, "submitReturn", jiaozuo(json!({}))).await;
+    browser
+        .wait_for("the submission is heard", &row("SUBMITTED"), load)
+        .await;
+    browser
+        .click("#returns tr[data-city=\"410800\"] button")
+        .await;
+    let changed = browser
+        .eval("[...document.querySelectorAll('#detail-figures tr.changed')].map((tr) => tr.dataset.key)")
+        .await;
+    assert_eq!(
+        changed,
+        json!([
+            "ENTERPRISE/branchCount",
+            "ENTERPRISE/eligibleCount",
+            "ENTERPRISE/source"
+        ]),
+        "the figures the return changes, beside the published ones (none for 2024)"
+    );
+    browser.screenshot("review-return.png", 900).await;
+    browser.type_into("#comment", "企业数请核实").await;
+    browser.click("#send-back").await;
+    browser.wait_for("sent back", &row("RETURNED"), load).await;
+
+    // The city sees the comment, fixes and submits again.
+    let returned = app
+        .query_as(
+            Some(&city),
+            r#"{ cityReturn(cityCode: "410800", period: 2024) { status comment } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        returned["data"]["cityReturn"],
+        json!({ "status": "RETURNED", "comment": "企业数请核实" })
+    );
+    assert_eq!(
+        save_over(&app, &city, 720, Some(1)).await["userErrors"],
+        json!([])
+    );
+    step(&app, &city, "submitReturn", jiaozuo(json!({}))).await;
+    browser
+        .wait_for("submitted again", &row("SUBMITTED"), load)
+        .await;
+    browser.click("#approve").await;
+    browser.wait_for("approved", &row("APPROVED"), load).await;
+    browser.click("#publish-return").await;
+    browser
+        .wait_for(
+            "published",
+            "document.querySelector('#returns tr[data-city=\"410800\"] td.published').textContent === '✓'",
+            load,
+        )
+        .await;
+    assert!(
+        browser
+            .eval("document.getElementById('round').textContent")
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains("已发布 1/18 市")),
+    );
+
+    browser.goto(&app.url("/?period=2024")).await;
+    browser
+        .wait_for(
+            "the dashboard shows the publication",
+            "document.body.dataset.state === 'ready' && \
+             document.querySelector('tr[data-city=\"410800\"] td[data-type=\"ENTERPRISE\"]').textContent.includes('72')",
+            load,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('completeness').textContent")
+            .await,
+        "已发布 1/18 市"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}
+
+/// A file that names another city's figures is compared with that city's published figures,
+/// never its draft: guessing the draft right or wrong gets the same answer, so an import tells
+/// nothing of another city's unpublished figures.
+#[tokio::test]
+async fn an_import_tells_nothing_of_another_city_s_draft() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
+    let puyang = token(&app, "濮阳市科协", Role::CityStaff, Some("410900")).await;
+    open_round(&app, &admin).await;
+    let draft = app
+        .query_as(
+            Some(&puyang),
+            SAVE,
+            json!({ "input": { "cityCode": "410900", "branchType": "ENTERPRISE", "period": 2024,
+                "branchCount": 600, "eligibleCount": 1000, "source": "濮阳市2024年度年报" } }),
+        )
+        .await;
+    assert_eq!(draft["data"]["updateCoverage"]["userErrors"], json!([]));
+    let answer = |branches: i32| {
+        let file = format!(
+            "城市代码,组织类型,年度,组织数,应建单位数,来源,版本\n\
+             410900,企业科协,2024,{branches},1000,濮阳市2024年度年报,1\n"
+        );
+        let (app, jiaozuo) = (&app, &jiaozuo);
+        async move {
+            let (status, report) =
+                crate::sheets::import(app, Some(jiaozuo), file.into_bytes(), true, "guess.csv")
+                    .await;
+            (status, report["errors"][0]["code"].clone())
+        }
+    };
+    assert_eq!(
+        answer(600).await,
+        (403, json!("FORBIDDEN")),
+        "the draft's own figure"
+    );
+    assert_eq!(
+        answer(601).await,
+        (403, json!("FORBIDDEN")),
+        "another figure"
+    );
+}
+
+/// Two administrators publishing two cities at once get two publications, numbered one after
+/// the other, never the same number or a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publications_at_once_are_numbered_one_after_the_other() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let cities = [("410800", "焦作市科协"), ("410900", "濮阳市科协")];
+    open_round(&app, &admin).await;
+    for (code, name) in cities {
+        let staff = token(&app, name, Role::CityStaff, Some(code)).await;
+        let saved = app
+            .query_as(
+                Some(&staff),
+                SAVE,
+                json!({ "input": { "cityCode": code, "branchType": "ENTERPRISE", "period": 2024,
+                    "branchCount": 1, "eligibleCount": 2, "source": "年报" } }),
+            )
+            .await;
+        assert_eq!(saved["data"]["updateCoverage"]["userErrors"], json!([]));
+        let key = json!({ "cityCode": code, "period": 2024 });
+        step(&app, &staff, "submitReturn", key.clone()).await;
+        step(&app, &admin, "approveReturn", key).await;
+    }
+    let publish = |code: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            step(
+                app,
+                admin,
+                "publishReturn",
+                json!({ "cityCode": code, "period": 2024 }),
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(publish("410800"), publish("410900"));
+    assert_eq!(
+        (&a["userErrors"], &b["userErrors"]),
+        (&json!([]), &json!([]))
+    );
+    let mut numbers = [
+        a["publication"]["number"].as_i64(),
+        b["publication"]["number"].as_i64(),
+    ];
+    numbers.sort();
+    assert_eq!(numbers, [Some(2), Some(3)]);
 }

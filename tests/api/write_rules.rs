@@ -354,21 +354,32 @@ async fn trail_as(app: &TestApp, reader: Option<&str>) -> Value {
     data
 }
 
-fn trail(personal: [bool; 2]) -> Value {
+/// The trail as a reader sees it: `personal` says whether it reads Jiaozuo's and the province's
+/// names and notes; Jiaozuo's change, made in a round, is in the trail for Jiaozuo's staff and
+/// administrators only (`history`): everyone else sees its publication.
+fn trail(personal: [bool; 2], history: bool) -> Value {
     let [jiaozuo, province] = personal;
     let name = |visible: bool, name: &str| if visible { json!(name) } else { json!(null) };
-    json!({
-        "revisions": { "nodes": [
-            { "recordKey": "ENTERPRISE/2024", "note": name(province, "province note"),
-              "actor": { "name": name(province, "Province admin"), "role": "ADMIN", "cityCode": null } },
+    let mut nodes = vec![json!(
+        { "recordKey": "ENTERPRISE/2024", "note": name(province, "province note"),
+          "actor": { "name": name(province, "Province admin"), "role": "ADMIN", "cityCode": null } })];
+    let mut revisions = vec![];
+    if history {
+        nodes.push(json!(
             { "recordKey": "410800/ENTERPRISE/2024", "note": name(jiaozuo, "call 0391-0000000"),
               "actor": { "name": name(jiaozuo, "Jiaozuo office: Ms Li"), "role": "CITY_STAFF",
-                         "cityCode": "410800" } } ] },
+                         "cityCode": "410800" } }));
+        revisions.push(
+            json!({ "actor": { "name": name(jiaozuo, "Jiaozuo office: Ms Li") },
+                               "note": name(jiaozuo, "call 0391-0000000") }),
+        );
+    }
+    json!({
+        "revisions": { "nodes": nodes },
         "city": { "coverage": [{
             "updatedBy": if jiaozuo { json!("Jiaozuo office: Ms Li (token 1)") } else { json!(null) },
-            "revisions": [{ "actor": { "name": name(jiaozuo, "Jiaozuo office: Ms Li") },
-                            "note": name(jiaozuo, "call 0391-0000000") }] }] },
-        "jiaozuo": name(jiaozuo, "Jiaozuo office: Ms Li (token 1)") })
+            "revisions": revisions }] },
+        "jiaozuo": if history { name(jiaozuo, "Jiaozuo office: Ms Li (token 1)") } else { json!(null) } })
 }
 
 async fn write_both(app: &TestApp) -> (String, String, String) {
@@ -418,27 +429,27 @@ async fn the_audit_trails_names_and_notes_are_for_signed_in_callers_of_their_cit
     let (jiaozuo, puyang, admin) = write_both(&app).await;
     assert_eq!(
         trail_as(&app, None).await,
-        trail([false, false]),
+        trail([false, false], false),
         "anonymous"
     );
     assert_eq!(
         trail_as(&app, Some(&puyang)).await,
-        trail([false, false]),
+        trail([false, false], false),
         "another city"
     );
     assert_eq!(
         trail_as(&app, Some(&jiaozuo)).await,
-        trail([true, false]),
+        trail([true, false], true),
         "its own city"
     );
     assert_eq!(
         trail_as(&app, Some(&admin)).await,
-        trail([true, true]),
+        trail([true, true], true),
         "an administrator"
     );
     assert_eq!(
         trail_as(&app, Some("cov_not_a_token")).await,
-        trail([false, false]),
+        trail([false, false], false),
         "a rejected token reads as anonymous"
     );
 }
@@ -451,7 +462,8 @@ async fn a_server_may_make_the_audit_trail_public() {
     })
     .await;
     write_both(&app).await;
-    assert_eq!(trail_as(&app, None).await, trail([true, true]));
+    // Names are public; a city's draft history is still its own and the province's.
+    assert_eq!(trail_as(&app, None).await, trail([true, true], false));
 }
 
 const CHANGED: &str = "subscription { coverageChanged(cityCode: \"410800\") {
@@ -511,7 +523,9 @@ async fn heard_by(app: &TestApp, token: Option<&str>) -> Value {
 
 #[tokio::test]
 async fn subscribers_hear_names_and_notes_as_their_role_allows() {
-    let hidden = json!({ "actor": { "name": null, "role": "CITY_STAFF" }, "note": null });
+    // The published figure reaches everyone; the write behind it, a city's draft history, its
+    // own city and the province only.
+    let hidden = json!(null);
     let shown = json!({ "actor": { "name": "Jiaozuo office: Ms Li", "role": "CITY_STAFF" },
                         "note": "call 0391-0000000" });
     for (who, role, city, expected) in [

@@ -44,6 +44,33 @@ const WORDS = {
     members: '成员城市',
     statedSize: '报告所述数量',
     citiesUnit: '市',
+    reviewTitle: '年报审核',
+    status: '状态',
+    statedRate: '报告所述覆盖率',
+    rateScope: '口径',
+    staffLink: '市科协填报',
+    adminOnly: '审核页面仅供省科协管理员使用',
+    roundClosedShort: '本年度年报已关闭',
+    received: '已报',
+    openRound: '开启年报',
+    closeRound: '关闭年报',
+    reopenRound: '重新开启',
+    publishRound: '发布已审核年报',
+    reason: '原因',
+    submittedAt: '报送时间',
+    submittedBy: '报送人',
+    publishedCol: '已发布',
+    actions: '操作',
+    openReturn: '查看',
+    field: '指标',
+    publishedFigure: '已发布',
+    draftFigure: '本次填报',
+    comment: '意见',
+    sendBack: '退回',
+    approve: '审核通过',
+    publishReturn: '发布本市',
+    reopenReturn: '重新开启本市年报',
+    done: '已完成',
     published: '已发布',
     publishedAll: '全部已发布',
     national: '国家级',
@@ -145,6 +172,33 @@ const WORDS = {
     members: 'Member cities',
     statedSize: 'Size stated',
     citiesUnit: 'cities',
+    reviewTitle: 'Review of the yearly return',
+    status: 'Status',
+    statedRate: 'Stated rate',
+    rateScope: 'Scope',
+    staffLink: 'City staff',
+    adminOnly: 'The review page is for province administrators',
+    roundClosedShort: "This year's return is closed",
+    received: 'received',
+    openRound: 'Open the round',
+    closeRound: 'Close the round',
+    reopenRound: 'Reopen',
+    publishRound: 'Publish the approved returns',
+    reason: 'Reason',
+    submittedAt: 'Submitted',
+    submittedBy: 'Submitted by',
+    publishedCol: 'Published',
+    actions: 'Actions',
+    openReturn: 'Open',
+    field: 'Figure',
+    publishedFigure: 'Published',
+    draftFigure: 'This return',
+    comment: 'Comment',
+    sendBack: 'Send back',
+    approve: 'Approve',
+    publishReturn: "Publish this city's",
+    reopenReturn: "Reopen this city's return",
+    done: 'Done',
     published: 'Published',
     publishedAll: 'all published',
     national: 'national',
@@ -409,7 +463,7 @@ export function branchTypes(data) {
  *   subscription, e.g. TOO_MANY_SUBSCRIPTIONS). It is not asked for again on this connection;
  * - `on.lost()` when the connection drops.
  */
-export function live(operations, on) {
+export function live(operations, on, init = {}) {
   let retry = 0;
   function connect() {
     const scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
@@ -418,7 +472,7 @@ export function live(operations, on) {
     // when that held no data, retry: its resubscriptions in a row, timer }.
     const running = {};
     const subscribe = (id) => ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: operations[id] } }));
-    ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+    ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: init })));
     ws.addEventListener('message', (event) => {
       const message = JSON.parse(event.data);
       const op = running[message.id];

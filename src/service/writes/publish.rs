@@ -7,8 +7,8 @@
 use entity::{ReturnStatus, RevisionKind, city_return, publication, revision, round};
 use sea_orm::sea_query::LockType;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::city_return::{lock, write};
@@ -95,6 +95,12 @@ async fn apply(
             errors: vec![at.error(field, Code::NothingToPublish, message)],
             current: vec![round],
         }));
+    }
+    // Publications of every period share one numbering: on PostgreSQL they take their numbers
+    // one at a time (SQLite's writer is alone already).
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(2206)")
+            .await?;
     }
     let number = publication::Entity::find()
         .select_only()
