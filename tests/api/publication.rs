@@ -30,11 +30,23 @@ async fn save(app: &TestApp, token: &str, branches: i32) -> Value {
 
 /// As [`save`], over the stored record's `version`.
 async fn save_over(app: &TestApp, token: &str, branches: i32, version: Option<i32>) -> Value {
+    save_city(app, token, "410800", branches, version).await
+}
+
+/// `city`'s 2024 enterprise figures through `token`, as `branches` of 1,000, over `version`
+/// (none: a new record); the payload.
+async fn save_city(
+    app: &TestApp,
+    token: &str,
+    city: &str,
+    branches: i32,
+    version: Option<i32>,
+) -> Value {
     app.query_as(
         Some(token),
         SAVE,
-        json!({ "input": { "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024,
-            "branchCount": branches, "eligibleCount": 1000, "source": "焦作市2024年度年报",
+        json!({ "input": { "cityCode": city, "branchType": "ENTERPRISE", "period": 2024,
+            "branchCount": branches, "eligibleCount": 1000, "source": "2024年度年报",
             "expectedVersion": version } }),
     )
     .await["data"]["updateCoverage"]
@@ -419,15 +431,8 @@ async fn the_dashboard_shows_published_figures_how_complete_the_year_is_and_keep
     open_round(&app, &admin).await;
     assert_eq!(save(&app, &jiaozuo, 700).await["userErrors"], json!([]));
     app.publish_return(&jiaozuo, &admin, "410800", 2024).await;
-    let draft = app
-        .query_as(
-            Some(&puyang),
-            SAVE,
-            json!({ "input": { "cityCode": "410900", "branchType": "ENTERPRISE", "period": 2024,
-                "branchCount": 600, "eligibleCount": 1000, "source": "濮阳市2024年度年报" } }),
-        )
-        .await;
-    assert_eq!(draft["data"]["updateCoverage"]["userErrors"], json!([]));
+    let draft = save_city(&app, &puyang, "410900", 600, None).await;
+    assert_eq!(draft["userErrors"], json!([]));
 
     browser.goto(&app.url("/?period=2023")).await;
     let drawn = "document.body.dataset.state === 'ready'";
@@ -615,19 +620,12 @@ async fn an_import_tells_nothing_of_another_city_s_draft() {
     let jiaozuo = token(&app, "焦作市科协", Role::CityStaff, Some("410800")).await;
     let puyang = token(&app, "濮阳市科协", Role::CityStaff, Some("410900")).await;
     open_round(&app, &admin).await;
-    let draft = app
-        .query_as(
-            Some(&puyang),
-            SAVE,
-            json!({ "input": { "cityCode": "410900", "branchType": "ENTERPRISE", "period": 2024,
-                "branchCount": 600, "eligibleCount": 1000, "source": "濮阳市2024年度年报" } }),
-        )
-        .await;
-    assert_eq!(draft["data"]["updateCoverage"]["userErrors"], json!([]));
+    let draft = save_city(&app, &puyang, "410900", 600, None).await;
+    assert_eq!(draft["userErrors"], json!([]));
     let answer = |branches: i32| {
         let file = format!(
             "城市代码,组织类型,年度,组织数,应建单位数,来源,版本\n\
-             410900,企业科协,2024,{branches},1000,濮阳市2024年度年报,1\n"
+             410900,企业科协,2024,{branches},1000,2024年度年报,1\n"
         );
         let (app, jiaozuo) = (&app, &jiaozuo);
         async move {
@@ -659,15 +657,8 @@ async fn publications_at_once_are_numbered_one_after_the_other() {
     open_round(&app, &admin).await;
     for (code, name) in cities {
         let staff = token(&app, name, Role::CityStaff, Some(code)).await;
-        let saved = app
-            .query_as(
-                Some(&staff),
-                SAVE,
-                json!({ "input": { "cityCode": code, "branchType": "ENTERPRISE", "period": 2024,
-                    "branchCount": 1, "eligibleCount": 2, "source": "年报" } }),
-            )
-            .await;
-        assert_eq!(saved["data"]["updateCoverage"]["userErrors"], json!([]));
+        let saved = save_city(&app, &staff, code, 1, None).await;
+        assert_eq!(saved["userErrors"], json!([]));
         let key = json!({ "cityCode": code, "period": 2024 });
         step(&app, &staff, "submitReturn", key.clone()).await;
         step(&app, &admin, "approveReturn", key).await;
