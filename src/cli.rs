@@ -173,6 +173,7 @@ async fn export_file(
         period,
         city: None,
         publication: None,
+        draft: false,
     };
     let rows = crate::service::export::rows(db, &selection).await?;
     let body = if out

@@ -17,6 +17,7 @@ mod middleware;
 pub(crate) mod negotiation;
 pub mod pages;
 mod sheets;
+mod upload;
 mod websocket;
 
 pub use health::metrics_router;

@@ -1,5 +1,6 @@
 //! Spreadsheet routes: `GET /export/coverage.xlsx`, `GET /export/coverage.csv`,
-//! `GET /export/template.xlsx` (anonymous, public data) and `POST /import/coverage` (a token).
+//! `GET /export/template.xlsx` (anonymous, public data; with a token of the city, its draft) and `POST /import/coverage` (a token; the
+//! file as the body, or as a browser's `multipart/form-data` form: [`super::upload`]).
 //!
 //! - **Who before what**: an import's token is checked from its headers before a byte of the
 //!   body is read; a declared length over `--import-max-bytes` is refused at once, and the
@@ -18,7 +19,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, RETRY_AFTER,
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG,
+    RETRY_AFTER, VARY,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,11 +32,12 @@ use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
 
 use super::AppState;
+use super::upload::{self, Sent};
 use crate::auth;
 use crate::domain::Actor;
 use crate::error::AppError;
 use crate::service::import::{self, Ended, Upload};
-use crate::service::writes::Writer;
+use crate::service::writes::{Writer, may_write_city};
 use crate::sheets::Lang;
 use crate::sheets::export::{self, Selection};
 use crate::sheets::ready::{ExportKey, ExportKind, Finished, ReadyExports};
@@ -102,14 +105,20 @@ fn failure(err: &dyn std::fmt::Display) -> Response {
 }
 
 fn problem_response(status: StatusCode, code: Code, en: String, zh: String) -> Response {
+    let problem = Problem {
+        row: None,
+        column: None,
+        code,
+        message_zh: zh,
+        message_en: en,
+    };
+    report_response(status, problem)
+}
+
+/// `problem` alone, in the report's format.
+fn report_response(status: StatusCode, problem: Problem) -> Response {
     let report = Report {
-        errors: vec![Problem {
-            row: None,
-            column: None,
-            code,
-            message_zh: zh,
-            message_en: en,
-        }],
+        errors: vec![problem],
         ..Report::default()
     };
     (status, Json(report)).into_response()
@@ -193,12 +202,40 @@ async fn template_xlsx(
             "模板需要参数 ?city=城市代码&period=年度".into(),
         );
     };
+    let lang = Lang::from_param(p.lang.as_deref());
+    // With a token of the city (or the province's), the return as it stands: the draft and its
+    // versions, which the import checks. Built for each ask, never kept or cached.
+    if headers.contains_key(AUTHORIZATION) {
+        let actor = match auth::actor(&state.db.conn, &headers).await {
+            Ok(actor) => actor,
+            Err(err) => return app_error(err),
+        };
+        let Actor::Token(token) = &actor else {
+            return app_error(AppError::Unauthenticated(
+                "a city's draft template needs a token: send `Authorization: Bearer <token>`"
+                    .into(),
+            ));
+        };
+        if let Err(err) = may_write_city(&Writer::from(token), &city) {
+            return app_error(err);
+        }
+        let selection = Selection {
+            period: Some(period),
+            city: Some(city),
+            publication: None,
+            draft: true,
+        };
+        return match build(&state, ExportKind::Template, &selection, lang).await {
+            Ok(finished) => download(&finished, ExportKind::Template, &selection, &headers),
+            Err(response) => response,
+        };
+    }
     let key = ExportKey {
         kind: ExportKind::Template,
         period: Some(period),
         city: Some(city),
         publication: None,
-        lang: Lang::from_param(p.lang.as_deref()),
+        lang,
     };
     ready_export(state, key, &headers).await
 }
@@ -211,34 +248,42 @@ async fn ready_export(state: AppState, key: ExportKey, headers: &HeaderMap) -> R
     let built = state
         .sheets
         .ready
-        .get_or_build(key.clone(), generation, keep, build(&state, &key))
+        .get_or_build(
+            key.clone(),
+            generation,
+            keep,
+            build(&state, key.kind, &selection_of(&key), key.lang),
+        )
         .await;
     match built {
-        Ok(finished) => download(&finished, &key, headers),
+        Ok(finished) => download(&finished, key.kind, &selection_of(&key), headers),
         Err(response) => response,
     }
 }
 
-/// Builds export `key` on a blocking thread, within the export places.
-async fn build(state: &AppState, key: &ExportKey) -> Result<Finished, Response> {
+/// Builds the export of `selection` as `kind` on a blocking thread, within the export places.
+async fn build(
+    state: &AppState,
+    kind: ExportKind,
+    selection: &Selection,
+    lang: Lang,
+) -> Result<Finished, Response> {
     let Ok(permit) = Arc::clone(&state.sheets.exports).try_acquire_owned() else {
         return Err(busy("exports", "导出"));
     };
-    let selection = selection_of(key);
     let db = &state.db.conn;
-    let rows = crate::service::export::rows(db, &selection)
+    let rows = crate::service::export::rows(db, selection)
         .await
         .map_err(app_error)?;
     // A file as published holds the figures of then only (today's summary would not agree).
-    let summaries = match key.kind {
-        ExportKind::Xlsx if key.publication.is_none() => Some(
+    let summaries = match kind {
+        ExportKind::Xlsx if selection.publication.is_none() => Some(
             crate::service::export::summaries(db, &rows)
                 .await
                 .map_err(app_error)?,
         ),
         ExportKind::Xlsx | ExportKind::Csv | ExportKind::Template => None,
     };
-    let (kind, lang) = (key.kind, key.lang);
     let body = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         match kind {
@@ -259,12 +304,18 @@ fn selection_of(key: &ExportKey) -> Selection {
         period: key.period,
         city: key.city.clone(),
         publication: key.publication,
+        draft: false,
     }
 }
 
 /// A finished export as a download, or 304 when the client holds it already.
-fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Response {
-    let (content_type, stem, extension) = match key.kind {
+fn download(
+    finished: &Finished,
+    kind: ExportKind,
+    selection: &Selection,
+    headers: &HeaderMap,
+) -> Response {
+    let (content_type, stem, extension) = match kind {
         ExportKind::Xlsx => (XLSX, "coverage", "xlsx"),
         ExportKind::Csv => ("text/csv; charset=utf-8", "coverage", "csv"),
         ExportKind::Template => (XLSX, "return", "xlsx"),
@@ -279,7 +330,7 @@ fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Respon
         let mut response = Response::new(Body::from(finished.body.clone()));
         let out = response.headers_mut();
         out.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        let name = export::file_name(stem, &selection_of(key), extension);
+        let name = export::file_name(stem, selection, extension);
         if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
             out.insert(CONTENT_DISPOSITION, value);
         }
@@ -289,8 +340,18 @@ fn download(finished: &Finished, key: &ExportKey, headers: &HeaderMap) -> Respon
     if let Some(etag) = etag {
         out.insert(ETAG, etag);
     }
-    // Kept by browsers, asked again each time: a commit changes the file.
-    out.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Kept by browsers, asked again each time: a commit changes the file. A draft is the
+    // city's own: kept by no shared cache.
+    let caching = if selection.draft {
+        "private, no-cache"
+    } else {
+        "no-cache"
+    };
+    out.insert(CACHE_CONTROL, HeaderValue::from_static(caching));
+    if kind == ExportKind::Template {
+        // The same address answers the draft to its city and the published figures to others.
+        out.insert(VARY, HeaderValue::from_static("authorization"));
+    }
     response
 }
 
@@ -348,11 +409,25 @@ async fn import_coverage(
             );
         }
     };
-    let name = p.filename.unwrap_or_else(|| "upload".into());
+    // The file itself, or a browser's form holding it (read whole within the bound above).
+    let sent = match upload::boundary(&parts.headers) {
+        None => Sent {
+            bytes: body,
+            name: None,
+            dry_run: None,
+        },
+        Some(Ok(boundary)) => match upload::file_of_form(body, boundary).await {
+            Ok(sent) => sent,
+            Err(problem) => return report_response(StatusCode::BAD_REQUEST, problem),
+        },
+        Some(Err(problem)) => return report_response(StatusCode::BAD_REQUEST, problem),
+    };
+    // The query string's words win over the form's: a link says what it does.
+    let name = p.filename.or(sent.name).unwrap_or_else(|| "upload".into());
     let upload = Upload {
-        bytes: body,
+        bytes: sent.bytes,
         name: &name,
-        dry_run: p.dry_run.unwrap_or(true),
+        dry_run: p.dry_run.or(sent.dry_run).unwrap_or(true),
     };
     let ended = import::import(
         &state.db.conn,

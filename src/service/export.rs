@@ -12,9 +12,9 @@ use crate::error::{AppError, AppResult};
 use crate::service::summary::{Summary, summary};
 use crate::sheets::export::{Row, Selection};
 
-/// The rows of `selection`, by period, city code and branch type. Two statements; the records
-/// are read as a stream, so that a province-wide export never holds the database's rows and
-/// the models at once.
+/// The rows of `selection` (published figures unless it asks for the working copy), by period,
+/// city code and branch type. Two statements; the records are read as a stream, so that a
+/// province-wide export never holds the database's rows and the models at once.
 pub async fn rows(
     db: &(impl ConnectionTrait + StreamTrait),
     selection: &Selection,
@@ -42,6 +42,17 @@ pub async fn rows(
             crate::service::publications::as_published(db, period, Some(number), None).await?;
         for p in published {
             let r = as_record(p);
+            stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
+        }
+    } else if selection.draft {
+        // The working copy: drafts where a round has them, the published figures elsewhere.
+        let mut drafts = coverage_record::Entity::find()
+            .filter(coverage_record::Column::Period.is_in(periods.clone()));
+        if let Some(code) = &selection.city {
+            drafts = drafts.filter(coverage_record::Column::CityCode.eq(code.as_str()));
+        }
+        let mut stream = drafts.stream(db).await?;
+        while let Some(r) = stream.try_next().await? {
             stored.insert((r.city_code.clone(), r.branch_type, r.period), r);
         }
     } else {

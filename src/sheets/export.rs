@@ -38,6 +38,9 @@ pub struct Selection {
     /// The figures of `period` as the public saw them after this publication; the published
     /// figures of now when `None`.
     pub publication: Option<i32>,
+    /// The working copy (a city's draft in a round) instead of the published figures: for the
+    /// city's own staff and administrators only, never kept ready or cached.
+    pub draft: bool,
 }
 
 /// A cell's value.
@@ -276,6 +279,9 @@ pub fn file_name(stem: &str, selection: &Selection, extension: &str) -> String {
     }
     if let Some(n) = selection.publication {
         name.push_str(&format!("-publication-{n}"));
+    }
+    if selection.draft {
+        name.push_str("-draft");
     }
     format!("{name}.{extension}")
 }

@@ -35,7 +35,7 @@ async fn save_over(app: &TestApp, token: &str, branches: i32, version: Option<i3
 
 /// `city`'s 2024 enterprise figures through `token`, as `branches` of 1,000, over `version`
 /// (none: a new record); the payload.
-async fn save_city(
+pub(crate) async fn save_city(
     app: &TestApp,
     token: &str,
     city: &str,
@@ -54,7 +54,7 @@ async fn save_city(
 }
 
 /// Takes `mutation` (a return's step or a publication) with `input`; its payload.
-async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
+pub(crate) async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
     let input_type = match mutation {
         "submitReturn" | "approveReturn" => "ReturnKeyInput".to_owned(),
         _ => format!("{}{}Input", mutation[..1].to_uppercase(), &mutation[1..]),
@@ -77,7 +77,7 @@ async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value
     response["data"][mutation].clone()
 }
 
-fn jiaozuo(extra: Value) -> Value {
+pub(crate) fn jiaozuo(extra: Value) -> Value {
     let mut input = json!({ "cityCode": "410800", "period": 2024 });
     if let (Some(i), Some(e)) = (input.as_object_mut(), extra.as_object()) {
         i.extend(e.clone());

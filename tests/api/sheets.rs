@@ -54,14 +54,14 @@ pub(crate) async fn stored(app: &TestApp) -> String {
     crate::writes::snapshot(app).await
 }
 
-fn sheet(bytes: &[u8], index: usize) -> Vec<Vec<Data>> {
+pub(crate) fn sheet(bytes: &[u8], index: usize) -> Vec<Vec<Data>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
     let range = book.worksheet_range_at(index).unwrap().unwrap();
     range.rows().map(<[Data]>::to_vec).collect()
 }
 
 /// The rows as a workbook written by a real XLSX writer, numbers as numbers.
-fn workbook(rows: &[Vec<Data>]) -> Vec<u8> {
+pub(crate) fn workbook(rows: &[Vec<Data>]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
@@ -87,7 +87,7 @@ fn workbook(rows: &[Vec<Data>]) -> Vec<u8> {
     book.save_to_buffer().unwrap()
 }
 
-fn text(cell: &Data) -> String {
+pub(crate) fn text(cell: &Data) -> String {
     match cell {
         Data::String(s) => s.clone(),
         Data::Float(f) => f.to_string(),

@@ -223,6 +223,13 @@ impl Browser {
         field.send_keys(text).await.expect("type into the field");
     }
 
+    /// Chooses the file at `path` in the file input `css` selects, as a user's file dialog does.
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let input = self.element(css).await;
+        let path = path.to_str().expect("a file's path in UTF-8");
+        input.send_keys(path).await.expect("choose the file");
+    }
+
     /// Opens a new tab and switches to it; returns the handle of the tab it left.
     pub async fn new_tab(&self) -> String {
         let before = self.handle().await;

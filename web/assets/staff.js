@@ -1,18 +1,22 @@
 // The city-staff page at /staff: sign in with a token (kept in this tab's sessionStorage only,
 // never a cookie or localStorage), see who you are, a city's records for a year with version and
-// source, change counts and source, save with the version you read; what the server refuses is
-// shown beside the field in the server's own words, and on VERSION_CONFLICT the stored figures
-// beside yours, with a choice. Below, the city's revisions. City staff may change their own
-// city; others are read-only. Only the answer to the latest choice of city and year is drawn.
+// source, change the counts, a stated rate with its scope (口径) and the source, save with the
+// version you read; what the server refuses is shown beside the field in the server's own words,
+// and on VERSION_CONFLICT the stored figures beside yours, with a choice. In a round: the
+// return's status, the province's comment, submit, the city's draft as a template and a filled
+// sheet uploaded (upload.js). Below, the city's revisions. City staff may change their own city;
+// others are read-only. Only the answer to the latest choice of city and year is drawn.
 
 import * as Cov from './common.js';
 import { $, el } from './common.js';
+import * as Upload from './upload.js';
 
 const TOKEN_KEY = 'coverage-api.token';
 const RECORD = 'branchType period branchCount eligibleCount newBranches coverageRate rateIsStated statedRate rateScope source version updatedAt updatedBy';
 const START = `query StaffStart($first: Int) {
   viewer { id name role cityCode }
   periods
+  rounds { period status }
   cities(first: $first) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
   ${Cov.BRANCH_TYPES}
 }`;
@@ -38,7 +42,7 @@ const SUBMIT = `mutation StaffSubmit($input: ReturnKeyInput!) {
   submitReturn(input: $input) { cityReturn { status late comment version } userErrors { field message code } }
 }`;
 const COUNTS = ['branchCount', 'eligibleCount', 'newBranches'];
-const FIELDS = [...COUNTS, 'source', 'note'];
+const FIELDS = [...COUNTS, 'statedRate', 'rateScope', 'source', 'note'];
 
 let token = sessionStorage.getItem(TOKEN_KEY);
 let viewer = null;
@@ -180,11 +184,14 @@ async function signIn(secret) {
   const city = $('city');
   city.replaceChildren(...cities.map((c) => new Option(`${Cov.cityName(c)} (${c.code})`, c.code)));
   city.value = viewer.cityCode || cities[0].code;
-  const years = new Set(periods);
-  const next = periods.length ? Math.max(...periods) + 1 : new Date().getFullYear();
+  // The years with figures, every round's and the next; the newest open round's year first.
+  const rounds = response.data.rounds || [];
+  const years = new Set([...periods, ...rounds.map((r) => r.period)]);
+  const next = years.size ? Math.max(...years) + 1 : new Date().getFullYear();
   years.add(next);
   $('period').replaceChildren(...[...years].sort((a, b) => b - a).map((p) => new Option(String(p), String(p))));
-  $('period').value = String(periods.length ? Math.max(...periods) : next);
+  const open = rounds.filter((r) => r.status === 'OPEN').map((r) => r.period);
+  $('period').value = String(open.length ? Math.max(...open) : (periods.length ? Math.max(...periods) : next));
   drawWho();
   await load();
 }
@@ -218,6 +225,34 @@ function drawWho() {
 /** The template link follows the chosen city and year. */
 function templateLink() {
   $('template').href = `/export/template.xlsx?${Cov.linkQuery({ city: $('city').value, period: $('period').value })}`;
+}
+
+/** The city's own staff (and administrators) get the return as it stands, their draft and its
+ * versions, which the server answers only with the token: fetched, then saved from memory. */
+async function downloadTemplate(event) {
+  if (!token || !mayReadReturn()) return; // others follow the link to the published figures
+  event.preventDefault();
+  let response;
+  try {
+    response = await fetch($('template').href, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  } catch (err) {
+    $('access').textContent = Cov.t('errNetwork');
+    return;
+  }
+  if (!response.ok) {
+    const report = await response.json().catch(() => ({ errors: [] }));
+    $('access').textContent = (report.errors || []).map((e) => (Cov.lang === 'en' ? e.message_en : e.message_zh)).join('; ');
+    return;
+  }
+  const disposition = response.headers.get('content-disposition') || '';
+  const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || 'return.xlsx';
+  const link = el('a');
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
 }
 
 /** The city and year chosen now. */
@@ -256,6 +291,7 @@ async function load() {
   cityReturn = response.data && response.data.cityReturn ? response.data.cityReturn : null;
   drawRound();
   drawRecords();
+  Upload.enable(editable());
   if (response.errors) $('access').textContent = Cov.describeErrors(response.errors);
   drawRevisions();
   document.body.dataset.state = 'ready';
@@ -291,6 +327,8 @@ function recordForm(type, canEdit, values) {
     branchCount: r && r.branchCount != null ? String(r.branchCount) : '',
     eligibleCount: r && r.eligibleCount != null ? String(r.eligibleCount) : '',
     newBranches: r && r.newBranches != null ? String(r.newBranches) : '',
+    statedRate: r && r.statedRate != null ? percent(r.statedRate) : '',
+    rateScope: r && r.rateScope ? r.rateScope : '',
     source: r && r.source ? r.source : '',
     note: '',
   };
@@ -321,15 +359,15 @@ function recordForm(type, canEdit, values) {
 function field(type, name, value) {
   const id = `${type}-${name}`;
   const wrap = el('div', 'field');
-  const label = el('label', null, Cov.t(name));
+  const label = el('label', null, Cov.t(name === 'statedRate' ? 'statedRatePercent' : name));
   label.htmlFor = id;
   // One line each (an <input>, not a <textarea>): a text is one line in a table cell.
   const input = el('input');
   input.id = id;
   input.name = name;
   input.value = value;
-  if (COUNTS.includes(name)) {
-    input.inputMode = 'numeric';
+  if (COUNTS.includes(name) || name === 'statedRate') {
+    input.inputMode = name === 'statedRate' ? 'decimal' : 'numeric';
     input.placeholder = Cov.t('unknownEmpty');
   }
   const problem = el('span', 'problem');
@@ -363,6 +401,18 @@ function countOf(text) {
   return Number.isFinite(n) ? n : text;
 }
 
+/** A stated rate (0 to 1) as the percentage a person types: 0.95 → "95". */
+function percent(rate) {
+  return String(Math.round(rate * 100000) / 1000);
+}
+
+/** A percentage as entered, for the input's rate (0 to 1): empty is null (not stated). */
+function rateOf(text) {
+  if (text === '') return null;
+  const n = Number(text.replace(/[%％]$/, ''));
+  return Number.isFinite(n) ? Math.round(n * 1000) / 100000 : text;
+}
+
 /** Sends the form's figures with the version read and draws what the server answers. */
 async function submit(type, form, version, values) {
   const v = values || valuesOf(form);
@@ -380,6 +430,8 @@ async function submit(type, form, version, values) {
     source: v.source,
   };
   for (const name of COUNTS) input[name] = countOf(v[name]);
+  input.statedRate = rateOf(v.statedRate);
+  input.rateScope = v.rateScope === '' ? null : v.rateScope;
   if (v.note) input.note = v.note;
   let response;
   try {
@@ -452,12 +504,13 @@ function conflictBox(type, conflict) {
     head.append(th);
   }
   table.append(head);
-  for (const name of [...COUNTS, 'source']) {
+  for (const name of [...COUNTS, 'statedRate', 'rateScope', 'source']) {
     const tr = el('tr');
     tr.dataset.field = name;
-    const th = el('th', null, Cov.t(name));
+    const th = el('th', null, Cov.t(name === 'statedRate' ? 'statedRatePercent' : name));
     th.scope = 'row';
-    const their = theirs[name] == null ? '—' : String(theirs[name]);
+    const value = name === 'statedRate' && theirs[name] != null ? percent(theirs[name]) : theirs[name];
+    const their = value == null ? '—' : String(value);
     const mine = conflict.yours[name] === '' ? '—' : conflict.yours[name];
     tr.append(th, el('td', 'theirs', their), el('td', 'yours', mine));
     table.append(tr);
@@ -527,10 +580,13 @@ $('sign-out').addEventListener('click', signOut);
 $('city').addEventListener('change', load);
 $('period').addEventListener('change', load);
 $('submit-return').addEventListener('click', submitReturn);
+$('template').addEventListener('click', downloadTemplate);
+Upload.setup(() => token, load);
 Cov.initLang(() => {
   if (!viewer) return;
   drawWho();
   drawRound();
+  Upload.redraw();
   for (const type of types) {
     const form = document.querySelector(`form[data-type="${type}"]`);
     if (form) redraw(type, valuesOf(form));
