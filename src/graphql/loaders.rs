@@ -23,6 +23,12 @@ pub type LoadError = Arc<AppError>;
 /// A loader with a cache for the length of one request.
 pub type RequestLoader<T> = DataLoader<T, HashMapCache>;
 
+/// The most keys one batch holds (async-graphql's default is 1,000): a round's returns name every
+/// city, and the review page's one read stays the same few statements up to a national scale
+/// (3,000 counties). Each loader's statements bind at most this many values (or chunk their
+/// keys themselves), far below either database's limit on bound values.
+const MAX_BATCH: usize = 5_000;
+
 /// The loaders of one request.
 pub struct Loaders {
     /// City by code.
@@ -64,6 +70,7 @@ impl Loaders {
     pub fn new(db: &Database) -> Self {
         fn make<T: Send + Sync + 'static>(loader: T) -> RequestLoader<T> {
             DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+                .max_batch_size(MAX_BATCH)
         }
         Self {
             city_by_code: make(CityByCode(db.clone())),

@@ -525,8 +525,11 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         .click(&format!("{ENTERPRISE} button[type=\"submit\"]"))
         .await;
     let problems = "[...document.querySelectorAll('form[data-type=\"ENTERPRISE\"] .problem')].map((p) => p.textContent)";
+    // Beside branchCount, eligibleCount, newBranches, statedRate, rateScope, source and note.
     let refused = json!([
         "branchCount (500) cannot exceed eligibleCount (400)",
+        "",
+        "",
         "",
         "",
         "source must not be empty: name where the figures come from",
@@ -668,6 +671,8 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
             ["branchCount", "260", "270"],
             ["eligibleCount", "400", "400"],
             ["newBranches", "193", "193"],
+            ["statedRate", "—", "—"],
+            ["rateScope", "—", "—"],
             ["source", "第一个标签页", "第二个标签页"]
         ])
     );

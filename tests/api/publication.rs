@@ -486,6 +486,29 @@ async fn the_dashboard_shows_published_figures_how_complete_the_year_is_and_keep
             .await,
         "2024"
     );
+    // The trend's points say how complete their year is: 2024's enterprise rate is over
+    // Jiaozuo's published figures alone (Puyang's draft is no part of it).
+    let tooltip = |period: &str| {
+        format!(
+            "(() => {{ const chart = echarts.getInstanceByDom(document.getElementById('chart-trend'));                const o = chart.getOption(); const i = o.xAxis[0].data.indexOf('{period}');                return o.tooltip[0].formatter(o.series.map((s) => ({{ name: '{period}', seriesName: s.name, data: s.data[i] }}))); }})()"
+        )
+    };
+    assert_eq!(
+        browser.eval(&tooltip("2024")).await,
+        "2024 · 已发布 1/18 市\n企业科协: 70% (1/18 市)"
+    );
+    // The report's 2023 gives no city both counts of a type: no rate, only the year's line.
+    assert_eq!(
+        browser.eval(&tooltip("2023")).await,
+        "2023 · 已发布 5/18 市"
+    );
+    browser
+        .eval(
+            "echarts.getInstanceByDom(document.getElementById('chart-trend'))\
+               .dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: 1 })",
+        )
+        .await;
+    browser.screenshot("dashboard-trend-tooltip.png", 900).await;
     browser.assert_clean(&app.addr.to_string()).await;
 }
 

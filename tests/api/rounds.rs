@@ -393,3 +393,71 @@ async fn reload(browser: &crate::webdriver::Browser, app: &TestApp) {
         )
         .await;
 }
+
+/// An administrator's figures for a period without a round are public at once; a round opened
+/// at the same moment must not let one through after it: a figure is public exactly when its
+/// write came before the round's opening (in the audit trail's order), whatever the race.
+#[tokio::test]
+async fn a_write_racing_the_opening_of_its_round_is_public_only_if_it_came_first() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let cities = ["410100", "410200", "410300", "410400", "410500", "410600"];
+    for period in 2010..2015 {
+        let writes = cities.map(|city| {
+            let mut input = figures(period, 5);
+            input["cityCode"] = json!(city);
+            app.query_as(Some(&admin), SAVE, json!({ "input": input }))
+        });
+        let open = app.query_as(
+            Some(&admin),
+            "mutation($period: Int!) { openRound(input: { period: $period }) { userErrors { code } } }",
+            json!({ "period": period }),
+        );
+        let (opened, written) =
+            tokio::join!(open, async_graphql::futures_util::future::join_all(writes));
+        assert_eq!(
+            opened["data"]["openRound"]["userErrors"],
+            json!([]),
+            "{opened}"
+        );
+        for w in &written {
+            assert_eq!(w["data"]["updateCoverage"]["userErrors"], json!([]), "{w}");
+        }
+        let trail = app
+            .query_as(
+                Some(&admin),
+                "query($period: Int!) { revisions(period: $period, first: 100) { nodes { number kind cityCode } } }",
+                json!({ "period": period }),
+            )
+            .await;
+        let nodes = trail["data"]["revisions"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let opened_at = nodes
+            .iter()
+            .find(|r| r["kind"] == "ROUND")
+            .and_then(|r| r["number"].as_i64())
+            .unwrap_or_else(|| panic!("the opening's revision: {trail}"));
+        for city in cities {
+            let written_at = nodes
+                .iter()
+                .find(|r| r["kind"] == "COVERAGE" && r["cityCode"] == city)
+                .and_then(|r| r["number"].as_i64())
+                .unwrap_or_else(|| panic!("{city}'s revision: {trail}"));
+            let public = app
+                .query_as(
+                    None,
+                    "query($city: ID!, $period: Int!) { city(code: $city) { coverage(period: $period) { branchCount } } }",
+                    json!({ "city": city, "period": period }),
+                )
+                .await;
+            let is_public = public["data"]["city"]["coverage"] != json!([]);
+            assert_eq!(
+                is_public,
+                written_at < opened_at,
+                "{period} {city}: written as revision {written_at}, the round opened as {opened_at}"
+            );
+        }
+    }
+}

@@ -200,3 +200,42 @@ async fn a_page_gives_each_city_the_children_its_own_query_gives() {
     assert_eq!(rate("900002"), serde_json::json!(1.0 / 3.0));
     assert_eq!(rate("900003"), serde_json::json!(0.1 + 0.2));
 }
+
+/// The review page's one read (`web/assets/review.js`): the round, every city's return with its
+/// draft, and a page of published figures beside them.
+const REVIEW: &str = "query Review($period: Int!) {
+  round(period: $period) {
+    period status dueAt version expectedCities receivedCities lateCities publishedCities
+    returns {
+      city { code name nameEn } status submittedAt submittedBy late comment published version
+      coverage { branchType branchCount eligibleCount newBranches statedRate rateScope source version }
+    }
+  }
+  cities(first: 100) { nodes { code coverage(period: $period) { branchType branchCount eligibleCount
+    newBranches statedRate rateScope source version } } }
+}";
+
+/// The statements of the review page's read as an administrator, and the returns it gave.
+async fn review_statements(app: &TestApp) -> (u64, usize) {
+    app.open_rounds(&[2030]).await;
+    let admin = app.admin_token().await;
+    let read = app.query_as(Some(&admin), REVIEW, serde_json::json!({ "period": 2030 }));
+    let (statements, response) = app.statements_during(read).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let returns = response["data"]["round"]["returns"]
+        .as_array()
+        .map_or(0, Vec::len);
+    (statements, returns)
+}
+
+#[tokio::test]
+async fn the_review_page_reads_a_round_in_the_same_few_statements_at_18_or_1200_cities() {
+    let small = TestApp::spawn().await;
+    let (at_18, returns) = review_statements(&small).await;
+    assert_eq!(returns, 18);
+    let large = TestApp::spawn_synthetic(1200, 1).await;
+    let (at_1200, returns) = review_statements(&large).await;
+    assert_eq!(returns, 1200);
+    assert_eq!(at_1200, at_18, "the statements do not grow with the cities");
+    assert!(at_18 <= 8, "a few statements, not one per city: {at_18}");
+}

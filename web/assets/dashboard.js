@@ -135,7 +135,7 @@ function exportLinks(period) {
 async function readTrend(periods) {
   const last = periods.slice(-10);
   if (last.length === 0) return [];
-  const fields = last.map((p) => `p${p}: summary(period: ${p}) { period byType { branchType coverageRate } }`);
+  const fields = last.map((p) => `p${p}: summary(period: ${p}) { period byType { branchType coverageRate citiesReporting } }`);
   const response = await Cov.gql(`query Trend { ${fields.join(' ')} }`);
   return response.data ? last.map((p) => response.data[`p${p}`]) : [];
 }
@@ -428,7 +428,10 @@ function drawCharts() {
     itemStyle: { color: COLORS[type] },
     data: trend.map((s) => {
       const t = s.byType.find((b) => b.branchType === type);
-      return t && t.coverageRate != null ? Math.round(t.coverageRate * 1000) / 10 : '-';
+      // Each point says how many cities its rate is over (a year's published cities only).
+      return t && t.coverageRate != null
+        ? { value: Math.round(t.coverageRate * 1000) / 10, cities: t.citiesReporting }
+        : '-';
     }),
   }));
   const any = lines.some((l) => l.data.some((v) => v !== '-'));
@@ -440,13 +443,29 @@ function drawCharts() {
       animation: false,
       legend: { top: 0 },
       grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
-      tooltip: { trigger: 'axis', renderMode: 'richText' },
+      tooltip: { trigger: 'axis', renderMode: 'richText', formatter: trendTooltip },
       xAxis: { type: 'category', data: periods.map(String) },
       yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
       series: lines,
     }, true);
     trendChart.resize();
   }
+}
+
+/** A trend year's tooltip: how complete the year's publication is, and each rate with the
+ * number of cities it is over (企业科协 73.2%（5/18 市）). */
+function trendTooltip(points) {
+  if (!points.length) return '';
+  const period = Number(points[0].name);
+  const cityCount = data.cities.totalCount;
+  const round = (data.rounds || []).find((r) => r.period === period);
+  const head = round
+    ? `${period} · ${Cov.t('published')} ${round.publishedCities}/${round.expectedCities} ${Cov.t('citiesUnit')}`
+    : String(period);
+  const lines = points
+    .filter((p) => p.data && p.data.value != null)
+    .map((p) => `${p.seriesName}: ${p.data.value}% (${p.data.cities}/${cityCount} ${Cov.t('citiesUnit')})`);
+  return [head, ...lines].join('\n');
 }
 
 /** Briefly highlights every cell whose text changed since the last drawing. */

@@ -148,8 +148,10 @@ function draw() {
 function list(kind, problems) {
   const ul = el('ul', `upload-${kind}`);
   for (const p of problems) {
-    const where = place(p);
-    const li = el('li', null, `${where ? `${where}: ` : ''}${message(p)} (${p.code})`);
+    // The place first, unless the server's words begin with the row already.
+    const words = message(p);
+    const where = p.row && words.startsWith(Cov.t('uploadRow', { n: p.row })) ? '' : place(p);
+    const li = el('li', null, `${where ? `${where}: ` : ''}${words} (${p.code})`);
     li.dataset.code = p.code;
     ul.append(li);
   }

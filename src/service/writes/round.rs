@@ -91,12 +91,23 @@ pub async fn step_round(
     uow.finish(applied, At::INPUT).await
 }
 
+/// The advisory lock's first key on PostgreSQL: with the period as its second, it orders a
+/// round's steps after (or before) every coverage write of its period ([`rounds_of`]).
+const PERIOD_LOCK: i32 = 2207;
+
 async fn apply(
     uow: &mut UnitOfWork<'_>,
     input: RoundInput,
 ) -> Result<Result<RoundWritten, Refusal<round::Model>>, DbErr> {
     let at = At::INPUT;
     let txn = uow.txn();
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({PERIOD_LOCK}, {})",
+            input.period
+        ))
+        .await?;
+    }
     let stored = round::Entity::find_by_id(input.period).one(txn).await?;
     // Absent, the version is not checked: each step is valid from one state only, so a step
     // sent twice is refused by its state anyway.
@@ -210,6 +221,21 @@ pub async fn rounds_of(
     txn: &DatabaseTransaction,
     periods: &[i32],
 ) -> Result<Vec<round::Model>, DbErr> {
+    // A round not opened yet has no row to lock: the period's lock, shared here, keeps an
+    // `openRound` of it waiting until this write commits (or this write waiting for it), so a
+    // write never goes public in a period whose round opened meanwhile. SQLite's writes are
+    // one at a time already.
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let mut sorted = periods.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for period in sorted {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock_shared({PERIOD_LOCK}, {period})"
+            ))
+            .await?;
+        }
+    }
     let mut query =
         round::Entity::find().filter(round::Column::Period.is_in(periods.iter().copied()));
     if txn.get_database_backend() == DbBackend::Postgres {
