@@ -18,7 +18,8 @@
 # Environment: COVERAGE_API_BIN (default: this tree's release build), CEILING_BIN (default: this
 # tree's examples/ceiling), OLD_BIN (optional), OLD_NAME (its name in the output, default
 # 4da9be1), OLD_ARGS (flags for it, e.g. "--response-cache-bytes 0" to compare an older build
-# that has the cache with the cache off on both sides), PAIRS (default 0), PG_ADMIN_URL,
+# that has the cache with the cache off on both sides), NEW_ARGS (this build's flags in the
+# pairs, default "--response-cache-bytes 0"), PAIRS (default 0), PG_ADMIN_URL,
 # BENCH_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,20 @@ fi
 old="${OLD_BIN:-}"
 old_name="${OLD_NAME:-4da9be1}"
 read -r -a old_args <<<"${OLD_ARGS:-}"
+# This build's flags in the pairs: the cache off, unless NEW_ARGS says otherwise (NEW_ARGS=""
+# with OLD_ARGS unset compares both builds with their caches on).
+if [[ -z "${NEW_ARGS+set}" ]]; then
+  new_args=(--response-cache-bytes 0)
+else
+  read -r -a new_args <<<"$NEW_ARGS"
+fi
+if [[ "${new_args[*]}" == "--response-cache-bytes 0" ]]; then
+  pairs_label="dashboard, cache off"
+elif [[ ${#new_args[@]} -eq 0 ]]; then
+  pairs_label="dashboard, cache on"
+else
+  pairs_label="dashboard (${new_args[*]})"
+fi
 pairs="${PAIRS:-0}"
 
 work="$(mktemp -d)"
@@ -186,14 +201,14 @@ if [[ -n "$old" && "$pairs" -gt 0 ]]; then
     ratios="$work/ratios_$backend"
     for i in $(seq 1 "$pairs"); do
       start "$old" "$old_db" "${old_args[@]}"; before="$(rps dashboard 5)"; stop
-      start "$bin" "$new_db" --response-cache-bytes 0; after="$(rps dashboard 5)"; stop
+      start "$bin" "$new_db" "${new_args[@]}"; after="$(rps dashboard 5)"; stop
       ratio="$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a / b }')"
       echo "$ratio" >>"$ratios"
       echo "$backend pair $i: this build $after/s, $old_name $before/s, ratio $ratio" >&2
     done
-    sort -n "$ratios" | awk -v b="$backend" -v name="$old_name" '{ r[NR] = $1 } END {
+    sort -n "$ratios" | awk -v b="$backend" -v name="$old_name" -v what="$pairs_label" '{ r[NR] = $1 } END {
       m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-      printf "%s: dashboard, cache off ÷ %s over %d alternating pairs: median %.2f (lowest %.2f, highest %.2f)\n", b, name, NR, m, r[1], r[NR] }'
+      printf "%s: %s ÷ %s over %d alternating pairs: median %.2f (lowest %.2f, highest %.2f)\n", b, what, name, NR, m, r[1], r[NR] }'
   done
   psql "$pg_admin" -qc "DROP DATABASE IF EXISTS coverage_pairs WITH (FORCE)" \
     -c "DROP DATABASE IF EXISTS coverage_pairs_old WITH (FORCE)" >/dev/null
