@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `schema`, `token`, `seed-synthetic`,
-//! `export`, `import`.
+//! The command line: `serve` (the default), `migrate`, `schema`, `account`, `token`,
+//! `seed-synthetic`, `export`, `import`.
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +35,11 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Manage people's accounts (the first administrator's, on an empty database, too).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// Manage the API tokens writers use (`Authorization: Bearer <secret>`).
     Token {
         #[command(subcommand)]
@@ -97,6 +102,33 @@ enum TokenCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create an account; its one-time password is printed once, on the last line of stdout, and
+    /// the first sign-in asks the person for their own.
+    Create {
+        /// The name typed at sign-in: lower-case letters, digits, `.`, `_`, `-`.
+        #[arg(long)]
+        login: String,
+        /// The person's name, as the audit trail shows it, e.g. 张三.
+        #[arg(long)]
+        display_name: String,
+        /// `admin` (province) or `city-staff` (one city office).
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The city of city staff (administrative code, e.g. 410800).
+        #[arg(long)]
+        city: Option<String>,
+    },
+    /// List accounts (never their passwords).
+    List,
+    /// Disable an account: no more sign-ins, and every session of it ends at once.
+    Disable {
+        /// The login.
+        login: String,
+    },
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum RoleArg {
     Admin,
@@ -134,21 +166,24 @@ async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Result
         }
         TokenCommand::List => {
             println!(
-                "{:>4}  {:<10}  {:<6}  {:<25}  {:<25}  {:<25}  name",
-                "id", "role", "city", "created", "last used", "revoked"
+                "{:>4}  {:<9}  {:<10}  {:<6}  {:<19}  {:<19}  {:<19}  {:<19}  name",
+                "id", "kind", "role", "city", "created", "expires", "last used", "revoked"
             );
             for t in tokens::list(&db.conn).await? {
-                let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                    t.map_or("-".to_owned(), |t| t.to_rfc3339())
+                let kind = match t.kind {
+                    entity::CredentialKind::ApiToken => "api-token",
+                    entity::CredentialKind::Session => "session",
                 };
                 println!(
-                    "{:>4}  {:<10}  {:<6}  {:<25}  {:<25}  {:<25}  {}",
+                    "{:>4}  {:<9}  {:<10}  {:<6}  {:<19}  {:<19}  {:<19}  {:<19}  {}",
                     t.id,
+                    kind,
                     role_name(t.role),
                     t.city_code.as_deref().unwrap_or("-"),
-                    t.created_at.to_rfc3339(),
-                    at(t.last_used_at),
-                    at(t.revoked_at),
+                    when(t.created_at),
+                    t.expires_at.map_or("no expiry".to_owned(), when),
+                    t.last_used_at.map_or("-".to_owned(), when),
+                    t.revoked_at.map_or("-".to_owned(), when),
                     t.name
                 );
             }
@@ -156,6 +191,83 @@ async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Result
         TokenCommand::Revoke { id } => {
             let t = tokens::revoke(&db.conn, id).await?;
             println!("revoked token {} ({})", t.id, t.name);
+        }
+    }
+    Ok(())
+}
+
+/// A time for a listing's column: UTC, to the second, always 19 characters.
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+async fn account(
+    database: &DatabaseArgs,
+    serve: &ServeArgs,
+    command: AccountCommand,
+) -> anyhow::Result<()> {
+    let db = server::prepare_database(database).await?;
+    let accounts = crate::service::accounts::Accounts {
+        passwords: crate::service::passwords::Passwords::new(1),
+        attempts: crate::service::passwords::Attempts::default(),
+        sessions: crate::service::accounts::SessionLimits {
+            idle_secs: serve.session_idle_secs,
+            max_secs: serve.session_max_secs,
+        },
+    };
+    match command {
+        AccountCommand::Create {
+            login,
+            display_name,
+            role,
+            city,
+        } => {
+            let new = crate::service::accounts::create(
+                &db.conn,
+                &accounts,
+                &login,
+                &display_name,
+                role.into(),
+                city.as_deref(),
+            )
+            .await?;
+            println!(
+                "created account {} ({}, {}{})",
+                new.account.login,
+                new.account.display_name,
+                role_name(new.account.role),
+                new.account
+                    .city_code
+                    .as_deref()
+                    .map(|c| format!(", city {c}"))
+                    .unwrap_or_default()
+            );
+            println!("the one-time password is shown once; the first sign-in asks for a new one:");
+            println!("{}", new.password);
+        }
+        AccountCommand::List => {
+            println!(
+                "{:<20}  {:<10}  {:<6}  {:<19}  {:<19}  display name",
+                "login", "role", "city", "created", "disabled"
+            );
+            for a in crate::service::accounts::list(&db.conn).await? {
+                println!(
+                    "{:<20}  {:<10}  {:<6}  {:<19}  {:<19}  {}",
+                    a.login,
+                    role_name(a.role),
+                    a.city_code.as_deref().unwrap_or("-"),
+                    when(a.created_at),
+                    a.disabled_at.map_or("-".to_owned(), when),
+                    a.display_name
+                );
+            }
+        }
+        AccountCommand::Disable { login } => {
+            let (a, ended) = crate::service::accounts::disable(&db.conn, &login).await?;
+            println!(
+                "disabled account {} ({}); {ended} sessions ended",
+                a.login, a.display_name
+            );
         }
     }
     Ok(())
@@ -241,6 +353,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schema => {
             print!("{}", graphql::sdl());
             Ok(())
+        }
+        Command::Account { command } => {
+            telemetry::init();
+            account(&cli.database, &cli.serve, command).await
         }
         Command::Token { command } => {
             telemetry::init();

@@ -105,6 +105,14 @@ codes! {
     ReturnEmpty = "RETURN_EMPTY",
     /// The yearly return: no approved return waits to be published.
     NothingToPublish = "NOTHING_TO_PUBLISH",
+    /// Signing in: the login or the password is wrong (one answer for both).
+    InvalidCredentials = "INVALID_CREDENTIALS",
+    /// Signing in: too many wrong sign-ins for this account or address; wait and try again.
+    TooManyAttempts = "TOO_MANY_ATTEMPTS",
+    /// Signing in: the password was made for the person; send a new one of their own.
+    PasswordChangeRequired = "PASSWORD_CHANGE_REQUIRED",
+    /// Signing in: an administrator disabled the account.
+    AccountDisabled = "ACCOUNT_DISABLED",
     /// A spreadsheet cannot be read at all.
     UnreadableFile = "UNREADABLE_FILE",
     /// A spreadsheet is over one of the import's bounds.

@@ -209,6 +209,22 @@ pub struct ServeArgs {
     /// administrator (all) and city staff (their own city's) read them.
     #[arg(long, env = "COVERAGE_API_PUBLIC_AUDIT_TRAIL", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub public_audit_trail: bool,
+    /// Seconds without use after which a person's sign-in (a session) ends.
+    #[arg(long, env = "COVERAGE_API_SESSION_IDLE_SECS", default_value_t = 1_800, global = true, value_parser = clap::value_parser!(u32).range(1..=86_400 * 30))]
+    pub session_idle_secs: u32,
+    /// Seconds after signing in at which a session ends, used or not.
+    #[arg(long, env = "COVERAGE_API_SESSION_MAX_SECS", default_value_t = 43_200, global = true, value_parser = clap::value_parser!(u32).range(1..=86_400 * 366))]
+    pub session_max_secs: u32,
+    /// Passwords checked at once on this instance (Argon2id takes 19 MiB and a core's tens of
+    /// milliseconds each): a flood of sign-ins waits for these places, the rest of the API does not.
+    #[arg(long, env = "COVERAGE_API_PASSWORD_CONCURRENCY", default_value_t = 1, global = true, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub password_concurrency: usize,
+    /// Days an API token made in the console or by `createApiToken` lasts when no expiry is given.
+    #[arg(long, env = "COVERAGE_API_API_TOKEN_DAYS", default_value_t = 90, global = true, value_parser = clap::value_parser!(u32).range(1..=3_660))]
+    pub api_token_days: u32,
+    /// The most days ahead an API token's expiry may be.
+    #[arg(long, env = "COVERAGE_API_API_TOKEN_MAX_DAYS", default_value_t = 366, global = true, value_parser = clap::value_parser!(u32).range(1..=3_660))]
+    pub api_token_max_days: u32,
     /// Largest spreadsheet an import accepts, in bytes (`POST /import/coverage` and the
     /// `import` command).
     #[arg(long, env = "COVERAGE_API_IMPORT_MAX_BYTES", default_value_t = 5 * 1024 * 1024, global = true)]

@@ -1,4 +1,5 @@
-//! `api_tokens`: bearer tokens for writers. The secret itself is never stored, only its SHA-256.
+//! `api_tokens`: bearer credentials: programs' API tokens and people's sessions (see `kind`). The
+//! secret itself is never stored, only its SHA-256.
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +17,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// A program's token or a person's session.
+    pub kind: crate::CredentialKind,
+    /// The account a session signed in to; null for an API token.
+    pub account_id: Option<i64>,
+    /// When it stops working; null: never (tokens made before expiries existed).
+    pub expires_at: Option<DateTimeUtc>,
+    /// A session ends after this many seconds without use; null: no idle limit.
+    pub idle_secs: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -54,6 +54,18 @@ pub enum Role {
     CityStaff,
 }
 
+/// What kind of bearer credential: a program's token or a person's sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum CredentialKind {
+    /// An API token, made by an administrator for a program (a dashboard build, a script).
+    #[sea_orm(string_value = "API_TOKEN")]
+    ApiToken,
+    /// A session: a person signed in with an account's login and password.
+    #[sea_orm(string_value = "SESSION")]
+    Session,
+}
+
 /// What kind of record a revision changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]

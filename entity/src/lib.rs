@@ -1,6 +1,7 @@
 //! sea-orm models of the coverage database, one module per table. Models only: the GraphQL types
 //! live in the main crate, so the API can change without touching storage and vice versa.
 
+pub mod account;
 pub mod api_token;
 pub mod city;
 pub mod city_return;
@@ -16,5 +17,6 @@ pub mod revision;
 pub mod round;
 
 pub use enums::{
-    BranchType, CityKind, ProgramLevel, ReturnStatus, RevisionKind, Role, RoundStatus,
+    BranchType, CityKind, CredentialKind, ProgramLevel, ReturnStatus, RevisionKind, Role,
+    RoundStatus,
 };

@@ -13,6 +13,7 @@ mod m20261203_000004_keep_coverage_sums;
 mod m20261206_000001_create_rounds;
 mod m20261206_000002_create_city_returns;
 mod m20261206_000003_publish;
+mod m20261206_000004_accounts;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
@@ -35,6 +36,10 @@ pub const BEFORE_ROUNDS: u32 = 7;
 /// upgrade test builds such a database, then migrates it.
 pub const BEFORE_PUBLICATION: u32 = 9;
 
+/// Migrations in the release before accounts and sessions: the upgrade test builds such a
+/// database, then migrates it.
+pub const BEFORE_ACCOUNTS: u32 = 10;
+
 /// The project's migrator: `Migrator::up(&db, None)` applies everything pending.
 pub struct Migrator;
 
@@ -52,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_create_rounds::Migration),
             Box::new(m20261206_000002_create_city_returns::Migration),
             Box::new(m20261206_000003_publish::Migration),
+            Box::new(m20261206_000004_accounts::Migration),
         ]
     }
 }

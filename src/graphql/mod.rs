@@ -1,7 +1,9 @@
 //! The GraphQL schema: one builder ([`build_schema`]) that wires data, loaders and limits, and
 //! one file per area. Resolvers are thin: context → one service call or loader → GraphQL type.
 
+pub mod account;
 pub mod admission;
+pub mod api_token;
 pub mod city;
 pub mod city_return;
 pub mod connection;
@@ -38,6 +40,8 @@ pub struct Query(
     pilot::PilotQuery,
     summary::SummaryQuery,
     viewer::ViewerQuery,
+    account::AccountQuery,
+    api_token::ApiTokenQuery,
     revision::RevisionQuery,
     round::RoundQuery,
     city_return::ReturnQuery,
@@ -53,6 +57,8 @@ pub struct Mutation(
     round::RoundMutation,
     city_return::ReturnMutation,
     publication::PublicationMutation,
+    account::AccountMutation,
+    api_token::ApiTokenMutation,
 );
 
 /// The schema type served by the API.
@@ -82,6 +88,12 @@ pub struct SchemaSettings {
     pub persisted_query_bytes: u64,
     /// Who reads the audit trail's personal parts.
     pub privacy: revision::AuditPrivacy,
+    /// How long sessions last.
+    pub sessions: crate::service::accounts::SessionLimits,
+    /// Passwords checked at once.
+    pub password_concurrency: usize,
+    /// How long API tokens last.
+    pub token_lifetimes: api_token::TokenLifetimes,
 }
 
 impl From<&crate::config::ServeArgs> for SchemaSettings {
@@ -109,6 +121,15 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
             privacy: revision::AuditPrivacy {
                 public: args.public_audit_trail,
             },
+            sessions: crate::service::accounts::SessionLimits {
+                idle_secs: args.session_idle_secs,
+                max_secs: args.session_max_secs,
+            },
+            password_concurrency: args.password_concurrency,
+            token_lifetimes: api_token::TokenLifetimes {
+                default_days: args.api_token_days,
+                max_days: args.api_token_max_days,
+            },
         }
     }
 }
@@ -119,6 +140,7 @@ pub fn build_schema(
     db: Database,
     events: Events,
     settings: &SchemaSettings,
+    accounts: crate::service::accounts::Accounts,
     mode: ValidationMode,
 ) -> AppSchema {
     let mut builder = Schema::build(
@@ -130,6 +152,8 @@ pub fn build_schema(
     .data(events)
     .data(settings.limits)
     .data(settings.privacy)
+    .data(accounts)
+    .data(settings.token_lifetimes)
     // No extension: the document step hands async-graphql the parsed, checked document, and
     // any extension would put a hook around every field's resolution (see `document`).
     // No `limit_depth` or `limit_complexity`: the document step holds documents to ours (see
@@ -164,11 +188,24 @@ pub struct Api {
 impl Api {
     /// The schema over `db` and `events` with its document step.
     pub fn new(db: Database, events: Events, settings: &SchemaSettings) -> Self {
-        let schema = build_schema(db.clone(), events.clone(), settings, ValidationMode::Strict);
+        // One hasher and one record of wrong sign-ins for both schemas: which one runs a request
+        // must not change its waits.
+        let accounts = crate::service::accounts::Accounts {
+            passwords: crate::service::passwords::Passwords::new(settings.password_concurrency),
+            attempts: crate::service::passwords::Attempts::default(),
+            sessions: settings.sessions,
+        };
+        let schema = build_schema(
+            db.clone(),
+            events.clone(),
+            settings,
+            accounts.clone(),
+            ValidationMode::Strict,
+        );
         let types = admission::types::SchemaTypes::from_sdl(&schema.sdl());
         Self {
             schema,
-            remembered: build_schema(db.clone(), events, settings, ValidationMode::Fast),
+            remembered: build_schema(db.clone(), events, settings, accounts, ValidationMode::Fast),
             ws_loaders: Arc::new(Loaders::uncached(&db)),
             db,
             documents: Arc::new(DocumentStep::new(

@@ -18,12 +18,24 @@ pub enum Role {
     CityStaff,
 }
 
-/// The caller, as its token identifies it.
+/// A bearer credential's kind.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::CredentialKind")]
+pub enum Credential {
+    /// An API token, for a program.
+    ApiToken,
+    /// A person's sign-in.
+    Session,
+}
+
+/// The caller, as its credential identifies it.
 pub struct Viewer {
     token_id: i64,
     name: String,
     role: Role,
     city_code: Option<String>,
+    credential: Credential,
+    ends_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<&api_token::Model> for Viewer {
@@ -33,6 +45,8 @@ impl From<&api_token::Model> for Viewer {
             name: token.name.clone(),
             role: token.role.into(),
             city_code: token.city_code.clone(),
+            credential: token.kind.into(),
+            ends_at: crate::service::accounts::ends_at(token, crate::domain::now()),
         }
     }
 }
@@ -46,9 +60,21 @@ impl Viewer {
         NodeKey::Viewer(self.token_id).id()
     }
 
-    /// The token's name, e.g. "Jiaozuo office".
+    /// Who: a person signed in as "display name (login)", e.g. "张三 (zhangsan)"; an API
+    /// token's name, e.g. "Jiaozuo office".
     async fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How the caller signed in: a person's session or a program's API token.
+    async fn credential(&self) -> Credential {
+        self.credential
+    }
+
+    /// When the credential stops working at the latest, if unused from now on (a session's
+    /// idle limit or its absolute one, a token's expiry); null: never.
+    async fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.ends_at
     }
 
     /// The token's role.

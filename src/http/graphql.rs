@@ -20,13 +20,16 @@ use super::negotiation::{Media, negotiate};
 use super::{AppState, cache, middleware};
 use crate::auth;
 use crate::code::Code;
+use crate::connections::ClientAddress;
 use crate::domain::Actor;
 use crate::graphql::Transport;
+use crate::graphql::account::ClientIp;
 use crate::graphql::write::RequestId;
 
 pub(super) async fn post(
     State(state): State<AppState>,
     Extension(request_id): Extension<tower_http::request_id::RequestId>,
+    client: Option<Extension<ClientAddress>>,
     headers: HeaderMap,
     request: Request,
 ) -> Response {
@@ -76,6 +79,7 @@ pub(super) async fn post(
     };
     let call = Call {
         request_id: middleware::request_id(&request_id),
+        client: client.map(|Extension(ClientAddress(ip))| ClientIp(ip)),
         transport: Transport::Post,
         media,
         batch,
@@ -89,6 +93,7 @@ pub(super) async fn post(
 pub(super) async fn get(
     State(state): State<AppState>,
     Extension(request_id): Extension<tower_http::request_id::RequestId>,
+    client: Option<Extension<ClientAddress>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -110,6 +115,7 @@ pub(super) async fn get(
         Ok(request) => {
             let call = Call {
                 request_id: middleware::request_id(&request_id),
+                client: client.map(|Extension(ClientAddress(ip))| ClientIp(ip)),
                 transport: Transport::Get,
                 media,
                 batch: false,
@@ -128,6 +134,8 @@ pub(super) async fn get(
 /// How one HTTP request asks for its operations to be run and answered.
 struct Call {
     request_id: RequestId,
+    /// The client's address, when the connection layer knows it (sign-in waits).
+    client: Option<ClientIp>,
     transport: Transport,
     /// The negotiated media type of the answer.
     media: Media,
@@ -205,7 +213,10 @@ async fn run(
     let mut not_allowed = false;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
-        let request = request.data(call.request_id.clone());
+        let mut request = request.data(call.request_id.clone());
+        if let Some(client) = call.client {
+            request = request.data(client);
+        }
         let executed = state
             .api
             .execute(actor.clone(), call.transport, request)

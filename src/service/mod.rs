@@ -1,10 +1,12 @@
 //! The operations behind the API, over any sea-orm connection (`&impl ConnectionTrait`, so a
 //! transaction works as well as the pool). Business rules live here; GraphQL lives elsewhere.
 
+pub mod accounts;
 pub mod cities;
 pub mod coverage;
 pub mod export;
 pub mod import;
+pub mod passwords;
 pub mod pilots;
 pub mod publications;
 pub mod returns;

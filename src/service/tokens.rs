@@ -1,10 +1,13 @@
-//! API tokens: creation (the secret is shown once and stored only as a hash), listing,
-//! revocation, and authentication of a presented secret.
+//! Bearer credentials: programs' API tokens and people's sessions ([`super::accounts`]), one
+//! table. Creation (the secret is shown once and stored only as a hash), listing, rotation,
+//! revocation, and authentication of a presented secret: live, not revoked, not expired, and for
+//! a session not idle for longer than its limit.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
-use entity::{Role, api_token, city};
+use chrono::{DateTime, Utc};
+use entity::{CredentialKind, Role, api_token, city};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use sea_orm::sea_query::Expr;
@@ -51,12 +54,24 @@ pub fn hash_secret(secret: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Creates a token. City staff need an existing city; administrators take none.
+/// Creates an API token that never expires (the command line's, and tests'). City staff need an
+/// existing city; administrators take none.
 pub async fn create(
     db: &impl ConnectionTrait,
     name: &str,
     role: Role,
     city_code: Option<&str>,
+) -> AppResult<NewToken> {
+    create_expiring(db, name, role, city_code, None).await
+}
+
+/// Creates an API token ending at `expires_at` (none: never).
+pub async fn create_expiring(
+    db: &impl ConnectionTrait,
+    name: &str,
+    role: Role,
+    city_code: Option<&str>,
+    expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<NewToken> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -69,18 +84,41 @@ pub async fn create(
             "a token name must not contain control characters".into(),
         ));
     }
-    let city_code = match (role, city_code) {
-        (Role::Admin, None) => None,
-        (Role::Admin, Some(_)) => {
-            return Err(AppError::BadUserInput(
-                "an admin token is not bound to a city".into(),
-            ));
-        }
-        (Role::CityStaff, None) => {
-            return Err(AppError::BadUserInput(
-                "a city-staff token needs --city".into(),
-            ));
-        }
+    let city_code = city_of(db, role, city_code).await?;
+    if expires_at.is_some_and(|at| at <= crate::domain::now()) {
+        return Err(AppError::BadUserInput(
+            "a token's expiry must be in the future".into(),
+        ));
+    }
+    issue(
+        db,
+        Issue {
+            name,
+            role,
+            city_code: city_code.as_deref(),
+            kind: CredentialKind::ApiToken,
+            account_id: None,
+            expires_at,
+            idle_secs: None,
+        },
+    )
+    .await
+}
+
+/// The city a `role` is bound to, checked: city staff need an existing city, administrators none.
+pub async fn city_of(
+    db: &impl ConnectionTrait,
+    role: Role,
+    city_code: Option<&str>,
+) -> AppResult<Option<String>> {
+    match (role, city_code) {
+        (Role::Admin, None) => Ok(None),
+        (Role::Admin, Some(_)) => Err(AppError::BadUserInput(
+            "an administrator is not bound to a city".into(),
+        )),
+        (Role::CityStaff, None) => Err(AppError::BadUserInput(
+            "city staff need their city's code".into(),
+        )),
         (Role::CityStaff, Some(code)) => {
             if city::Entity::find_by_id(code.to_owned())
                 .one(db)
@@ -91,25 +129,85 @@ pub async fn create(
                     "there is no city with code {code}"
                 )));
             }
-            Some(code.to_owned())
+            Ok(Some(code.to_owned()))
         }
-    };
+    }
+}
+
+/// A credential to store, its fields checked by the caller.
+pub struct Issue<'a> {
+    /// Its name, as the audit trail shows it.
+    pub name: &'a str,
+    /// What it may do.
+    pub role: Role,
+    /// The city of city staff.
+    pub city_code: Option<&'a str>,
+    /// A program's token or a person's session.
+    pub kind: CredentialKind,
+    /// The session's account.
+    pub account_id: Option<i64>,
+    /// When it ends (none: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A session's idle limit.
+    pub idle_secs: Option<i32>,
+}
+
+/// A new random secret: 256 bits, base64url, prefixed.
+fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     StdRng::from_os_rng().fill_bytes(&mut bytes);
-    let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Stores `issue` with a new secret; the secret is returned once.
+pub async fn issue(db: &impl ConnectionTrait, issue: Issue<'_>) -> AppResult<NewToken> {
+    let secret = new_secret();
     let token = api_token::ActiveModel {
         id: NotSet,
-        name: Set(name.to_owned()),
-        role: Set(role),
-        city_code: Set(city_code),
+        name: Set(issue.name.to_owned()),
+        role: Set(issue.role),
+        city_code: Set(issue.city_code.map(str::to_owned)),
         secret_hash: Set(hash_secret(&secret)),
         created_at: Set(crate::domain::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        kind: Set(issue.kind),
+        account_id: Set(issue.account_id),
+        expires_at: Set(issue.expires_at),
+        idle_secs: Set(issue.idle_secs),
     }
     .insert(db)
     .await?;
     Ok(NewToken { token, secret })
+}
+
+/// Gives API token `id` a new secret (shown once); the old one stops working at once. A revoked
+/// or expired token, or a session, cannot be rotated.
+pub async fn rotate(db: &impl ConnectionTrait, id: i64) -> AppResult<NewToken> {
+    let token = api_token::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|t| t.kind == CredentialKind::ApiToken)
+        .ok_or_else(|| AppError::NotFound(format!("there is no API token with id {id}")))?;
+    if !is_valid(&token, crate::domain::now()) {
+        return Err(AppError::BadUserInput(format!(
+            "token {id} is revoked or expired: make a new one"
+        )));
+    }
+    let secret = new_secret();
+    let mut active: api_token::ActiveModel = token.into();
+    active.secret_hash = Set(hash_secret(&secret));
+    let token = active.update(db).await?;
+    Ok(NewToken { token, secret })
+}
+
+/// Whether `token` works at `now`: not revoked, not expired, and (a session) not idle too long.
+pub fn is_valid(token: &api_token::Model, now: DateTime<Utc>) -> bool {
+    let idle_ok = token.idle_secs.is_none_or(|secs| {
+        let last = token.last_used_at.unwrap_or(token.created_at);
+        now - last < Duration::seconds(i64::from(secs))
+    });
+    token.revoked_at.is_none() && token.expires_at.is_none_or(|at| now < at) && idle_ok
 }
 
 /// Every token, oldest first (hashes included; callers show what they need).
@@ -134,16 +232,20 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> AppResult<api_token::
     Ok(active.update(db).await?)
 }
 
-/// Whether token `id` exists and is not revoked.
+/// Whether token `id` exists and works now (not revoked, not expired).
 pub async fn is_live(db: &impl ConnectionTrait, id: i64) -> AppResult<bool> {
+    let now = crate::domain::now();
     Ok(api_token::Entity::find_by_id(id)
         .one(db)
         .await?
-        .is_some_and(|token| token.revoked_at.is_none()))
+        .is_some_and(|token| {
+            // A socket is in use while it is open: its session's idle limit does not apply.
+            token.revoked_at.is_none() && token.expires_at.is_none_or(|at| now < at)
+        }))
 }
 
-/// The live (not revoked) token whose secret this is, if any. Refreshes `last_used_at` at most
-/// once a minute.
+/// The working credential whose secret this is, if any ([`is_valid`]). Refreshes `last_used_at`
+/// at most once a minute (for a session, at most once a quarter of its idle limit).
 pub async fn authenticate(
     db: &impl ConnectionTrait,
     secret: &str,
@@ -157,10 +259,13 @@ pub async fn authenticate(
         return Ok(None);
     };
     let now = crate::domain::now();
-    if token
-        .last_used_at
-        .is_none_or(|at| now - at > LAST_USED_RESOLUTION)
-    {
+    if !is_valid(&token, now) {
+        return Ok(None);
+    }
+    let resolution = token.idle_secs.map_or(LAST_USED_RESOLUTION, |secs| {
+        LAST_USED_RESOLUTION.min(Duration::seconds(i64::from(secs) / 4))
+    });
+    if token.last_used_at.is_none_or(|at| now - at > resolution) {
         api_token::Entity::update_many()
             .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
             .filter(api_token::Column::Id.eq(token.id))
@@ -184,6 +289,10 @@ mod tests {
                 created_at: chrono::Utc::now(),
                 last_used_at: None,
                 revoked_at: None,
+                kind: entity::CredentialKind::ApiToken,
+                account_id: None,
+                expires_at: None,
+                idle_secs: None,
             },
             secret: "cov_secret".into(),
         };

@@ -293,3 +293,95 @@ fn export_and_import_run_on_the_server_and_name_the_cli_in_the_revisions() {
     });
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The first administrator is made on the server, on an empty database: `account create` prints
+/// a one-time password on its last line, and the person signs in with it, choosing their own.
+/// `account list` and `token list` print aligned columns; an old token lists with "no expiry".
+#[tokio::test]
+async fn the_first_administrator_is_made_on_the_command_line_and_signs_in() {
+    let (dir, url) = temp_sqlite("account");
+    let made = binary()
+        .args([
+            "account",
+            "create",
+            "--login",
+            "admin",
+            "--display-name",
+            "省科协管理员",
+        ])
+        .args(["--role", "admin", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&made.stdout).to_string();
+    let password = stdout.lines().last().unwrap_or_default().to_owned();
+    assert_eq!(password.len(), 16, "{stdout}");
+    crate::helpers::binary_token(
+        &url,
+        &[
+            "--role",
+            "city-staff",
+            "--city",
+            "410800",
+            "--name",
+            "Jiaozuo office",
+        ],
+    );
+    for (what, header) in [("account", "login"), ("token", "  id")] {
+        let listed = binary()
+            .args([what, "list", "--database-url", &url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&listed.stdout).to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() >= 2 && lines[0].starts_with(header), "{text}");
+        // Aligned: every column but the last starts where the header's does.
+        let last = lines[0].rfind("  ").unwrap_or_default();
+        for line in &lines[1..] {
+            assert_eq!(&line[last..last + 2], "  ", "{text}");
+        }
+        if what == "token" {
+            assert!(lines[1].contains("no expiry"), "{text}");
+        }
+    }
+
+    let (mut child, addr) = crate::helpers::spawn_binary(&url);
+    let sign_in = serde_json::json!({
+        "query": "mutation($i: SignInInput!) { signIn(input: $i) { session { token } userErrors { code } } }",
+        "variables": { "i": { "login": "admin", "password": password, "newPassword": "省科协的新密码-2026" } }
+    });
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .json(&sign_in)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = body["data"]["signIn"]["session"]["token"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(session.starts_with("cov_"), "{body}");
+    let viewer: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(session)
+        .json(&serde_json::json!({ "query": "{ viewer { name role credential } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        viewer["data"]["viewer"],
+        serde_json::json!({ "name": "省科协管理员 (admin)", "role": "ADMIN", "credential": "SESSION" })
+    );
+    child.kill().ok();
+    child.wait().ok();
+    std::fs::remove_dir_all(dir).ok();
+}

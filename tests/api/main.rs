@@ -4,6 +4,7 @@
 // A failed expectation in a test should panic with its message: that is the report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod browser;
 mod cache;
 mod cities;

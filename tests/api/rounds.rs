@@ -3,7 +3,7 @@
 //! save, an import), by anyone, and changes nothing; each step is a revision.
 
 use entity::Role;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_codes, token, user_errors};
@@ -271,10 +271,21 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
     coverage_api::seed::report::load_unpublished_if_empty(&old.conn)
         .await
         .unwrap();
-    let admin = coverage_api::service::tokens::create(&old.conn, "admin", Role::Admin, None)
+    // A token in that release's shape (no kind, no expiry): it keeps working after the upgrade.
+    let admin = "cov_an-administrator-of-the-previous-release";
+    let hash = coverage_api::service::tokens::hash_secret(admin);
+    let now = if old.conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        "now()"
+    } else {
+        "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"
+    };
+    old.conn
+        .execute_unprepared(&format!(
+            "INSERT INTO api_tokens (name, role, city_code, secret_hash, created_at) \
+             VALUES ('admin', 'ADMIN', NULL, '{hash}', {now})"
+        ))
         .await
-        .unwrap()
-        .secret;
+        .unwrap();
     let before = entity::revision::Entity::find()
         .all(&old.conn)
         .await
@@ -286,13 +297,19 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
     let send = |query: &str| {
         client
             .post(format!("http://{addr}/graphql"))
-            .bearer_auth(&admin)
+            .bearer_auth(admin)
             .json(&json!({ "query": query }))
     };
     let opened = crate::helpers::json_of(send(
         "mutation { openRound(input: { period: 2024 }) { revision { number } userErrors { code } } }",
     ))
     .await;
+    let viewer = crate::helpers::json_of(send("{ viewer { credential expiresAt } }")).await;
+    assert_eq!(
+        viewer["data"]["viewer"],
+        json!({ "credential": "API_TOKEN", "expiresAt": null }),
+        "an old token is a program's, with no expiry"
+    );
     server.kill().ok();
     server.wait().ok();
     assert_eq!(

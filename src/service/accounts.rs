@@ -1,0 +1,457 @@
+//! People's accounts and their sign-ins.
+//!
+//! An administrator creates an account (a login, a display name, a role and a city for city
+//! staff) with a one-time password the person changes at first sign-in. Signing in with the
+//! right password gives a **session**: a bearer credential in the tokens' table
+//! ([`tokens::issue`]), so that every path that takes a token takes it the same way, named after
+//! the person in the audit trail ("张三 (zhangsan)"), ending after an idle and an absolute limit,
+//! by signing out, or when an administrator disables the account (every session at once).
+//! Wrong passwords earn waits ([`super::passwords::Attempts`]); an unknown login and a wrong
+//! password get the same answer.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::{CredentialKind, Role, account, api_token};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+
+use super::passwords::{AttemptKey, Attempts, Busy, Passwords};
+use super::tokens::{self, Issue, NewToken, city_of};
+use crate::code::Code;
+use crate::error::{AppError, AppResult};
+
+/// The shortest password a person may choose.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// The longest password (Argon2 takes any length; this bounds the work a request brings).
+pub const MAX_PASSWORD_CHARS: usize = 200;
+/// The longest login.
+pub const MAX_LOGIN_CHARS: usize = 64;
+/// The longest display name.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// How long sessions last: after `idle` without use, and at most `max` after signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Seconds without use that end a session.
+    pub idle_secs: u32,
+    /// Seconds after sign-in that end it whatever its use.
+    pub max_secs: u32,
+}
+
+/// What accounts need at run time (cheap to clone): the hasher, the waits, the limits.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    /// The instance's password hasher.
+    pub passwords: Passwords,
+    /// Wrong sign-ins and their waits.
+    pub attempts: Attempts,
+    /// How long sessions last.
+    pub sessions: SessionLimits,
+}
+
+/// A refusal of a sign-in or a password change, for its `userErrors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The input field it concerns.
+    pub field: &'static str,
+    /// For programs.
+    pub code: Code,
+    /// For people.
+    pub message: String,
+}
+
+fn refused(field: &'static str, code: Code, message: impl Into<String>) -> Refused {
+    Refused {
+        field,
+        code,
+        message: message.into(),
+    }
+}
+
+impl From<Busy> for Refused {
+    fn from(_: Busy) -> Self {
+        refused(
+            "password",
+            Code::Busy,
+            "every place for checking passwords on this server is taken; try again in a few seconds",
+        )
+    }
+}
+
+/// A new account and the one-time password to hand to its person (shown once).
+pub struct NewAccount {
+    /// As stored.
+    pub account: account::Model,
+    /// To be changed at first sign-in.
+    pub password: String,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("account", &self.account)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The login as stored and compared: trimmed, lower-case.
+pub fn normal_login(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+fn login_error(login: &str) -> Option<String> {
+    let fine = (2..=MAX_LOGIN_CHARS).contains(&login.chars().count())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    (!fine).then(|| {
+        format!(
+            "a login has 2 to {MAX_LOGIN_CHARS} characters: lower-case letters, digits, `.`, `_` and `-`"
+        )
+    })
+}
+
+fn password_error(password: &str) -> Option<String> {
+    let n = password.chars().count();
+    (!(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n))
+        .then(|| format!("a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"))
+}
+
+/// A one-time password: 96 random bits, base64url (16 characters).
+fn one_time_password() -> String {
+    let mut bytes = [0u8; 12];
+    StdRng::from_os_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Creates an account with a one-time password. Bad input is `BadUserInput`, a login in use
+/// `BadUserInput` too (with its words), an unknown city `NotFound`.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    accounts: &Accounts,
+    login: &str,
+    display_name: &str,
+    role: Role,
+    city_code: Option<&str>,
+) -> AppResult<NewAccount> {
+    let login = normal_login(login);
+    if let Some(problem) = login_error(&login) {
+        return Err(AppError::BadUserInput(problem));
+    }
+    let display_name = display_name.trim();
+    if display_name.is_empty()
+        || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS
+        || display_name.chars().any(char::is_control)
+    {
+        return Err(AppError::BadUserInput(format!(
+            "a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control characters"
+        )));
+    }
+    let city_code = city_of(db, role, city_code).await?;
+    if account::Entity::find()
+        .filter(account::Column::Login.eq(login.as_str()))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::BadUserInput(format!(
+            "the login {login} is taken"
+        )));
+    }
+    let password = one_time_password();
+    let hash = accounts
+        .passwords
+        .hash(password.clone())
+        .await
+        .map_err(|Busy| AppError::BadUserInput("the server is busy: try again".into()))?
+        .ok_or_else(|| AppError::BadUserInput("the password could not be hashed".into()))?;
+    let account = account::ActiveModel {
+        id: NotSet,
+        login: Set(login),
+        display_name: Set(display_name.to_owned()),
+        role: Set(role),
+        city_code: Set(city_code),
+        password_hash: Set(hash),
+        must_change_password: Set(true),
+        created_at: Set(crate::domain::now()),
+        disabled_at: Set(None),
+        version: Set(1),
+    }
+    .insert(db)
+    .await?;
+    Ok(NewAccount { account, password })
+}
+
+/// Every account, oldest first.
+pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<account::Model>> {
+    Ok(account::Entity::find()
+        .order_by_asc(account::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The account with `login`, if any.
+pub async fn by_login(db: &impl ConnectionTrait, login: &str) -> AppResult<Option<account::Model>> {
+    Ok(account::Entity::find()
+        .filter(account::Column::Login.eq(normal_login(login)))
+        .one(db)
+        .await?)
+}
+
+/// A sign-in as a person sends it.
+pub struct SignIn<'a> {
+    /// The login.
+    pub login: &'a str,
+    /// The password.
+    pub password: &'a str,
+    /// A new password, required when the account's is one-time.
+    pub new_password: Option<&'a str>,
+    /// The client's address, when known.
+    pub client: Option<IpAddr>,
+}
+
+/// Signs in: a session, or why not.
+pub async fn sign_in(
+    db: &impl ConnectionTrait,
+    accounts: &Accounts,
+    input: SignIn<'_>,
+) -> AppResult<Result<NewToken, Refused>> {
+    let login = normal_login(input.login);
+    let mut keys = vec![AttemptKey::Login(login.clone())];
+    keys.extend(input.client.map(AttemptKey::Address));
+    let now = Instant::now();
+    if let Some(left) = accounts.attempts.wait(&keys, now) {
+        metrics::counter!("coverage_api_sign_ins_total", "outcome" => "waiting").increment(1);
+        return Ok(Err(refused(
+            "login",
+            Code::TooManyAttempts,
+            format!(
+                "too many wrong sign-ins: try again in {} seconds",
+                left.as_secs().max(1)
+            ),
+        )));
+    }
+    if input.password.chars().count() > MAX_PASSWORD_CHARS {
+        return Ok(Err(wrong()));
+    }
+    let account = by_login(db, &login).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let right = match accounts
+        .passwords
+        .verify(stored, input.password.to_owned())
+        .await
+    {
+        Ok(right) => right,
+        Err(busy) => return Ok(Err(busy.into())),
+    };
+    let Some(account) = account.filter(|_| right) else {
+        accounts.attempts.failed(&keys, now);
+        metrics::counter!("coverage_api_sign_ins_total", "outcome" => "wrong").increment(1);
+        return Ok(Err(wrong()));
+    };
+    accounts.attempts.succeeded(&keys[0], now);
+    if account.disabled_at.is_some() {
+        metrics::counter!("coverage_api_sign_ins_total", "outcome" => "disabled").increment(1);
+        return Ok(Err(refused(
+            "login",
+            Code::AccountDisabled,
+            "this account is disabled: ask the province's administrator",
+        )));
+    }
+    let account = if account.must_change_password {
+        let Some(new_password) = input.new_password else {
+            return Ok(Err(refused(
+                "newPassword",
+                Code::PasswordChangeRequired,
+                "this password was made for you: choose your own (newPassword) to sign in",
+            )));
+        };
+        match set_password(db, accounts, account, input.password, new_password).await? {
+            Ok(account) => account,
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    } else {
+        account
+    };
+    let session = issue_session(db, accounts.sessions, &account).await?;
+    metrics::counter!("coverage_api_sign_ins_total", "outcome" => "ok").increment(1);
+    Ok(Ok(session))
+}
+
+fn wrong() -> Refused {
+    refused(
+        "password",
+        Code::InvalidCredentials,
+        "the login or the password is wrong",
+    )
+}
+
+/// A session for `account`: named after the person, bound to its role and city.
+async fn issue_session(
+    db: &impl ConnectionTrait,
+    limits: SessionLimits,
+    account: &account::Model,
+) -> AppResult<NewToken> {
+    let now = crate::domain::now();
+    tokens::issue(
+        db,
+        Issue {
+            name: &session_name(account),
+            role: account.role,
+            city_code: account.city_code.as_deref(),
+            kind: CredentialKind::Session,
+            account_id: Some(account.id),
+            expires_at: Some(now + chrono::Duration::seconds(i64::from(limits.max_secs))),
+            idle_secs: i32::try_from(limits.idle_secs).ok(),
+        },
+    )
+    .await
+}
+
+/// How the audit trail names a person: "张三 (zhangsan)".
+pub fn session_name(account: &account::Model) -> String {
+    format!("{} ({})", account.display_name, account.login)
+}
+
+/// Checks `new` and stores its hash for `account` (the old one no longer needed); ends no session.
+async fn set_password(
+    db: &impl ConnectionTrait,
+    accounts: &Accounts,
+    account: account::Model,
+    old: &str,
+    new: &str,
+) -> AppResult<Result<account::Model, Refused>> {
+    if let Some(problem) = password_error(new) {
+        return Ok(Err(refused("newPassword", Code::BadUserInput, problem)));
+    }
+    if new == old {
+        return Ok(Err(refused(
+            "newPassword",
+            Code::BadUserInput,
+            "choose a password other than the one you have",
+        )));
+    }
+    let hash = match accounts.passwords.hash(new.to_owned()).await {
+        Ok(Some(hash)) => hash,
+        Ok(None) => {
+            return Err(AppError::BadUserInput(
+                "the password could not be hashed".into(),
+            ));
+        }
+        Err(busy) => return Ok(Err(busy.into())),
+    };
+    let version = account.version;
+    let mut active: account::ActiveModel = account.into();
+    active.password_hash = Set(hash);
+    active.must_change_password = Set(false);
+    active.version = Set(version + 1);
+    Ok(Ok(active.update(db).await?))
+}
+
+/// Changes the signed-in person's password (`session` is their credential); their other sessions
+/// end, this one stays.
+pub async fn change_password(
+    db: &impl ConnectionTrait,
+    accounts: &Accounts,
+    session: &api_token::Model,
+    old: &str,
+    new: &str,
+) -> AppResult<Result<account::Model, Refused>> {
+    let Some(account) = session_account(db, session).await? else {
+        return Err(AppError::Forbidden(
+            "only a person signed in (a session) has a password to change".into(),
+        ));
+    };
+    let stored = Some(account.password_hash.clone());
+    match accounts.passwords.verify(stored, old.to_owned()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Ok(Err(refused(
+                "oldPassword",
+                Code::InvalidCredentials,
+                "the current password is wrong",
+            )));
+        }
+        Err(busy) => return Ok(Err(busy.into())),
+    }
+    let changed = set_password(db, accounts, account, old, new).await?;
+    if let Ok(account) = &changed {
+        end_sessions(db, account.id, Some(session.id)).await?;
+    }
+    Ok(changed)
+}
+
+/// The account a session belongs to (none for an API token).
+pub async fn session_account(
+    db: &impl ConnectionTrait,
+    credential: &api_token::Model,
+) -> AppResult<Option<account::Model>> {
+    match (credential.kind, credential.account_id) {
+        (CredentialKind::Session, Some(id)) => Ok(account::Entity::find_by_id(id).one(db).await?),
+        _ => Ok(None),
+    }
+}
+
+/// Ends every live session of account `id` but `keep`.
+async fn end_sessions(db: &impl ConnectionTrait, id: i64, keep: Option<i64>) -> AppResult<u64> {
+    let mut ended = api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::RevokedAt,
+            Expr::value(crate::domain::now()),
+        )
+        .filter(api_token::Column::AccountId.eq(id))
+        .filter(api_token::Column::Kind.eq(CredentialKind::Session))
+        .filter(api_token::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        ended = ended.filter(api_token::Column::Id.ne(keep));
+    }
+    Ok(ended.exec(db).await?.rows_affected)
+}
+
+/// Disables the account with `login` and ends every session of it, at once and together.
+pub async fn disable(
+    db: &sea_orm::DatabaseConnection,
+    login: &str,
+) -> AppResult<(account::Model, u64)> {
+    let txn = db.begin().await?;
+    let Some(account) = by_login(&txn, login).await? else {
+        return Err(AppError::NotFound(format!(
+            "there is no account with the login {}",
+            normal_login(login)
+        )));
+    };
+    let account = if account.disabled_at.is_some() {
+        account
+    } else {
+        let version = account.version;
+        let mut active: account::ActiveModel = account.into();
+        active.disabled_at = Set(Some(crate::domain::now()));
+        active.version = Set(version + 1);
+        active.update(&txn).await?
+    };
+    let ended = end_sessions(&txn, account.id, None).await?;
+    txn.commit().await?;
+    Ok((account, ended))
+}
+
+/// When a session ends at the latest, for `viewer`: its absolute limit or its idle limit from
+/// now, whichever comes first; a token's expiry.
+pub fn ends_at(credential: &api_token::Model, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let idle = credential
+        .idle_secs
+        .map(|secs| now + chrono::Duration::seconds(i64::from(secs)));
+    match (credential.expires_at, idle) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

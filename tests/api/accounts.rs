@@ -1,0 +1,416 @@
+//! People sign in as themselves, through the real server: an administrator makes an account
+//! with a one-time password, the person chooses their own at first sign-in and gets a session
+//! that every path takes as it takes a token, bound to their city and role, named in the audit
+//! trail; sessions end when idle, at their limit, on signing out and when the account is
+//! disabled; wrong passwords get one answer, are counted and earn a wait; API tokens expire,
+//! rotate and are revoked.
+
+use entity::Role;
+use sea_orm::{ConnectionTrait, DbBackend};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, token, user_errors};
+
+const CREATE: &str = "mutation($input: CreateAccountInput!) { createAccount(input: $input) {
+    account { login displayName role cityCode mustChangePassword disabledAt } initialPassword
+    userErrors { field code message } } }";
+
+const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) {
+    session { token expiresAt idleSecs } userErrors { field code message } } }";
+
+const VIEWER: &str = "{ viewer { name role cityCode credential } }";
+
+/// Makes Zhang San's account for Jiaozuo; the one-time password.
+async fn zhang_san(app: &TestApp, admin: &str) -> String {
+    let created = app
+        .query_as(
+            Some(admin),
+            CREATE,
+            json!({ "input": { "login": "ZhangSan", "displayName": "张三", "role": "CITY_STAFF",
+                "cityCode": "410800" } }),
+        )
+        .await;
+    let payload = &created["data"]["createAccount"];
+    assert_eq!(payload["userErrors"], json!([]), "{created}");
+    assert_eq!(
+        payload["account"],
+        json!({ "login": "zhangsan", "displayName": "张三", "role": "CITY_STAFF",
+            "cityCode": "410800", "mustChangePassword": true, "disabledAt": null })
+    );
+    payload["initialPassword"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `signIn`'s payload.
+async fn sign_in(app: &TestApp, login: &str, password: &str, new_password: Option<&str>) -> Value {
+    let input = json!({ "login": login, "password": password, "newPassword": new_password });
+    let answer = app.query_as(None, SIGN_IN, json!({ "input": input })).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    answer["data"]["signIn"].clone()
+}
+
+/// Signs Zhang San in for the first time (choosing "我的新密码-2024"); the session's secret.
+async fn first_sign_in(app: &TestApp, admin: &str) -> String {
+    let once = zhang_san(app, admin).await;
+    let signed = sign_in(app, "zhangsan", &once, Some("我的新密码-2024")).await;
+    assert_eq!(signed["userErrors"], json!([]), "{signed}");
+    signed["session"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn codes(payload: &Value) -> Vec<Value> {
+    user_errors(payload).iter().map(|e| e[1].clone()).collect()
+}
+
+#[tokio::test]
+async fn a_person_chooses_a_password_at_first_sign_in_and_acts_as_themselves_for_their_city_only() {
+    let app = TestApp::spawn().await;
+    app.open_rounds(&[2024]).await;
+    let admin = app.admin_token().await;
+    let once = zhang_san(&app, &admin).await;
+    assert_eq!(once.len(), 16, "96 random bits");
+
+    // The one-time password signs in only with a password of the person's own.
+    let first = sign_in(&app, "zhangsan", &once, None).await;
+    assert_eq!(first["session"], Value::Null);
+    assert_eq!(codes(&first), [json!("PASSWORD_CHANGE_REQUIRED")]);
+    let short = sign_in(&app, "zhangsan", &once, Some("short")).await;
+    assert_eq!(codes(&short), [json!("BAD_USER_INPUT")]);
+    let signed = sign_in(&app, "ZhangSan", &once, Some("我的新密码-2024")).await;
+    assert_eq!(signed["userErrors"], json!([]), "{signed}");
+    assert_eq!(signed["session"]["idleSecs"], 1800);
+    let session = signed["session"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        session.starts_with("cov_"),
+        "a bearer secret like a token's"
+    );
+    // The one-time password is spent.
+    let again = sign_in(&app, "zhangsan", &once, Some("another-new-one")).await;
+    assert_eq!(codes(&again), [json!("INVALID_CREDENTIALS")]);
+
+    let viewer = app.query_as(Some(&session), VIEWER, json!({})).await;
+    assert_eq!(
+        viewer["data"]["viewer"],
+        json!({ "name": "张三 (zhangsan)", "role": "CITY_STAFF", "cityCode": "410800",
+            "credential": "SESSION" })
+    );
+
+    // Over the WebSocket too: the session hears its city's return steps.
+    let mut ws = crate::ws_client::WsClient::connect(
+        &app.addr.to_string(),
+        crate::ws_client::Protocol::TransportWs,
+        json!({ "authorization": format!("Bearer {session}") }),
+    )
+    .await;
+    ws.subscribe(
+        "r",
+        "subscription { returnStatusChanged(period: 2024) { cityReturn { status } } }",
+        json!({}),
+    )
+    .await;
+    app.until_subscribers(1).await;
+
+    // Their city's figure: written, and the audit trail names the person.
+    let save = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
+        revision { actor { name } } userErrors { code } } }";
+    let figures = |city: &str| {
+        json!({ "input": { "cityCode": city, "branchType": "ENTERPRISE", "period": 2024,
+            "branchCount": 700, "eligibleCount": 1000, "source": "2024年度年报" } })
+    };
+    let saved = app.query_as(Some(&session), save, figures("410800")).await;
+    assert_eq!(
+        saved["data"]["updateCoverage"],
+        json!({ "revision": { "actor": { "name": "张三 (zhangsan)" } }, "userErrors": [] })
+    );
+    assert_eq!(
+        ws.payload("r").await,
+        json!({ "data": { "returnStatusChanged": { "cityReturn": { "status": "DRAFT" } } } })
+    );
+    // Another city's, or an administrator's step: refused, on every path.
+    let other = app.query_as(Some(&session), save, figures("410900")).await;
+    assert_eq!(
+        crate::helpers::error_codes(&other),
+        [json!("FORBIDDEN")],
+        "{other}"
+    );
+    let open = app
+        .query_as(
+            Some(&session),
+            "mutation { openRound(input: { period: 2025 }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        crate::helpers::error_codes(&open),
+        [json!("FORBIDDEN")],
+        "{open}"
+    );
+    let accounts = app
+        .query_as(Some(&session), "{ accounts { login } }", json!({}))
+        .await;
+    assert_eq!(crate::helpers::error_codes(&accounts), [json!("FORBIDDEN")]);
+    let (status, _) = crate::sheets::import(
+        &app,
+        Some(&session),
+        "城市代码,组织类型,年度,组织数,应建单位数,来源\n410900,企业科协,2024,1,2,x\n".into(),
+        false,
+        "other.csv",
+    )
+    .await;
+    assert_eq!(status, 403, "an import of another city's figures");
+    let template = app
+        .client
+        .get(app.url("/export/template.xlsx?city=410900&period=2024"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(template.status(), 403, "another city's draft");
+
+    // Signing out ends the session on every path.
+    let out = app
+        .query_as(Some(&session), "mutation { signOut { done } }", json!({}))
+        .await;
+    assert_eq!(out["data"]["signOut"]["done"], true, "{out}");
+    let after = app.query_as(Some(&session), VIEWER, json!({})).await;
+    assert_eq!(
+        crate::helpers::error_codes(&after),
+        [json!("UNAUTHENTICATED")]
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_get_one_answer_are_counted_and_earn_a_wait() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let once = zhang_san(&app, &admin).await;
+    let unknown = sign_in(&app, "nobody", "whatever-it-is", None).await;
+    let wrong = sign_in(&app, "zhangsan", "not-the-password", None).await;
+    assert_eq!(
+        unknown, wrong,
+        "an unknown login and a wrong password: one answer"
+    );
+    assert_eq!(
+        wrong,
+        json!({ "session": null, "userErrors": [{ "field": ["input", "password"],
+            "code": "INVALID_CREDENTIALS", "message": "the login or the password is wrong" }] })
+    );
+    // The address has failed twice, the account once: three more are free, the next is the
+    // sixth of the address and earns a wait, which even the right password then meets.
+    for _ in 0..3 {
+        let wrong = sign_in(&app, "zhangsan", "not-the-password", None).await;
+        assert_eq!(codes(&wrong), [json!("INVALID_CREDENTIALS")]);
+    }
+    let sixth = sign_in(&app, "zhangsan", "not-the-password", None).await;
+    assert_eq!(codes(&sixth), [json!("INVALID_CREDENTIALS")]);
+    let right = sign_in(&app, "zhangsan", &once, Some("我的新密码-2024")).await;
+    assert_eq!(codes(&right), [json!("TOO_MANY_ATTEMPTS")], "{right}");
+    let metrics = crate::metrics::metrics(&app).await;
+    let value = |name: &str| {
+        metrics
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or_default()
+    };
+    assert!(
+        value("coverage_api_sign_ins_total{outcome=\"waiting\"}") >= 1.0,
+        "{metrics:?}"
+    );
+    assert!(value("coverage_api_sign_ins_total{outcome=\"wrong\"}") >= 5.0);
+    assert!(value("coverage_api_sign_in_waiting") >= 1.0);
+}
+
+/// Sets a column of credential `secret`'s row (by its hash) to `value` (SQL).
+async fn set_credential(app: &TestApp, secret: &str, column: &str, value: &str) {
+    // The hash is base64url: nothing in it needs quoting.
+    let hash = coverage_api::service::tokens::hash_secret(secret);
+    app.db
+        .conn
+        .execute_unprepared(&format!(
+            "UPDATE api_tokens SET {column} = {value} WHERE secret_hash = '{hash}'"
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_session_ends_when_idle_at_its_limit_and_when_the_account_is_disabled() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let session = first_sign_in(&app, &admin).await;
+    let works = |s: String| {
+        let app = &app;
+        async move {
+            let v = app.query_as(Some(&s), VIEWER, json!({})).await;
+            v["data"]["viewer"]["credential"] == "SESSION"
+        }
+    };
+    assert!(works(session.clone()).await);
+    let past = if app.db.conn.get_database_backend() == DbBackend::Postgres {
+        "now() - interval '31 minutes'"
+    } else {
+        "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-31 minutes')"
+    };
+    // Unused for 31 minutes (the idle limit is 30): ended.
+    set_credential(&app, &session, "last_used_at", past).await;
+    assert!(!works(session.clone()).await, "idle too long");
+
+    // Past its absolute limit: ended, however recently used.
+    let again = sign_in(&app, "zhangsan", "我的新密码-2024", None).await;
+    let second = again["session"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(works(second.clone()).await);
+    set_credential(&app, &second, "expires_at", past).await;
+    assert!(!works(second).await, "past its limit");
+
+    // Disabled: every session ends at once, and no sign-in works.
+    let third = sign_in(&app, "zhangsan", "我的新密码-2024", None).await;
+    let third = third["session"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let fourth = sign_in(&app, "zhangsan", "我的新密码-2024", None).await;
+    let fourth = fourth["session"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let disabled = app
+        .query_as(
+            Some(&admin),
+            "mutation { disableAccount(input: { login: \"zhangsan\" }) { endedSessions userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        disabled["data"]["disableAccount"],
+        json!({ "endedSessions": 4, "userErrors": [] }),
+        "every session not revoked before, the two that had lapsed included"
+    );
+    assert!(!works(third).await && !works(fourth).await);
+    let refused = sign_in(&app, "zhangsan", "我的新密码-2024", None).await;
+    assert_eq!(codes(&refused), [json!("ACCOUNT_DISABLED")]);
+}
+
+#[tokio::test]
+async fn api_tokens_expire_rotate_and_are_revoked_and_old_ones_never_expire() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let old = token(&app, "Old dashboard build", Role::CityStaff, Some("410800")).await;
+    let create = "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
+        apiToken { id name role cityCode expiresAt } secret userErrors { field code } } }";
+    let too_late = app
+        .query_as(
+            Some(&admin),
+            create,
+            json!({ "input": { "name": "script", "role": "ADMIN", "expiresAt": "2999-01-01T00:00:00Z" } }),
+        )
+        .await;
+    assert_eq!(
+        too_late["data"]["createApiToken"]["userErrors"],
+        json!([{ "field": ["input", "expiresAt"], "code": "BAD_USER_INPUT" }])
+    );
+    let made = app
+        .query_as(
+            Some(&admin),
+            create,
+            json!({ "input": { "name": "Jiaozuo script", "role": "CITY_STAFF", "cityCode": "410800" } }),
+        )
+        .await;
+    let payload = &made["data"]["createApiToken"];
+    assert_eq!(payload["userErrors"], json!([]), "{made}");
+    let id = payload["apiToken"]["id"].clone();
+    let secret = payload["secret"].as_str().unwrap_or_default().to_owned();
+    let expires = payload["apiToken"]["expiresAt"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let in_90_days = (chrono::Utc::now() + chrono::Duration::days(90)).to_rfc3339();
+    assert_eq!(&expires[..10], &in_90_days[..10], "90 days by default");
+    let viewer = app.query_as(Some(&secret), VIEWER, json!({})).await;
+    assert_eq!(viewer["data"]["viewer"]["credential"], "API_TOKEN");
+
+    // Rotated: the new secret works, the old one no longer does.
+    let rotated = app
+        .query_as(
+            Some(&admin),
+            "mutation($id: ID!) { rotateApiToken(input: { id: $id }) { secret userErrors { code } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let fresh = rotated["data"]["rotateApiToken"]["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(fresh.starts_with("cov_") && fresh != secret, "{rotated}");
+    let stale = app.query_as(Some(&secret), VIEWER, json!({})).await;
+    assert_eq!(
+        crate::helpers::error_codes(&stale),
+        [json!("UNAUTHENTICATED")]
+    );
+    assert_eq!(
+        app.query_as(Some(&fresh), VIEWER, json!({})).await["data"]["viewer"]["credential"],
+        "API_TOKEN"
+    );
+    // Listed with their expiries: the token made before expiries existed has none.
+    let listed = app
+        .query_as(
+            Some(&admin),
+            "{ apiTokens { id name expiresAt revokedAt } }",
+            json!({}),
+        )
+        .await;
+    let tokens = listed["data"]["apiTokens"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let old_one = tokens.iter().find(|t| t["name"] == "Old dashboard build");
+    assert_eq!(
+        old_one.map(|t| t["expiresAt"].clone()),
+        Some(Value::Null),
+        "{listed}"
+    );
+    assert!(app.query_as(Some(&old), VIEWER, json!({})).await["data"]["viewer"].is_object());
+
+    // Expired: refused.
+    let past = if app.db.conn.get_database_backend() == DbBackend::Postgres {
+        "now() - interval '1 second'"
+    } else {
+        "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-1 second')"
+    };
+    set_credential(&app, &fresh, "expires_at", past).await;
+    let expired = app.query_as(Some(&fresh), VIEWER, json!({})).await;
+    assert_eq!(
+        crate::helpers::error_codes(&expired),
+        [json!("UNAUTHENTICATED")]
+    );
+
+    // Revoked: refused.
+    let old_id = old_one.map(|t| t["id"].clone()).unwrap_or_default();
+    let revoked = app
+        .query_as(
+            Some(&admin),
+            "mutation($id: ID!) { revokeApiToken(input: { id: $id }) { userErrors { code } } }",
+            json!({ "id": old_id }),
+        )
+        .await;
+    assert_eq!(
+        revoked["data"]["revokeApiToken"]["userErrors"],
+        json!([]),
+        "{revoked}"
+    );
+    let gone = app.query_as(Some(&old), VIEWER, json!({})).await;
+    assert_eq!(
+        crate::helpers::error_codes(&gone),
+        [json!("UNAUTHENTICATED")]
+    );
+}
