@@ -414,3 +414,106 @@ async fn api_tokens_expire_rotate_and_are_revoked_and_old_ones_never_expire() {
         [json!("UNAUTHENTICATED")]
     );
 }
+
+/// In a real browser: the person signs in on the staff page with the one-time password, is asked
+/// for a password of their own, changes a figure, and the page's revisions name them; signing out
+/// ends the session on the server, not only in the page.
+#[tokio::test]
+async fn a_person_signs_in_on_the_staff_page_and_the_revisions_name_them() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("accounts").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    app.open_rounds(&[2024]).await;
+    let admin = app.admin_token().await;
+    let once = zhang_san(&app, &admin).await;
+    let load = crate::browser::LOAD;
+
+    browser.goto(&app.url("/staff")).await;
+    browser.type_into("#login", "zhangsan").await;
+    browser.type_into("#password", &once).await;
+    browser.click("#sign-in").await;
+    let asked = browser
+        .wait_for(
+            "a password of their own is asked for",
+            "!document.getElementById('new-password-label').hidden && \
+             document.getElementById('token-problem').textContent",
+            load,
+        )
+        .await;
+    assert!(
+        asked
+            .as_str()
+            .is_some_and(|t| t.ends_with("(PASSWORD_CHANGE_REQUIRED)")),
+        "{asked}"
+    );
+    browser
+        .screenshot("staff-sign-in-first-time.png", 500)
+        .await;
+    browser.type_into("#new-password", "我的新密码-2024").await;
+    browser.click("#sign-in").await;
+    browser
+        .wait_for(
+            "signed in",
+            "document.body.dataset.state === 'ready' && document.getElementById('who').textContent",
+            load,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('who').textContent")
+            .await,
+        "张三 (zhangsan) · 市科协 (CITY_STAFF) · 焦作"
+    );
+    for (field, value) in [
+        ("branchCount", "700"),
+        ("eligibleCount", "1000"),
+        ("source", "2024年度年报"),
+    ] {
+        browser
+            .type_into(&format!("#ENTERPRISE-{field}"), value)
+            .await;
+    }
+    browser
+        .click("form[data-type=\"ENTERPRISE\"] button[type=submit]")
+        .await;
+    let named = browser
+        .wait_for(
+            "the revision names the person",
+            "document.querySelector('#revisions tbody tr[data-number]') && \
+             document.querySelector('#revisions tbody tr[data-number]').children[1].textContent",
+            load,
+        )
+        .await;
+    assert_eq!(named, "张三 (zhangsan) (CITY_STAFF)");
+    browser.screenshot("staff-signed-in-person.png", 900).await;
+
+    let session = browser
+        .eval("sessionStorage.getItem('coverage-api.token')")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(session.starts_with("cov_"));
+    browser.click("#sign-out").await;
+    browser
+        .wait_for(
+            "signed out",
+            "document.body.dataset.state === 'signed-out'",
+            load,
+        )
+        .await;
+    // The page's sign-out reached the server before the secret is tried again.
+    let mut ended = false;
+    for _ in 0..40 {
+        let viewer = app.query_as(Some(&session), VIEWER, json!({})).await;
+        if crate::helpers::error_codes(&viewer) == [json!("UNAUTHENTICATED")] {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ended, "signing out ends the session on the server");
+    browser.assert_clean(&app.addr.to_string()).await;
+}

@@ -6,6 +6,7 @@
 // (`returnStatusChanged`). What the server refuses is shown in its words.
 
 import * as Cov from './common.js';
+import * as SignIn from './signin.js';
 import { $, el } from './common.js';
 
 const TOKEN_KEY = 'coverage-api.token';
@@ -58,7 +59,7 @@ async function signIn(secret) {
   sessionStorage.setItem(TOKEN_KEY, token);
   types = Cov.branchTypes(response.data);
   $('who').textContent = `${viewer.name} · ${Cov.t(viewer.role)}`;
-  for (const id of ['token-label', 'sign-in']) $(id).hidden = true;
+  SignIn.showForm(false);
   $('sign-out').hidden = false;
   $('work').hidden = false;
   const years = new Set([...response.data.periods, ...response.data.rounds.map((r) => r.period)]);
@@ -201,11 +202,9 @@ function listen() {
   }, { Authorization: `Bearer ${token}` });
 }
 
-$('signin').addEventListener('submit', (event) => {
-  event.preventDefault();
-  signIn($('token').value.trim());
-});
-$('sign-out').addEventListener('click', () => {
+SignIn.wire(signIn);
+$('sign-out').addEventListener('click', async () => {
+  await SignIn.signOut(token);
   sessionStorage.removeItem(TOKEN_KEY);
   window.location.reload();
 });

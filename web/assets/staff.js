@@ -1,5 +1,5 @@
-// The city-staff page at /staff: sign in with a token (kept in this tab's sessionStorage only,
-// never a cookie or localStorage), see who you are, a city's records for a year with version and
+// The city-staff page at /staff: sign in with a login and password or a token (signin.js; the
+// secret kept in this tab's sessionStorage only, never a cookie or localStorage), see who you are, a city's records for a year with version and
 // source, change the counts, a stated rate with its scope (口径) and the source, save with the
 // version you read; what the server refuses is shown beside the field in the server's own words,
 // and on VERSION_CONFLICT the stored figures beside yours, with a choice. In a round: the
@@ -9,6 +9,7 @@
 
 import * as Cov from './common.js';
 import { $, el } from './common.js';
+import * as SignIn from './signin.js';
 import * as Upload from './upload.js';
 
 const TOKEN_KEY = 'coverage-api.token';
@@ -197,18 +198,20 @@ async function signIn(secret) {
 }
 
 function signOut() {
+  SignIn.signOut(token);
   sessionStorage.removeItem(TOKEN_KEY);
   token = null;
   viewer = null;
   $('work').hidden = true;
   showSignedIn(false);
   document.body.dataset.state = 'signed-out';
-  $('token').focus();
+  $('login').focus();
 }
 
-/** Signed in, the token field gives way to a sign-out button. */
+/** Signed in, the sign-in fields give way to a sign-out button. */
 function showSignedIn(yes) {
-  for (const id of ['token-label', 'sign-in', 'token-help']) $(id).hidden = yes;
+  SignIn.showForm(!yes);
+  $('token-help').hidden = yes;
   $('sign-out').hidden = !yes;
 }
 
@@ -572,10 +575,7 @@ function drawRevisions() {
   document.querySelector('#revisions tbody').replaceChildren(...rows);
 }
 
-$('signin').addEventListener('submit', (event) => {
-  event.preventDefault();
-  signIn($('token').value.trim());
-});
+SignIn.wire(signIn);
 $('sign-out').addEventListener('click', signOut);
 $('city').addEventListener('change', load);
 $('period').addEventListener('change', load);

@@ -1,0 +1,71 @@
+// The pages' sign-in form: a person's login and password (a session; at first sign-in the
+// person chooses a password of their own), or a program's API token pasted in. Either way the
+// page then holds one bearer secret, in this tab's sessionStorage only, and sends it on every
+// request as before. Refusals are the server's own words and codes.
+
+import * as Cov from './common.js';
+import { $ } from './common.js';
+
+const SIGN_IN = `mutation PageSignIn($input: SignInInput!) {
+  signIn(input: $input) { session { token } userErrors { field message code } }
+}`;
+
+function problem(text) {
+  const line = $('token-problem');
+  delete line.dataset.t;
+  line.textContent = text;
+}
+
+/** Wires the form: on submit, a secret (a new session, or the token typed) goes to `use`. */
+export function wire(use) {
+  $('signin').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const login = $('login').value.trim();
+    if (!login) {
+      use($('token').value.trim());
+      return;
+    }
+    const input = { login, password: $('password').value };
+    if (!$('new-password-label').hidden) input.newPassword = $('new-password').value;
+    let response;
+    try {
+      response = await Cov.gql(SIGN_IN, { input });
+    } catch (err) {
+      problem(Cov.t('errNetwork'));
+      return;
+    }
+    const payload = response.data && response.data.signIn;
+    if (!payload) {
+      problem(Cov.describeErrors(response.errors));
+      return;
+    }
+    if (payload.session) {
+      for (const id of ['password', 'new-password', 'token']) $(id).value = '';
+      $('new-password-label').hidden = true;
+      use(payload.session.token);
+      return;
+    }
+    // A one-time password: the person chooses their own, and signs in with both.
+    if (payload.userErrors.some((e) => e.code === 'PASSWORD_CHANGE_REQUIRED')) {
+      $('new-password-label').hidden = false;
+      $('new-password').focus();
+    }
+    problem(payload.userErrors.map((e) => `${e.message} (${e.code})`).join('; '));
+  });
+}
+
+/** The form's fields, hidden once signed in and shown again after. */
+export function showForm(yes) {
+  for (const id of ['login-label', 'password-label', 'token-label', 'sign-in']) $(id).hidden = !yes;
+  if (!yes) $('new-password-label').hidden = true;
+}
+
+/** Ends the session on the server (an API token is only forgotten by the page). */
+export async function signOut(secret) {
+  if (!secret) return;
+  try {
+    await Cov.gql('mutation PageSignOut { signOut { done } }', {}, secret);
+  } catch (err) {
+    // The page forgets the secret anyway.
+  }
+}
