@@ -15,14 +15,24 @@ pub struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     database: DatabaseArgs,
+    /// The server's settings without a subcommand (`coverage-api --addr …`); `serve` takes the
+    /// same after it, and `import` and `account` read theirs from here (or the environment).
     #[command(flatten)]
     serve: ServeArgs,
 }
 
 impl Cli {
+    /// The server's settings: `serve`'s own when given, else those before any subcommand.
+    fn serve_args(&self) -> &ServeArgs {
+        match &self.command {
+            Some(Command::Serve(args)) => args,
+            _ => &self.serve,
+        }
+    }
+
     /// Runtime worker threads asked for, if any (default: one per core).
     pub fn worker_threads(&self) -> Option<usize> {
-        self.serve.worker_threads.map(usize::from)
+        self.serve_args().worker_threads.map(usize::from)
     }
 }
 
@@ -30,7 +40,7 @@ impl Cli {
 enum Command {
     /// Serve the API (the default): migrate, load the report's facts into an empty database,
     /// listen.
-    Serve,
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations (schema only) and exit.
     Migrate,
     /// Print the GraphQL schema (SDL) and exit.
@@ -349,7 +359,10 @@ fn role_name(role: entity::Role) -> &'static str {
 
 /// Runs what the command line asks.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(Box::new(cli.serve.clone())));
+    match command {
         Command::Schema => {
             print!("{}", graphql::sdl());
             Ok(())
@@ -394,13 +407,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = server::prepare_database(&cli.database).await?;
             import_file(&db, &cli.serve, &file, dry_run).await
         }
-        Command::Serve => {
+        Command::Serve(serve) => {
             telemetry::init();
             let db = server::prepare_database(&cli.database).await?;
-            let listener = tokio::net::TcpListener::bind(cli.serve.addr).await?;
+            let listener = tokio::net::TcpListener::bind(serve.addr).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving GraphQL at /graphql");
-            let state = server::state(db, &cli.serve);
-            server::run(listener, state, &cli.serve, server::shutdown_signal()).await?;
+            let state = server::state(db, &serve);
+            server::run(listener, state, &serve, server::shutdown_signal()).await?;
             Ok(())
         }
     }

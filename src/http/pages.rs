@@ -1,6 +1,7 @@
 //! The pages people use, served from files compiled into the binary (`web/pages/`): the live
 //! dashboard at `/`, the city-staff page at `/staff`, the province's review page at `/review`,
-//! GraphiQL at `GET /graphql` (served by [`super`] through [`graphiql`]) and their scripts, styles and vendored third-party
+//! the province's console at `/admin`, GraphiQL at `GET /graphql` (served by [`super`] through
+//! [`graphiql`]) and their scripts, styles and vendored third-party
 //! bundles at `/assets/…` (`web/assets/`). Nothing is fetched from another origin: every page
 //! carries a `Content-Security-Policy` that says so. The pages are clients of the public GraphQL
 //! API like any other; there is no private endpoint for them.
@@ -78,6 +79,10 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route(
             "/review",
             get(|h: HeaderMap| serve(&PAGES, "/review.html", h, Some(PAGE_CSP))),
+        )
+        .route(
+            "/admin",
+            get(|h: HeaderMap| serve(&PAGES, "/admin.html", h, Some(PAGE_CSP))),
         )
         .route(
             "/assets/{*name}",

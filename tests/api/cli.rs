@@ -151,6 +151,30 @@ fn every_command_shows_its_own_description_in_help() {
         seed.starts_with("Migrate the database and fill it with a synthetic data set"),
         "{seed}"
     );
+    // Each subcommand lists its own options (and the database's), not the server's.
+    for args in [
+        &["token", "create", "--help"][..],
+        &["account", "create", "--help"],
+        &["seed-synthetic", "--help"],
+        &["export", "--help"],
+    ] {
+        let text = help(args);
+        assert!(text.contains("--database-url"), "{args:?}: {text}");
+        for server_flag in ["--max-page-size", "--addr", "--session-idle-secs"] {
+            assert!(
+                !text.contains(server_flag),
+                "{args:?} lists {server_flag}: {text}"
+            );
+        }
+    }
+    let create = help(&["account", "create", "--help"]);
+    for own in ["--login", "--display-name", "--role", "--city"] {
+        assert!(create.contains(own), "{create}");
+    }
+    let serve = help(&["serve", "--help"]);
+    for server_flag in ["--max-page-size", "--addr", "--session-idle-secs"] {
+        assert!(serve.contains(server_flag), "{serve}");
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod city;
 mod cli;
 mod conformance;
 mod connections;
+mod console;
 mod crash;
 mod cycle;
 mod fanout;

@@ -1,0 +1,166 @@
+//! The province's console at `/admin`, in a real browser: the administrator creates a city
+//! person's account (the one-time password shown once), the person signs in and changes a
+//! figure, and the console's change feed shows the person's name live; a program's API token is
+//! made and revoked from the page; the feed filters by city.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_live() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("console").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    app.open_rounds(&[2024]).await;
+    let admin = app.admin_token().await;
+    let load = crate::browser::LOAD;
+
+    browser.goto(&app.url("/admin")).await;
+    browser.type_into("#token", &admin).await;
+    browser.click("#sign-in").await;
+    browser
+        .wait_for(
+            "the console is read",
+            "document.body.dataset.state === 'signed-in' && document.querySelector('#feed tbody tr')",
+            load,
+        )
+        .await;
+
+    browser
+        .wait_for(
+            "the console follows the changes live",
+            "document.getElementById('live-state').textContent === '实时更新中'",
+            load,
+        )
+        .await;
+
+    // A city person's account, with its one-time password shown once.
+    browser.type_into("#account-login", "lisi").await;
+    browser.type_into("#account-name", "李四").await;
+    browser
+        .exec(
+            "document.getElementById('account-city').value = arguments[0]; return true;",
+            json!(["410800"]),
+        )
+        .await;
+    browser.click("#new-account button[type=submit]").await;
+    let password = browser
+        .wait_for(
+            "the account is made",
+            "document.getElementById('account-result').dataset.password",
+            load,
+        )
+        .await;
+    let password = password.as_str().unwrap_or_default().to_owned();
+    assert!(
+        browser
+            .eval("document.getElementById('account-result').textContent")
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains(&password) && t.starts_with("已新建账户 lisi")),
+    );
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#accounts tr[data-login=\"lisi\"]').children[4].textContent")
+            .await,
+        "待首次登录"
+    );
+
+    // The person signs in (choosing a password) and changes a figure: the feed names them, live.
+    let signed = app
+        .query_as(
+            None,
+            "mutation($i: SignInInput!) { signIn(input: $i) { session { token } userErrors { code } } }",
+            json!({ "i": { "login": "lisi", "password": password, "newPassword": "李四的新密码-2024" } }),
+        )
+        .await;
+    let session = signed["data"]["signIn"]["session"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(session.starts_with("cov_"), "{signed}");
+    let saved = app
+        .query_as(
+            Some(&session),
+            "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) { userErrors { code } } }",
+            json!({ "input": { "cityCode": "410800", "branchType": "UNIVERSITY", "period": 2024,
+                "branchCount": 5, "eligibleCount": 6, "source": "2024年度年报" } }),
+        )
+        .await;
+    assert_eq!(
+        saved["data"]["updateCoverage"]["userErrors"],
+        json!([]),
+        "{saved}"
+    );
+    let row = browser
+        .wait_for(
+            "the feed hears the change",
+            "(() => { const tr = document.querySelector('#feed tbody tr[data-kind=\"COVERAGE\"]'); \
+               return tr && [tr.children[1].textContent, tr.children[2].textContent, tr.children[3].textContent]; })()",
+            load,
+        )
+        .await;
+    assert_eq!(
+        row,
+        json!([
+            "李四 (lisi)",
+            "焦作 高校科协 2024",
+            "组织数: — → 5; 应建单位数: — → 6; 来源: — → 2024年度年报"
+        ])
+    );
+
+    // A program's token: made (its secret shown once) and revoked from the page.
+    browser.type_into("#token-name", "dashboard build").await;
+    browser.click("#new-token button[type=submit]").await;
+    let made = browser
+        .wait_for(
+            "the token is made",
+            "document.getElementById('token-result').textContent.includes('cov_') && \
+             document.getElementById('token-result').textContent",
+            load,
+        )
+        .await;
+    assert!(
+        made.as_str().is_some_and(|t| t.contains("只显示这一次")),
+        "{made}"
+    );
+    browser.screenshot("console.png", 1100).await;
+    let id = browser
+        .eval("[...document.querySelectorAll('#tokens tbody tr')].pop().dataset.id")
+        .await;
+    let id = id.as_str().unwrap_or_default().to_owned();
+    browser
+        .click(&format!(
+            "#tokens tr[data-id=\"{id}\"] button[data-action=\"revoke\"]"
+        ))
+        .await;
+    browser
+        .wait_for(
+            "the token is revoked",
+            &format!(
+                "document.querySelector('#tokens tr[data-id=\"{id}\"]').children[4].textContent.startsWith('已撤销')"
+            ),
+            load,
+        )
+        .await;
+
+    // The feed filtered to another city holds none of it.
+    browser
+        .exec(
+            "document.getElementById('feed-city').value = arguments[0]; return true;",
+            json!(["410900"]),
+        )
+        .await;
+    browser.click("#feed-filter button[type=submit]").await;
+    browser
+        .wait_for(
+            "the filtered feed",
+            "!document.querySelector('#feed tbody tr[data-kind=\"COVERAGE\"]')",
+            load,
+        )
+        .await;
+    browser.assert_clean(&app.addr.to_string()).await;
+}

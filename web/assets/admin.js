@@ -1,0 +1,321 @@
+// The province's console at /admin (administrators): people's accounts (create with a
+// one-time password shown once, disable), programs' API tokens (create with the secret shown
+// once, rotate, revoke), and the feed of every change across the cities with filters (city,
+// type, year) and paging, each revision in words, updated live. Every action is a GraphQL call
+// any client could make; refusals are the server's own words.
+
+import * as Cov from './common.js';
+import * as SignIn from './signin.js';
+import { $, el } from './common.js';
+
+const TOKEN_KEY = 'coverage-api.token';
+const START = `query AdminStart($first: Int) {
+  viewer { name role }
+  cities(first: $first) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
+  ${Cov.BRANCH_TYPES}
+}`;
+const MORE_CITIES = `query AdminCities($first: Int, $after: String) {
+  cities(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
+}`;
+const PEOPLE = `query AdminPeople {
+  accounts { login displayName role cityCode mustChangePassword disabledAt }
+  apiTokens { id name role cityCode expiresAt lastUsedAt revokedAt }
+}`;
+const FEED = `query AdminFeed($first: Int, $after: String, $cityCode: ID, $branchType: BranchType, $period: Int) {
+  revisions(first: $first, after: $after, cityCode: $cityCode, branchType: $branchType, period: $period) {
+    pageInfo { hasNextPage endCursor }
+    nodes { number kind at cityCode branchType period recordKey actor { name role } before after note }
+  }
+}`;
+const LIVE = {
+  coverage: 'subscription AdminCoverage { coverageChanged { coverage { id } } }',
+  returns: 'subscription AdminReturns { returnStatusChanged { cityReturn { status } } }',
+  pilots: 'subscription AdminPilots { pilotDesignationChanged { action } }',
+};
+const FIGURES = ['branchCount', 'eligibleCount', 'newBranches', 'statedRate', 'rateScope', 'source'];
+
+let token = sessionStorage.getItem(TOKEN_KEY);
+let cities = [];
+let types = [];
+let people = null; // the last answer to PEOPLE
+let feed = []; // the revisions shown, newest first
+let feedEnd = null; // the cursor after the last one shown, when there are more
+let feedReads = 0;
+
+function ask(query, variables) {
+  return Cov.gql(query, variables, token);
+}
+
+function cityName(code) {
+  const city = cities.find((c) => c.code === code);
+  return city ? Cov.cityName(city) : (code || '—');
+}
+
+async function signIn(secret) {
+  $('token-problem').textContent = '';
+  let response;
+  let all;
+  try {
+    response = await Cov.gql(START, { first: Cov.PAGE }, secret);
+    if (response.data && response.data.viewer) {
+      all = await Cov.allNodes(
+        response.data.cities,
+        (after) => Cov.gql(MORE_CITIES, { first: Cov.PAGE, after }, secret),
+        (more) => more.cities,
+      );
+    }
+  } catch (err) {
+    $('token-problem').textContent = err instanceof Cov.ServerError ? Cov.describeErrors(err.errors) : Cov.t('errNetwork');
+    return;
+  }
+  const viewer = response.data && response.data.viewer;
+  if (!viewer || viewer.role !== 'ADMIN') {
+    sessionStorage.removeItem(TOKEN_KEY);
+    token = null;
+    $('token-problem').textContent = response.errors ? Cov.describeErrors(response.errors) : Cov.t('adminOnly');
+    return;
+  }
+  token = secret;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  cities = all;
+  types = Cov.branchTypes(response.data);
+  $('who').textContent = `${viewer.name} · ${Cov.t(viewer.role)}`;
+  SignIn.showForm(false);
+  $('sign-out').hidden = false;
+  $('work').hidden = false;
+  fillChoices();
+  document.body.dataset.state = 'signed-in';
+  await Promise.all([loadPeople(), loadFeed()]);
+  listen();
+}
+
+/** The city and type choices of the forms and the feed's filter. */
+function fillChoices() {
+  const cityOptions = (any) => [
+    ...(any ? [new Option(Cov.t('allCities'), '')] : []),
+    ...cities.map((c) => new Option(`${Cov.cityName(c)} (${c.code})`, c.code)),
+  ];
+  $('account-city').replaceChildren(...cityOptions(false));
+  $('token-city').replaceChildren(...cityOptions(false));
+  $('feed-city').replaceChildren(...cityOptions(true));
+  $('feed-type').replaceChildren(new Option(Cov.t('allTypes'), ''), ...types.map((t) => new Option(Cov.t(t), t)));
+}
+
+async function loadPeople() {
+  const response = await ask(PEOPLE, {});
+  if (!response.data) {
+    $('account-result').textContent = Cov.describeErrors(response.errors);
+    return;
+  }
+  people = response.data;
+  drawPeople();
+}
+
+function drawPeople() {
+  if (!people) return;
+  const accounts = people.accounts.map((a) => {
+    const tr = el('tr');
+    tr.dataset.login = a.login;
+    const state = a.disabledAt ? `${Cov.t('disabled')} ${Cov.when(a.disabledAt)}`
+      : (a.mustChangePassword ? Cov.t('mustChange') : Cov.t('active'));
+    const actions = el('td');
+    if (!a.disabledAt) {
+      const disable = el('button', null, Cov.t('disable'));
+      disable.type = 'button';
+      disable.dataset.action = 'disable';
+      disable.addEventListener('click', () => disableAccount(a.login));
+      actions.append(disable);
+    }
+    tr.append(el('td', null, a.login), el('td', null, a.displayName), el('td', null, Cov.t(a.role)),
+      el('td', null, a.cityCode ? cityName(a.cityCode) : '—'), el('td', null, state), actions);
+    return tr;
+  });
+  $('accounts').querySelector('tbody').replaceChildren(...accounts);
+  const tokens = people.apiTokens.map((t) => {
+    const tr = el('tr');
+    tr.dataset.id = t.id;
+    const actions = el('td');
+    if (!t.revokedAt) {
+      for (const [action, label] of [['rotate', 'rotate'], ['revoke', 'revoke']]) {
+        const button = el('button', null, Cov.t(label));
+        button.type = 'button';
+        button.dataset.action = action;
+        button.addEventListener('click', () => tokenStep(action, t.id));
+        actions.append(button);
+      }
+    }
+    const expires = t.revokedAt ? `${Cov.t('revoked')} ${Cov.when(t.revokedAt)}`
+      : (t.expiresAt ? Cov.when(t.expiresAt) : Cov.t('noExpiry'));
+    tr.append(el('td', null, t.id), el('td', null, t.name), el('td', null, Cov.t(t.role)),
+      el('td', null, t.cityCode ? cityName(t.cityCode) : '—'), el('td', null, expires),
+      el('td', null, t.lastUsedAt ? Cov.when(t.lastUsedAt) : '—'), actions);
+    return tr;
+  });
+  $('tokens').querySelector('tbody').replaceChildren(...tokens);
+}
+
+/** Shows a mutation's outcome in `line`: its user errors in the server's words, or `ok`. */
+function outcome(line, response, field, ok) {
+  const target = $(line);
+  target.classList.remove('ok', 'bad');
+  const payload = response.data && response.data[field];
+  if (!payload) {
+    target.textContent = Cov.describeErrors(response.errors);
+    target.classList.add('bad');
+    return null;
+  }
+  if (payload.userErrors.length) {
+    target.textContent = payload.userErrors.map((e) => `${e.message} (${e.code})`).join('; ');
+    target.classList.add('bad');
+    return null;
+  }
+  target.textContent = ok(payload);
+  target.classList.add('ok');
+  return payload;
+}
+
+async function createAccount(event) {
+  event.preventDefault();
+  const role = $('account-role').value;
+  const input = {
+    login: $('account-login').value.trim(),
+    displayName: $('account-name').value.trim(),
+    role,
+    cityCode: role === 'CITY_STAFF' ? $('account-city').value : null,
+  };
+  const response = await ask(`mutation AdminCreateAccount($input: CreateAccountInput!) {
+    createAccount(input: $input) { account { login } initialPassword userErrors { field message code } } }`, { input });
+  const made = outcome('account-result', response, 'createAccount',
+    (p) => Cov.t('accountMade', { login: p.account.login, password: p.initialPassword }));
+  if (made) {
+    $('account-result').dataset.password = made.initialPassword;
+    $('new-account').reset();
+    await loadPeople();
+  }
+}
+
+async function disableAccount(login) {
+  const response = await ask(`mutation AdminDisable($input: AccountKeyInput!) {
+    disableAccount(input: $input) { endedSessions userErrors { field message code } } }`, { input: { login } });
+  outcome('account-result', response, 'disableAccount', (p) => Cov.t('accountDisabled', { login, n: p.endedSessions }));
+  await loadPeople();
+}
+
+async function createToken(event) {
+  event.preventDefault();
+  const role = $('token-role').value;
+  const date = $('token-expires').value;
+  const input = {
+    name: $('token-name').value.trim(),
+    role,
+    cityCode: role === 'CITY_STAFF' ? $('token-city').value : null,
+    expiresAt: date ? `${date}T16:00:00Z` : null,
+  };
+  const response = await ask(`mutation AdminCreateToken($input: CreateApiTokenInput!) {
+    createApiToken(input: $input) { apiToken { id } secret userErrors { field message code } } }`, { input });
+  const made = outcome('token-result', response, 'createApiToken', (p) => Cov.t('tokenMade', { id: p.apiToken.id, secret: p.secret }));
+  if (made) {
+    $('new-token').reset();
+    await loadPeople();
+  }
+}
+
+async function tokenStep(action, id) {
+  const field = action === 'rotate' ? 'rotateApiToken' : 'revokeApiToken';
+  const response = await ask(`mutation AdminToken($input: ApiTokenKeyInput!) {
+    ${field}(input: $input) { ${action === 'rotate' ? 'secret' : ''} userErrors { field message code } } }`, { input: { id } });
+  outcome('token-result', response, field,
+    (p) => (action === 'rotate' ? Cov.t('tokenRotated', { id, secret: p.secret }) : Cov.t('tokenRevoked', { id })));
+  await loadPeople();
+}
+
+/** The feed's filter as the form holds it. */
+function filter() {
+  const period = $('feed-period').value;
+  return {
+    cityCode: $('feed-city').value || null,
+    branchType: $('feed-type').value || null,
+    period: period ? Number(period) : null,
+  };
+}
+
+/** Reads the feed's first page again (`more`: the next page after what is shown). */
+async function loadFeed(more) {
+  const mine = ++feedReads;
+  const variables = { first: 20, ...filter(), after: more ? feedEnd : null };
+  const response = await ask(FEED, variables);
+  if (mine !== feedReads || !response.data) return;
+  const page = response.data.revisions;
+  feed = more ? [...feed, ...page.nodes] : page.nodes;
+  feedEnd = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+  drawFeed();
+}
+
+/** A revision's change in words, whatever its kind. */
+function describe(r) {
+  const before = r.before || {};
+  const after = r.after || {};
+  if (r.kind === 'CITY_RETURN' || r.kind === 'ROUND') {
+    const was = r.before ? Cov.t(before.status) : Cov.t('none');
+    return `${was} → ${r.after ? Cov.t(after.status) : Cov.t('none')}${after.comment ? ` · ${after.comment}` : ''}`;
+  }
+  if (r.kind === 'PILOT_DESIGNATION') {
+    if (!r.after) return Cov.t('designationRemoved', { program: before.programCode });
+    return Cov.t('designationSet', { program: after.programCode, year: after.sinceYear ?? '—' });
+  }
+  if (r.kind === 'PROVINCE_TOTAL') {
+    return `${Cov.t('provinceTotal')}: ${before.total ?? '—'} → ${after.total ?? '—'}`;
+  }
+  const parts = [];
+  for (const name of FIGURES) {
+    const was = r.before ? before[name] : null;
+    const is = r.after ? after[name] : null;
+    if (JSON.stringify(was) === JSON.stringify(is)) continue;
+    parts.push(`${Cov.t(name)}: ${was ?? '—'} → ${is ?? '—'}`);
+  }
+  return parts.join('; ') || (r.before ? '' : Cov.t('created'));
+}
+
+function drawFeed() {
+  const rows = feed.map((r) => {
+    const tr = el('tr');
+    tr.dataset.number = String(r.number);
+    tr.dataset.kind = r.kind;
+    const record = [cityName(r.cityCode), r.branchType ? Cov.t(r.branchType) : Cov.t(r.kind), r.period ?? ''].join(' ');
+    tr.append(el('td', null, Cov.when(r.at)), el('td', 'who', r.actor.name ?? Cov.t(r.actor.role)),
+      el('td', null, record), el('td', 'change', describe(r)), el('td', null, r.note ?? ''));
+    return tr;
+  });
+  if (rows.length === 0) {
+    const tr = el('tr');
+    const td = el('td', 'muted', Cov.t('noRevisions'));
+    td.colSpan = 5;
+    tr.append(td);
+    rows.push(tr);
+  }
+  $('feed').querySelector('tbody').replaceChildren(...rows);
+  $('feed-more').hidden = !feedEnd;
+}
+
+function listen() {
+  Cov.live(LIVE, {
+    open() { $('live-state').textContent = Cov.t('live'); },
+    next() { loadFeed(); loadPeople(); },
+    resumed() { loadFeed(); },
+    stopped(_id, errors) { $('live-state').textContent = Cov.describeErrors(errors); },
+    lost() { $('live-state').textContent = Cov.t('liveLost'); },
+  }, { Authorization: `Bearer ${token}` });
+}
+
+SignIn.wire(signIn);
+$('sign-out').addEventListener('click', async () => {
+  await SignIn.signOut(token);
+  sessionStorage.removeItem(TOKEN_KEY);
+  window.location.reload();
+});
+$('new-account').addEventListener('submit', createAccount);
+$('new-token').addEventListener('submit', createToken);
+$('feed-filter').addEventListener('submit', (event) => { event.preventDefault(); loadFeed(); });
+$('feed-more').addEventListener('click', () => loadFeed(true));
+Cov.initLang(() => { if (token && cities.length) { fillChoices(); drawPeople(); drawFeed(); } });
+if (token) signIn(token);
