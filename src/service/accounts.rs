@@ -242,6 +242,8 @@ pub async fn sign_in(
         )));
     }
     if input.password.chars().count() > MAX_PASSWORD_CHARS {
+        // Never hashed (it bounds the work a request brings), but counted like any wrong one.
+        accounts.attempts.failed(&keys, now);
         return Ok(Err(wrong()));
     }
     let account = by_login(db, &login).await?;
@@ -455,3 +457,6 @@ pub fn ends_at(credential: &api_token::Model, now: DateTime<Utc>) -> Option<Date
         (a, b) => a.or(b),
     }
 }
+
+#[cfg(test)]
+mod tests;

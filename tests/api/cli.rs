@@ -409,3 +409,140 @@ async fn the_first_administrator_is_made_on_the_command_line_and_signs_in() {
     child.wait().ok();
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// No secret reaches a log line: the server, logging at `debug`, is sent a sign-in, a wrong
+/// password, a password change and a token's use; its whole log holds none of the passwords,
+/// the session or the token.
+#[tokio::test]
+async fn no_password_session_or_token_reaches_the_log() {
+    use std::io::Read;
+    let (dir, url) = temp_sqlite("secrets");
+    let made = binary()
+        .args([
+            "account",
+            "create",
+            "--login",
+            "wangwu",
+            "--display-name",
+            "王五",
+        ])
+        .args([
+            "--role",
+            "city-staff",
+            "--city",
+            "410800",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let once = String::from_utf8_lossy(&made.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let token =
+        crate::helpers::binary_token(&url, &["--role", "admin", "--name", "Province admin"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coverage-api"))
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "debug")
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The address is in the log's "serving" line.
+    let mut stderr = child.stderr.take().unwrap();
+    let mut log = Vec::new();
+    let addr = loop {
+        let mut chunk = [0u8; 4096];
+        let n = stderr.read(&mut chunk).unwrap();
+        assert!(n > 0, "the server ended: {}", String::from_utf8_lossy(&log));
+        log.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&log).to_string();
+        if let Some(at) = text.find("serving GraphQL at /graphql") {
+            let line = text[..at]
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+                + text[at..].split('\n').next().unwrap_or_default();
+            if let Some(addr) = line.split("addr=").nth(1) {
+                break addr
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+        }
+    };
+    let client = reqwest::Client::new();
+    let post = |secret: Option<&str>, body: serde_json::Value| {
+        let mut request = client.post(format!("http://{addr}/graphql")).json(&body);
+        if let Some(secret) = secret {
+            request = request.bearer_auth(secret);
+        }
+        request.send()
+    };
+    let sign_in = "mutation($i: SignInInput!) { signIn(input: $i) { session { token } userErrors { code } } }";
+    let new_password = "王五的新密码-2024-很长";
+    post(
+        None,
+        serde_json::json!({ "query": sign_in,
+        "variables": { "i": { "login": "wangwu", "password": "wrong-password-123" } } }),
+    )
+    .await
+    .unwrap();
+    let signed: serde_json::Value = post(None, serde_json::json!({ "query": sign_in,
+        "variables": { "i": { "login": "wangwu", "password": once, "newPassword": new_password } } }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = signed["data"]["signIn"]["session"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(session.starts_with("cov_"), "{signed}");
+    let changed = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { done } }";
+    post(Some(&session), serde_json::json!({ "query": changed,
+        "variables": { "i": { "oldPassword": new_password, "newPassword": "又一个新密码-2025-很长" } } }))
+        .await
+        .unwrap();
+    post(
+        Some(&token),
+        serde_json::json!({ "query": "{ viewer { name } }" }),
+    )
+    .await
+    .unwrap();
+    post(
+        Some("cov_not-a-token-at-all"),
+        serde_json::json!({ "query": "{ viewer { name } }" }),
+    )
+    .await
+    .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    stderr.read_to_end(&mut log).unwrap();
+    child.wait().unwrap();
+    let log = String::from_utf8_lossy(&log);
+    assert!(
+        log.contains("request"),
+        "the log was written at debug: {log}"
+    );
+    for secret in [
+        once.as_str(),
+        "wrong-password-123",
+        new_password,
+        "又一个新密码-2025-很长",
+        session.as_str(),
+        token.as_str(),
+        "cov_not-a-token-at-all",
+    ] {
+        assert!(!log.contains(secret), "the log holds a secret ({secret})");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
