@@ -147,6 +147,91 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
         )
         .await;
 
+    // A designation set, its year changed and removed; a province total set: each in the feed.
+    let choose = |id: &str, value: &str| {
+        format!("document.getElementById('{id}').value = '{value}'; return true;")
+    };
+    browser
+        .exec(&choose("designation-city", "410800"), json!([]))
+        .await;
+    let program = browser
+        .eval("document.getElementById('designation-program').options[0].value")
+        .await;
+    let program = program.as_str().unwrap_or_default().to_owned();
+    browser.type_into("#designation-year", "2022").await;
+    browser
+        .type_into("#designation-source", "河南省科协文件")
+        .await;
+    browser.click("#new-designation button[type=submit]").await;
+    let designation = format!("#designations tr[data-city=\"410800\"][data-program=\"{program}\"]");
+    browser
+        .wait_for(
+            "the designation is listed",
+            &format!("document.querySelector('{designation}') && document.querySelector('{designation}').children[2].textContent === '2022'"),
+            load,
+        )
+        .await;
+    browser.type_into("#designation-year", "2021").await;
+    browser.click("#new-designation button[type=submit]").await;
+    browser
+        .wait_for(
+            "the year is changed, on the stored version",
+            &format!(
+                "document.querySelector('{designation}').children[2].textContent === '2021' && \
+                      document.querySelector('{designation}').children[4].textContent === '2'"
+            ),
+            load,
+        )
+        .await;
+    browser
+        .click(&format!("{designation} button[data-action=\"remove\"]"))
+        .await;
+    browser
+        .wait_for(
+            "the designation is removed",
+            &format!("!document.querySelector('{designation}')"),
+            load,
+        )
+        .await;
+    browser.type_into("#total-period", "2024").await;
+    browser.type_into("#total-value", "1000").await;
+    browser.type_into("#total-source", "2024年度工作报告").await;
+    browser.click("#province-total button[type=submit]").await;
+    browser
+        .wait_for(
+            "the total is saved",
+            "document.getElementById('total-result').textContent === '已保存全省报告数（版本 1）'",
+            load,
+        )
+        .await;
+    let kinds = browser
+        .wait_for(
+            "every change is in the feed, in words",
+            "(() => { const rows = [...document.querySelectorAll('#feed tbody tr')]; \
+               const words = rows.map((tr) => [tr.dataset.kind, tr.children[3].textContent]); \
+               return words.filter(([k]) => k === 'PILOT_DESIGNATION').length === 3 && \
+                 words.some(([k]) => k === 'PROVINCE_TOTAL') && words.slice(0, 4); })()",
+            load,
+        )
+        .await;
+    assert_eq!(
+        kinds[0],
+        json!(["PROVINCE_TOTAL", "全省报告数: — → 1000"]),
+        "{kinds}"
+    );
+    assert_eq!(kinds[1][0], "PILOT_DESIGNATION", "{kinds}");
+    assert!(
+        kinds[1][1].as_str().is_some_and(|t| t.ends_with("已取消")),
+        "{kinds}"
+    );
+    assert!(
+        kinds[2][1]
+            .as_str()
+            .is_some_and(|t| t.ends_with("自 2021 年")),
+        "{kinds}"
+    );
+    browser.screenshot("console-pilots.png", 1400).await;
+
     // The feed filtered to another city holds none of it.
     browser
         .exec(

@@ -1,6 +1,7 @@
 // The province's console at /admin (administrators): people's accounts (create with a
 // one-time password shown once, disable), programs' API tokens (create with the secret shown
-// once, rotate, revoke), and the feed of every change across the cities with filters (city,
+// once, rotate, revoke), pilot designations (set, change the year, remove, each with its
+// source) and the province's reported totals, and the feed of every change across the cities with filters (city,
 // type, year) and paging, each revision in words, updated live. Every action is a GraphQL call
 // any client could make; refusals are the server's own words.
 
@@ -16,6 +17,16 @@ const START = `query AdminStart($first: Int) {
 }`;
 const MORE_CITIES = `query AdminCities($first: Int, $after: String) {
   cities(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
+}`;
+const PILOTS = `query AdminPilots($first: Int, $after: String) {
+  pilotPrograms { code name nameEn }
+  cities(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { code pilotDesignations { program { code name nameEn } sinceYear source version } }
+  }
+}`;
+const TOTAL = `query AdminTotal($period: Int!) {
+  summary(period: $period) { byType { branchType provinceReport { total version } } }
 }`;
 const PEOPLE = `query AdminPeople {
   accounts { login displayName role cityCode mustChangePassword disabledAt }
@@ -41,6 +52,8 @@ let people = null; // the last answer to PEOPLE
 let feed = []; // the revisions shown, newest first
 let feedEnd = null; // the cursor after the last one shown, when there are more
 let feedReads = 0;
+let programs = [];
+let designations = []; // { city, program, sinceYear, source, version }
 
 function ask(query, variables) {
   return Cov.gql(query, variables, token);
@@ -85,7 +98,7 @@ async function signIn(secret) {
   $('work').hidden = false;
   fillChoices();
   document.body.dataset.state = 'signed-in';
-  await Promise.all([loadPeople(), loadFeed()]);
+  await Promise.all([loadPeople(), loadFeed(), loadPilots()]);
   listen();
 }
 
@@ -99,6 +112,94 @@ function fillChoices() {
   $('token-city').replaceChildren(...cityOptions(false));
   $('feed-city').replaceChildren(...cityOptions(true));
   $('feed-type').replaceChildren(new Option(Cov.t('allTypes'), ''), ...types.map((t) => new Option(Cov.t(t), t)));
+  $('designation-city').replaceChildren(...cityOptions(false));
+  $('total-type').replaceChildren(...types.map((t) => new Option(Cov.t(t), t)));
+  const programOptions = programs.map((p) => new Option(Cov.lang === 'en' ? p.nameEn : p.name, p.code));
+  $('designation-program').replaceChildren(...programOptions);
+}
+
+/** Every city's designations (every page of cities) and the programmes. */
+async function loadPilots() {
+  const first = await ask(PILOTS, { first: Cov.PAGE });
+  if (!first.data) {
+    $('designation-result').textContent = Cov.describeErrors(first.errors);
+    return;
+  }
+  const all = await Cov.allNodes(first.data.cities, (after) => ask(PILOTS, { first: Cov.PAGE, after }), (more) => more.cities);
+  const fresh = programs.length === 0;
+  programs = first.data.pilotPrograms;
+  designations = all.flatMap((c) => c.pilotDesignations.map((d) => ({ city: c.code, ...d })));
+  if (fresh) fillChoices();
+  drawPilots();
+}
+
+function drawPilots() {
+  const rows = designations.map((d) => {
+    const tr = el('tr');
+    tr.dataset.city = d.city;
+    tr.dataset.program = d.program.code;
+    const remove = el('button', null, Cov.t('remove'));
+    remove.type = 'button';
+    remove.dataset.action = 'remove';
+    remove.addEventListener('click', () => removeDesignation(d));
+    const actions = el('td');
+    actions.append(remove);
+    tr.append(el('td', null, cityName(d.city)), el('td', null, Cov.lang === 'en' ? d.program.nameEn : d.program.name),
+      el('td', null, d.sinceYear == null ? '—' : String(d.sinceYear)), el('td', null, d.source ?? '—'),
+      el('td', null, String(d.version)), actions);
+    return tr;
+  });
+  $('designations').querySelector('tbody').replaceChildren(...rows);
+}
+
+/** Sets (or changes: the stored version is sent) the form's designation. */
+async function setDesignation(event) {
+  event.preventDefault();
+  const cityCode = $('designation-city').value;
+  const programCode = $('designation-program').value;
+  const stored = designations.find((d) => d.city === cityCode && d.program.code === programCode);
+  const year = $('designation-year').value;
+  const input = {
+    cityCode,
+    programCode,
+    sinceYear: year ? Number(year) : null,
+    source: $('designation-source').value.trim(),
+    expectedVersion: stored ? stored.version : 0,
+  };
+  const response = await ask(`mutation AdminDesignate($input: SetPilotDesignationInput!) {
+    setPilotDesignation(input: $input) { designation { version } userErrors { field message code } } }`, { input });
+  outcome('designation-result', response, 'setPilotDesignation', (p) => Cov.t('designationSaved', { v: p.designation.version }));
+  await loadPilots();
+}
+
+async function removeDesignation(d) {
+  const input = { cityCode: d.city, programCode: d.program.code, expectedVersion: d.version };
+  const response = await ask(`mutation AdminUndesignate($input: RemovePilotDesignationInput!) {
+    removePilotDesignation(input: $input) { userErrors { field message code } } }`, { input });
+  outcome('designation-result', response, 'removePilotDesignation', () => Cov.t('designationDropped'));
+  await loadPilots();
+}
+
+/** Sets the province's reported total of a type and year (the stored version read first). */
+async function setTotal(event) {
+  event.preventDefault();
+  const period = Number($('total-period').value);
+  const branchType = $('total-type').value;
+  const read = await ask(TOTAL, { period });
+  const summary = read.data && read.data.summary;
+  const type = summary ? summary.byType.find((b) => b.branchType === branchType) : null;
+  const value = $('total-value').value;
+  const input = {
+    branchType,
+    period,
+    total: value === '' ? null : Number(value),
+    source: $('total-source').value.trim(),
+    expectedVersion: type && type.provinceReport ? type.provinceReport.version : 0,
+  };
+  const response = await ask(`mutation AdminTotal($input: SetProvinceReportedTotalInput!) {
+    setProvinceReportedTotal(input: $input) { provinceReport { version } userErrors { field message code } } }`, { input });
+  outcome('total-result', response, 'setProvinceReportedTotal', (p) => Cov.t('totalSaved', { v: p.provinceReport ? p.provinceReport.version : '—' }));
+  await loadFeed(); // a province total sends no change event: the console reads its own step
 }
 
 async function loadPeople() {
@@ -300,7 +401,7 @@ function drawFeed() {
 function listen() {
   Cov.live(LIVE, {
     open() { $('live-state').textContent = Cov.t('live'); },
-    next() { loadFeed(); loadPeople(); },
+    next(id) { loadFeed(); loadPeople(); if (id === 'pilots') loadPilots(); },
     resumed() { loadFeed(); },
     stopped(_id, errors) { $('live-state').textContent = Cov.describeErrors(errors); },
     lost() { $('live-state').textContent = Cov.t('liveLost'); },
@@ -315,7 +416,9 @@ $('sign-out').addEventListener('click', async () => {
 });
 $('new-account').addEventListener('submit', createAccount);
 $('new-token').addEventListener('submit', createToken);
+$('new-designation').addEventListener('submit', setDesignation);
+$('province-total').addEventListener('submit', setTotal);
 $('feed-filter').addEventListener('submit', (event) => { event.preventDefault(); loadFeed(); });
 $('feed-more').addEventListener('click', () => loadFeed(true));
-Cov.initLang(() => { if (token && cities.length) { fillChoices(); drawPeople(); drawFeed(); } });
+Cov.initLang(() => { if (token && cities.length) { fillChoices(); drawPeople(); drawPilots(); drawFeed(); } });
 if (token) signIn(token);
