@@ -43,7 +43,6 @@ const LIVE = {
   returns: 'subscription AdminReturns { returnStatusChanged { cityReturn { status } } }',
   pilots: 'subscription AdminPilots { pilotDesignationChanged { action } }',
 };
-const FIGURES = ['branchCount', 'eligibleCount', 'newBranches', 'statedRate', 'rateScope', 'source'];
 
 let token = sessionStorage.getItem(TOKEN_KEY);
 let cities = [];
@@ -352,31 +351,6 @@ async function loadFeed(more) {
   drawFeed();
 }
 
-/** A revision's change in words, whatever its kind. */
-function describe(r) {
-  const before = r.before || {};
-  const after = r.after || {};
-  if (r.kind === 'CITY_RETURN' || r.kind === 'ROUND') {
-    const was = r.before ? Cov.t(before.status) : Cov.t('none');
-    return `${was} → ${r.after ? Cov.t(after.status) : Cov.t('none')}${after.comment ? ` · ${after.comment}` : ''}`;
-  }
-  if (r.kind === 'PILOT_DESIGNATION') {
-    if (!r.after) return Cov.t('designationRemoved', { program: before.programCode });
-    return Cov.t('designationSet', { program: after.programCode, year: after.sinceYear ?? '—' });
-  }
-  if (r.kind === 'PROVINCE_TOTAL') {
-    return `${Cov.t('provinceTotal')}: ${before.total ?? '—'} → ${after.total ?? '—'}`;
-  }
-  const parts = [];
-  for (const name of FIGURES) {
-    const was = r.before ? before[name] : null;
-    const is = r.after ? after[name] : null;
-    if (JSON.stringify(was) === JSON.stringify(is)) continue;
-    parts.push(`${Cov.t(name)}: ${was ?? '—'} → ${is ?? '—'}`);
-  }
-  return parts.join('; ') || (r.before ? '' : Cov.t('created'));
-}
-
 function drawFeed() {
   const rows = feed.map((r) => {
     const tr = el('tr');
@@ -384,7 +358,7 @@ function drawFeed() {
     tr.dataset.kind = r.kind;
     const record = [cityName(r.cityCode), r.branchType ? Cov.t(r.branchType) : Cov.t(r.kind), r.period ?? ''].join(' ');
     tr.append(el('td', null, Cov.when(r.at)), el('td', 'who', r.actor.name ?? Cov.t(r.actor.role)),
-      el('td', null, record), el('td', 'change', describe(r)), el('td', null, r.note ?? ''));
+      el('td', null, record), el('td', 'change', Cov.describeRevision(r)), el('td', null, r.note ?? ''));
     return tr;
   });
   if (rows.length === 0) {

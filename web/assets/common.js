@@ -651,3 +651,29 @@ export function live(operations, on, init = {}) {
   }
   connect();
 }
+
+/** A revision's change in words, whatever its kind (a figure's before → after, a return's or
+ * round's step, a designation, a province total), in the page's language. */
+export function describeRevision(r) {
+  const before = r.before || {};
+  const after = r.after || {};
+  if (r.kind === 'CITY_RETURN' || r.kind === 'ROUND') {
+    const was = r.before ? t(before.status) : t('none');
+    return `${was} → ${r.after ? t(after.status) : t('none')}${after.comment ? ` · ${after.comment}` : ''}`;
+  }
+  if (r.kind === 'PILOT_DESIGNATION') {
+    if (!r.after) return t('designationRemoved', { program: before.programCode });
+    return t('designationSet', { program: after.programCode, year: after.sinceYear ?? '—' });
+  }
+  if (r.kind === 'PROVINCE_TOTAL') {
+    return `${t('provinceTotal')}: ${before.total ?? '—'} → ${after.total ?? '—'}`;
+  }
+  const parts = [];
+  for (const name of ['branchCount', 'eligibleCount', 'newBranches', 'statedRate', 'rateScope', 'source']) {
+    const was = r.before ? before[name] : null;
+    const is = r.after ? after[name] : null;
+    if (JSON.stringify(was) === JSON.stringify(is)) continue;
+    parts.push(`${t(name)}: ${was ?? '—'} → ${is ?? '—'}`);
+  }
+  return parts.join('; ') || (r.before ? '' : t('created'));
+}

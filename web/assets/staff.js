@@ -29,7 +29,7 @@ const RECORDS = `query StaffRecords($code: ID!, $period: Int!, $mine: Boolean!) 
   round(period: $period) { period status dueAt }
   cityReturn(cityCode: $code, period: $period) @include(if: $mine) { status late comment version coverage { ${RECORD} } }
   revisions(cityCode: $code, first: 20) {
-    nodes { number at note branchType period actor { name role cityCode } before after }
+    nodes { number kind at note branchType period actor { name role cityCode } before after }
   }
 }`;
 const UPDATE = `mutation StaffUpdate($input: UpdateCoverageInput!) {
@@ -541,17 +541,6 @@ function conflictBox(type, conflict) {
   return box;
 }
 
-function describe(before, after) {
-  const parts = [];
-  for (const name of [...COUNTS, 'statedRate', 'rateScope', 'source']) {
-    const was = before ? before[name] : null;
-    const is = after ? after[name] : null;
-    if (JSON.stringify(was) === JSON.stringify(is)) continue;
-    parts.push(`${Cov.t(name)}: ${was == null ? '—' : was} → ${is == null ? '—' : is}`);
-  }
-  return parts.join('; ') || (before ? '' : Cov.t('created'));
-}
-
 function drawRevisions() {
   const rows = revisions.map((r) => {
     const tr = el('tr');
@@ -559,8 +548,8 @@ function drawRevisions() {
     tr.append(
       el('td', null, Cov.when(r.at)),
       el('td', null, `${r.actor.name} (${r.actor.role})`),
-      el('td', null, r.branchType ? `${Cov.t(r.branchType)} ${r.period ?? ''}` : ''),
-      el('td', 'change', describe(r.before, r.after)),
+      el('td', null, `${r.branchType ? Cov.t(r.branchType) : Cov.t(r.kind)} ${r.period ?? ''}`),
+      el('td', 'change', Cov.describeRevision(r)),
       el('td', null, r.note ?? ''),
     );
     return tr;
