@@ -239,6 +239,7 @@ pub struct RevisionQuery;
 impl RevisionQuery {
     /// Accepted changes, newest first (Relay connection), optionally of one city, branch type
     /// and/or period. `first` defaults to 20 and may be at most 100 (more is a BAD_USER_INPUT error).
+    #[allow(clippy::too_many_arguments)] // one GraphQL argument per filter reads best
     async fn revisions(
         &self,
         ctx: &Context<'_>,
@@ -247,16 +248,30 @@ impl RevisionQuery {
             BranchType,
         >,
         #[graphql(desc = "Only changes to records of this period.")] period: Option<i32>,
+        #[graphql(
+            desc = "Only changes by this writer, as `actor.name` names them (e.g. \"张三 (zhangsan)\"). ADMIN only."
+        )]
+        actor: Option<String>,
         #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
     ) -> Result<RevisionConnection> {
         let page =
             PageRequest::new(first, after.as_deref(), ctx.data::<Limits>()?.max_page_size).gql()?;
+        let reader = return_reader(ctx);
+        if actor.is_some() && reader != svc::ReturnReader::All {
+            // Names are personal: filtering by one would tell who wrote what.
+            return Err(super::error::to_graphql(
+                &crate::error::AppError::Forbidden(
+                    "only a province administrator filters the audit trail by writer".into(),
+                ),
+            ));
+        }
         let filter = svc::RevisionFilter {
             city_code: city_code.map(|c| c.0),
             branch_type: branch_type.map(Into::into),
             period,
-            reader: return_reader(ctx),
+            actor,
+            reader,
         };
         let page = svc::list(&db(ctx)?.conn, &filter, page).await.gql()?;
         Ok(RevisionConnection::from_page(page, Revision))

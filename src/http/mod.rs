@@ -10,6 +10,7 @@
 
 mod answer;
 mod cache;
+mod feed;
 mod get;
 mod graphql;
 mod health;
@@ -142,6 +143,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         )
         .with_state(state.clone())
         .merge(ws)
+        .merge(feed::router(state.clone()))
         .merge(sheets::router(state))
         // No origins configured: no CORS layer at all (browsers then refuse cross-origin calls).
         .layer(option_layer(

@@ -17,6 +17,9 @@ pub struct RevisionFilter {
     pub branch_type: Option<BranchType>,
     /// Of this period's records.
     pub period: Option<i32>,
+    /// By this writer, named as the audit trail names them ("张三 (zhangsan)", a token's name):
+    /// for administrators only (a name is a personal part of the trail).
+    pub actor: Option<String>,
     /// The changes to the figures of the yearly return, and its steps, that the reader may see.
     pub reader: ReturnReader,
 }
@@ -94,6 +97,9 @@ pub async fn list(
     }
     if let Some(period) = filter.period {
         query = query.filter(revision::Column::Period.eq(period));
+    }
+    if let Some(actor) = &filter.actor {
+        query = query.filter(revision::Column::ActorName.eq(actor.as_str()));
     }
     let total = query.clone().count(db).await?;
     let items = query

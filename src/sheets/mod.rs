@@ -9,6 +9,7 @@
 //! The columns are defined once, here, for both directions.
 
 pub mod export;
+pub mod feed;
 pub mod read;
 pub mod ready;
 pub mod report;

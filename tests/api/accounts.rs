@@ -517,3 +517,76 @@ async fn a_person_signs_in_on_the_staff_page_and_the_revisions_name_them() {
     assert!(ended, "signing out ends the session on the server");
     browser.assert_clean(&app.addr.to_string()).await;
 }
+
+/// The audit trail filtered by writer (administrators only: a name is personal), and the same
+/// feed as a workbook for administrators only.
+#[tokio::test]
+async fn the_feed_filters_by_writer_and_exports_for_administrators_only() {
+    let app = TestApp::spawn().await;
+    app.open_rounds(&[2024]).await;
+    let admin = app.admin_token().await;
+    let session = first_sign_in(&app, &admin).await;
+    let save = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) { userErrors { code } } }";
+    let saved = app
+        .query_as(
+            Some(&session),
+            save,
+            json!({ "input": { "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2024,
+                "branchCount": 700, "eligibleCount": 1000, "source": "2024年度年报" } }),
+        )
+        .await;
+    assert_eq!(
+        saved["data"]["updateCoverage"]["userErrors"],
+        json!([]),
+        "{saved}"
+    );
+    let by =
+        "query($a: String) { revisions(actor: $a, first: 10) { nodes { kind actor { name } } } }";
+    let mine = app
+        .query_as(Some(&admin), by, json!({ "a": "张三 (zhangsan)" }))
+        .await;
+    let kinds: Vec<Value> = mine["data"]["revisions"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| json!([n["kind"], n["actor"]["name"]]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            json!(["CITY_RETURN", "张三 (zhangsan)"]),
+            json!(["COVERAGE", "张三 (zhangsan)"])
+        ],
+        "{mine}"
+    );
+    for who in [Some(session.as_str()), None] {
+        let refused = app
+            .query_as(who, by, json!({ "a": "张三 (zhangsan)" }))
+            .await;
+        assert_eq!(
+            crate::helpers::error_codes(&refused),
+            [json!("FORBIDDEN")],
+            "{refused}"
+        );
+    }
+
+    let export = |who: Option<String>| {
+        let mut request = app.client.get(
+            app.url("/export/revisions.xlsx?city=410800&actor=%E5%BC%A0%E4%B8%89%20(zhangsan)"),
+        );
+        if let Some(who) = who {
+            request = request.bearer_auth(who);
+        }
+        request.send()
+    };
+    let file = export(Some(admin.clone())).await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["cache-control"], "private, no-store");
+    let rows = crate::sheets::sheet(&file.bytes().await.unwrap(), 0);
+    assert_eq!(rows.len(), 3, "the header and the person's two revisions");
+    assert_eq!(crate::sheets::text(&rows[0][2]), "修改人");
+    assert_eq!(crate::sheets::text(&rows[1][2]), "张三 (zhangsan)");
+    assert_eq!(export(Some(session)).await.unwrap().status(), 403);
+    assert_eq!(export(None).await.unwrap().status(), 401);
+}

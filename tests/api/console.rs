@@ -232,6 +232,21 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
     );
     browser.screenshot("console-pilots.png", 1400).await;
 
+    // The feed filtered by writer: the person's two changes (the return begun, the figure).
+    browser.type_into("#feed-actor", "李四 (lisi)").await;
+    browser.click("#feed-filter button[type=submit]").await;
+    let writers = browser
+        .wait_for(
+            "the feed by writer",
+            "(() => { const who = [...document.querySelectorAll('#feed tbody tr[data-number]')].map((tr) => tr.children[1].textContent); \
+               return who.length === 2 && who; })()",
+            load,
+        )
+        .await;
+    assert_eq!(writers, json!(["李四 (lisi)", "李四 (lisi)"]));
+    browser.click("#feed-export").await;
+    browser.type_into("#feed-actor", "").await;
+
     // The feed filtered to another city holds none of it.
     browser
         .exec(

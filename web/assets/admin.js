@@ -1,9 +1,10 @@
 // The province's console at /admin (administrators): people's accounts (create with a
 // one-time password shown once, disable), programs' API tokens (create with the secret shown
 // once, rotate, revoke), pilot designations (set, change the year, remove, each with its
-// source) and the province's reported totals, and the feed of every change across the cities with filters (city,
-// type, year) and paging, each revision in words, updated live. Every action is a GraphQL call
-// any client could make; refusals are the server's own words.
+// source), the province's reported totals, and the feed of every change across the cities:
+// filtered by city, type, year and writer, paged, exported as XLSX, each revision in words,
+// updated live. Every action is a GraphQL call any client could make (the export is
+// GET /export/revisions.xlsx); refusals are the server's own words.
 
 import * as Cov from './common.js';
 import * as SignIn from './signin.js';
@@ -32,8 +33,8 @@ const PEOPLE = `query AdminPeople {
   accounts { login displayName role cityCode mustChangePassword disabledAt }
   apiTokens { id name role cityCode expiresAt lastUsedAt revokedAt }
 }`;
-const FEED = `query AdminFeed($first: Int, $after: String, $cityCode: ID, $branchType: BranchType, $period: Int) {
-  revisions(first: $first, after: $after, cityCode: $cityCode, branchType: $branchType, period: $period) {
+const FEED = `query AdminFeed($first: Int, $after: String, $cityCode: ID, $branchType: BranchType, $period: Int, $actor: String) {
+  revisions(first: $first, after: $after, cityCode: $cityCode, branchType: $branchType, period: $period, actor: $actor) {
     pageInfo { hasNextPage endCursor }
     nodes { number kind at cityCode branchType period recordKey actor { name role } before after note }
   }
@@ -336,7 +337,35 @@ function filter() {
     cityCode: $('feed-city').value || null,
     branchType: $('feed-type').value || null,
     period: period ? Number(period) : null,
+    actor: $('feed-actor').value.trim() || null,
   };
+}
+
+/** The feed as filtered, as a workbook (fetched with the token, then saved from memory). */
+async function exportFeed() {
+  const f = filter();
+  const query = Cov.linkQuery(Object.fromEntries([
+    ['city', f.cityCode], ['branchType', f.branchType], ['period', f.period], ['actor', f.actor],
+  ].filter(([, v]) => v != null).map(([k, v]) => [k, String(v)])));
+  let response;
+  try {
+    response = await fetch(`/export/revisions.xlsx?${query}`, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  } catch (err) {
+    $('live-state').textContent = Cov.t('errNetwork');
+    return;
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({ errors: [] }));
+    $('live-state').textContent = (body.errors || []).map((e) => `${e.message_en} (${e.code})`).join('; ');
+    return;
+  }
+  const link = el('a');
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = 'revisions.xlsx';
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
 }
 
 /** Reads the feed's first page again (`more`: the next page after what is shown). */
@@ -394,5 +423,6 @@ $('new-designation').addEventListener('submit', setDesignation);
 $('province-total').addEventListener('submit', setTotal);
 $('feed-filter').addEventListener('submit', (event) => { event.preventDefault(); loadFeed(); });
 $('feed-more').addEventListener('click', () => loadFeed(true));
+$('feed-export').addEventListener('click', exportFeed);
 Cov.initLang(() => { if (token && cities.length) { fillChoices(); drawPeople(); drawPilots(); drawFeed(); } });
 if (token) signIn(token);
