@@ -1,6 +1,6 @@
 //! The province's console at `/admin`, in a real browser: the administrator creates a city
-//! person's account (the one-time password shown once), the person signs in and changes a
-//! figure, and the console's change feed shows the person's name live; a program's API token is
+//! person's account (the one-time password shown once), the person signs in on `/staff` in
+//! another tab and changes a figure, and the console's change feed shows the person's name live; a program's API token is
 //! made and revoked from the page; the feed filters by city.
 
 use serde_json::json;
@@ -69,32 +69,52 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
         "待首次登录"
     );
 
-    // The person signs in (choosing a password) and changes a figure: the feed names them, live.
-    let signed = app
-        .query_as(
-            None,
-            "mutation($i: SignInInput!) { signIn(input: $i) { session { token } userErrors { code } } }",
-            json!({ "i": { "login": "lisi", "password": password, "newPassword": "李四的新密码-2024" } }),
+    // The person signs in on the staff page, in another tab (choosing a password of their own),
+    // and changes a figure there: the console's feed names them, live.
+    let console = browser.new_tab().await;
+    browser.goto(&app.url("/staff")).await;
+    browser.type_into("#login", "lisi").await;
+    browser.type_into("#password", &password).await;
+    browser.click("#sign-in").await;
+    browser
+        .wait_for(
+            "a password of their own is asked for",
+            "!document.getElementById('new-password-label').hidden",
+            load,
         )
         .await;
-    let session = signed["data"]["signIn"]["session"]["token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(session.starts_with("cov_"), "{signed}");
-    let saved = app
-        .query_as(
-            Some(&session),
-            "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) { userErrors { code } } }",
-            json!({ "input": { "cityCode": "410800", "branchType": "UNIVERSITY", "period": 2024,
-                "branchCount": 5, "eligibleCount": 6, "source": "2024年度年报" } }),
+    browser
+        .type_into("#new-password", "李四的新密码-2024")
+        .await;
+    browser.click("#sign-in").await;
+    browser
+        .wait_for(
+            "the person is signed in",
+            "document.body.dataset.state === 'ready' && \
+             document.getElementById('who').textContent.startsWith('李四 (lisi)')",
+            load,
         )
         .await;
-    assert_eq!(
-        saved["data"]["updateCoverage"]["userErrors"],
-        json!([]),
-        "{saved}"
-    );
+    for (field, value) in [
+        ("branchCount", "5"),
+        ("eligibleCount", "6"),
+        ("source", "2024年度年报"),
+    ] {
+        browser
+            .type_into(&format!("#UNIVERSITY-{field}"), value)
+            .await;
+    }
+    browser
+        .click("form[data-type=\"UNIVERSITY\"] button[type=submit]")
+        .await;
+    browser
+        .wait_for(
+            "the figure is saved",
+            "document.querySelector('form[data-type=\"UNIVERSITY\"] .result.ok')",
+            load,
+        )
+        .await;
+    browser.switch_to(&console).await;
     let row = browser
         .wait_for(
             "the feed hears the change",
