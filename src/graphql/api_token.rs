@@ -151,14 +151,7 @@ impl ApiTokenMutation {
             Some(expires_at),
         )
         .await;
-        match made {
-            Ok(new) => Ok(ApiTokenPayload {
-                secret: Some(new.secret.clone()),
-                api_token: Some(ApiToken(new.token.clone())),
-                user_errors: Vec::new(),
-            }),
-            Err(err) => Ok(token_refused(input_error(err)?)),
-        }
+        answer(made.map(|new| (new.token.clone(), Some(new.secret.clone()))))
     }
 
     /// Gives an API token a new secret (in this answer only); the old one stops working. ADMIN
@@ -172,14 +165,8 @@ impl ApiTokenMutation {
         let Ok(id) = input.id.parse::<i64>() else {
             return Ok(token_refused(not_a_token(&input.id)));
         };
-        match tokens::rotate(db(ctx)?, id).await {
-            Ok(new) => Ok(ApiTokenPayload {
-                secret: Some(new.secret.clone()),
-                api_token: Some(ApiToken(new.token.clone())),
-                user_errors: Vec::new(),
-            }),
-            Err(err) => Ok(token_refused(input_error(err)?)),
-        }
+        let rotated = tokens::rotate(db(ctx)?, id).await;
+        answer(rotated.map(|new| (new.token.clone(), Some(new.secret.clone()))))
     }
 
     /// Revokes an API token (its revisions stay readable). ADMIN only.
@@ -192,14 +179,25 @@ impl ApiTokenMutation {
         let Ok(id) = input.id.parse::<i64>() else {
             return Ok(token_refused(not_a_token(&input.id)));
         };
-        match tokens::revoke(db(ctx)?, id).await {
-            Ok(token) => Ok(ApiTokenPayload {
-                api_token: Some(ApiToken(token)),
-                secret: None,
-                user_errors: Vec::new(),
-            }),
-            Err(err) => Ok(token_refused(input_error(err)?)),
-        }
+        answer(
+            tokens::revoke(db(ctx)?, id)
+                .await
+                .map(|token| (token, None)),
+        )
+    }
+}
+
+/// A token step's answer: the token (and its secret, when new), or the refusal of its input.
+fn answer(
+    done: crate::error::AppResult<(api_token::Model, Option<String>)>,
+) -> Result<ApiTokenPayload> {
+    match done {
+        Ok((token, secret)) => Ok(ApiTokenPayload {
+            api_token: Some(ApiToken(token)),
+            secret,
+            user_errors: Vec::new(),
+        }),
+        Err(err) => Ok(token_refused(input_error(err)?)),
     }
 }
 
