@@ -197,8 +197,8 @@ async function signIn(secret) {
   await load();
 }
 
-function signOut() {
-  SignIn.signOut(token);
+async function signOut() {
+  await SignIn.signOut(token); // the session ends on the server before the page says so
   sessionStorage.removeItem(TOKEN_KEY);
   token = null;
   viewer = null;
