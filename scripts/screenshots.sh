@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates the README's screenshots of the three pages (docs/screenshots/*.png) with the
+# Regenerates the README's screenshots of the pages (docs/screenshots/*.png) with the
 # browser tests themselves: the same headless Debian chromium (installed with apt when missing,
 # with a small CJK font so that the Chinese is legible), the same data and the same moments the
 # tests check (the dashboard drawn, the staff page showing a version conflict, GraphiQL after
-# running the dashboard query).
+# running the dashboard query, the console after making an account and a token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -17,4 +17,10 @@ fi
 mkdir -p docs/screenshots
 COVERAGE_API_SCREENSHOTS="$PWD/docs/screenshots" COVERAGE_API_BROWSER_TESTS=required \
   cargo test --test api browser:: -- --test-threads=1
+# The console's test takes two; the README shows the first.
+console="$(mktemp -d)"
+COVERAGE_API_SCREENSHOTS="$console" COVERAGE_API_BROWSER_TESTS=required \
+  cargo test --test api console:: -- --test-threads=1
+cp "$console/console.png" docs/screenshots/console.png
+rm -rf "$console"
 ls -l docs/screenshots
