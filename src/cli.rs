@@ -217,14 +217,13 @@ async fn account(
     command: AccountCommand,
 ) -> anyhow::Result<()> {
     let db = server::prepare_database(database).await?;
-    let accounts = crate::service::accounts::Accounts {
-        passwords: crate::service::passwords::Passwords::new(1),
-        attempts: crate::service::passwords::Attempts::default(),
-        sessions: crate::service::accounts::SessionLimits {
+    let accounts = crate::service::accounts::Accounts::new(
+        1,
+        crate::service::accounts::SessionLimits {
             idle_secs: serve.session_idle_secs,
             max_secs: serve.session_max_secs,
         },
-    };
+    );
     match command {
         AccountCommand::Create {
             login,

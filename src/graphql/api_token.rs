@@ -5,7 +5,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{CredentialKind, api_token};
+use entity::api_token;
 
 use super::account::{actor, db, input_error};
 use super::error::to_graphql;
@@ -105,12 +105,10 @@ impl ApiTokenQuery {
     /// Every API token (not people's sessions), oldest first. ADMIN only.
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
         admin(actor(ctx)?).map_err(|e| to_graphql(&e))?;
-        let all = tokens::list(db(ctx)?).await.map_err(|e| to_graphql(&e))?;
-        Ok(all
-            .into_iter()
-            .filter(|t| t.kind == CredentialKind::ApiToken)
-            .map(ApiToken)
-            .collect())
+        let all = tokens::list_api_tokens(db(ctx)?)
+            .await
+            .map_err(|e| to_graphql(&e))?;
+        Ok(all.into_iter().map(ApiToken).collect())
     }
 }
 

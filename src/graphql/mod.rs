@@ -190,11 +190,10 @@ impl Api {
     pub fn new(db: Database, events: Events, settings: &SchemaSettings) -> Self {
         // One hasher and one record of wrong sign-ins for both schemas: which one runs a request
         // must not change its waits.
-        let accounts = crate::service::accounts::Accounts {
-            passwords: crate::service::passwords::Passwords::new(settings.password_concurrency),
-            attempts: crate::service::passwords::Attempts::default(),
-            sessions: settings.sessions,
-        };
+        let accounts = crate::service::accounts::Accounts::new(
+            settings.password_concurrency,
+            settings.sessions,
+        );
         let schema = build_schema(
             db.clone(),
             events.clone(),

@@ -58,6 +58,17 @@ pub struct Accounts {
     pub sessions: SessionLimits,
 }
 
+impl Accounts {
+    /// One instance's: `concurrency` hashing places, no waits yet, sessions lasting `sessions`.
+    pub fn new(concurrency: usize, sessions: SessionLimits) -> Self {
+        Self {
+            passwords: super::passwords::Passwords::new(concurrency),
+            attempts: super::passwords::Attempts::default(),
+            sessions,
+        }
+    }
+}
+
 /// A refusal of a sign-in or a password change, for its `userErrors`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {

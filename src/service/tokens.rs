@@ -218,6 +218,16 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<api_token::Model>>
         .await?)
 }
 
+/// Every API token (programs' credentials, not people's sessions, which accumulate), oldest
+/// first: one statement.
+pub async fn list_api_tokens(db: &impl ConnectionTrait) -> AppResult<Vec<api_token::Model>> {
+    Ok(api_token::Entity::find()
+        .filter(api_token::Column::Kind.eq(CredentialKind::ApiToken))
+        .order_by_asc(api_token::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Revokes a token; revoking twice keeps the first time. Its history stays readable.
 pub async fn revoke(db: &impl ConnectionTrait, id: i64) -> AppResult<api_token::Model> {
     let token = api_token::Entity::find_by_id(id)
