@@ -239,7 +239,8 @@ async fn account(
                 role.into(),
                 city.as_deref(),
             )
-            .await?;
+            .await?
+            .map_err(crate::service::tokens::refused_input)?;
             println!(
                 "created account {} ({}, {}{})",
                 new.account.login,
@@ -272,7 +273,9 @@ async fn account(
             }
         }
         AccountCommand::Disable { login } => {
-            let (a, ended) = crate::service::accounts::disable(&db.conn, &login).await?;
+            let (a, ended) = crate::service::accounts::disable(&db.conn, &login)
+                .await?
+                .map_err(crate::service::tokens::refused_input)?;
             println!(
                 "disabled account {} ({}); {ended} sessions ended",
                 a.login, a.display_name

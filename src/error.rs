@@ -21,6 +21,10 @@ pub enum AppError {
     /// The database failed; the cause is logged, the client sees a generic message.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// Something else failed on our side (the cause is logged, the client sees a generic
+    /// message).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Result alias for service calls.

@@ -20,6 +20,18 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now().trunc_subsecs(6)
 }
 
+/// A time as the province reads it: China Standard Time (UTC+8, no daylight saving),
+/// `2026-12-06 08:15`.
+pub fn china_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&CHINA).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// UTC+8, checked when the crate is compiled.
+const CHINA: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+8 is an offset"),
+};
+
 /// Branch types in the order the API lists them.
 pub const BRANCH_TYPES: [BranchType; 3] = [
     BranchType::Enterprise,

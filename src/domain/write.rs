@@ -64,10 +64,37 @@ impl<T: Clone> Patch<T> {
 pub struct UserError {
     /// Path to the field, e.g. `["input", "branchCount"]`.
     pub field: Vec<String>,
-    /// For people.
+    /// For people, in English.
     pub message: String,
+    /// For people, in Chinese (the pages show the one of their language).
+    pub message_zh: String,
     /// For programs.
     pub code: Code,
+}
+
+/// What a refusal tells people, in English and in Chinese: both are made where the refusal is,
+/// so that no page keeps its own copy of the server's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    /// English.
+    pub en: String,
+    /// Chinese.
+    pub zh: String,
+}
+
+/// [`Words`] from English and Chinese.
+pub fn words(en: impl Into<String>, zh: impl Into<String>) -> Words {
+    Words {
+        en: en.into(),
+        zh: zh.into(),
+    }
+}
+
+impl From<&crate::domain::yearly::Refusal> for Words {
+    fn from(refusal: &crate::domain::yearly::Refusal) -> Self {
+        let (zh, en) = refusal.message();
+        words(en, zh)
+    }
 }
 
 /// Where an input sits in the request: `["input", field]`, or `["input", row, field]` in a bulk
@@ -95,17 +122,18 @@ impl At {
     }
 
     /// A user error on `field`.
-    pub fn error(self, field: &str, code: Code, message: impl Into<String>) -> UserError {
+    pub fn error(self, field: &str, code: Code, words: Words) -> UserError {
         UserError {
             field: self.path(field),
-            message: message.into(),
+            message: words.en,
+            message_zh: words.zh,
             code,
         }
     }
 
     /// A BAD_USER_INPUT error on `field`.
-    pub fn bad(self, field: &str, message: impl Into<String>) -> UserError {
-        self.error(field, Code::BadUserInput, message)
+    pub fn bad(self, field: &str, words: Words) -> UserError {
+        self.error(field, Code::BadUserInput, words)
     }
 }
 
@@ -185,7 +213,10 @@ impl CoverageUpdate {
         {
             errors.push(at.bad(
                 "statedRate",
-                format!("statedRate must be between 0 and 1, got {rate}"),
+                words(
+                    format!("statedRate must be between 0 and 1, got {rate}"),
+                    format!("覆盖率须在 0 到 1 之间（即 0% 到 100%），收到 {rate}"),
+                ),
             ));
         }
         errors.extend(period_error(at, self.period));
@@ -216,7 +247,7 @@ pub fn check_coverage(at: At, record: &entity::coverage_record::Model) -> Vec<Us
         || record.stated_rate.is_some()
         || record.rate_scope.is_some();
     if holds_figure && record.source.is_none() {
-        errors.push(at.bad("source", SOURCE_STANDS));
+        errors.push(at.bad("source", source_stands()));
     }
     errors
 }
@@ -249,7 +280,12 @@ impl DesignationInput {
         {
             errors.push(at.bad(
                 "sinceYear",
-                format!("sinceYear must be between {MIN_SINCE_YEAR} and {next_year}, got {year}"),
+                words(
+                    format!(
+                        "sinceYear must be between {MIN_SINCE_YEAR} and {next_year}, got {year}"
+                    ),
+                    format!("年份须在 {MIN_SINCE_YEAR} 到 {next_year} 之间，收到 {year}"),
+                ),
             ));
         }
         errors.extend(version_error(at, self.expected_version));
@@ -298,42 +334,65 @@ impl ProvinceTotalInput {
 /// The rule on a province total as a write leaves it: a total names its source.
 pub fn check_province_total(at: At, total: Option<i32>, source: Option<&str>) -> Vec<UserError> {
     if total.is_some() && source.is_none() {
-        vec![at.bad("source", SOURCE_STANDS)]
+        vec![at.bad("source", source_stands())]
     } else {
         Vec::new()
     }
 }
 
 /// Whether a write that found `stored` (the stored version, if the record exists) may proceed
-/// with `expected`; the conflict's message when not.
-pub fn version_conflict(stored: Option<i32>, expected: Option<i32>) -> Option<String> {
+/// with `expected`; the conflict's words when not.
+pub fn version_conflict(stored: Option<i32>, expected: Option<i32>) -> Option<Words> {
     let sent = expected.unwrap_or(0);
     match stored {
-        None if sent != 0 => Some(format!(
-            "there is no record yet, so expectedVersion must be absent or 0, not {sent}"
+        None if sent != 0 => Some(words(
+            format!("there is no record yet, so expectedVersion must be absent or 0, not {sent}"),
+            format!("这条记录还不存在，版本须为空或 0，而不是 {sent}"),
         )),
-        Some(version) if expected.is_none() => Some(format!(
-            "the record exists at version {version}: send it as expectedVersion"
+        Some(version) if expected.is_none() => Some(words(
+            format!("the record exists at version {version}: send it as expectedVersion"),
+            format!("这条记录已存在（第 {version} 版）：请带上当前版本号"),
         )),
-        Some(version) if version != sent => Some(format!(
-            "the record is at version {version}, not {sent}: someone changed it meanwhile"
+        Some(version) if version != sent => Some(words(
+            format!(
+                "the record is at version {version}, not {sent}: someone changed it meanwhile"
+            ),
+            format!("记录已是第 {version} 版，不是第 {sent} 版：其间已有人修改"),
         )),
         _ => None,
     }
 }
 
-const SOURCE_STANDS: &str =
-    "source cannot be cleared while the record holds a figure: every figure names its source";
+/// The words of an unknown city code.
+pub fn no_such_city(code: &str) -> Words {
+    words(
+        format!("there is no city with code {code}"),
+        format!("没有代码为 {code} 的城市"),
+    )
+}
 
-fn branches_over_eligible(b: i32, e: i32) -> String {
-    format!("branchCount ({b}) cannot exceed eligibleCount ({e})")
+fn source_stands() -> Words {
+    words(
+        "source cannot be cleared while the record holds a figure: every figure names its source",
+        "记录中还有数字时不能清空来源：每个数字都须注明来源",
+    )
+}
+
+fn branches_over_eligible(b: i32, e: i32) -> Words {
+    words(
+        format!("branchCount ({b}) cannot exceed eligibleCount ({e})"),
+        format!("已建数（{b}）不能大于应建数（{e}）"),
+    )
 }
 
 fn count_error(at: At, field: &str, value: i32) -> Option<UserError> {
     (!(0..=MAX_COUNT).contains(&value)).then(|| {
         at.bad(
             field,
-            format!("{field} must be between 0 and {MAX_COUNT}, got {value}"),
+            words(
+                format!("{field} must be between 0 and {MAX_COUNT}, got {value}"),
+                format!("须为 0 到 {MAX_COUNT} 之间的整数，收到 {value}"),
+            ),
         )
     })
 }
@@ -342,7 +401,10 @@ fn version_error(at: At, expected: Option<i32>) -> Option<UserError> {
     expected.filter(|v| *v < 0).map(|v| {
         at.bad(
             "expectedVersion",
-            format!("expectedVersion must be 0 or more, got {v}"),
+            words(
+                format!("expectedVersion must be 0 or more, got {v}"),
+                format!("版本号须为 0 或更大，收到 {v}"),
+            ),
         )
     })
 }
@@ -357,7 +419,10 @@ pub fn period_error(at: At, period: i32) -> Option<UserError> {
     (!(MIN_PERIOD..=next_year).contains(&period)).then(|| {
         at.bad(
             "period",
-            format!("period must be between {MIN_PERIOD} and {next_year}, got {period}"),
+            words(
+                format!("period must be between {MIN_PERIOD} and {next_year}, got {period}"),
+                format!("年份须在 {MIN_PERIOD} 到 {next_year} 之间，收到 {period}"),
+            ),
         )
     })
 }
@@ -368,13 +433,19 @@ fn source_errors(at: At, source: &Patch<String>, required: bool) -> Vec<UserErro
         Patch::Set(text) if text.trim().is_empty() => {
             vec![at.bad(
                 "source",
-                "source must not be empty: name where the figures come from",
+                words(
+                    "source must not be empty: name where the figures come from",
+                    "来源不能为空：请写明数字从何而来",
+                ),
             )]
         }
         Patch::Set(text) => text_errors(at, &[("source", Some(text))]),
         Patch::Keep | Patch::Clear if required => vec![at.bad(
             "source",
-            "source is required: a write that sets a figure names where it comes from",
+            words(
+                "source is required: a write that sets a figure names where it comes from",
+                "请填写来源：填写数字时须写明数字从何而来",
+            ),
         )],
         Patch::Keep | Patch::Clear => Vec::new(),
     }
@@ -385,8 +456,8 @@ fn text_errors(at: At, texts: &[(&str, Option<&str>)]) -> Vec<UserError> {
     texts
         .iter()
         .filter_map(|&(field, text)| {
-            let message = check_text(field, text?).err()?;
-            Some(at.bad(field, message))
+            let problem = check_text(field, text?).err()?;
+            Some(at.bad(field, problem))
         })
         .collect()
 }
@@ -395,16 +466,18 @@ fn text_errors(at: At, texts: &[(&str, Option<&str>)]) -> Vec<UserError> {
 /// included: a text is one line, shown in a table cell, written to CSV (where a leading tab or
 /// carriage return is a formula injection's way in) and stored in PostgreSQL (which cannot
 /// store NUL).
-pub fn check_text(field: &str, text: &str) -> Result<(), String> {
+pub fn check_text(field: &str, text: &str) -> Result<(), Words> {
     let chars = text.chars().count();
     if chars > MAX_TEXT_CHARS {
-        return Err(format!(
-            "{field} must have at most {MAX_TEXT_CHARS} characters, got {chars}"
+        return Err(words(
+            format!("{field} must have at most {MAX_TEXT_CHARS} characters, got {chars}"),
+            format!("最多 {MAX_TEXT_CHARS} 个字符，收到 {chars} 个"),
         ));
     }
     if text.chars().any(char::is_control) {
-        return Err(format!(
-            "{field} must not contain control characters (tabs and line breaks included)"
+        return Err(words(
+            format!("{field} must not contain control characters (tabs and line breaks included)"),
+            "不能含控制字符（包括制表符和换行）",
         ));
     }
     Ok(())

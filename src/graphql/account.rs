@@ -9,10 +9,9 @@ use entity::{CredentialKind, account, api_token};
 use super::error::to_graphql;
 use super::viewer::Role;
 use super::write::UserError;
-use crate::code::Code;
 use crate::domain::Actor;
 use crate::error::AppError;
-use crate::service::accounts::{self, Accounts, Refused, SignIn};
+use crate::service::accounts::{self, Accounts, SignIn};
 use crate::service::tokens;
 use crate::service::writes::admin;
 
@@ -141,28 +140,6 @@ pub struct AccountKeyInput {
     login: String,
 }
 
-pub(super) fn refusal(r: Refused) -> UserError {
-    UserError {
-        field: vec!["input".into(), r.field.into()],
-        message: r.message,
-        code: r.code.as_str().to_owned(),
-    }
-}
-
-/// Input refused by a service as `BadUserInput` or `NotFound`: a user error; anything else an
-/// error of the request.
-pub(super) fn input_error(err: AppError) -> Result<UserError> {
-    let code = match &err {
-        AppError::BadUserInput(_) => Code::BadUserInput,
-        AppError::NotFound(_) => Code::NotFound,
-        _ => return Err(to_graphql(&err)),
-    };
-    Ok(UserError {
-        field: vec!["input".into()],
-        message: err.to_string(),
-        code: code.as_str().to_owned(),
-    })
-}
 
 pub(super) fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor> {
     ctx.data::<Actor>()
@@ -223,7 +200,7 @@ impl AccountMutation {
             },
             Err(refused) => SignInPayload {
                 session: None,
-                user_errors: vec![refusal(refused)],
+                user_errors: vec![refused.into()],
             },
         })
     }
@@ -263,7 +240,7 @@ impl AccountMutation {
             },
             Err(refused) => DonePayload {
                 done: false,
-                user_errors: vec![refusal(refused)],
+                user_errors: vec![refused.into()],
             },
         })
     }
@@ -284,7 +261,8 @@ impl AccountMutation {
             input.role.into(),
             input.city_code.as_deref().map(String::as_str),
         )
-        .await;
+        .await
+        .map_err(|e| to_graphql(&e))?;
         Ok(match created {
             Ok(new) => {
                 tracing::info!(login = %new.account.login, by = %by.name, "an account was created");
@@ -295,11 +273,11 @@ impl AccountMutation {
                     user_errors: Vec::new(),
                 }
             }
-            Err(err) => AccountPayload {
+            Err(refused) => AccountPayload {
                 account: None,
                 initial_password: None,
                 ended_sessions: None,
-                user_errors: vec![input_error(err)?],
+                user_errors: vec![refused.into()],
             },
         })
     }
@@ -311,7 +289,10 @@ impl AccountMutation {
         #[graphql(desc = "The account's login.")] input: AccountKeyInput,
     ) -> Result<AccountPayload> {
         let by = admin(actor(ctx)?).map_err(|e| to_graphql(&e))?;
-        Ok(match accounts::disable(db(ctx)?, &input.login).await {
+        let disabled = accounts::disable(db(ctx)?, &input.login)
+            .await
+            .map_err(|e| to_graphql(&e))?;
+        Ok(match disabled {
             Ok((account, ended)) => {
                 tracing::info!(login = %account.login, by = %by.name, ended, "an account was disabled");
                 AccountPayload {
@@ -321,11 +302,11 @@ impl AccountMutation {
                     user_errors: Vec::new(),
                 }
             }
-            Err(err) => AccountPayload {
+            Err(refused) => AccountPayload {
                 account: None,
                 initial_password: None,
                 ended_sessions: None,
-                user_errors: vec![input_error(err)?],
+                user_errors: vec![refused.into()],
             },
         })
     }

@@ -7,11 +7,13 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::api_token;
 
-use super::account::{actor, db, input_error};
+use super::account::{actor, db};
 use super::error::to_graphql;
 use super::viewer::Role;
 use super::write::UserError;
 use crate::code::Code;
+use crate::domain::write::{At, words};
+use crate::error::AppError;
 use crate::service::tokens;
 use crate::service::writes::admin;
 
@@ -132,14 +134,17 @@ impl ApiTokenMutation {
             .expires_at
             .unwrap_or(now + chrono::Duration::days(i64::from(lifetimes.default_days)));
         if expires_at > latest {
-            return Ok(token_refused(UserError {
-                field: vec!["input".into(), "expiresAt".into()],
-                message: format!(
-                    "a token lasts at most {} days: expiresAt must be before {latest}",
-                    lifetimes.max_days
+            let days = lifetimes.max_days;
+            return Ok(token_refused(UserError::from(At::INPUT.bad(
+                "expiresAt",
+                words(
+                    format!("a token lasts at most {days} days: expiresAt must be before {latest}"),
+                    format!(
+                        "令牌最长有效 {days} 天：到期时间须早于 {}",
+                        crate::domain::china_time(latest)
+                    ),
                 ),
-                code: Code::BadUserInput.as_str().to_owned(),
-            }));
+            ))));
         }
         let made = tokens::create_expiring(
             db(ctx)?,
@@ -148,8 +153,9 @@ impl ApiTokenMutation {
             input.city_code.as_deref().map(String::as_str),
             Some(expires_at),
         )
-        .await;
-        answer(made.map(|new| (new.token.clone(), Some(new.secret.clone()))))
+        .await
+        .map_err(|e| to_graphql(&e))?;
+        Ok(answer(made.map(|new| (new.token, Some(new.secret)))))
     }
 
     /// Gives an API token a new secret (in this answer only); the old one stops working. ADMIN
@@ -163,8 +169,10 @@ impl ApiTokenMutation {
         let Ok(id) = input.id.parse::<i64>() else {
             return Ok(token_refused(not_a_token(&input.id)));
         };
-        let rotated = tokens::rotate(db(ctx)?, id).await;
-        answer(rotated.map(|new| (new.token.clone(), Some(new.secret.clone()))))
+        let rotated = tokens::rotate(db(ctx)?, id)
+            .await
+            .map_err(|e| to_graphql(&e))?;
+        Ok(answer(rotated.map(|new| (new.token, Some(new.secret)))))
     }
 
     /// Revokes an API token (its revisions stay readable). ADMIN only.
@@ -177,25 +185,26 @@ impl ApiTokenMutation {
         let Ok(id) = input.id.parse::<i64>() else {
             return Ok(token_refused(not_a_token(&input.id)));
         };
-        answer(
-            tokens::revoke(db(ctx)?, id)
-                .await
-                .map(|token| (token, None)),
-        )
+        let revoked = match tokens::revoke(db(ctx)?, id).await {
+            Ok(token) => Ok((token, None)),
+            Err(AppError::NotFound(_)) => Err(tokens::no_such_token(id)),
+            Err(err) => return Err(to_graphql(&err)),
+        };
+        Ok(answer(revoked))
     }
 }
 
 /// A token step's answer: the token (and its secret, when new), or the refusal of its input.
 fn answer(
-    done: crate::error::AppResult<(api_token::Model, Option<String>)>,
-) -> Result<ApiTokenPayload> {
+    done: Result<(api_token::Model, Option<String>), impl Into<UserError>>,
+) -> ApiTokenPayload {
     match done {
-        Ok((token, secret)) => Ok(ApiTokenPayload {
+        Ok((token, secret)) => ApiTokenPayload {
             api_token: Some(ApiToken(token)),
             secret,
             user_errors: Vec::new(),
-        }),
-        Err(err) => Ok(token_refused(input_error(err)?)),
+        },
+        Err(refusal) => token_refused(refusal.into()),
     }
 }
 
@@ -208,9 +217,15 @@ fn token_refused(error: UserError) -> ApiTokenPayload {
 }
 
 fn not_a_token(id: &ID) -> UserError {
-    UserError {
-        field: vec!["input".into(), "id".into()],
-        message: format!("there is no API token with id {}", id.as_str()),
-        code: Code::NotFound.as_str().to_owned(),
-    }
+    let id = id.as_str();
+    At::INPUT
+        .error(
+            "id",
+            Code::NotFound,
+            words(
+                format!("there is no API token with id {id}"),
+                format!("没有编号为 {id} 的令牌"),
+            ),
+        )
+        .into()
 }

@@ -83,6 +83,13 @@ pub fn to_graphql(err: &AppError) -> Error {
                 "internal error; it has been logged".to_owned(),
             )
         }
+        AppError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal error while answering a request");
+            (
+                Code::InternalServerError,
+                "internal error; it has been logged".to_owned(),
+            )
+        }
     };
     Error::new(message).extend_with(|_, ext| ext.set("code", code))
 }

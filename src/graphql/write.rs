@@ -16,9 +16,11 @@ pub struct RequestId(pub String);
 pub struct UserError {
     /// Path to the field, e.g. ["input", "branchCount"] or ["input", "3", "period"].
     pub field: Vec<String>,
-    /// For people.
+    /// For people, in English.
     pub message: String,
-    /// For programs: BAD_USER_INPUT, NOT_FOUND or VERSION_CONFLICT.
+    /// For people, in Chinese: the same refusal in the words the pages show first.
+    pub message_zh: String,
+    /// For programs: BAD_USER_INPUT, NOT_FOUND, VERSION_CONFLICT, or a step's own code.
     pub code: String,
 }
 
@@ -27,6 +29,7 @@ impl From<writes::UserError> for UserError {
         Self {
             field: e.field,
             message: e.message,
+            message_zh: e.message_zh,
             code: e.code.as_str().to_owned(),
         }
     }

@@ -197,7 +197,9 @@ async fn run(
             server_error.extensions = error.extensions;
             let response = async_graphql::Response::from_errors(vec![server_error]);
             let status = match err {
-                crate::AppError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                crate::AppError::Database(_) | crate::AppError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             let mut response =

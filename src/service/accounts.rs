@@ -27,6 +27,7 @@ use sea_orm::{
 use super::passwords::{AttemptKey, Attempts, Busy, Passwords};
 use super::tokens::{self, Issue, NewToken, city_of};
 use crate::code::Code;
+use crate::domain::write::{At, UserError, Words, words};
 use crate::error::{AppError, AppResult};
 
 /// The shortest password a person may choose.
@@ -69,23 +70,11 @@ impl Accounts {
     }
 }
 
-/// A refusal of a sign-in or a password change, for its `userErrors`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    /// The input field it concerns.
-    pub field: &'static str,
-    /// For programs.
-    pub code: Code,
-    /// For people.
-    pub message: String,
-}
+/// A refusal of an account's input, a sign-in or a password change, for its `userErrors`.
+pub type Refused = UserError;
 
-fn refused(field: &'static str, code: Code, message: impl Into<String>) -> Refused {
-    Refused {
-        field,
-        code,
-        message: message.into(),
-    }
+fn refused(field: &'static str, code: Code, words: Words) -> Refused {
+    At::INPUT.error(field, code, words)
 }
 
 impl From<Busy> for Refused {
@@ -93,7 +82,11 @@ impl From<Busy> for Refused {
         refused(
             "password",
             Code::Busy,
-            "every place for checking passwords on this server is taken; try again in a few seconds",
+            words(
+                "every place for checking passwords on this server is taken; try again in a few \
+                 seconds",
+                "服务器正忙于核对其他密码，请几秒后再试",
+            ),
         )
     }
 }
@@ -120,22 +113,30 @@ pub fn normal_login(login: &str) -> String {
     login.trim().to_lowercase()
 }
 
-fn login_error(login: &str) -> Option<String> {
+fn login_error(login: &str) -> Option<Words> {
     let fine = (2..=MAX_LOGIN_CHARS).contains(&login.chars().count())
         && login
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     (!fine).then(|| {
-        format!(
-            "a login has 2 to {MAX_LOGIN_CHARS} characters: lower-case letters, digits, `.`, `_` and `-`"
+        words(
+            format!(
+                "a login has 2 to {MAX_LOGIN_CHARS} characters: lower-case letters, digits, \
+                 `.`, `_` and `-`"
+            ),
+            format!("登录名须有 2 到 {MAX_LOGIN_CHARS} 个字符：小写字母、数字、“.”、“_”和“-”"),
         )
     })
 }
 
-fn password_error(password: &str) -> Option<String> {
+fn password_error(password: &str) -> Option<Words> {
     let n = password.chars().count();
-    (!(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n))
-        .then(|| format!("a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"))
+    (!(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n)).then(|| {
+        words(
+            format!("a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+            format!("密码须有 {MIN_PASSWORD_CHARS} 到 {MAX_PASSWORD_CHARS} 个字符"),
+        )
+    })
 }
 
 /// A one-time password: 96 random bits, base64url (16 characters).
@@ -145,8 +146,8 @@ fn one_time_password() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Creates an account with a one-time password. Bad input is `BadUserInput`, a login in use
-/// `BadUserInput` too (with its words), an unknown city `NotFound`.
+/// Creates an account with a one-time password, or refuses its input (each refusal on the
+/// field it concerns: `login`, `displayName`, `cityCode`).
 pub async fn create(
     db: &impl ConnectionTrait,
     accounts: &Accounts,
@@ -154,38 +155,53 @@ pub async fn create(
     display_name: &str,
     role: Role,
     city_code: Option<&str>,
-) -> AppResult<NewAccount> {
+) -> AppResult<Result<NewAccount, Refused>> {
     let login = normal_login(login);
     if let Some(problem) = login_error(&login) {
-        return Err(AppError::BadUserInput(problem));
+        return Ok(Err(refused("login", Code::BadUserInput, problem)));
     }
     let display_name = display_name.trim();
     if display_name.is_empty()
         || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS
         || display_name.chars().any(char::is_control)
     {
-        return Err(AppError::BadUserInput(format!(
-            "a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control characters"
+        return Ok(Err(refused(
+            "displayName",
+            Code::BadUserInput,
+            words(
+                format!(
+                    "a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control \
+                     characters"
+                ),
+                format!("姓名须有 1 到 {MAX_DISPLAY_NAME_CHARS} 个字符，不能含控制字符"),
+            ),
         )));
     }
-    let city_code = city_of(db, role, city_code).await?;
+    let city_code = match city_of(db, role, city_code).await? {
+        Ok(city_code) => city_code,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     if account::Entity::find()
         .filter(account::Column::Login.eq(login.as_str()))
         .one(db)
         .await?
         .is_some()
     {
-        return Err(AppError::BadUserInput(format!(
-            "the login {login} is taken"
+        return Ok(Err(refused(
+            "login",
+            Code::BadUserInput,
+            words(
+                format!("the login {login} is taken"),
+                format!("登录名 {login} 已被使用"),
+            ),
         )));
     }
     let password = one_time_password();
-    let hash = accounts
-        .passwords
-        .hash(password.clone())
-        .await
-        .map_err(|Busy| AppError::BadUserInput("the server is busy: try again".into()))?
-        .ok_or_else(|| AppError::BadUserInput("the password could not be hashed".into()))?;
+    let hash = match accounts.passwords.hash(password.clone()).await {
+        Ok(Some(hash)) => hash,
+        Ok(None) => return Err(not_hashed()),
+        Err(busy) => return Ok(Err(busy.into())),
+    };
     let account = account::ActiveModel {
         id: NotSet,
         login: Set(login),
@@ -200,7 +216,7 @@ pub async fn create(
     }
     .insert(db)
     .await?;
-    Ok(NewAccount { account, password })
+    Ok(Ok(NewAccount { account, password }))
 }
 
 /// Every account, oldest first.
@@ -243,12 +259,13 @@ pub async fn sign_in(
     let now = Instant::now();
     if let Some(left) = accounts.attempts.wait(&keys, now) {
         metrics::counter!("coverage_api_sign_ins_total", "outcome" => "waiting").increment(1);
+        let secs = left.as_secs().max(1);
         return Ok(Err(refused(
             "login",
             Code::TooManyAttempts,
-            format!(
-                "too many wrong sign-ins: try again in {} seconds",
-                left.as_secs().max(1)
+            words(
+                format!("too many wrong sign-ins: try again in {secs} seconds"),
+                format!("登录失败次数过多：请 {secs} 秒后再试"),
             ),
         )));
     }
@@ -278,7 +295,10 @@ pub async fn sign_in(
         return Ok(Err(refused(
             "login",
             Code::AccountDisabled,
-            "this account is disabled: ask the province's administrator",
+            words(
+                "this account is disabled: ask the province's administrator",
+                "该账号已停用：请联系省科协管理员",
+            ),
         )));
     }
     let account = if account.must_change_password {
@@ -286,7 +306,10 @@ pub async fn sign_in(
             return Ok(Err(refused(
                 "newPassword",
                 Code::PasswordChangeRequired,
-                "this password was made for you: choose your own (newPassword) to sign in",
+                words(
+                    "this password was made for you: choose your own (newPassword) to sign in",
+                    "这是为您生成的初始密码：请设置自己的新密码后登录",
+                ),
             )));
         };
         match set_password(db, accounts, account, input.password, new_password).await? {
@@ -305,7 +328,7 @@ fn wrong() -> Refused {
     refused(
         "password",
         Code::InvalidCredentials,
-        "the login or the password is wrong",
+        words("the login or the password is wrong", "登录名或密码不正确"),
     )
 }
 
@@ -331,6 +354,12 @@ async fn issue_session(
     .await
 }
 
+/// A hash that could not be made: Argon2 refuses only parameters or lengths this service never
+/// gives it, so it is our failure, not the caller's.
+fn not_hashed() -> AppError {
+    AppError::Internal("the password could not be hashed".into())
+}
+
 /// How the audit trail names a person: "张三 (zhangsan)".
 pub fn session_name(account: &account::Model) -> String {
     format!("{} ({})", account.display_name, account.login)
@@ -351,16 +380,15 @@ async fn set_password(
         return Ok(Err(refused(
             "newPassword",
             Code::BadUserInput,
-            "choose a password other than the one you have",
+            words(
+                "choose a password other than the one you have",
+                "新密码不能与原密码相同",
+            ),
         )));
     }
     let hash = match accounts.passwords.hash(new.to_owned()).await {
         Ok(Some(hash)) => hash,
-        Ok(None) => {
-            return Err(AppError::BadUserInput(
-                "the password could not be hashed".into(),
-            ));
-        }
+        Ok(None) => return Err(not_hashed()),
         Err(busy) => return Ok(Err(busy.into())),
     };
     let version = account.version;
@@ -392,7 +420,7 @@ pub async fn change_password(
             return Ok(Err(refused(
                 "oldPassword",
                 Code::InvalidCredentials,
-                "the current password is wrong",
+                words("the current password is wrong", "原密码不正确"),
             )));
         }
         Err(busy) => return Ok(Err(busy.into())),
@@ -431,16 +459,22 @@ async fn end_sessions(db: &impl ConnectionTrait, id: i64, keep: Option<i64>) -> 
     Ok(ended.exec(db).await?.rows_affected)
 }
 
-/// Disables the account with `login` and ends every session of it, at once and together.
+/// Disables the account with `login` and ends every session of it, at once and together; with
+/// the number of sessions ended.
 pub async fn disable(
     db: &sea_orm::DatabaseConnection,
     login: &str,
-) -> AppResult<(account::Model, u64)> {
+) -> AppResult<Result<(account::Model, u64), Refused>> {
     let txn = db.begin().await?;
     let Some(account) = by_login(&txn, login).await? else {
-        return Err(AppError::NotFound(format!(
-            "there is no account with the login {}",
-            normal_login(login)
+        let login = normal_login(login);
+        return Ok(Err(refused(
+            "login",
+            Code::NotFound,
+            words(
+                format!("there is no account with the login {login}"),
+                format!("没有登录名为 {login} 的账号"),
+            ),
         )));
     };
     let account = if account.disabled_at.is_some() {
@@ -454,7 +488,7 @@ pub async fn disable(
     };
     let ended = end_sessions(&txn, account.id, None).await?;
     txn.commit().await?;
-    Ok((account, ended))
+    Ok(Ok((account, ended)))
 }
 
 /// When a session ends at the latest, for `viewer`: its absolute limit or its idle limit from

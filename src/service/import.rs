@@ -134,10 +134,10 @@ pub async fn import(
             errors.push(Problem {
                 row: Some(row.line),
                 message_zh: format!(
-                    "第 {} 行：版本已不是当前版本（{message}），数据已被他人修改；请重新导出后再填写",
-                    row.line
+                    "第 {} 行：{}；请重新导出后再填写",
+                    row.line, message.zh
                 ),
-                message_en: format!("row {}: {message}", row.line),
+                message_en: format!("row {}: {}", row.line, message.en),
                 column,
                 code: Code::VersionConflict,
             });
@@ -230,16 +230,8 @@ fn write_problem(e: crate::domain::write::UserError, headers: &HashMap<Column, S
         _ => "文件".to_owned(),
     };
     let message_zh = match e.code {
-        Code::VersionConflict => {
-            format!("{at}：版本已不是当前版本，数据已被他人修改；请重新导出后再填写")
-        }
-        Code::NotFound => format!("{at}：找不到对应的城市或记录"),
-        Code::RoundClosed => format!("{at}：该年度年报已关闭，省科协重新开启前不能填报"),
-        Code::RoundNotOpen => format!("{at}：该年度年报尚未开启，省科协开启后才能填报"),
-        Code::ReturnSubmitted => format!("{at}：年报已报送，等待省科协审核，不能修改"),
-        Code::ReturnApproved => format!("{at}：年报已审核，须由省科协重新开启后才能修改"),
-        _ if field == "source" => format!("{at}：填写了数字就必须注明来源"),
-        _ => format!("{at}：数值不符合规则（{}）", e.message),
+        Code::VersionConflict => format!("{at}：{}；请重新导出后再填写", e.message_zh),
+        _ => format!("{at}：{}", e.message_zh),
     };
     Problem {
         row,

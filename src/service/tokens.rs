@@ -17,6 +17,8 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::code::Code;
+use crate::domain::write::{At, UserError, no_such_city, words};
 use crate::error::{AppError, AppResult};
 
 /// Every secret starts with this, so a leaked one is recognisable (e.g. by secret scanners).
@@ -62,33 +64,59 @@ pub async fn create(
     role: Role,
     city_code: Option<&str>,
 ) -> AppResult<NewToken> {
-    create_expiring(db, name, role, city_code, None).await
+    create_expiring(db, name, role, city_code, None)
+        .await?
+        .map_err(refused_input)
 }
 
-/// Creates an API token ending at `expires_at` (none: never).
+/// A refusal of the input as the command line and tests see it: an error with its English words.
+pub fn refused_input(refusal: UserError) -> AppError {
+    match refusal.code {
+        Code::NotFound => AppError::NotFound(refusal.message),
+        _ => AppError::BadUserInput(refusal.message),
+    }
+}
+
+/// Creates an API token ending at `expires_at` (none: never), or refuses its input.
 pub async fn create_expiring(
     db: &impl ConnectionTrait,
     name: &str,
     role: Role,
     city_code: Option<&str>,
     expires_at: Option<DateTime<Utc>>,
-) -> AppResult<NewToken> {
+) -> AppResult<Result<NewToken, UserError>> {
+    let at = At::INPUT;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::BadUserInput(format!(
-            "a token name must have 1 to {MAX_NAME_CHARS} characters"
+        return Ok(Err(at.bad(
+            "name",
+            words(
+                format!("a token name must have 1 to {MAX_NAME_CHARS} characters"),
+                format!("名称须有 1 到 {MAX_NAME_CHARS} 个字符"),
+            ),
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::BadUserInput(
-            "a token name must not contain control characters".into(),
-        ));
+        return Ok(Err(at.bad(
+            "name",
+            words(
+                "a token name must not contain control characters",
+                "名称不能含控制字符",
+            ),
+        )));
     }
-    let city_code = city_of(db, role, city_code).await?;
+    let city_code = match city_of(db, role, city_code).await? {
+        Ok(city_code) => city_code,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     if expires_at.is_some_and(|at| at <= crate::domain::now()) {
-        return Err(AppError::BadUserInput(
-            "a token's expiry must be in the future".into(),
-        ));
+        return Ok(Err(at.bad(
+            "expiresAt",
+            words(
+                "a token's expiry must be in the future",
+                "到期时间须晚于现在",
+            ),
+        )));
     }
     issue(
         db,
@@ -103,21 +131,29 @@ pub async fn create_expiring(
         },
     )
     .await
+    .map(Ok)
 }
 
 /// The city a `role` is bound to, checked: city staff need an existing city, administrators none.
+/// A refusal concerns the input's `cityCode`.
 pub async fn city_of(
     db: &impl ConnectionTrait,
     role: Role,
     city_code: Option<&str>,
-) -> AppResult<Option<String>> {
-    match (role, city_code) {
+) -> AppResult<Result<Option<String>, UserError>> {
+    let at = At::INPUT;
+    Ok(match (role, city_code) {
         (Role::Admin, None) => Ok(None),
-        (Role::Admin, Some(_)) => Err(AppError::BadUserInput(
-            "an administrator is not bound to a city".into(),
+        (Role::Admin, Some(_)) => Err(at.bad(
+            "cityCode",
+            words(
+                "an administrator is not bound to a city",
+                "省级管理员不属于某个城市：请不要选城市",
+            ),
         )),
-        (Role::CityStaff, None) => Err(AppError::BadUserInput(
-            "city staff need their city's code".into(),
+        (Role::CityStaff, None) => Err(at.bad(
+            "cityCode",
+            words("city staff need their city's code", "市级填报人员须选择所属城市"),
         )),
         (Role::CityStaff, Some(code)) => {
             if city::Entity::find_by_id(code.to_owned())
@@ -125,13 +161,12 @@ pub async fn city_of(
                 .await?
                 .is_none()
             {
-                return Err(AppError::NotFound(format!(
-                    "there is no city with code {code}"
-                )));
+                Err(at.error("cityCode", Code::NotFound, no_such_city(code)))
+            } else {
+                Ok(Some(code.to_owned()))
             }
-            Ok(Some(code.to_owned()))
         }
-    }
+    })
 }
 
 /// A credential to store, its fields checked by the caller.
@@ -182,23 +217,41 @@ pub async fn issue(db: &impl ConnectionTrait, issue: Issue<'_>) -> AppResult<New
 }
 
 /// Gives API token `id` a new secret (shown once); the old one stops working at once. A revoked
-/// or expired token, or a session, cannot be rotated.
-pub async fn rotate(db: &impl ConnectionTrait, id: i64) -> AppResult<NewToken> {
-    let token = api_token::Entity::find_by_id(id)
+/// or expired token, or a session, cannot be rotated: refusals concern the input's `id`.
+pub async fn rotate(db: &impl ConnectionTrait, id: i64) -> AppResult<Result<NewToken, UserError>> {
+    let Some(token) = api_token::Entity::find_by_id(id)
         .one(db)
         .await?
         .filter(|t| t.kind == CredentialKind::ApiToken)
-        .ok_or_else(|| AppError::NotFound(format!("there is no API token with id {id}")))?;
+    else {
+        return Ok(Err(no_such_token(id)));
+    };
     if !is_valid(&token, crate::domain::now()) {
-        return Err(AppError::BadUserInput(format!(
-            "token {id} is revoked or expired: make a new one"
+        return Ok(Err(At::INPUT.bad(
+            "id",
+            words(
+                format!("token {id} is revoked or expired: make a new one"),
+                format!("令牌 {id} 已撤销或过期：请新建一个"),
+            ),
         )));
     }
     let secret = new_secret();
     let mut active: api_token::ActiveModel = token.into();
     active.secret_hash = Set(hash_secret(&secret));
     let token = active.update(db).await?;
-    Ok(NewToken { token, secret })
+    Ok(Ok(NewToken { token, secret }))
+}
+
+/// The refusal of an unknown token id.
+pub fn no_such_token(id: i64) -> UserError {
+    At::INPUT.error(
+        "id",
+        Code::NotFound,
+        words(
+            format!("there is no API token with id {id}"),
+            format!("没有编号为 {id} 的令牌"),
+        ),
+    )
 }
 
 /// Whether `token` works at `now`: not revoked, not expired, and (a session) not idle too long.

@@ -594,3 +594,150 @@ async fn the_feed_filters_by_writer_and_exports_for_administrators_only() {
     assert_eq!(export(Some(session)).await.unwrap().status(), 403);
     assert_eq!(export(None).await.unwrap().status(), 401);
 }
+
+/// The answer's `userErrors` for `query` sent by the administrator with `input`.
+async fn refusals(app: &TestApp, admin: &str, query: &str, input: Value) -> Value {
+    let answer = app
+        .query_as(Some(admin), query, json!({ "input": input }))
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let payload = answer["data"].as_object().and_then(|d| d.values().next());
+    payload.map_or(Value::Null, |p| p["userErrors"].clone())
+}
+
+#[tokio::test]
+async fn every_refusal_of_an_account_or_a_token_stands_on_its_field_in_both_languages() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    zhang_san(&app, &admin).await;
+    let create = "mutation($input: CreateAccountInput!) { createAccount(input: $input) {
+        account { login } userErrors { field code message messageZh } } }";
+    let person = |login: &str, name: &str, role: &str, city: Option<&str>| {
+        json!({ "login": login, "displayName": name, "role": role, "cityCode": city })
+    };
+    let one = |field: &str, code: &str, en: &str, zh: &str| {
+        json!([{ "field": ["input", field], "code": code, "message": en, "messageZh": zh }])
+    };
+    for (input, expected) in [
+        (
+            person("Li Si", "李四", "CITY_STAFF", Some("410800")),
+            one(
+                "login",
+                "BAD_USER_INPUT",
+                "a login has 2 to 64 characters: lower-case letters, digits, `.`, `_` and `-`",
+                "登录名须有 2 到 64 个字符：小写字母、数字、“.”、“_”和“-”",
+            ),
+        ),
+        (
+            person("lisi", " ", "CITY_STAFF", Some("410800")),
+            one(
+                "displayName",
+                "BAD_USER_INPUT",
+                "a display name has 1 to 100 characters and no control characters",
+                "姓名须有 1 到 100 个字符，不能含控制字符",
+            ),
+        ),
+        (
+            person("lisi", "李四", "CITY_STAFF", None),
+            one(
+                "cityCode",
+                "BAD_USER_INPUT",
+                "city staff need their city's code",
+                "市级填报人员须选择所属城市",
+            ),
+        ),
+        (
+            person("lisi", "李四", "ADMIN", Some("410800")),
+            one(
+                "cityCode",
+                "BAD_USER_INPUT",
+                "an administrator is not bound to a city",
+                "省级管理员不属于某个城市：请不要选城市",
+            ),
+        ),
+        (
+            person("lisi", "李四", "CITY_STAFF", Some("999999")),
+            one(
+                "cityCode",
+                "NOT_FOUND",
+                "there is no city with code 999999",
+                "没有代码为 999999 的城市",
+            ),
+        ),
+        (
+            person("zhangsan", "张三", "CITY_STAFF", Some("410800")),
+            one(
+                "login",
+                "BAD_USER_INPUT",
+                "the login zhangsan is taken",
+                "登录名 zhangsan 已被使用",
+            ),
+        ),
+    ] {
+        assert_eq!(refusals(&app, &admin, create, input).await, expected);
+    }
+    let disable = "mutation($input: AccountKeyInput!) { disableAccount(input: $input) {
+        userErrors { field code message messageZh } } }";
+    assert_eq!(
+        refusals(&app, &admin, disable, json!({ "login": "nobody" })).await,
+        one(
+            "login",
+            "NOT_FOUND",
+            "there is no account with the login nobody",
+            "没有登录名为 nobody 的账号",
+        )
+    );
+    let make = "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
+        secret userErrors { field code message messageZh } } }";
+    assert_eq!(
+        refusals(&app, &admin, make, json!({ "name": "", "role": "ADMIN" })).await,
+        one(
+            "name",
+            "BAD_USER_INPUT",
+            "a token name must have 1 to 200 characters",
+            "名称须有 1 到 200 个字符",
+        )
+    );
+    assert_eq!(
+        refusals(&app, &admin, make, json!({ "name": "script", "role": "CITY_STAFF" })).await,
+        one(
+            "cityCode",
+            "BAD_USER_INPUT",
+            "city staff need their city's code",
+            "市级填报人员须选择所属城市",
+        )
+    );
+    let rotate = "mutation($input: ApiTokenKeyInput!) { rotateApiToken(input: $input) {
+        secret userErrors { field code message messageZh } } }";
+    assert_eq!(
+        refusals(&app, &admin, rotate, json!({ "id": "999" })).await,
+        one(
+            "id",
+            "NOT_FOUND",
+            "there is no API token with id 999",
+            "没有编号为 999 的令牌",
+        )
+    );
+    // The write path's refusals speak both languages too.
+    let next_year = chrono::Datelike::year(&chrono::Utc::now()) + 1;
+    let save = "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) {
+        userErrors { field code message messageZh } } }";
+    assert_eq!(
+        refusals(
+            &app,
+            &admin,
+            save,
+            json!({ "cityCode": "410800", "branchType": "ENTERPRISE", "period": 1999,
+                "branchCount": 5, "eligibleCount": 3, "source": "test" }),
+        )
+        .await,
+        json!([
+            { "field": ["input", "branchCount"], "code": "BAD_USER_INPUT",
+              "message": "branchCount (5) cannot exceed eligibleCount (3)",
+              "messageZh": "已建数（5）不能大于应建数（3）" },
+            { "field": ["input", "period"], "code": "BAD_USER_INPUT",
+              "message": format!("period must be between 2000 and {next_year}, got 1999"),
+              "messageZh": format!("年份须在 2000 到 {next_year} 之间，收到 1999") },
+        ])
+    );
+}

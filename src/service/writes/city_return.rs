@@ -18,7 +18,7 @@ use super::{
     At, CoverageUpdate, Outcome, Refusal, RevisionOf, UnitOfWork, UserError, WriteContext,
     may_write_city, writer,
 };
-use crate::domain::write::MAX_TEXT_CHARS;
+use crate::domain::write::{MAX_TEXT_CHARS, words};
 use crate::domain::yearly::{self, Step};
 use crate::error::{AppError, AppResult};
 
@@ -63,11 +63,14 @@ pub async fn step_return(
             "only a province administrator reviews returns".into(),
         ));
     }
-    if let Step::SendBack { comment: words } | Step::Reopen { reason: words } = &input.step
-        && words.chars().count() > MAX_TEXT_CHARS
+    if let Step::SendBack { comment: text } | Step::Reopen { reason: text } = &input.step
+        && text.chars().count() > MAX_TEXT_CHARS
     {
         let field = words_field(&input.step);
-        let message = format!("at most {MAX_TEXT_CHARS} characters");
+        let message = words(
+            format!("at most {MAX_TEXT_CHARS} characters"),
+            format!("最多 {MAX_TEXT_CHARS} 个字符"),
+        );
         return Ok(Outcome::Refused(Refusal::new(vec![
             At::INPUT.bad(field, message),
         ])));
@@ -91,7 +94,7 @@ fn refusal_error(refusal: &yearly::Refusal, step: &Step) -> UserError {
         yearly::Refusal::WordsNeeded => words_field(step),
         _ => "cityCode",
     };
-    At::INPUT.error(field, refusal.code(), refusal.message().1)
+    At::INPUT.error(field, refusal.code(), refusal.into())
 }
 
 async fn apply(
@@ -115,15 +118,21 @@ async fn apply(
     if let (Some(expected), Some(current)) = (input.expected_version, &stored)
         && expected != current.version
     {
-        let message = format!(
-            "expectedVersion {expected} is not the stored version {}",
-            current.version
+        let message = words(
+            format!(
+                "expectedVersion {expected} is not the stored version {}",
+                current.version
+            ),
+            format!("年报已是第 {} 版，不是第 {expected} 版：其间已有人修改", current.version),
         );
         return Ok(Err(Refusal::conflict(at, message, stored)));
     }
     // Every city has its return from the moment its round opens: in a round, none is no city.
     let no_return = || {
-        let message = format!("{city} has no return in the {period} round");
+        let message = words(
+            format!("{city} has no return in the {period} round"),
+            format!("{city} 在 {period} 年度年报中没有报表"),
+        );
         Ok(Err(Refusal::not_found(at, "cityCode", message)))
     };
     if round.is_some() && stored.is_none() {
@@ -190,7 +199,7 @@ async fn apply(
             let fresh = city_return::Entity::find_by_id((city.to_owned(), period))
                 .one(uow.txn())
                 .await?;
-            let message = "someone changed the return meanwhile".to_owned();
+            let message = words("someone changed the return meanwhile", "其间已有人修改了年报");
             return Ok(Err(Refusal::conflict(at, message, fresh)));
         }
     };
@@ -317,7 +326,7 @@ pub async fn before_edit(
             ReturnStatus::Approved => yearly::Refusal::ReturnApproved,
             _ => continue,
         };
-        errors.push(at.error("period", refusal.code(), refusal.message().1));
+        errors.push(at.error("period", refusal.code(), (&refusal).into()));
     }
     if !errors.is_empty() {
         return Ok(Err(errors));

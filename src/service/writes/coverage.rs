@@ -17,7 +17,9 @@ use super::{
     is_unique_violation, may_write_city, writer,
 };
 use crate::domain::BranchType;
-use crate::domain::write::{MAX_BULK_ROWS, check_coverage, version_conflict};
+use crate::domain::write::{
+    MAX_BULK_ROWS, check_coverage, no_such_city, version_conflict, words,
+};
 use crate::error::{AppError, AppResult};
 use crate::events::Events;
 
@@ -108,14 +110,11 @@ pub async fn write_batch(
         may_write_city(&batch.writer, &input.city_code)?;
     }
     if batch.rows.len() > batch.max_rows {
-        let message = format!(
-            "at most {} rows in one bulk update, got {}",
-            batch.max_rows,
-            batch.rows.len()
-        );
+        let (max, got) = (batch.max_rows, batch.rows.len());
         return Ok(Outcome::Refused(Refusal::new(vec![super::UserError {
             field: vec!["input".into()],
-            message,
+            message: format!("at most {max} rows in one bulk update, got {got}"),
+            message_zh: format!("一次最多修改 {max} 行，收到 {got} 行"),
             code: Code::BadUserInput,
         }])));
     }
@@ -126,7 +125,10 @@ pub async fn write_batch(
         if !seen.insert((&input.city_code, input.branch_type, input.period)) {
             errors.push(at.bad(
                 "cityCode",
-                "the same city, branch type and period appear twice",
+                words(
+                    "the same city, branch type and period appear twice",
+                    "同一城市、类型和年份出现了两次",
+                ),
             ));
         }
     }
@@ -214,10 +216,16 @@ fn outside_rounds(
                 at.error(
                     "period",
                     refusal.code(),
-                    format!(
-                        "no round of the yearly return is open for {}: the province opens one \
-                         before cities file their figures",
-                        input.period
+                    words(
+                        format!(
+                            "no round of the yearly return is open for {}: the province opens \
+                             one before cities file their figures",
+                            input.period
+                        ),
+                        format!(
+                            "{} 年度年报尚未开启：省科协开启后各市才能填报",
+                            input.period
+                        ),
                     ),
                 )
             })
@@ -237,9 +245,16 @@ fn in_closed_rounds(
                 at.error(
                     "period",
                     Code::RoundClosed,
-                    format!(
-                        "the {} round is closed: no figures for {} until the province reopens it",
-                        input.period, input.period
+                    words(
+                        format!(
+                            "the {} round is closed: no figures for {} until the province \
+                             reopens it",
+                            input.period, input.period
+                        ),
+                        format!(
+                            "{} 年度年报已关闭：省科协重新开启前不能填报",
+                            input.period
+                        ),
                     ),
                 )
             })
@@ -297,7 +312,10 @@ async fn apply_all(
             Err(err) if is_unique_violation(&err) => {
                 return Ok(Err(Refusal::conflict(
                     at,
-                    "another writer created this record first".into(),
+                    words(
+                        "another writer created this record first",
+                        "另一位填报人已先建立这条记录",
+                    ),
                     None,
                 )));
             }
@@ -323,7 +341,7 @@ async fn apply(
         .await?
         .is_none()
     {
-        let message = format!("there is no city with code {}", input.city_code);
+        let message = no_such_city(&input.city_code);
         return Ok(Err(Refusal::not_found(at, "cityCode", message)));
     }
     let stored = coverage_record::Entity::find()
@@ -356,7 +374,7 @@ async fn apply(
                 let fresh = coverage_record::Entity::find_by_id(current.id)
                     .one(uow.txn())
                     .await?;
-                let message = "someone changed the record meanwhile".to_owned();
+                let message = words("someone changed the record meanwhile", "其间已有人修改了这条记录");
                 return Ok(Err(Refusal::conflict(at, message, fresh)));
             }
             next

@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTr
 
 use super::snapshot::{DesignationSnapshot, designation_key, to_json};
 use super::{At, DesignationInput, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, admin};
-use crate::domain::write::version_conflict;
+use crate::domain::write::{no_such_city, version_conflict, words};
 use crate::error::AppResult;
 
 /// An accepted designation change: the designation as stored (none after a removal), its city
@@ -72,14 +72,17 @@ async fn apply(
         .one(txn)
         .await?
     else {
-        let message = format!("there is no city with code {}", input.city_code);
+        let message = no_such_city(&input.city_code);
         return Ok(Err(Refusal::not_found(at, "cityCode", message)));
     };
     let Some(program) = pilot_program::Entity::find_by_id(input.program_code.clone())
         .one(txn)
         .await?
     else {
-        let message = format!("there is no programme with code {}", input.program_code);
+        let message = words(
+            format!("there is no programme with code {}", input.program_code),
+            format!("没有代码为 {} 的试点项目", input.program_code),
+        );
         return Ok(Err(Refusal::not_found(at, "programCode", message)));
     };
     let key = (input.city_code.clone(), input.program_code.clone());
@@ -87,9 +90,15 @@ async fn apply(
         .one(txn)
         .await?;
     if remove && stored.is_none() {
-        let message = format!(
-            "{} is not designated in {}",
-            input.city_code, input.program_code
+        let message = words(
+            format!(
+                "{} is not designated in {}",
+                input.city_code, input.program_code
+            ),
+            format!(
+                "{} 不在 {} 试点之列",
+                input.city_code, input.program_code
+            ),
         );
         return Ok(Err(Refusal::not_found(at, "programCode", message)));
     }
@@ -136,7 +145,7 @@ async fn apply(
     if !written {
         // Another administrator changed or removed it since it was read.
         let fresh = pilot_designation::Entity::find_by_id(key).one(txn).await?;
-        let message = "someone changed the designation meanwhile".to_owned();
+        let message = words("someone changed the designation meanwhile", "其间已有人修改了这项试点");
         return Ok(Err(Refusal::conflict(at, message, fresh)));
     }
     let snapshot = |d: &pilot_designation::Model| to_json(&DesignationSnapshot::from(d));

@@ -31,7 +31,7 @@ use sea_orm::{
 
 use crate::domain::Actor;
 pub use crate::domain::write::{
-    At, CoverageUpdate, DesignationInput, Patch, ProvinceTotalInput, UserError,
+    At, CoverageUpdate, DesignationInput, Patch, ProvinceTotalInput, UserError, Words, words,
 };
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Events};
@@ -72,14 +72,14 @@ impl<C> Refusal<C> {
     }
 
     /// A NOT_FOUND on `at`'s `field`.
-    pub fn not_found(at: At, field: &str, message: String) -> Self {
-        Self::new(vec![at.error(field, Code::NotFound, message)])
+    pub fn not_found(at: At, field: &str, words: Words) -> Self {
+        Self::new(vec![at.error(field, Code::NotFound, words)])
     }
 
     /// A VERSION_CONFLICT on `at`'s `expectedVersion`, showing `current`.
-    pub fn conflict(at: At, message: String, current: Option<C>) -> Self {
+    pub fn conflict(at: At, words: Words, current: Option<C>) -> Self {
         Self {
-            errors: vec![at.error("expectedVersion", Code::VersionConflict, message)],
+            errors: vec![at.error("expectedVersion", Code::VersionConflict, words)],
             current: current.into_iter().collect(),
         }
     }
@@ -346,8 +346,10 @@ impl<'a> UnitOfWork<'a> {
                 self.txn.rollback().await?;
                 Ok(Outcome::Refused(Refusal::conflict(
                     race_at,
-                    "another writer created this record first; read it and send the change again"
-                        .into(),
+                    words(
+                        "another writer created this record first; read it and send the change again",
+                        "另一位填报人已先建立这条记录；请重新读取后再提交修改",
+                    ),
                     None,
                 )))
             }

@@ -9,7 +9,7 @@ use super::snapshot::{ProvinceTotalSnapshot, province_total_key, to_json};
 use super::{
     At, Outcome, ProvinceTotalInput, Refusal, RevisionOf, UnitOfWork, WriteContext, admin,
 };
-use crate::domain::write::{check_province_total, version_conflict};
+use crate::domain::write::{check_province_total, version_conflict, words};
 use crate::error::AppResult;
 
 /// An accepted province-total write: the total as stored and its revision.
@@ -87,7 +87,7 @@ async fn apply(
                 .await?;
             if result.rows_affected != 1 {
                 let fresh = province_total::Entity::find_by_id(key).one(txn).await?;
-                let message = "someone changed the total meanwhile".to_owned();
+                let message = words("someone changed the total meanwhile", "其间已有人修改了这项全省数");
                 return Ok(Err(Refusal::conflict(at, message, fresh)));
             }
         }

@@ -14,7 +14,7 @@ use sea_orm::{
 use super::city_return::{lock, write};
 use super::{At, Outcome, Refusal, UnitOfWork, WriteContext, admin};
 use crate::code::Code;
-use crate::domain::write::period_error;
+use crate::domain::write::{period_error, words};
 use crate::error::AppResult;
 
 /// What to publish: the approved returns of a round, or one city's.
@@ -64,7 +64,10 @@ async fn apply(
         .one(txn)
         .await?
     else {
-        let message = format!("there is no round for {period}");
+        let message = words(
+            format!("there is no round for {period}"),
+            format!("{period} 年度年报尚未开启"),
+        );
         return Ok(Err(Refusal::new(vec![at.error(
             "period",
             Code::RoundNotOpen,
@@ -84,11 +87,17 @@ async fn apply(
         let (field, message) = match &input.city_code {
             Some(city) => (
                 "cityCode",
-                format!("{city}'s {period} return is not approved, or is published already"),
+                words(
+                    format!("{city}'s {period} return is not approved, or is published already"),
+                    format!("{city} 的 {period} 年报尚未审核，或已发布"),
+                ),
             ),
             None => (
                 "period",
-                format!("no approved return of {period} waits to be published"),
+                words(
+                    format!("no approved return of {period} waits to be published"),
+                    format!("{period} 年度没有待发布的已审核年报"),
+                ),
             ),
         };
         return Ok(Err(Refusal {

@@ -13,7 +13,7 @@ use sea_orm::{
 use super::snapshot::{RoundSnapshot, round_key, to_json};
 use super::{At, Outcome, Refusal, RevisionOf, UnitOfWork, WriteContext, admin};
 use crate::code::Code;
-use crate::domain::write::{MAX_TEXT_CHARS, period_error, version_conflict};
+use crate::domain::write::{MAX_TEXT_CHARS, Words, period_error, version_conflict, words};
 use crate::error::AppResult;
 
 /// A step on a round.
@@ -69,7 +69,10 @@ pub async fn step_round(
     if let RoundStep::Reopen { reason, .. } = &input.step
         && reason.trim().is_empty()
     {
-        errors.push(at.bad("reason", "say why the round opens again"));
+        errors.push(at.bad(
+            "reason",
+            words("say why the round opens again", "请说明重新开启的原因"),
+        ));
     }
     let reason = match &input.step {
         RoundStep::Reopen { reason, .. } => Some(("reason", reason)),
@@ -80,7 +83,13 @@ pub async fn step_round(
         .chain(input.note.iter().map(|n| ("note", n)))
     {
         if text.chars().count() > MAX_TEXT_CHARS {
-            errors.push(at.bad(field, format!("at most {MAX_TEXT_CHARS} characters")));
+            errors.push(at.bad(
+                field,
+                words(
+                    format!("at most {MAX_TEXT_CHARS} characters"),
+                    format!("最多 {MAX_TEXT_CHARS} 个字符"),
+                ),
+            ));
         }
     }
     if !errors.is_empty() {
@@ -117,9 +126,9 @@ async fn apply(
         return Ok(Err(Refusal::conflict(at, message, stored)));
     }
     let now = crate::domain::now();
-    let refuse = |code: Code, message: String, stored: Option<round::Model>| {
+    let refuse = |code: Code, words: Words, stored: Option<round::Model>| {
         Ok(Err(Refusal {
-            errors: vec![at.error("period", code, message)],
+            errors: vec![at.error("period", code, words)],
             current: stored.into_iter().collect(),
         }))
     };
@@ -137,7 +146,10 @@ async fn apply(
             input.note,
         ),
         (RoundStep::Open { .. }, Some(_)) => {
-            let message = format!("the {period} round exists already; reopen it if it is closed");
+            let message = words(
+                format!("the {period} round exists already; reopen it if it is closed"),
+                format!("{period} 年度年报已开启过；如已关闭，请重新开启"),
+            );
             return refuse(Code::RoundExists, message, stored);
         }
         (RoundStep::Close, Some(r)) if r.status == RoundStatus::Open => (
@@ -162,16 +174,25 @@ async fn apply(
         (RoundStep::Close | RoundStep::Reopen { .. }, None) => {
             return refuse(
                 Code::RoundNotOpen,
-                format!("there is no {period} round"),
+                words(
+                    format!("there is no {period} round"),
+                    format!("{period} 年度年报尚未开启"),
+                ),
                 None,
             );
         }
         (RoundStep::Close, Some(_)) => {
-            let message = format!("the {period} round is closed already");
+            let message = words(
+                format!("the {period} round is closed already"),
+                format!("{period} 年度年报已经关闭"),
+            );
             return refuse(Code::RoundClosed, message, stored);
         }
         (RoundStep::Reopen { .. }, Some(_)) => {
-            let message = format!("the {period} round is open");
+            let message = words(
+                format!("the {period} round is open"),
+                format!("{period} 年度年报正在进行"),
+            );
             return refuse(Code::RoundOpen, message, stored);
         }
     };
@@ -194,7 +215,7 @@ async fn apply(
                 .await?;
             if result.rows_affected != 1 {
                 let fresh = round::Entity::find_by_id(period).one(txn).await?;
-                let message = "someone changed the round meanwhile".to_owned();
+                let message = words("someone changed the round meanwhile", "其间已有人修改了本期年报");
                 return Ok(Err(Refusal::conflict(at, message, fresh)));
             }
         }
