@@ -510,8 +510,8 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         "the version read"
     );
 
-    // What the server refuses is shown beside the fields in the server's own words (the page
-    // keeps no copy of its rules), and nothing is stored.
+    // What the server refuses is shown beside the fields in the server's own words, in the
+    // page's language (the page keeps no copy of its rules), and nothing is stored.
     fill(
         &browser,
         &[
@@ -527,12 +527,12 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
     let problems = "[...document.querySelectorAll('form[data-type=\"ENTERPRISE\"] .problem')].map((p) => p.textContent)";
     // Beside branchCount, eligibleCount, newBranches, statedRate, rateScope, source and note.
     let refused = json!([
-        "branchCount (500) cannot exceed eligibleCount (400)",
+        "已建数（500）不能大于应建数（400）",
         "",
         "",
         "",
         "",
-        "source must not be empty: name where the figures come from",
+        "来源不能为空：请写明数字从何而来",
         ""
     ]);
     assert_eq!(
@@ -548,11 +548,22 @@ async fn city_staff_edit_their_city_see_the_revision_meet_a_conflict_and_cannot_
         refused
     );
     assert_eq!(stored(&app).await["version"], 1, "nothing was stored");
-    // The labels follow the language; the server's words stay as it said them.
+    // The labels follow the language, and so do the server's words (it sent both).
     browser.click("button[data-lang=\"en\"]").await;
     let label = format!("document.querySelector('{ENTERPRISE} label').textContent");
     assert_eq!(browser.eval(&label).await, "Branch count");
-    assert_eq!(browser.eval(problems).await, refused);
+    assert_eq!(
+        browser.eval(problems).await,
+        json!([
+            "branchCount (500) cannot exceed eligibleCount (400)",
+            "",
+            "",
+            "",
+            "",
+            "source must not be empty: name where the figures come from",
+            ""
+        ])
+    );
     browser.click("button[data-lang=\"zh\"]").await;
     // A count that is no number goes to the server as typed; the server says what it expected
     // (a 400 answer, which Chromium logs on the console).

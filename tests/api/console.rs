@@ -69,6 +69,29 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
         "待首次登录"
     );
 
+    // The same login again: the server's refusal stands beside the login field, in the page's
+    // language, and follows the language switch; the city was not the problem.
+    browser.type_into("#account-login", "lisi").await;
+    browser.type_into("#account-name", "李四").await;
+    browser.click("#new-account button[type=submit]").await;
+    let beside = "document.querySelector('#account-login[aria-invalid=\"true\"] + .field-problem') && \
+         [document.querySelector('#account-login + .field-problem').textContent, \
+          document.querySelectorAll('#new-account .field-problem').length, \
+          document.getElementById('account-result').textContent]";
+    assert_eq!(
+        browser.wait_for("the login is refused", beside, load).await,
+        json!(["登录名 lisi 已被使用", 1, "请修改标出的栏目"])
+    );
+    browser.screenshot("console-refused.png", 700).await;
+    browser.click("button[data-lang=\"en\"]").await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#account-login + .field-problem').textContent")
+            .await,
+        "the login lisi is taken"
+    );
+    browser.click("button[data-lang=\"zh\"]").await;
+
     // The person signs in on the staff page, in another tab (choosing a password of their own),
     // and changes a figure there: the console's feed names them, live.
     let console = browser.new_tab().await;
@@ -178,10 +201,26 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
         .eval("document.getElementById('designation-program').options[0].value")
         .await;
     let program = program.as_str().unwrap_or_default().to_owned();
-    browser.type_into("#designation-year", "2022").await;
+    // A year before any programme, then a valid one: the refusal stands beside the year and
+    // leaves with the next answer.
+    browser.type_into("#designation-year", "1900").await;
     browser
         .type_into("#designation-source", "河南省科协文件")
         .await;
+    browser.click("#new-designation button[type=submit]").await;
+    let next_year = chrono::Datelike::year(&chrono::Utc::now()) + 1;
+    assert_eq!(
+        browser
+            .wait_for(
+                "the year is refused",
+                "document.querySelector('#designation-year + .field-problem') && \
+                 document.querySelector('#designation-year + .field-problem').textContent",
+                load,
+            )
+            .await,
+        format!("年份须在 1949 到 {next_year} 之间，收到 1900")
+    );
+    browser.type_into("#designation-year", "2022").await;
     browser.click("#new-designation button[type=submit]").await;
     let designation = format!("#designations tr[data-city=\"410800\"][data-program=\"{program}\"]");
     browser
@@ -191,6 +230,12 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
             load,
         )
         .await;
+    assert_eq!(
+        browser
+            .eval("[document.querySelectorAll('#new-designation .field-problem, #new-designation [aria-invalid]').length, document.getElementById('designation-result').className]")
+            .await,
+        json!([0, "result ok"])
+    );
     browser.type_into("#designation-year", "2021").await;
     browser.click("#new-designation button[type=submit]").await;
     browser

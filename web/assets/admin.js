@@ -167,16 +167,16 @@ async function setDesignation(event) {
     expectedVersion: stored ? stored.version : 0,
   };
   const response = await ask(`mutation AdminDesignate($input: SetPilotDesignationInput!) {
-    setPilotDesignation(input: $input) { designation { version } userErrors { field message code } } }`, { input });
-  outcome('designation-result', response, 'setPilotDesignation', (p) => Cov.t('designationSaved', { v: p.designation.version }));
+    setPilotDesignation(input: $input) { designation { version } userErrors { field message messageZh code } } }`, { input });
+  outcome('new-designation', 'designation-result', response, 'setPilotDesignation', (p) => Cov.t('designationSaved', { v: p.designation.version }));
   await loadPilots();
 }
 
 async function removeDesignation(d) {
   const input = { cityCode: d.city, programCode: d.program.code, expectedVersion: d.version };
   const response = await ask(`mutation AdminUndesignate($input: RemovePilotDesignationInput!) {
-    removePilotDesignation(input: $input) { userErrors { field message code } } }`, { input });
-  outcome('designation-result', response, 'removePilotDesignation', () => Cov.t('designationDropped'));
+    removePilotDesignation(input: $input) { userErrors { field message messageZh code } } }`, { input });
+  outcome(null, 'designation-result', response, 'removePilotDesignation', () => Cov.t('designationDropped'));
   await loadPilots();
 }
 
@@ -197,8 +197,8 @@ async function setTotal(event) {
     expectedVersion: type && type.provinceReport ? type.provinceReport.version : 0,
   };
   const response = await ask(`mutation AdminTotal($input: SetProvinceReportedTotalInput!) {
-    setProvinceReportedTotal(input: $input) { provinceReport { version } userErrors { field message code } } }`, { input });
-  outcome('total-result', response, 'setProvinceReportedTotal', (p) => Cov.t('totalSaved', { v: p.provinceReport ? p.provinceReport.version : '—' }));
+    setProvinceReportedTotal(input: $input) { provinceReport { version } userErrors { field message messageZh code } } }`, { input });
+  outcome('province-total', 'total-result', response, 'setProvinceReportedTotal', (p) => Cov.t('totalSaved', { v: p.provinceReport ? p.provinceReport.version : '—' }));
   await loadFeed(); // a province total sends no change event: the console reads its own step
 }
 
@@ -255,21 +255,21 @@ function drawPeople() {
   $('tokens').querySelector('tbody').replaceChildren(...tokens);
 }
 
-/** Shows a mutation's outcome in `line`: its user errors in the server's words, or `ok`. */
-function outcome(line, response, field, ok) {
+/**
+ * Shows a mutation's outcome: its user errors beside the fields of `form` (the id of a form,
+ * or null for a table's button) in the server's words, the rest in `line`; or `ok` in `line`.
+ */
+function outcome(form, line, response, field, ok) {
   const target = $(line);
-  target.classList.remove('ok', 'bad');
   const payload = response.data && response.data[field];
   if (!payload) {
+    Cov.showRefusals(form && $(form), target, []);
     target.textContent = Cov.describeErrors(response.errors);
     target.classList.add('bad');
     return null;
   }
-  if (payload.userErrors.length) {
-    target.textContent = payload.userErrors.map((e) => `${e.message} (${e.code})`).join('; ');
-    target.classList.add('bad');
-    return null;
-  }
+  Cov.showRefusals(form && $(form), target, payload.userErrors);
+  if (payload.userErrors.length) return null;
   target.textContent = ok(payload);
   target.classList.add('ok');
   return payload;
@@ -285,8 +285,8 @@ async function createAccount(event) {
     cityCode: role === 'CITY_STAFF' ? $('account-city').value : null,
   };
   const response = await ask(`mutation AdminCreateAccount($input: CreateAccountInput!) {
-    createAccount(input: $input) { account { login } initialPassword userErrors { field message code } } }`, { input });
-  const made = outcome('account-result', response, 'createAccount',
+    createAccount(input: $input) { account { login } initialPassword userErrors { field message messageZh code } } }`, { input });
+  const made = outcome('new-account', 'account-result', response, 'createAccount',
     (p) => Cov.t('accountMade', { login: p.account.login, password: p.initialPassword }));
   if (made) {
     $('account-result').dataset.password = made.initialPassword;
@@ -297,8 +297,8 @@ async function createAccount(event) {
 
 async function disableAccount(login) {
   const response = await ask(`mutation AdminDisable($input: AccountKeyInput!) {
-    disableAccount(input: $input) { endedSessions userErrors { field message code } } }`, { input: { login } });
-  outcome('account-result', response, 'disableAccount', (p) => Cov.t('accountDisabled', { login, n: p.endedSessions }));
+    disableAccount(input: $input) { endedSessions userErrors { field message messageZh code } } }`, { input: { login } });
+  outcome(null, 'account-result', response, 'disableAccount', (p) => Cov.t('accountDisabled', { login, n: p.endedSessions }));
   await loadPeople();
 }
 
@@ -313,8 +313,8 @@ async function createToken(event) {
     expiresAt: date ? `${date}T16:00:00Z` : null,
   };
   const response = await ask(`mutation AdminCreateToken($input: CreateApiTokenInput!) {
-    createApiToken(input: $input) { apiToken { id } secret userErrors { field message code } } }`, { input });
-  const made = outcome('token-result', response, 'createApiToken', (p) => Cov.t('tokenMade', { id: p.apiToken.id, secret: p.secret }));
+    createApiToken(input: $input) { apiToken { id } secret userErrors { field message messageZh code } } }`, { input });
+  const made = outcome('new-token', 'token-result', response, 'createApiToken', (p) => Cov.t('tokenMade', { id: p.apiToken.id, secret: p.secret }));
   if (made) {
     $('new-token').reset();
     await loadPeople();
@@ -324,8 +324,8 @@ async function createToken(event) {
 async function tokenStep(action, id) {
   const field = action === 'rotate' ? 'rotateApiToken' : 'revokeApiToken';
   const response = await ask(`mutation AdminToken($input: ApiTokenKeyInput!) {
-    ${field}(input: $input) { ${action === 'rotate' ? 'secret' : ''} userErrors { field message code } } }`, { input: { id } });
-  outcome('token-result', response, field,
+    ${field}(input: $input) { ${action === 'rotate' ? 'secret' : ''} userErrors { field message messageZh code } } }`, { input: { id } });
+  outcome(null, 'token-result', response, field,
     (p) => (action === 'rotate' ? Cov.t('tokenRotated', { id, secret: p.secret }) : Cov.t('tokenRevoked', { id })));
   await loadPeople();
 }

@@ -50,6 +50,7 @@ const WORDS = {
     rateScope: '口径',
     staffLink: '市科协填报',
     adminOnly: '此页面仅供省科协管理员使用',
+    fixMarked: '请修改标出的栏目',
     adminTitle: '管理控制台',
     exportFeed: '导出 XLSX',
     pilotsTitle: '试点与全省报告数',
@@ -245,6 +246,7 @@ const WORDS = {
     rateScope: 'Scope',
     staffLink: 'City staff',
     adminOnly: 'This page is for province administrators',
+    fixMarked: 'Correct the fields marked',
     adminTitle: 'Console',
     exportFeed: 'Export XLSX',
     pilotsTitle: 'Pilots and province totals',
@@ -427,6 +429,55 @@ export function applyWords(root) {
   for (const button of document.querySelectorAll('[data-lang]')) {
     button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
   }
+  for (const node of (root || document).querySelectorAll('.field-problem')) {
+    if (node.refusal) node.textContent = refusalText(node.refusal);
+  }
+}
+
+/** A refusal's words (a userError) in the page's language: the server sends both. */
+export function refusalText(e) {
+  return lang === 'en' || !e.messageZh ? e.message : e.messageZh;
+}
+
+/**
+ * Shows a mutation's userErrors: each beside the input of `form` marked data-field with the
+ * last name of its path (the input marked aria-invalid and described by the words), the rest
+ * in `line` with their codes. Clears what an earlier answer showed; focuses the first input
+ * refused. `form` may be null (a step taken from a table's button).
+ */
+export function showRefusals(form, line, userErrors) {
+  if (form) {
+    for (const old of form.querySelectorAll('.field-problem')) old.remove();
+    for (const input of form.querySelectorAll('[aria-invalid]')) {
+      input.removeAttribute('aria-invalid');
+      input.removeAttribute('aria-describedby');
+    }
+  }
+  const elsewhere = [];
+  let first = null;
+  for (const e of userErrors) {
+    const name = e.field[e.field.length - 1];
+    const input = form ? form.querySelector(`[data-field="${CSS.escape(name)}"]`) : null;
+    if (!input || input.closest('[hidden]') || input.hasAttribute('aria-invalid')) {
+      elsewhere.push(e);
+      continue;
+    }
+    const problem = el('span', 'field-problem', refusalText(e));
+    problem.id = `${input.id}-problem`;
+    problem.dataset.code = e.code;
+    problem.refusal = e;
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', problem.id);
+    input.after(problem);
+    first = first || input;
+  }
+  line.classList.remove('ok', 'bad');
+  line.textContent = elsewhere.map((e) => `${refusalText(e)} (${e.code})`).join('; ');
+  if (userErrors.length > 0) {
+    line.classList.add('bad');
+    if (!line.textContent) line.textContent = t('fixMarked');
+  }
+  if (first) first.focus();
 }
 
 function setLang(next) {

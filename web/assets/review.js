@@ -169,14 +169,14 @@ async function step(mutation, inputType, input) {
   const result = $('step-result');
   result.textContent = '';
   result.classList.remove('bad');
-  const query = `mutation($input: ${inputType}!) { ${mutation}(input: $input) { userErrors { field message code } } }`;
+  const query = `mutation($input: ${inputType}!) { ${mutation}(input: $input) { userErrors { field message messageZh code } } }`;
   const response = await ask(query, { input });
   const payload = response.data && response.data[mutation];
   if (!payload) {
     result.textContent = Cov.describeErrors(response.errors || []);
     result.classList.add('bad');
   } else if (payload.userErrors.length > 0) {
-    result.textContent = payload.userErrors.map((e) => e.message).join('; ');
+    result.textContent = payload.userErrors.map((e) => Cov.refusalText(e)).join('; ');
     result.classList.add('bad');
   } else {
     result.textContent = Cov.t('done');

@@ -1,13 +1,13 @@
 // The pages' sign-in form: a person's login and password (a session; at first sign-in the
 // person chooses a password of their own), or a program's API token pasted in. Either way the
 // page then holds one bearer secret, in this tab's sessionStorage only, and sends it on every
-// request as before. Refusals are the server's own words and codes.
+// request as before. Refusals are the server's own words (in the page's language) and codes.
 
 import * as Cov from './common.js';
 import { $ } from './common.js';
 
 const SIGN_IN = `mutation PageSignIn($input: SignInInput!) {
-  signIn(input: $input) { session { token } userErrors { field message code } }
+  signIn(input: $input) { session { token } userErrors { field message messageZh code } }
 }`;
 
 function problem(text) {
@@ -50,7 +50,7 @@ export function wire(use) {
       $('new-password-label').hidden = false;
       $('new-password').focus();
     }
-    problem(payload.userErrors.map((e) => `${e.message} (${e.code})`).join('; '));
+    problem(payload.userErrors.map((e) => `${Cov.refusalText(e)} (${e.code})`).join('; '));
   });
 }
 

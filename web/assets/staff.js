@@ -36,11 +36,11 @@ const UPDATE = `mutation StaffUpdate($input: UpdateCoverageInput!) {
   updateCoverage(input: $input) {
     coverage { ${RECORD} }
     revision { number }
-    userErrors { field message code }
+    userErrors { field message messageZh code }
   }
 }`;
 const SUBMIT = `mutation StaffSubmit($input: ReturnKeyInput!) {
-  submitReturn(input: $input) { cityReturn { status late comment version } userErrors { field message code } }
+  submitReturn(input: $input) { cityReturn { status late comment version } userErrors { field message messageZh code } }
 }`;
 const COUNTS = ['branchCount', 'eligibleCount', 'newBranches'];
 const FIELDS = [...COUNTS, 'statedRate', 'rateScope', 'source', 'note'];
@@ -123,7 +123,7 @@ async function submitReturn() {
     return;
   }
   if (payload.userErrors.length) {
-    $('access').textContent = payload.userErrors.map((e) => `${e.message} (${e.code})`).join('; ');
+    $('access').textContent = payload.userErrors.map((e) => `${Cov.refusalText(e)} (${e.code})`).join('; ');
     return;
   }
   await load();
@@ -379,7 +379,7 @@ function field(type, name, value) {
   input.setAttribute('aria-describedby', problem.id);
   const refused = state[type].problems[name];
   if (refused) {
-    problem.textContent = refused.message;
+    problem.textContent = Cov.refusalText(refused);
     problem.dataset.code = refused.code;
     input.setAttribute('aria-invalid', 'true');
   }
@@ -464,7 +464,7 @@ async function submit(type, form, version, values) {
     for (const e of payload.userErrors) {
       const name = e.field[e.field.length - 1];
       if (FIELDS.includes(name) && !s.problems[name]) s.problems[name] = e;
-      else elsewhere.push(e.message);
+      else elsewhere.push(Cov.refusalText(e));
     }
     if (elsewhere.length > 0) s.result = { ok: false, message: elsewhere.join('; ') };
     redraw(type, v);
