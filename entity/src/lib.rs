@@ -15,6 +15,7 @@ pub mod publication;
 pub mod published_record;
 pub mod revision;
 pub mod round;
+pub mod sign_in_failure;
 
 pub use enums::{
     BranchType, CityKind, CredentialKind, ProgramLevel, ReturnStatus, RevisionKind, Role,

@@ -14,6 +14,7 @@ mod m20261206_000001_create_rounds;
 mod m20261206_000002_create_city_returns;
 mod m20261206_000003_publish;
 mod m20261206_000004_accounts;
+mod m20261206_000005_sign_in_failures;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_create_city_returns::Migration),
             Box::new(m20261206_000003_publish::Migration),
             Box::new(m20261206_000004_accounts::Migration),
+            Box::new(m20261206_000005_sign_in_failures::Migration),
         ]
     }
 }

@@ -10,7 +10,6 @@
 //! password get the same answer.
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -64,7 +63,7 @@ impl Accounts {
     pub fn new(concurrency: usize, sessions: SessionLimits) -> Self {
         Self {
             passwords: super::passwords::Passwords::new(concurrency),
-            attempts: super::passwords::Attempts::default(),
+            attempts: super::passwords::Attempts,
             sessions,
         }
     }
@@ -249,15 +248,15 @@ pub struct SignIn<'a> {
 
 /// Signs in: a session, or why not.
 pub async fn sign_in(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     accounts: &Accounts,
     input: SignIn<'_>,
 ) -> AppResult<Result<NewToken, Refused>> {
     let login = normal_login(input.login);
     let mut keys = vec![AttemptKey::Login(login.clone())];
     keys.extend(input.client.map(AttemptKey::Address));
-    let now = Instant::now();
-    if let Some(left) = accounts.attempts.wait(&keys, now) {
+    let now = crate::domain::now();
+    if let Some(left) = accounts.attempts.wait(db, &keys, now).await? {
         metrics::counter!("coverage_api_sign_ins_total", "outcome" => "waiting").increment(1);
         let secs = left.as_secs().max(1);
         return Ok(Err(refused(
@@ -271,7 +270,7 @@ pub async fn sign_in(
     }
     if input.password.chars().count() > MAX_PASSWORD_CHARS {
         // Never hashed (it bounds the work a request brings), but counted like any wrong one.
-        accounts.attempts.failed(&keys, now);
+        accounts.attempts.failed(db, &keys, now).await?;
         return Ok(Err(wrong()));
     }
     let account = by_login(db, &login).await?;
@@ -285,11 +284,11 @@ pub async fn sign_in(
         Err(busy) => return Ok(Err(busy.into())),
     };
     let Some(account) = account.filter(|_| right) else {
-        accounts.attempts.failed(&keys, now);
+        accounts.attempts.failed(db, &keys, now).await?;
         metrics::counter!("coverage_api_sign_ins_total", "outcome" => "wrong").increment(1);
         return Ok(Err(wrong()));
     };
-    accounts.attempts.succeeded(&keys[0], now);
+    accounts.attempts.succeeded(db, &keys[0]).await?;
     if account.disabled_at.is_some() {
         metrics::counter!("coverage_api_sign_ins_total", "outcome" => "disabled").increment(1);
         return Ok(Err(refused(

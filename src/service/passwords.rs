@@ -8,17 +8,24 @@
 //!   password costs and the answer (and its time) is the same.
 //! - **Waits** ([`Attempts`]): after [`FREE_FAILURES`] wrong sign-ins in a row, an account and a
 //!   client address each wait before the next try, the wait doubling from one second up to
-//!   [`MAX_WAIT`]; a right password ends the account's wait. Kept per instance, in memory, for
-//!   at most [`MAX_KEYS`] accounts and addresses.
+//!   [`MAX_WAIT`]; a right password ends the account's wait. Kept in the database, so that
+//!   every instance on it counts the same failures (several instances allow no more guesses
+//!   than one); a key whose last failure is an hour old is forgotten.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Utc};
+use entity::sign_in_failure::{self as failure, Column as C};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait,
+};
 use tokio::sync::Semaphore;
 
 /// Argon2id's memory (KiB), passes and lanes.
@@ -33,11 +40,9 @@ pub const FREE_FAILURES: u32 = 5;
 /// The longest wait.
 pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 
-/// A key with no failure for this long is forgotten.
-const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
-
-/// The most accounts and addresses remembered at once.
-pub const MAX_KEYS: usize = 100_000;
+/// A key with no failure for this long is forgotten (longer than [`MAX_WAIT`], so that
+/// forgetting never ends a wait).
+const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// Every place for hashing on this instance stayed taken for [`PLACE_WAIT`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,81 +138,116 @@ pub enum AttemptKey {
     Address(IpAddr),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    until: Option<Instant>,
+impl AttemptKey {
+    /// The key as stored: `login:zhangsan`, `address:10.0.0.1`.
+    fn stored(&self) -> String {
+        match self {
+            AttemptKey::Login(login) => format!("login:{login}"),
+            AttemptKey::Address(address) => format!("address:{address}"),
+        }
+    }
 }
 
-/// Wrong sign-ins per account and per address, and the waits they earned (cheap to clone).
-#[derive(Debug, Clone, Default)]
-pub struct Attempts {
-    keys: Arc<Mutex<HashMap<AttemptKey, Failures>>>,
-}
+/// Wrong sign-ins per account and per address, and the waits they earned: in the database
+/// (`sign_in_failures`), so that every instance on it counts the same failures.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attempts;
 
 impl Attempts {
     /// How long the longest-waiting of `keys` must still wait at `now`; `None`: try now.
-    pub fn wait(&self, keys: &[AttemptKey], now: Instant) -> Option<Duration> {
-        let Ok(map) = self.keys.lock() else {
-            return None;
-        };
-        keys.iter()
-            .filter_map(|key| map.get(key)?.until)
-            .filter_map(|until| until.checked_duration_since(now))
+    pub async fn wait(
+        &self,
+        db: &impl ConnectionTrait,
+        keys: &[AttemptKey],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Duration>, DbErr> {
+        let waiting = failure::Entity::find()
+            .filter(C::Key.is_in(keys.iter().map(AttemptKey::stored)))
+            .filter(C::WaitUntil.gt(now))
+            .all(db)
+            .await?;
+        Ok(waiting
+            .iter()
+            .filter_map(|f| (f.wait_until? - now).to_std().ok())
             .filter(|left| !left.is_zero())
-            .max()
+            .max())
     }
 
-    /// One more wrong sign-in for each of `keys`, at `now`.
-    pub fn failed(&self, keys: &[AttemptKey], now: Instant) {
-        let Ok(mut map) = self.keys.lock() else {
-            return;
-        };
-        if map.len() >= MAX_KEYS {
-            map.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-        }
+    /// One more wrong sign-in for each of `keys`, at `now`, each counted by one statement that
+    /// holds its row, so that failures on several instances at once are all counted.
+    pub async fn failed(
+        &self,
+        db: &DatabaseConnection,
+        keys: &[AttemptKey],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let forget = now - FORGET_AFTER;
+        // Rows whose last failure is older than the longest wait hold nothing anyone waits for.
+        failure::Entity::delete_many()
+            .filter(C::LastFailedAt.lt(forget))
+            .exec(db)
+            .await?;
         for key in keys {
-            if map.len() >= MAX_KEYS && !map.contains_key(key) {
-                // Full of recent failures: this key is not remembered (the others still are).
-                metrics::counter!("coverage_api_sign_in_keys_dropped_total").increment(1);
-                continue;
-            }
-            let entry = map.entry(key.clone()).or_insert(Failures {
-                count: 0,
-                last: now,
-                until: None,
-            });
-            if now.duration_since(entry.last) >= FORGET_AFTER {
-                entry.count = 0;
-            }
-            entry.count += 1;
-            entry.last = now;
-            entry.until = (entry.count > FREE_FAILURES).then(|| now + wait_after(entry.count));
+            let txn = db.begin().await?;
+            let stored = key.stored();
+            let counted = Expr::case(
+                Expr::col((failure::Entity, C::LastFailedAt)).lt(forget),
+                Expr::val(1),
+            )
+            .finally(Expr::col((failure::Entity, C::Failures)).add(1));
+            let mut insert = Query::insert();
+            insert
+                .into_table(failure::Entity)
+                .columns([C::Key, C::Failures, C::LastFailedAt])
+                .values([stored.clone().into(), 1.into(), now.into()])
+                .map_err(|e| DbErr::Custom(e.to_string()))?
+                .on_conflict(
+                    OnConflict::column(C::Key)
+                        .value(C::Failures, counted)
+                        .value(C::LastFailedAt, now)
+                        .to_owned(),
+                )
+                .returning_col(C::Failures);
+            let row = txn
+                .query_one_raw(txn.get_database_backend().build(&insert))
+                .await?;
+            let count: i32 = match row {
+                Some(row) => row.try_get("", "failures")?,
+                None => 1,
+            };
+            let count = u32::try_from(count).unwrap_or(0);
+            let until = (count > FREE_FAILURES).then(|| now + wait_after(count));
+            failure::Entity::update_many()
+                .col_expr(C::WaitUntil, Expr::value(until))
+                .filter(C::Key.eq(stored))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
         }
-        metrics::gauge!("coverage_api_sign_in_waiting").set(waiting(&map, now) as f64);
+        let waiting = failure::Entity::find()
+            .filter(C::WaitUntil.gt(now))
+            .count(db)
+            .await?;
+        metrics::gauge!("coverage_api_sign_in_waiting").set(waiting as f64);
+        Ok(())
     }
 
     /// A right password for `key`: its failures are forgotten.
-    pub fn succeeded(&self, key: &AttemptKey, now: Instant) {
-        if let Ok(mut map) = self.keys.lock() {
-            map.remove(key);
-            metrics::gauge!("coverage_api_sign_in_waiting").set(waiting(&map, now) as f64);
-        }
+    pub async fn succeeded(
+        &self,
+        db: &impl ConnectionTrait,
+        key: &AttemptKey,
+    ) -> Result<(), DbErr> {
+        failure::Entity::delete_by_id(key.stored()).exec(db).await?;
+        Ok(())
     }
 }
 
 /// The wait after the `count`th failure in a row: 1 s after the first beyond the free ones,
 /// doubling, at most [`MAX_WAIT`].
 pub fn wait_after(count: u32) -> Duration {
-    let over = count.saturating_sub(FREE_FAILURES + 1).min(20);
+    let over = Ord::min(count.saturating_sub(FREE_FAILURES + 1), 20);
     Duration::from_secs(1u64 << over).min(MAX_WAIT)
-}
-
-fn waiting(map: &HashMap<AttemptKey, Failures>, now: Instant) -> usize {
-    map.values()
-        .filter(|f| f.until.is_some_and(|until| until > now))
-        .count()
 }
 
 #[cfg(test)]
@@ -220,37 +260,6 @@ mod tests {
         assert_eq!(wait_after(7), Duration::from_secs(2));
         assert_eq!(wait_after(10), Duration::from_secs(16));
         assert_eq!(wait_after(40), MAX_WAIT);
-    }
-
-    #[test]
-    fn an_account_waits_after_its_failures_until_a_right_password() {
-        let attempts = Attempts::default();
-        let now = Instant::now();
-        let keys = [
-            AttemptKey::Login("zhangsan".into()),
-            AttemptKey::Address(IpAddr::from([10, 0, 0, 1])),
-        ];
-        for _ in 0..FREE_FAILURES {
-            attempts.failed(&keys, now);
-        }
-        assert_eq!(attempts.wait(&keys, now), None, "the free failures");
-        attempts.failed(&keys, now);
-        assert_eq!(attempts.wait(&keys, now), Some(Duration::from_secs(1)));
-        assert_eq!(
-            attempts.wait(&keys[..1], now + Duration::from_secs(2)),
-            None
-        );
-        attempts.succeeded(&keys[0], now);
-        assert_eq!(
-            attempts.wait(&keys[..1], now),
-            None,
-            "the account's wait ends"
-        );
-        assert_eq!(
-            attempts.wait(&keys[1..], now),
-            Some(Duration::from_secs(1)),
-            "the address still waits"
-        );
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ const CREATE: &str = "mutation($input: CreateAccountInput!) { createAccount(inpu
     userErrors { field code message } } }";
 
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) {
-    session { token expiresAt idleSecs } userErrors { field code message } } }";
+    session { token expiresAt idleSecs } userErrors { field code message messageZh } } }";
 
 const VIEWER: &str = "{ viewer { name role cityCode credential } }";
 
@@ -200,7 +200,8 @@ async fn wrong_passwords_get_one_answer_are_counted_and_earn_a_wait() {
     assert_eq!(
         wrong,
         json!({ "session": null, "userErrors": [{ "field": ["input", "password"],
-            "code": "INVALID_CREDENTIALS", "message": "the login or the password is wrong" }] })
+            "code": "INVALID_CREDENTIALS", "message": "the login or the password is wrong",
+            "messageZh": "登录名或密码不正确" }] })
     );
     // The address has failed twice, the account once: three more are free, the next is the
     // sixth of the address and earns a wait, which even the right password then meets.
@@ -226,6 +227,75 @@ async fn wrong_passwords_get_one_answer_are_counted_and_earn_a_wait() {
     );
     assert!(value("coverage_api_sign_ins_total{outcome=\"wrong\"}") >= 5.0);
     assert!(value("coverage_api_sign_in_waiting") >= 1.0);
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_count_the_same_wrong_sign_ins() {
+    let app = TestApp::spawn().await;
+    // Two instances share a PostgreSQL database; an in-memory SQLite database has one (the
+    // same statements, counted by one instance).
+    let second = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(app.second_instance().await),
+        _ => None,
+    };
+    let other = second.as_ref().unwrap_or(&app);
+    let admin = app.admin_token().await;
+    let once = zhang_san(&app, &admin).await;
+    // Three wrong passwords on each instance, all at once: six in a row for the account and
+    // the address, each counted, which earn a wait that both instances then keep, the right
+    // password included.
+    let wrong = [&app, other, &app, other, &app, other]
+        .map(|instance| sign_in(instance, "zhangsan", "not-the-password", None));
+    for wrong in async_graphql::futures_util::future::join_all(wrong).await {
+        assert_eq!(codes(&wrong), [json!("INVALID_CREDENTIALS")]);
+    }
+    let counted = app
+        .db
+        .conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.conn.get_database_backend(),
+            "SELECT failures FROM sign_in_failures WHERE key = 'login:zhangsan'",
+        ))
+        .await
+        .unwrap()
+        .map(|row| row.try_get::<i32>("", "failures").unwrap());
+    assert_eq!(counted, Some(6), "every failure counted");
+    for instance in [&app, other] {
+        let right = sign_in(instance, "zhangsan", &once, Some("我的新密码-2024")).await;
+        assert_eq!(
+            right["userErrors"][0]["field"],
+            json!(["input", "login"]),
+            "{right}"
+        );
+        assert_eq!(codes(&right), [json!("TOO_MANY_ATTEMPTS")], "{right}");
+        assert!(
+            right["userErrors"][0]["messageZh"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("登录失败次数过多")),
+            "{right}"
+        );
+    }
+    // Once the wait is over, the right password signs in and the account's count starts again.
+    app.db
+        .conn
+        .execute_unprepared("UPDATE sign_in_failures SET wait_until = NULL")
+        .await
+        .unwrap();
+    let right = sign_in(other, "zhangsan", &once, Some("我的新密码-2024")).await;
+    assert_eq!(right["userErrors"], json!([]), "{right}");
+    let left: Vec<String> = app
+        .db
+        .conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.conn.get_database_backend(),
+            "SELECT key FROM sign_in_failures ORDER BY key",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "key").unwrap())
+        .collect();
+    assert_eq!(left, ["address:127.0.0.1"], "the address's count stays");
 }
 
 /// Sets a column of credential `secret`'s row (by its hash) to `value` (SQL).
