@@ -66,6 +66,11 @@ pub enum Event {
         /// The revision the step left.
         revision: Arc<revision::Model>,
     },
+    /// A pilot programme was created or changed.
+    Program {
+        /// The revision the write left.
+        revision: Arc<revision::Model>,
+    },
     /// Events may have been lost (the listening connection was lost and re-established).
     Missed {
         /// For people.
@@ -187,6 +192,7 @@ impl Events {
             Event::ProvinceTotal { .. } => "province_total",
             Event::Round { .. } => "round",
             Event::Return { .. } => "return",
+            Event::Program { .. } => "program",
             Event::Missed { .. } => "missed",
         };
         metrics::counter!("coverage_api_events_published_total", "kind" => kind).increment(1);
@@ -250,6 +256,7 @@ fn event(record_id: Option<i64>, revision: Arc<revision::Model>) -> Option<Event
         RevisionKind::ProvinceTotal => Event::ProvinceTotal { revision },
         RevisionKind::Round => Event::Round { revision },
         RevisionKind::CityReturn => Event::Return { revision },
+        RevisionKind::PilotProgram => Event::Program { revision },
     })
 }
 

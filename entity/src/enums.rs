@@ -85,6 +85,9 @@ pub enum RevisionKind {
     /// A city's return in a round (edited, submitted, sent back, approved, reopened).
     #[sea_orm(string_value = "CITY_RETURN")]
     CityReturn,
+    /// A pilot programme (created or changed).
+    #[sea_orm(string_value = "PILOT_PROGRAM")]
+    PilotProgram,
 }
 
 /// Where a city's return stands in its round.

@@ -13,6 +13,8 @@ pub struct Model {
     /// Number of member cities the source states, which may exceed the members it names.
     pub stated_size: Option<i32>,
     pub source: Option<String>,
+    /// Bumped by every accepted change: the optimistic lock writers send as `expectedVersion`.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

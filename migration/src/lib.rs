@@ -15,6 +15,7 @@ mod m20261206_000002_create_city_returns;
 mod m20261206_000003_publish;
 mod m20261206_000004_accounts;
 mod m20261206_000005_sign_in_failures;
+mod m20261206_000006_version_programs;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_publish::Migration),
             Box::new(m20261206_000004_accounts::Migration),
             Box::new(m20261206_000005_sign_in_failures::Migration),
+            Box::new(m20261206_000006_version_programs::Migration),
         ]
     }
 }

@@ -22,7 +22,7 @@ enum Rounds {
 
 /// The kinds a revision may record, before and after this migration.
 const KINDS_BEFORE: &str = "'COVERAGE', 'PILOT_DESIGNATION', 'PROVINCE_TOTAL'";
-const KINDS_AFTER: &str =
+pub(crate) const KINDS_AFTER: &str =
     "'COVERAGE', 'PILOT_DESIGNATION', 'PROVINCE_TOTAL', 'ROUND', 'CITY_RETURN'";
 
 #[async_trait::async_trait]
@@ -80,7 +80,11 @@ impl MigrationTrait for Migration {
 /// Replaces the list of kinds the revisions' CHECK admits. PostgreSQL alters the constraint;
 /// SQLite cannot, so the table is made again from its own stored definition with the new list,
 /// its rows copied, and its indexes made again from theirs.
-async fn revision_kinds(manager: &SchemaManager<'_>, from: &str, to: &str) -> Result<(), DbErr> {
+pub(crate) async fn revision_kinds(
+    manager: &SchemaManager<'_>,
+    from: &str,
+    to: &str,
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     match db.get_database_backend() {
         DbBackend::Postgres => {

@@ -34,7 +34,11 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(SignInFailures::Failures).integer().not_null())
+                    .col(
+                        ColumnDef::new(SignInFailures::Failures)
+                            .integer()
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(SignInFailures::LastFailedAt)
                             .timestamp_with_time_zone()

@@ -140,7 +140,6 @@ pub struct AccountKeyInput {
     login: String,
 }
 
-
 pub(super) fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor> {
     ctx.data::<Actor>()
 }

@@ -13,6 +13,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod node;
 pub mod pilot;
+pub mod program;
 pub mod publication;
 pub mod revision;
 pub mod round;
@@ -59,6 +60,7 @@ pub struct Mutation(
     publication::PublicationMutation,
     account::AccountMutation,
     api_token::ApiTokenMutation,
+    program::ProgramMutation,
 );
 
 /// The schema type served by the API.

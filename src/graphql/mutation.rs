@@ -43,7 +43,8 @@ pub struct UpdateCoverageInput {
     pub note: Option<String>,
 }
 
-fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
+/// An input field as a write sees it: left out keeps, null clears, a value sets.
+pub(super) fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
     match value {
         MaybeUndefined::Undefined => Patch::Keep,
         MaybeUndefined::Null => Patch::Clear,

@@ -61,6 +61,12 @@ impl PilotProgram {
         self.0.source.as_deref()
     }
 
+    /// Version of the programme: 1 when created, one more on every accepted change; send it as
+    /// `expectedVersion` to change it.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     /// Member cities on record, by code.
     async fn cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
         let rows = loaders(ctx)?

@@ -28,6 +28,8 @@ pub enum RevisionKind {
     Round,
     /// A city's return in a round (edited, submitted, sent back, approved, reopened).
     CityReturn,
+    /// A pilot programme (created or changed).
+    PilotProgram,
 }
 
 /// Who may read the personal parts of the audit trail: a writer's name (often a person's name

@@ -236,6 +236,7 @@ async fn load<C: ConnectionTrait + TransactionTrait>(db: &C, publish: bool) -> A
             level: Set(level),
             stated_size: Set(stated_size),
             source: Set(Some(source(quote))),
+            version: Set(1),
         },
     ))
     .exec(&txn)

@@ -170,6 +170,7 @@ pub async fn generate(db: &Database, cities: usize, periods: usize) -> AppResult
                 .unwrap_or(i32::MAX),
             )),
             source: Set(Some(SOURCE.into())),
+            version: Set(1),
         }
     }))
     .exec(&txn)

@@ -23,6 +23,11 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
+mod rules;
+
+pub use rules::normal_login;
+use rules::{display_name_error, login_error, password_error};
+
 use super::passwords::{AttemptKey, Attempts, Busy, Passwords};
 use super::tokens::{self, Issue, NewToken, city_of};
 use crate::code::Code;
@@ -107,37 +112,6 @@ impl std::fmt::Debug for NewAccount {
     }
 }
 
-/// The login as stored and compared: trimmed, lower-case.
-pub fn normal_login(login: &str) -> String {
-    login.trim().to_lowercase()
-}
-
-fn login_error(login: &str) -> Option<Words> {
-    let fine = (2..=MAX_LOGIN_CHARS).contains(&login.chars().count())
-        && login
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
-    (!fine).then(|| {
-        words(
-            format!(
-                "a login has 2 to {MAX_LOGIN_CHARS} characters: lower-case letters, digits, \
-                 `.`, `_` and `-`"
-            ),
-            format!("登录名须有 2 到 {MAX_LOGIN_CHARS} 个字符：小写字母、数字、“.”、“_”和“-”"),
-        )
-    })
-}
-
-fn password_error(password: &str) -> Option<Words> {
-    let n = password.chars().count();
-    (!(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n)).then(|| {
-        words(
-            format!("a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
-            format!("密码须有 {MIN_PASSWORD_CHARS} 到 {MAX_PASSWORD_CHARS} 个字符"),
-        )
-    })
-}
-
 /// A one-time password: 96 random bits, base64url (16 characters).
 fn one_time_password() -> String {
     let mut bytes = [0u8; 12];
@@ -160,21 +134,8 @@ pub async fn create(
         return Ok(Err(refused("login", Code::BadUserInput, problem)));
     }
     let display_name = display_name.trim();
-    if display_name.is_empty()
-        || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS
-        || display_name.chars().any(char::is_control)
-    {
-        return Ok(Err(refused(
-            "displayName",
-            Code::BadUserInput,
-            words(
-                format!(
-                    "a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control \
-                     characters"
-                ),
-                format!("姓名须有 1 到 {MAX_DISPLAY_NAME_CHARS} 个字符，不能含控制字符"),
-            ),
-        )));
+    if let Some(problem) = display_name_error(display_name) {
+        return Ok(Err(refused("displayName", Code::BadUserInput, problem)));
     }
     let city_code = match city_of(db, role, city_code).await? {
         Ok(city_code) => city_code,

@@ -133,10 +133,7 @@ pub async fn import(
             let column = headers.get(&Column::Version).cloned();
             errors.push(Problem {
                 row: Some(row.line),
-                message_zh: format!(
-                    "第 {} 行：{}；请重新导出后再填写",
-                    row.line, message.zh
-                ),
+                message_zh: format!("第 {} 行：{}；请重新导出后再填写", row.line, message.zh),
                 message_en: format!("row {}: {}", row.line, message.en),
                 column,
                 code: Code::VersionConflict,

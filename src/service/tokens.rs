@@ -153,7 +153,10 @@ pub async fn city_of(
         )),
         (Role::CityStaff, None) => Err(at.bad(
             "cityCode",
-            words("city staff need their city's code", "市级填报人员须选择所属城市"),
+            words(
+                "city staff need their city's code",
+                "市级填报人员须选择所属城市",
+            ),
         )),
         (Role::CityStaff, Some(code)) => {
             if city::Entity::find_by_id(code.to_owned())

@@ -682,12 +682,8 @@ async fn every_refusal_of_an_account_or_a_token_stands_on_its_field_in_both_lang
     zhang_san(&app, &admin).await;
     let create = "mutation($input: CreateAccountInput!) { createAccount(input: $input) {
         account { login } userErrors { field code message messageZh } } }";
-    let person = |login: &str, name: &str, role: &str, city: Option<&str>| {
-        json!({ "login": login, "displayName": name, "role": role, "cityCode": city })
-    };
-    let one = |field: &str, code: &str, en: &str, zh: &str| {
-        json!([{ "field": ["input", field], "code": code, "message": en, "messageZh": zh }])
-    };
+    let person = |login: &str, name: &str, role: &str, city: Option<&str>| json!({ "login": login, "displayName": name, "role": role, "cityCode": city });
+    let one = |field: &str, code: &str, en: &str, zh: &str| json!([{ "field": ["input", field], "code": code, "message": en, "messageZh": zh }]);
     for (input, expected) in [
         (
             person("Li Si", "李四", "CITY_STAFF", Some("410800")),
@@ -769,7 +765,13 @@ async fn every_refusal_of_an_account_or_a_token_stands_on_its_field_in_both_lang
         )
     );
     assert_eq!(
-        refusals(&app, &admin, make, json!({ "name": "script", "role": "CITY_STAFF" })).await,
+        refusals(
+            &app,
+            &admin,
+            make,
+            json!({ "name": "script", "role": "CITY_STAFF" })
+        )
+        .await,
         one(
             "cityCode",
             "BAD_USER_INPUT",

@@ -190,10 +190,71 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
         )
         .await;
 
-    // A designation set, its year changed and removed; a province total set: each in the feed.
     let choose = |id: &str, value: &str| {
         format!("document.getElementById('{id}').value = '{value}'; return true;")
     };
+    // A programme made from the console, then its stated size changed on its version: both in
+    // the feed, in words.
+    browser.type_into("#program-code", "KEPU_2025").await;
+    browser
+        .type_into("#program-name", "科普示范县（2025）")
+        .await;
+    browser
+        .type_into("#program-name-en", "Science popularisation counties (2025)")
+        .await;
+    browser
+        .exec(&choose("program-level", "NATIONAL"), json!([]))
+        .await;
+    browser.type_into("#program-size", "4").await;
+    browser
+        .type_into("#program-source", "中国科协〔2025〕5号")
+        .await;
+    browser.click("#program-form button[type=submit]").await;
+    let row = "#programs tr[data-program=\"KEPU_2025\"]";
+    let cells = format!(
+        "document.querySelector('{row}') && \
+         [...document.querySelector('{row}').children].map((td) => td.textContent)"
+    );
+    assert_eq!(
+        browser
+            .wait_for("the programme is listed", &cells, load)
+            .await,
+        json!([
+            "KEPU_2025",
+            "科普示范县（2025）",
+            "Science popularisation counties (2025)",
+            "国家级",
+            "4",
+            "中国科协〔2025〕5号",
+            "1",
+            "修改"
+        ])
+    );
+    browser
+        .click(&format!("{row} button[data-action=\"edit\"]"))
+        .await;
+    browser.type_into("#program-size", "5").await;
+    browser.click("#program-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the size is changed, on the stored version",
+            "document.getElementById('program-result').textContent === '已保存试点项目 KEPU_2025（版本 2）'",
+            load,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .wait_for(
+                "the programme's changes are in the feed, in words",
+                "(() => { const rows = [...document.querySelectorAll('#feed tbody tr[data-kind=\"PILOT_PROGRAM\"]')]; \
+                   return rows.length === 2 && rows.map((tr) => tr.children[3].textContent); })()",
+                load,
+            )
+            .await,
+        json!(["报告所述数量: 4 → 5", "新建试点 科普示范县（2025） (KEPU_2025, 国家级)"])
+    );
+
+    // A designation set, its year changed and removed; a province total set: each in the feed.
     browser
         .exec(&choose("designation-city", "410800"), json!([]))
         .await;

@@ -64,3 +64,133 @@ async fn every_programme_and_designation_names_its_source() {
         );
     }
 }
+
+const SET_PROGRAM: &str =
+    "mutation($input: SetPilotProgramInput!) { setPilotProgram(input: $input) {
+    program { code name nameEn level statedSize source version }
+    revision { kind recordKey before after actor { name } }
+    userErrors { field code messageZh } } }";
+
+#[tokio::test]
+async fn an_administrator_creates_and_changes_a_programme_on_its_version_and_the_trail_keeps_both()
+{
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let staff = crate::helpers::token(
+        &app,
+        "Jiaozuo office",
+        entity::Role::CityStaff,
+        Some("410800"),
+    )
+    .await;
+    let set = |token: &str, input: serde_json::Value| {
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            app.query_as(Some(&token), SET_PROGRAM, json!({ "input": input }))
+                .await
+        }
+    };
+    let new = json!({ "code": "KEPU_2025", "name": "科普示范县（2025）", "nameEn": "Science popularisation counties (2025)",
+        "level": "NATIONAL", "statedSize": 4, "source": "中国科协〔2025〕5号" });
+    // City staff may not; nothing is written.
+    let refused = set(&staff, new.clone()).await;
+    assert_eq!(crate::helpers::error_codes(&refused), [json!("FORBIDDEN")]);
+    // A new programme needs its names and level, and a source for its facts.
+    let missing = set(
+        &admin,
+        json!({ "code": "KEPU_2025", "name": "科普示范县（2025）", "source": "x" }),
+    )
+    .await;
+    assert_eq!(
+        missing["data"]["setPilotProgram"]["userErrors"],
+        json!([
+            { "field": ["input", "nameEn"], "code": "BAD_USER_INPUT", "messageZh": "新建试点须填写中英文名称和级别" },
+            { "field": ["input", "level"], "code": "BAD_USER_INPUT", "messageZh": "新建试点须填写中英文名称和级别" },
+        ])
+    );
+    // Read once before (an anonymous read the response cache keeps), to be read again after.
+    let programs = "{ pilotPrograms { code version } }";
+    let before = app.query(programs).await;
+    assert_eq!(
+        before["data"]["pilotPrograms"].as_array().map(Vec::len),
+        Some(4)
+    );
+    let created = set(&admin, new).await;
+    assert_eq!(
+        created["data"]["setPilotProgram"],
+        json!({
+            "program": { "code": "KEPU_2025", "name": "科普示范县（2025）",
+                "nameEn": "Science popularisation counties (2025)", "level": "NATIONAL",
+                "statedSize": 4, "source": "中国科协〔2025〕5号", "version": 1 },
+            "revision": { "kind": "PILOT_PROGRAM", "recordKey": "KEPU_2025", "before": null,
+                "after": { "code": "KEPU_2025", "name": "科普示范县（2025）",
+                    "nameEn": "Science popularisation counties (2025)", "level": "NATIONAL",
+                    "statedSize": 4, "source": "中国科协〔2025〕5号", "version": 1 },
+                "actor": { "name": "Province admin" } },
+            "userErrors": []
+        })
+    );
+    // A change sent without the version read is a conflict showing the stored programme.
+    let stale = set(
+        &admin,
+        json!({ "code": "KEPU_2025", "statedSize": 5, "source": "中国科协〔2025〕9号" }),
+    )
+    .await;
+    assert_eq!(
+        stale["data"]["setPilotProgram"]["userErrors"][0]["code"],
+        "VERSION_CONFLICT"
+    );
+    assert_eq!(stale["data"]["setPilotProgram"]["program"]["version"], 1);
+    let changed = set(
+        &admin,
+        json!({ "code": "KEPU_2025", "statedSize": 5, "source": "中国科协〔2025〕9号", "expectedVersion": 1 }),
+    )
+    .await;
+    let payload = &changed["data"]["setPilotProgram"];
+    assert_eq!(payload["userErrors"], json!([]), "{changed}");
+    assert_eq!(
+        (
+            &payload["program"]["statedSize"],
+            &payload["program"]["version"]
+        ),
+        (&json!(5), &json!(2))
+    );
+    assert_eq!(payload["revision"]["before"]["statedSize"], 4);
+    // Everyone reads it (the cached answer is gone), and a city is designated in it like in any other.
+    let read = app.query(programs).await;
+    assert!(
+        read["data"]["pilotPrograms"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "code": "KEPU_2025", "version": 2 })),
+        "{read}"
+    );
+    let designated = app
+        .query_as(
+            Some(&admin),
+            "mutation { setPilotDesignation(input: { cityCode: \"410800\", programCode: \"KEPU_2025\",
+                sinceYear: 2025, source: \"中国科协〔2025〕5号\" }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        designated["data"]["setPilotDesignation"]["userErrors"],
+        json!([])
+    );
+    let trail = app
+        .query_as(
+            Some(&admin),
+            "{ revisions(first: 5) { nodes { kind recordKey } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        trail["data"]["revisions"]["nodes"],
+        json!([
+            { "kind": "PILOT_DESIGNATION", "recordKey": "410800/KEPU_2025" },
+            { "kind": "PILOT_PROGRAM", "recordKey": "KEPU_2025" },
+            { "kind": "PILOT_PROGRAM", "recordKey": "KEPU_2025" },
+        ])
+    );
+}

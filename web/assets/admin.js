@@ -1,7 +1,7 @@
 // The province's console at /admin (administrators): people's accounts (create with a
 // one-time password shown once, disable), programs' API tokens (create with the secret shown
-// once, rotate, revoke), pilot designations (set, change the year, remove, each with its
-// source), the province's reported totals, and the feed of every change across the cities:
+// once, rotate, revoke), pilot programmes (create, change their names, level and size) and
+// designations (set, change the year, remove, each with its source), the province's reported totals, and the feed of every change across the cities:
 // filtered by city, type, year and writer, paged, exported as XLSX, each revision in words,
 // updated live. Every action is a GraphQL call any client could make (the export is
 // GET /export/revisions.xlsx); refusals are the server's own words.
@@ -20,7 +20,7 @@ const MORE_CITIES = `query AdminCities($first: Int, $after: String) {
   cities(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { code name nameEn } }
 }`;
 const PILOTS = `query AdminPilots($first: Int, $after: String) {
-  pilotPrograms { code name nameEn }
+  pilotPrograms { code name nameEn level statedSize source version }
   cities(first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
     nodes { code pilotDesignations { program { code name nameEn } sinceYear source version } }
@@ -114,8 +114,7 @@ function fillChoices() {
   $('feed-type').replaceChildren(new Option(Cov.t('allTypes'), ''), ...types.map((t) => new Option(Cov.t(t), t)));
   $('designation-city').replaceChildren(...cityOptions(false));
   $('total-type').replaceChildren(...types.map((t) => new Option(Cov.t(t), t)));
-  const programOptions = programs.map((p) => new Option(Cov.lang === 'en' ? p.nameEn : p.name, p.code));
-  $('designation-program').replaceChildren(...programOptions);
+  fillPrograms();
 }
 
 /** Every city's designations (every page of cities) and the programmes. */
@@ -126,14 +125,76 @@ async function loadPilots() {
     return;
   }
   const all = await Cov.allNodes(first.data.cities, (after) => ask(PILOTS, { first: Cov.PAGE, after }), (more) => more.cities);
-  const fresh = programs.length === 0;
   programs = first.data.pilotPrograms;
   designations = all.flatMap((c) => c.pilotDesignations.map((d) => ({ city: c.code, ...d })));
-  if (fresh) fillChoices();
+  fillPrograms();
   drawPilots();
 }
 
+/** The designation form's programmes, the one chosen kept. */
+function fillPrograms() {
+  const chosen = $('designation-program').value;
+  const options = programs.map((p) => new Option(Cov.lang === 'en' ? p.nameEn : p.name, p.code));
+  $('designation-program').replaceChildren(...options);
+  if (programs.some((p) => p.code === chosen)) $('designation-program').value = chosen;
+}
+
+function drawPrograms() {
+  const rows = programs.map((p) => {
+    const tr = el('tr');
+    tr.dataset.program = p.code;
+    const edit = el('button', null, Cov.t('edit'));
+    edit.type = 'button';
+    edit.dataset.action = 'edit';
+    edit.addEventListener('click', () => editProgram(p));
+    const actions = el('td');
+    actions.append(edit);
+    tr.append(el('td', null, p.code), el('td', null, p.name), el('td', null, p.nameEn), el('td', null, Cov.t(p.level)),
+      el('td', null, p.statedSize == null ? '—' : String(p.statedSize)), el('td', null, p.source ?? '—'),
+      el('td', null, String(p.version)), actions);
+    return tr;
+  });
+  $('programs').querySelector('tbody').replaceChildren(...rows);
+}
+
+/** Puts a programme into the form, to be changed. */
+function editProgram(p) {
+  $('program-code').value = p.code;
+  $('program-name').value = p.name;
+  $('program-name-en').value = p.nameEn;
+  $('program-level').value = p.level;
+  $('program-size').value = p.statedSize ?? '';
+  $('program-source').value = p.source ?? '';
+  $('program-name').focus();
+}
+
+/** Creates the form's programme, or changes it (a code listed already: its version is sent). */
+async function setProgram(event) {
+  event.preventDefault();
+  const code = $('program-code').value.trim();
+  const stored = programs.find((p) => p.code === code);
+  const size = $('program-size').value;
+  const text = (id) => $(id).value.trim();
+  const input = {
+    code,
+    name: text('program-name'),
+    nameEn: text('program-name-en'),
+    level: $('program-level').value,
+    statedSize: size === '' ? null : Number(size),
+    source: text('program-source'),
+    expectedVersion: stored ? stored.version : 0,
+  };
+  const response = await ask(`mutation AdminProgram($input: SetPilotProgramInput!) {
+    setPilotProgram(input: $input) { program { code version } userErrors { field message messageZh code } } }`, { input });
+  const saved = outcome('program-form', 'program-result', response, 'setPilotProgram',
+    (p) => Cov.t('programSaved', { code: p.program.code, v: p.program.version }));
+  if (saved) $('program-form').reset();
+  await loadPilots();
+  await loadFeed(); // a programme's change sends no event the console listens to
+}
+
 function drawPilots() {
+  drawPrograms();
   const rows = designations.map((d) => {
     const tr = el('tr');
     tr.dataset.city = d.city;
@@ -356,7 +417,7 @@ async function exportFeed() {
   }
   if (!response.ok) {
     const body = await response.json().catch(() => ({ errors: [] }));
-    $('live-state').textContent = (body.errors || []).map((e) => `${e.message_en} (${e.code})`).join('; ');
+    $('live-state').textContent = (body.errors || []).map((e) => `${Cov.lang === 'en' ? e.message_en : e.message_zh} (${e.code})`).join('; ');
     return;
   }
   const link = el('a');
@@ -420,6 +481,7 @@ $('sign-out').addEventListener('click', async () => {
 $('new-account').addEventListener('submit', createAccount);
 $('new-token').addEventListener('submit', createToken);
 $('new-designation').addEventListener('submit', setDesignation);
+$('program-form').addEventListener('submit', setProgram);
 $('province-total').addEventListener('submit', setTotal);
 $('feed-filter').addEventListener('submit', (event) => { event.preventDefault(); loadFeed(); });
 $('feed-more').addEventListener('click', () => loadFeed(true));

@@ -57,6 +57,10 @@ const WORDS = {
     programme: '试点',
     sinceYear: '起始年份',
     saveDesignation: '保存试点',
+    saveProgram: '保存试点项目',
+    programCode: '代码',
+    programSaved: '已保存试点项目 {code}（版本 {v}）',
+    edit: '修改',
     saveTotal: '保存全省报告数',
     remove: '移除',
     designationSaved: '已保存试点（版本 {v}）',
@@ -99,6 +103,13 @@ const WORDS = {
     CITY_RETURN: '年报',
     PILOT_DESIGNATION: '试点',
     PROVINCE_TOTAL: '全省报告数',
+    PILOT_PROGRAM: '试点项目',
+    programName: '名称',
+    programNameEn: '英文名称',
+    programLevel: '级别',
+    NATIONAL: '国家级',
+    PROVINCIAL: '省级',
+    programCreated: '新建试点 {program}',
     designationSet: '{program}：自 {year} 年',
     designationRemoved: '{program}：已取消',
     provinceTotal: '全省报告数',
@@ -253,6 +264,10 @@ const WORDS = {
     programme: 'Programme',
     sinceYear: 'Since',
     saveDesignation: 'Save the designation',
+    saveProgram: 'Save the programme',
+    programCode: 'Code',
+    programSaved: 'Programme {code} saved (version {v})',
+    edit: 'Edit',
     saveTotal: 'Save the province total',
     remove: 'Remove',
     designationSaved: 'Designation saved (version {v})',
@@ -295,6 +310,13 @@ const WORDS = {
     CITY_RETURN: 'return',
     PILOT_DESIGNATION: 'pilot',
     PROVINCE_TOTAL: 'province total',
+    PILOT_PROGRAM: 'programme',
+    programName: 'Name',
+    programNameEn: 'English name',
+    programLevel: 'Level',
+    NATIONAL: 'national',
+    PROVINCIAL: 'provincial',
+    programCreated: 'new programme {program}',
     designationSet: '{program}: since {year}',
     designationRemoved: '{program}: removed',
     provinceTotal: 'Province total',
@@ -717,6 +739,15 @@ export function describeRevision(r) {
   if (r.kind === 'PILOT_DESIGNATION') {
     if (!r.after) return t('designationRemoved', { program: before.programCode });
     return t('designationSet', { program: after.programCode, year: after.sinceYear ?? '—' });
+  }
+  if (r.kind === 'PILOT_PROGRAM') {
+    const fields = { name: 'programName', nameEn: 'programNameEn', level: 'programLevel', statedSize: 'statedSize', source: 'source' };
+    const shown = (name, value) => (name === 'level' && value ? t(value) : value ?? '—');
+    const changes = Object.entries(fields)
+      .filter(([name]) => r.before && before[name] !== after[name])
+      .map(([name, key]) => `${t(key)}: ${shown(name, before[name])} → ${shown(name, after[name])}`);
+    const title = lang === 'en' ? after.nameEn : after.name;
+    return r.before ? changes.join('; ') : t('programCreated', { program: `${title} (${after.code}, ${t(after.level)})` });
   }
   if (r.kind === 'PROVINCE_TOTAL') {
     return `${t('provinceTotal')}: ${before.total ?? '—'} → ${after.total ?? '—'}`;

@@ -53,7 +53,7 @@ pub(super) fn coverage_sql(
 /// them.
 pub(super) fn programs_sql(backend: DbBackend) -> String {
     let fields = "d.city_code, d.program_code, d.since_year, d.source, d.version, \
-                  p.name, p.name_en, p.level, p.stated_size, p.source";
+                  p.name, p.name_en, p.level, p.stated_size, p.source, p.version";
     format!(
         "(SELECT {} FROM pilot_designations d JOIN pilot_programs p ON p.code = d.program_code \
          WHERE d.city_code IN (SELECT code FROM page))",
@@ -90,6 +90,7 @@ type ProgramItem = (
     String,
     Option<i32>,
     Option<String>,
+    i32,
 );
 
 /// The records of [`coverage_sql`] by city code.
@@ -143,6 +144,7 @@ pub(super) fn programs_by_city(
             level: entity::ProgramLevel::try_from_value(&item.7)?,
             stated_size: item.8,
             source: item.9,
+            version: item.10,
         };
         let designation = pilot_designation::Model {
             city_code: item.0,

@@ -123,7 +123,10 @@ async fn apply(
                 "expectedVersion {expected} is not the stored version {}",
                 current.version
             ),
-            format!("年报已是第 {} 版，不是第 {expected} 版：其间已有人修改", current.version),
+            format!(
+                "年报已是第 {} 版，不是第 {expected} 版：其间已有人修改",
+                current.version
+            ),
         );
         return Ok(Err(Refusal::conflict(at, message, stored)));
     }
@@ -199,7 +202,10 @@ async fn apply(
             let fresh = city_return::Entity::find_by_id((city.to_owned(), period))
                 .one(uow.txn())
                 .await?;
-            let message = words("someone changed the return meanwhile", "其间已有人修改了年报");
+            let message = words(
+                "someone changed the return meanwhile",
+                "其间已有人修改了年报",
+            );
             return Ok(Err(Refusal::conflict(at, message, fresh)));
         }
     };

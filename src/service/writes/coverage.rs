@@ -17,9 +17,7 @@ use super::{
     is_unique_violation, may_write_city, writer,
 };
 use crate::domain::BranchType;
-use crate::domain::write::{
-    MAX_BULK_ROWS, check_coverage, no_such_city, version_conflict, words,
-};
+use crate::domain::write::{MAX_BULK_ROWS, check_coverage, no_such_city, version_conflict, words};
 use crate::error::{AppError, AppResult};
 use crate::events::Events;
 
@@ -251,10 +249,7 @@ fn in_closed_rounds(
                              reopens it",
                             input.period, input.period
                         ),
-                        format!(
-                            "{} 年度年报已关闭：省科协重新开启前不能填报",
-                            input.period
-                        ),
+                        format!("{} 年度年报已关闭：省科协重新开启前不能填报", input.period),
                     ),
                 )
             })
@@ -374,7 +369,10 @@ async fn apply(
                 let fresh = coverage_record::Entity::find_by_id(current.id)
                     .one(uow.txn())
                     .await?;
-                let message = words("someone changed the record meanwhile", "其间已有人修改了这条记录");
+                let message = words(
+                    "someone changed the record meanwhile",
+                    "其间已有人修改了这条记录",
+                );
                 return Ok(Err(Refusal::conflict(at, message, fresh)));
             }
             next

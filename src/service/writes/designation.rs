@@ -95,10 +95,7 @@ async fn apply(
                 "{} is not designated in {}",
                 input.city_code, input.program_code
             ),
-            format!(
-                "{} 不在 {} 试点之列",
-                input.city_code, input.program_code
-            ),
+            format!("{} 不在 {} 试点之列", input.city_code, input.program_code),
         );
         return Ok(Err(Refusal::not_found(at, "programCode", message)));
     }
@@ -145,7 +142,10 @@ async fn apply(
     if !written {
         // Another administrator changed or removed it since it was read.
         let fresh = pilot_designation::Entity::find_by_id(key).one(txn).await?;
-        let message = words("someone changed the designation meanwhile", "其间已有人修改了这项试点");
+        let message = words(
+            "someone changed the designation meanwhile",
+            "其间已有人修改了这项试点",
+        );
         return Ok(Err(Refusal::conflict(at, message, fresh)));
     }
     let snapshot = |d: &pilot_designation::Model| to_json(&DesignationSnapshot::from(d));

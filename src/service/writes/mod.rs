@@ -17,6 +17,7 @@
 pub mod city_return;
 pub mod coverage;
 pub mod designation;
+pub mod program;
 pub mod province_total;
 pub mod publish;
 pub mod round;
@@ -31,7 +32,8 @@ use sea_orm::{
 
 use crate::domain::Actor;
 pub use crate::domain::write::{
-    At, CoverageUpdate, DesignationInput, Patch, ProvinceTotalInput, UserError, Words, words,
+    At, CoverageUpdate, DesignationInput, Patch, ProgramInput, ProvinceTotalInput, UserError,
+    Words, words,
 };
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Events};
@@ -39,6 +41,7 @@ use crate::events::{Change, Events};
 pub use city_return::{ReturnInput, ReturnWritten, step_return};
 pub use coverage::{Written, bulk_update_coverage, update_coverage};
 pub use designation::{DesignationWritten, remove_designation, set_designation};
+pub use program::{ProgramWritten, set_program};
 pub use province_total::{TotalWritten, set_province_total};
 pub use publish::{PublishInput, Published, publish};
 pub use round::{RoundInput, RoundStep, RoundWritten, step_round};

@@ -87,7 +87,10 @@ async fn apply(
                 .await?;
             if result.rows_affected != 1 {
                 let fresh = province_total::Entity::find_by_id(key).one(txn).await?;
-                let message = words("someone changed the total meanwhile", "其间已有人修改了这项全省数");
+                let message = words(
+                    "someone changed the total meanwhile",
+                    "其间已有人修改了这项全省数",
+                );
                 return Ok(Err(Refusal::conflict(at, message, fresh)));
             }
         }

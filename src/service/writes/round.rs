@@ -215,7 +215,10 @@ async fn apply(
                 .await?;
             if result.rows_affected != 1 {
                 let fresh = round::Entity::find_by_id(period).one(txn).await?;
-                let message = words("someone changed the round meanwhile", "其间已有人修改了本期年报");
+                let message = words(
+                    "someone changed the round meanwhile",
+                    "其间已有人修改了本期年报",
+                );
                 return Ok(Err(Refusal::conflict(at, message, fresh)));
             }
         }

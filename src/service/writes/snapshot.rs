@@ -4,7 +4,7 @@
 
 use crate::domain::branch_type_name;
 use chrono::{DateTime, Utc};
-use entity::{BranchType, coverage_record, pilot_designation, province_total};
+use entity::{BranchType, coverage_record, pilot_designation, pilot_program, province_total};
 use serde::{Deserialize, Serialize};
 
 mod branch_type {
@@ -159,6 +159,34 @@ impl DesignationSnapshot {
             source: s.source,
             version: s.version,
         })
+    }
+}
+
+/// A pilot programme as a revision keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgramSnapshot {
+    code: String,
+    name: String,
+    name_en: String,
+    level: String,
+    stated_size: Option<i32>,
+    source: Option<String>,
+    version: i32,
+}
+
+impl From<&pilot_program::Model> for ProgramSnapshot {
+    fn from(p: &pilot_program::Model) -> Self {
+        use sea_orm::ActiveEnum;
+        Self {
+            code: p.code.clone(),
+            name: p.name.clone(),
+            name_en: p.name_en.clone(),
+            level: p.level.to_value(),
+            stated_size: p.stated_size,
+            source: p.source.clone(),
+            version: p.version,
+        }
     }
 }
 

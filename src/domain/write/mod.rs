@@ -13,6 +13,10 @@
 use crate::code::Code;
 use chrono::Datelike;
 
+mod admin;
+
+pub use admin::{DesignationInput, ProgramInput, ProvinceTotalInput, check_province_total};
+
 /// Largest count accepted.
 pub const MAX_COUNT: i32 = 10_000_000;
 /// Longest note, source or scope, in characters.
@@ -252,94 +256,6 @@ pub fn check_coverage(at: At, record: &entity::coverage_record::Model) -> Vec<Us
     errors
 }
 
-/// A designation as an administrator sets or removes it.
-#[derive(Debug, Clone)]
-pub struct DesignationInput {
-    /// The city.
-    pub city_code: String,
-    /// The programme.
-    pub program_code: String,
-    /// The year the city joined, when known.
-    pub since_year: Patch<i32>,
-    /// Where the designation comes from.
-    pub source: Patch<String>,
-    /// The version the writer last saw: absent or 0 to create.
-    pub expected_version: Option<i32>,
-    /// Why.
-    pub note: Option<String>,
-}
-
-impl DesignationInput {
-    /// Every rule that needs no database. Setting a designation states a fact, so it names its
-    /// source; a removal needs none.
-    pub fn validate(&self, at: At, remove: bool) -> Vec<UserError> {
-        let mut errors = Vec::new();
-        let next_year = next_year();
-        if let Some(&year) = self.since_year.value()
-            && !(MIN_SINCE_YEAR..=next_year).contains(&year)
-        {
-            errors.push(at.bad(
-                "sinceYear",
-                words(
-                    format!(
-                        "sinceYear must be between {MIN_SINCE_YEAR} and {next_year}, got {year}"
-                    ),
-                    format!("年份须在 {MIN_SINCE_YEAR} 到 {next_year} 之间，收到 {year}"),
-                ),
-            ));
-        }
-        errors.extend(version_error(at, self.expected_version));
-        if !remove {
-            errors.extend(source_errors(at, &self.source, true));
-        }
-        errors.extend(text_errors(at, &[("note", self.note.as_deref())]));
-        errors
-    }
-}
-
-/// A province-reported total as an administrator sets it.
-#[derive(Debug, Clone)]
-pub struct ProvinceTotalInput {
-    /// The branch type.
-    pub branch_type: entity::BranchType,
-    /// The period.
-    pub period: i32,
-    /// The total; cleared when the province states none.
-    pub total: Patch<i32>,
-    /// Where it comes from.
-    pub source: Patch<String>,
-    /// The version the writer last saw: absent or 0 to create.
-    pub expected_version: Option<i32>,
-    /// Why.
-    pub note: Option<String>,
-}
-
-impl ProvinceTotalInput {
-    /// Every rule that needs no database.
-    pub fn validate(&self, at: At) -> Vec<UserError> {
-        let mut errors = Vec::new();
-        errors.extend(
-            self.total
-                .value()
-                .and_then(|&v| count_error(at, "total", v)),
-        );
-        errors.extend(period_error(at, self.period));
-        errors.extend(version_error(at, self.expected_version));
-        errors.extend(source_errors(at, &self.source, self.total.is_set()));
-        errors.extend(text_errors(at, &[("note", self.note.as_deref())]));
-        errors
-    }
-}
-
-/// The rule on a province total as a write leaves it: a total names its source.
-pub fn check_province_total(at: At, total: Option<i32>, source: Option<&str>) -> Vec<UserError> {
-    if total.is_some() && source.is_none() {
-        vec![at.bad("source", source_stands())]
-    } else {
-        Vec::new()
-    }
-}
-
 /// Whether a write that found `stored` (the stored version, if the record exists) may proceed
 /// with `expected`; the conflict's words when not.
 pub fn version_conflict(stored: Option<i32>, expected: Option<i32>) -> Option<Words> {
@@ -354,9 +270,7 @@ pub fn version_conflict(stored: Option<i32>, expected: Option<i32>) -> Option<Wo
             format!("这条记录已存在（第 {version} 版）：请带上当前版本号"),
         )),
         Some(version) if version != sent => Some(words(
-            format!(
-                "the record is at version {version}, not {sent}: someone changed it meanwhile"
-            ),
+            format!("the record is at version {version}, not {sent}: someone changed it meanwhile"),
             format!("记录已是第 {version} 版，不是第 {sent} 版：其间已有人修改"),
         )),
         _ => None,
@@ -371,7 +285,7 @@ pub fn no_such_city(code: &str) -> Words {
     )
 }
 
-fn source_stands() -> Words {
+pub(crate) fn source_stands() -> Words {
     words(
         "source cannot be cleared while the record holds a figure: every figure names its source",
         "记录中还有数字时不能清空来源：每个数字都须注明来源",
@@ -385,7 +299,7 @@ fn branches_over_eligible(b: i32, e: i32) -> Words {
     )
 }
 
-fn count_error(at: At, field: &str, value: i32) -> Option<UserError> {
+pub(crate) fn count_error(at: At, field: &str, value: i32) -> Option<UserError> {
     (!(0..=MAX_COUNT).contains(&value)).then(|| {
         at.bad(
             field,
@@ -397,7 +311,7 @@ fn count_error(at: At, field: &str, value: i32) -> Option<UserError> {
     })
 }
 
-fn version_error(at: At, expected: Option<i32>) -> Option<UserError> {
+pub(crate) fn version_error(at: At, expected: Option<i32>) -> Option<UserError> {
     expected.filter(|v| *v < 0).map(|v| {
         at.bad(
             "expectedVersion",
@@ -409,7 +323,7 @@ fn version_error(at: At, expected: Option<i32>) -> Option<UserError> {
     })
 }
 
-fn next_year() -> i32 {
+pub(crate) fn next_year() -> i32 {
     crate::domain::now().year() + 1
 }
 
@@ -428,7 +342,7 @@ pub fn period_error(at: At, period: i32) -> Option<UserError> {
 }
 
 /// The source rules: required when the write sets a figure, never empty, a valid text.
-fn source_errors(at: At, source: &Patch<String>, required: bool) -> Vec<UserError> {
+pub(crate) fn source_errors(at: At, source: &Patch<String>, required: bool) -> Vec<UserError> {
     match source {
         Patch::Set(text) if text.trim().is_empty() => {
             vec![at.bad(
@@ -452,7 +366,7 @@ fn source_errors(at: At, source: &Patch<String>, required: bool) -> Vec<UserErro
 }
 
 /// User errors for the texts (field, value) that break [`check_text`].
-fn text_errors(at: At, texts: &[(&str, Option<&str>)]) -> Vec<UserError> {
+pub(crate) fn text_errors(at: At, texts: &[(&str, Option<&str>)]) -> Vec<UserError> {
     texts
         .iter()
         .filter_map(|&(field, text)| {
@@ -531,24 +445,5 @@ mod tests {
         assert!(version_conflict(Some(2), None).is_some());
         assert!(version_conflict(Some(2), Some(1)).is_some());
         assert_eq!(version_conflict(Some(2), Some(2)), None);
-    }
-
-    #[test]
-    fn a_total_names_its_source_but_clearing_it_does_not() {
-        let mut t = ProvinceTotalInput {
-            branch_type: entity::BranchType::Township,
-            period: 2023,
-            total: Patch::Set(10),
-            source: Patch::Keep,
-            expected_version: None,
-            note: None,
-        };
-        assert_eq!(fields(&t.validate(At::INPUT)), ["input.source"]);
-        t.total = Patch::Clear;
-        assert!(t.validate(At::INPUT).is_empty());
-        assert_eq!(
-            fields(&check_province_total(At::INPUT, Some(1), None)),
-            ["input.source"]
-        );
     }
 }
