@@ -236,7 +236,9 @@ async fn load<C: ConnectionTrait + TransactionTrait>(db: &C, publish: bool) -> A
             level: Set(level),
             stated_size: Set(stated_size),
             source: Set(Some(source(quote))),
-            version: Set(1),
+            // The column's default (1), so that the report loads into the schema of the
+            // releases before programmes had versions too (the upgrade tests build those).
+            version: NotSet,
         },
     ))
     .exec(&txn)

@@ -137,6 +137,24 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
             load,
         )
         .await;
+    // The person's session opens no console: the page says whose it is, and shows nothing of it.
+    browser.goto(&app.url("/admin")).await;
+    assert_eq!(
+        browser
+            .wait_for(
+                "a city person is turned away",
+                "document.getElementById('token-problem').textContent",
+                load,
+            )
+            .await,
+        "此页面仅供省科协管理员使用"
+    );
+    assert_eq!(
+        browser
+            .eval("[document.getElementById('work').hidden, document.body.dataset.state]")
+            .await,
+        json!([true, "signed-out"])
+    );
     browser.switch_to(&console).await;
     let row = browser
         .wait_for(

@@ -304,6 +304,13 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
         "mutation { openRound(input: { period: 2024 }) { revision { number } userErrors { code } } }",
     ))
     .await;
+    // The report's programmes came through at version 1, and a revision may record one.
+    let programme = crate::helpers::json_of(send(
+        "mutation { setPilotProgram(input: { code: \"QUANYU_KEPU\", statedSize: 8, \
+         source: \"2025 notice\", expectedVersion: 1 }) { program { version } revision { kind } \
+         userErrors { code } } }",
+    ))
+    .await;
     let viewer = crate::helpers::json_of(send("{ viewer { credential expiresAt } }")).await;
     assert_eq!(
         viewer["data"]["viewer"],
@@ -316,6 +323,11 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
         opened["data"]["openRound"]["userErrors"],
         json!([]),
         "{opened}"
+    );
+    assert_eq!(
+        programme["data"]["setPilotProgram"],
+        json!({ "program": { "version": 2 }, "revision": { "kind": "PILOT_PROGRAM" }, "userErrors": [] }),
+        "{programme}"
     );
     let last = before.iter().map(|r| r.id).max().unwrap_or_default();
     assert_eq!(
