@@ -26,6 +26,14 @@ pub fn china_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&CHINA).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A time as the exports write it: China Standard Time to the second, with its offset,
+/// `2026-12-06 08:15:03 +08:00`.
+pub fn china_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&CHINA)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
+}
+
 /// UTC+8, checked when the crate is compiled.
 const CHINA: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
     Some(offset) => offset,

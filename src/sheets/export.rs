@@ -77,7 +77,7 @@ fn cells(row: &Row, lang: Lang) -> Vec<Value<'_>> {
             Column::Source => text(r.and_then(|r| r.source.as_deref())),
             Column::Version => count(r.map(|r| r.version)),
             Column::UpdatedAt => r.map_or(Value::Empty, |r| {
-                Value::Owned(r.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                Value::Owned(crate::domain::china_timestamp(r.updated_at))
             }),
             Column::UpdatedBy => text(
                 r.and_then(|r| r.updated_by.as_deref())
@@ -133,11 +133,28 @@ pub fn xlsx(rows: &[Row], summaries: Option<&[Summary]>, lang: Lang) -> Result<V
     let rate_format = Format::new().set_num_format("0.0%");
     // Constant memory: each finished row goes to a temporary file, texts inline, so that a
     // province-wide export holds one row of cells at a time, not every cell of the sheet.
+    let years = (
+        rows.iter().map(|r| r.period).min(),
+        rows.iter().map(|r| r.period).max(),
+    );
+    let years = match years {
+        (Some(a), Some(b)) if a == b => format!(" {a}"),
+        (Some(a), Some(b)) => format!(" {a}–{b}"),
+        _ => String::new(),
+    };
+    super::title(
+        &mut book,
+        &match lang {
+            Lang::Zh => format!("河南省基层科协组织覆盖情况{years}"),
+            Lang::En => format!("Coverage of grassroots science associations, Henan{years}"),
+        },
+    );
     let sheet = book.add_worksheet_with_constant_memory()?;
     sheet.set_name(match lang {
         Lang::Zh => "覆盖情况",
         Lang::En => "Coverage",
     })?;
+    super::print_setup(sheet, lang)?;
     write_header(sheet, &header, Column::ALL.iter().map(|c| c.header(lang)))?;
     for (i, column) in Column::ALL.iter().enumerate() {
         let width = match column {
@@ -175,6 +192,7 @@ pub fn xlsx(rows: &[Row], summaries: Option<&[Summary]>, lang: Lang) -> Result<V
             Lang::Zh => "全省汇总",
             Lang::En => "Province summary",
         })?;
+        super::print_setup(summary_sheet, lang)?;
         summary_sheet_rows(summary_sheet, &header, &rate_format, summaries, lang)?;
     }
     book.save_to_buffer()

@@ -1,5 +1,5 @@
 //! The audit trail as a workbook: the console's change feed, exported with its filters. One row
-//! per revision, newest first: its number, time (UTC), writer, kind, record and the record as it
+//! per revision, newest first: its number, time (China Standard Time), writer, kind, record and the record as it
 //! was before and after (as the revision keeps them, JSON), and its note.
 
 use entity::revision;
@@ -11,7 +11,7 @@ use crate::domain::branch_type_name;
 /// The headers, in both languages.
 const HEADERS: [(&str, &str); 11] = [
     ("编号", "Number"),
-    ("时间（UTC）", "Time (UTC)"),
+    ("时间（北京时间）", "Time (UTC+8)"),
     ("修改人", "Writer"),
     ("角色", "Role"),
     ("记录类别", "Kind"),
@@ -28,11 +28,19 @@ pub fn xlsx(revisions: &[revision::Model], lang: Lang) -> Result<Vec<u8>, XlsxEr
     use sea_orm::ActiveEnum;
     let mut book = Workbook::new();
     let header = Format::new().set_bold();
+    super::title(
+        &mut book,
+        match lang {
+            Lang::Zh => "河南省基层科协组织覆盖情况 修改记录",
+            Lang::En => "Coverage of grassroots science associations, Henan: changes",
+        },
+    );
     let sheet = book.add_worksheet_with_constant_memory()?;
     sheet.set_name(match lang {
         Lang::Zh => "修改记录",
         Lang::En => "Changes",
     })?;
+    super::print_setup(sheet, lang)?;
     for (c, (zh, en)) in (0u16..).zip(HEADERS) {
         let text = match lang {
             Lang::Zh => zh,
@@ -49,7 +57,7 @@ pub fn xlsx(revisions: &[revision::Model], lang: Lang) -> Result<Vec<u8>, XlsxEr
     sheet.set_freeze_panes(1, 0)?;
     for (row, r) in (1u32..).zip(revisions) {
         sheet.write_number(row, 0, r.id as f64)?;
-        sheet.write_string(row, 1, r.at.format("%Y-%m-%d %H:%M:%S").to_string())?;
+        sheet.write_string(row, 1, crate::domain::china_timestamp(r.at))?;
         sheet.write_string(row, 2, &r.actor_name)?;
         sheet.write_string(row, 3, r.actor_role.to_value())?;
         sheet.write_string(row, 4, r.kind.to_value())?;

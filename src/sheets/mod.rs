@@ -16,6 +16,31 @@ pub mod report;
 pub mod rows;
 
 use entity::BranchType;
+use rust_xlsxwriter::{DocProperties, Workbook, Worksheet, XlsxError};
+
+/// What every workbook's sheet prints as: A4 landscape (the tables are wide), one page wide with
+/// as many pages down as it takes, the header row repeated on every page, and page numbers in
+/// the footer ("第 1 页 / 共 2 页").
+pub fn print_setup(sheet: &mut Worksheet, lang: Lang) -> Result<(), XlsxError> {
+    /// A4 in the paper sizes of the file format.
+    const A4: u8 = 9;
+    sheet
+        .set_paper_size(A4)
+        .set_landscape()
+        .set_print_fit_to_pages(1, 0)
+        .set_margins(0.6, 0.6, 0.75, 0.75, 0.3, 0.3)
+        .set_footer(match lang {
+            Lang::Zh => "&C第 &P 页 / 共 &N 页",
+            Lang::En => "&CPage &P of &N",
+        });
+    sheet.set_repeat_rows(0, 0)?;
+    Ok(())
+}
+
+/// Gives the workbook its document title (what a file's properties and a printout show).
+pub fn title(book: &mut Workbook, title: &str) {
+    book.set_properties(&DocProperties::new().set_title(title));
+}
 
 /// The language of the headers and labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

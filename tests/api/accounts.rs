@@ -661,6 +661,10 @@ async fn the_feed_filters_by_writer_and_exports_for_administrators_only() {
     assert_eq!(rows.len(), 3, "the header and the person's two revisions");
     assert_eq!(crate::sheets::text(&rows[0][2]), "修改人");
     assert_eq!(crate::sheets::text(&rows[1][2]), "张三 (zhangsan)");
+    // Times in China Standard Time, said so in the header and by the offset.
+    assert_eq!(crate::sheets::text(&rows[0][1]), "时间（北京时间）");
+    let at = crate::sheets::text(&rows[1][1]);
+    assert!(at.ends_with(" +08:00") && at.len() == 26, "{at}");
     assert_eq!(export(Some(session)).await.unwrap().status(), 403);
     assert_eq!(export(None).await.unwrap().status(), 401);
 }

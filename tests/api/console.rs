@@ -207,6 +207,26 @@ async fn the_console_makes_an_account_and_a_token_and_its_feed_names_the_person_
             load,
         )
         .await;
+    // Its time reads in China Standard Time, whatever the browser's own zone (UTC here).
+    let listed = app
+        .query_as(Some(&admin), "{ apiTokens { id revokedAt } }", json!({}))
+        .await;
+    let revoked_at = listed["data"]["apiTokens"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["id"] == id.as_str()))
+        .and_then(|t| t["revokedAt"].as_str())
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map(|at| at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()))
+        .map(|at| at.format("已撤销 %Y-%m-%d %H:%M").to_string());
+    assert_eq!(
+        browser
+            .eval(&format!(
+                "document.querySelector('#tokens tr[data-id=\"{id}\"]').children[4].textContent"
+            ))
+            .await
+            .as_str(),
+        revoked_at.as_deref()
+    );
 
     let choose = |id: &str, value: &str| {
         format!("document.getElementById('{id}').value = '{value}'; return true;")

@@ -192,6 +192,55 @@ async fn the_xlsx_export_holds_numbers_a_frozen_header_and_the_province_summary(
     );
 }
 
+/// The text of the part `name` of a workbook.
+fn part(body: &[u8], name: &str) -> String {
+    let mut zip = zip::ZipArchive::new(Cursor::new(body)).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+    text
+}
+
+#[tokio::test]
+async fn the_xlsx_prints_on_a4_one_page_wide_with_its_header_on_every_page_and_a_title() {
+    let app = TestApp::spawn().await;
+    let (_, body) = download(&app, "/export/coverage.xlsx?period=2023").await;
+    for sheet in ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"] {
+        let xml = part(&body, sheet);
+        assert!(
+            xml.contains(r#"<pageSetup paperSize="9" fitToHeight="0" orientation="landscape""#),
+            "A4 landscape, one page wide: {sheet}"
+        );
+        assert!(xml.contains(r#"<pageSetUpPr fitToPage="1"/>"#), "{sheet}");
+        assert!(
+            xml.contains("<oddFooter>&amp;C第 &amp;P 页 / 共 &amp;N 页</oddFooter>"),
+            "page numbers: {sheet}"
+        );
+    }
+    let book = part(&body, "xl/workbook.xml");
+    assert!(
+        book.contains(r#"<definedName name="_xlnm.Print_Titles" localSheetId="0">覆盖情况!$1:$1</definedName>"#)
+            && book.contains(r#"<definedName name="_xlnm.Print_Titles" localSheetId="1">全省汇总!$1:$1</definedName>"#),
+        "the header row repeated on every page"
+    );
+    assert!(
+        part(&body, "docProps/core.xml")
+            .contains("<dc:title>河南省基层科协组织覆盖情况 2023</dc:title>"),
+        "the document's title"
+    );
+    // Times are China Standard Time, with the offset said.
+    let rows = sheet(&body, 0);
+    let updated = rows
+        .iter()
+        .skip(1)
+        .map(|r| text(&r[12]))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default();
+    assert!(
+        updated.ends_with(" +08:00") && updated.len() == 26,
+        "{updated}"
+    );
+}
+
 #[tokio::test]
 async fn an_export_imported_back_changes_nothing_in_either_format() {
     let app = TestApp::spawn().await;

@@ -583,9 +583,23 @@ export function figure(text, source) {
   return span;
 }
 
-/** A date-time in the reader's locale and time zone. */
+const CHINA_TIME = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
+/**
+ * A time as the province reads it, whatever the reader's own zone: China Standard Time (UTC+8),
+ * "2024-03-22 09:30" (the server stores UTC).
+ */
 export function when(iso) {
-  return new Date(iso).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB');
+  const parts = Object.fromEntries(CHINA_TIME.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
 /** POST /graphql; resolves to the JSON response (data and errors), rejects on network failure. */
