@@ -3,6 +3,7 @@
 
 mod actor;
 mod page;
+pub mod paragraph;
 mod rate;
 pub mod summary;
 pub mod write;

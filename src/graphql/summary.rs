@@ -1,6 +1,6 @@
 //! The province-wide summary and the list of periods.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use entity::province_total;
 
 use super::city::City;
@@ -8,7 +8,7 @@ use super::coverage::BranchType;
 use super::db;
 use super::error::GqlResultExt;
 use super::node::NodeKey;
-use crate::service::{coverage as coverage_svc, summary as svc};
+use crate::service::{coverage as coverage_svc, report as report_svc, summary as svc};
 
 /// The province's coverage in one period.
 pub struct CoverageSummary(svc::Summary);
@@ -26,6 +26,26 @@ impl CoverageSummary {
     async fn by_type(&self) -> Vec<TypeSummary> {
         self.0.by_type.iter().cloned().map(TypeSummary).collect()
     }
+
+    /// The coverage paragraph of the yearly report, drafted from the published figures in both
+    /// languages: the province's rate over the cities that report both counts (saying how many),
+    /// compared with the year before only when the same cities report; the province's own
+    /// totals; new branches; full coverage and stated rates, each with its scope.
+    async fn paragraph(&self, ctx: &Context<'_>) -> Result<Paragraph> {
+        let p = report_svc::coverage_paragraph(&db(ctx)?.conn, self.0.period)
+            .await
+            .gql()?;
+        Ok(Paragraph { zh: p.zh, en: p.en })
+    }
+}
+
+/// A paragraph in both languages.
+#[derive(SimpleObject)]
+pub struct Paragraph {
+    /// 中文.
+    pub zh: String,
+    /// English.
+    pub en: String,
 }
 
 /// One branch type across the province in a period. The rate is a ratio of sums over the cities

@@ -9,6 +9,7 @@ pub mod import;
 pub mod passwords;
 pub mod pilots;
 pub mod publications;
+pub mod report;
 pub mod returns;
 pub mod revisions;
 pub mod rounds;

@@ -348,3 +348,30 @@ async fn bulk_writes_reaching_types_in_opposite_orders_both_succeed() {
         assert_eq!(two, json!({ "data": written }), "round {round}");
     }
 }
+
+/// The report's own figures of 2023, in the words an office would write, and nothing more.
+#[tokio::test]
+async fn the_paragraph_of_2023_says_what_the_report_states_in_both_languages() {
+    let app = TestApp::spawn().await;
+    let answer = app
+        .query("{ summary(period: 2023) { paragraph { zh en } } }")
+        .await;
+    assert_eq!(
+        answer,
+        json!({ "data": { "summary": { "paragraph": {
+            "zh": "各市均未报送企业科协组织数和应建单位数，全省覆盖率无法计算；\
+                   省科协统计全省企业科协共927个；焦作新建企业科协193个；\
+                   濮阳高新技术企业科协覆盖率达95%。\
+                   各市尚未报送高校科协数据。\
+                   各市均未报送乡镇（街道）科协组织数和应建单位数，全省覆盖率无法计算；\
+                   平顶山、三门峡2个市实现乡镇（街道）科协全覆盖；信阳乡镇（街道）科协覆盖率达99%。",
+            "en": "No city reported both enterprise branches counts, so the province's coverage \
+                   cannot be computed; the province reports 927 enterprise branches in all; \
+                   Jiaozuo established 193 new enterprise branches; Puyang stated 95% coverage of \
+                   high-tech enterprises. No city has reported university branches figures for \
+                   2023. No city reported both township branches counts, so the province's \
+                   coverage cannot be computed; Pingdingshan and Sanmenxia covered all township \
+                   branches; Xinyang stated 99% coverage of townships and sub-districts."
+        } } } })
+    );
+}
