@@ -3,7 +3,8 @@
 # browser tests themselves: the same headless Debian chromium (installed with apt when missing,
 # with a small CJK font so that the Chinese is legible), the same data and the same moments the
 # tests check (the dashboard drawn, the staff page showing a version conflict, GraphiQL after
-# running the dashboard query, the console after making an account and a token).
+# running the dashboard query, the console after making an account and a token, the yearly
+# report of 2023).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -22,5 +23,9 @@ console="$(mktemp -d)"
 COVERAGE_API_SCREENSHOTS="$console" COVERAGE_API_BROWSER_TESTS=required \
   cargo test --test api console:: -- --test-threads=1
 cp "$console/console.png" docs/screenshots/console.png
+# The report's test writes its PDF too; the README shows the page.
+COVERAGE_API_SCREENSHOTS="$console" COVERAGE_API_BROWSER_TESTS=required \
+  cargo test --test api report:: -- --test-threads=1
+cp "$console/report.png" docs/screenshots/report.png
 rm -rf "$console"
 ls -l docs/screenshots

@@ -148,6 +148,20 @@ pub struct ServeArgs {
     /// The most days ahead an API token's expiry may be.
     #[arg(long, env = "COVERAGE_API_API_TOKEN_MAX_DAYS", default_value_t = 366, value_parser = clap::value_parser!(u32).range(1..=3_660))]
     pub api_token_max_days: u32,
+    /// The issuing unit the yearly report names (`/report`), in Chinese.
+    #[arg(
+        long,
+        env = "COVERAGE_API_ISSUING_UNIT",
+        default_value = "河南省科学技术协会"
+    )]
+    pub issuing_unit: String,
+    /// The issuing unit the yearly report names, in English.
+    #[arg(
+        long,
+        env = "COVERAGE_API_ISSUING_UNIT_EN",
+        default_value = "Henan Association for Science and Technology"
+    )]
+    pub issuing_unit_en: String,
     /// Largest spreadsheet an import accepts, in bytes (`POST /import/coverage` and the
     /// `import` command).
     #[arg(long, env = "COVERAGE_API_IMPORT_MAX_BYTES", default_value_t = 5 * 1024 * 1024)]

@@ -74,7 +74,7 @@ pub struct Limits {
 }
 
 /// Everything the schema is built with besides its data (see `config::ServeArgs`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SchemaSettings {
     /// Limits the resolvers apply.
     pub limits: Limits,
@@ -96,6 +96,8 @@ pub struct SchemaSettings {
     pub password_concurrency: usize,
     /// How long API tokens last.
     pub token_lifetimes: api_token::TokenLifetimes,
+    /// Who issues the yearly report.
+    pub issuer: summary::Issuer,
 }
 
 impl From<&crate::config::ServeArgs> for SchemaSettings {
@@ -132,6 +134,10 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
                 default_days: args.api_token_days,
                 max_days: args.api_token_max_days,
             },
+            issuer: summary::Issuer {
+                name: args.issuing_unit.clone(),
+                name_en: args.issuing_unit_en.clone(),
+            },
         }
     }
 }
@@ -156,6 +162,7 @@ pub fn build_schema(
     .data(settings.privacy)
     .data(accounts)
     .data(settings.token_lifetimes)
+    .data(settings.issuer.clone())
     // No extension: the document step hands async-graphql the parsed, checked document, and
     // any extension would put a hook around every field's resolution (see `document`).
     // No `limit_depth` or `limit_complexity`: the document step holds documents to ours (see

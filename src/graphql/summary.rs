@@ -39,6 +39,15 @@ impl CoverageSummary {
     }
 }
 
+/// Who issues the yearly report, as `--issuing-unit` and `--issuing-unit-en` name it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Issuer {
+    /// 中文, e.g. 河南省科学技术协会.
+    pub name: String,
+    /// English.
+    pub name_en: String,
+}
+
 /// A paragraph in both languages.
 #[derive(SimpleObject)]
 pub struct Paragraph {
@@ -180,6 +189,11 @@ impl SummaryQuery {
         Ok(CoverageSummary(
             svc::summary(&db(ctx)?.conn, period).await.gql()?,
         ))
+    }
+
+    /// Who issues the yearly report (the report page's issuing unit).
+    async fn issuer(&self, ctx: &Context<'_>) -> Result<Issuer> {
+        Ok(ctx.data::<Issuer>()?.clone())
     }
 
     /// Every period (year) with data, oldest first.

@@ -27,6 +27,7 @@ mod node;
 mod pages;
 mod pilots;
 mod publication;
+mod report;
 mod returns;
 mod rounds;
 mod schema;

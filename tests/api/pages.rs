@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::TestApp;
 
-const PAGES: [&str; 4] = ["/", "/staff", "/review", "/graphql"];
+const PAGES: [&str; 6] = ["/", "/staff", "/review", "/admin", "/report", "/graphql"];
 
 /// The `src` and `href` values of a page.
 fn links(html: &str) -> Vec<String> {

@@ -53,6 +53,30 @@ impl WebDriverCompatibleCommand for Log {
     }
 }
 
+/// A DevTools command sent through chromedriver (`goog/cdp/execute`), e.g. `Page.printToPDF`.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (
+            Method::POST,
+            Some(json!({ "cmd": self.0, "params": self.1 }).to_string()),
+        )
+    }
+}
+
 /// Writes straight to stderr, past the test harness's capture: a skipped browser test and the
 /// measurements should be seen in `cargo test`'s output.
 pub fn say(line: &str) {
@@ -277,6 +301,24 @@ impl Browser {
         let path = Path::new(&dir).join(name);
         std::fs::write(&path, png).expect("write the screenshot");
         say(&format!("screenshot {}", path.display()));
+    }
+
+    /// The page as Chromium prints it (DevTools' `Page.printToPDF`, the page's own `@page` size,
+    /// margins and margin boxes), as PDF bytes.
+    pub async fn print_to_pdf(&self) -> Vec<u8> {
+        use base64::Engine;
+        let printed = self
+            .client
+            .issue_cmd(Cdp(
+                "Page.printToPDF",
+                json!({ "preferCSSPageSize": true, "printBackground": true }),
+            ))
+            .await
+            .expect("print the page");
+        let data = printed["data"].as_str().expect("the PDF, in base64");
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64")
     }
 
     /// The entries of chromedriver's log `kind` since it was last read.

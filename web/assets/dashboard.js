@@ -129,6 +129,7 @@ function exportLinks(period) {
   for (const link of document.querySelectorAll('[data-export]')) {
     link.href = `/export/${link.dataset.export}?${Cov.linkQuery({ period: String(period) })}`;
   }
+  $('report-link').href = `/report?period=${period}`;
 }
 
 /** The province rate per type over the last (at most ten) periods, in one request. */

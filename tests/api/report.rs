@@ -1,0 +1,153 @@
+//! The yearly report at `/report`, in a real browser: the 2023 report of the source's figures,
+//! drawn from the published figures with the paragraph the server drafts, reached from the
+//! dashboard, and printed by Chromium to an A4 PDF whose pages hold every city, the summary and
+//! the paragraph, numbered, with nothing of the page's controls.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+/// The text of every page of `pdf`, one string per page. Chromium embeds CJK fonts as Type 3
+/// fonts whose `/Encoding` names glyphs and whose `/ToUnicode` says what they are; the reader
+/// prefers `/Encoding`, so it is taken away where a `/ToUnicode` stands.
+fn pages(pdf: &[u8]) -> Vec<String> {
+    let mut doc = lopdf::Document::load_mem(pdf).expect("a PDF");
+    for object in doc.objects.values_mut() {
+        if let Ok(font) = object.as_dict_mut()
+            && font.has(b"ToUnicode")
+        {
+            font.remove(b"Encoding");
+        }
+    }
+    let numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
+    numbers
+        .iter()
+        .map(|n| doc.extract_text(&[*n]).expect("the page's text"))
+        .collect()
+}
+
+/// Whether `text` (a PDF's, whitespace taken out) holds `words`. Chromium's ToUnicode names a
+/// CJK glyph by the first code point the font maps to it: a Kangxi radical (⼭ for 山, which
+/// NFKC reads back) or a radical of the supplement (⻚ for 页, which nothing reads back, so it
+/// stands for any one character).
+fn printed(text: &str, words: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    let text: Vec<char> = text.nfkc().filter(|c| !c.is_whitespace()).collect();
+    let words: Vec<char> = words.nfkc().filter(|c| !c.is_whitespace()).collect();
+    text.windows(words.len()).any(|window| {
+        window
+            .iter()
+            .zip(&words)
+            .all(|(t, w)| t == w || ('\u{2E80}'..='\u{2EFF}').contains(t))
+    })
+}
+
+#[tokio::test]
+async fn the_2023_report_prints_to_a4_pages_that_hold_every_city_the_summary_and_the_paragraph() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("report").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let load = crate::browser::LOAD;
+    let answer = app
+        .query("{ summary(period: 2023) { paragraph { zh en } } }")
+        .await;
+    let paragraph = &answer["data"]["summary"]["paragraph"];
+
+    // The dashboard links to the report of the year it shows.
+    browser.goto(&app.url("/?period=2023")).await;
+    browser
+        .wait_for(
+            "the dashboard links to its year's report",
+            "document.getElementById('report-link').getAttribute('href') === '/report?period=2023'",
+            load,
+        )
+        .await;
+    browser.click("#report-link").await;
+    browser
+        .wait_for(
+            "the report is drawn",
+            "document.body.dataset.state === 'ready'",
+            load,
+        )
+        .await;
+    let seen = browser
+        .eval(
+            "[document.getElementById('report-title').textContent, \
+              document.getElementById('issuer').textContent, \
+              document.getElementById('as-of').textContent.startsWith('数据截至 20'), \
+              document.getElementById('paragraph').textContent, \
+              document.querySelectorAll('#cities tbody tr').length, \
+              document.querySelectorAll('#summary tbody tr').length, \
+              [...document.querySelectorAll('#summary tbody tr')].map((tr) => [tr.children[4].textContent, tr.children[5].textContent])]",
+        )
+        .await;
+    assert_eq!(
+        seen,
+        json!([
+            "河南省基层科协组织覆盖情况 · 2023年度",
+            "河南省科学技术协会",
+            true,
+            paragraph["zh"],
+            18,
+            3,
+            // A sum of the cities says how many it is over; the province's total is its own.
+            [["193 (1/18 市)", "927"], ["—", "—"], ["—", "—"]]
+        ])
+    );
+    // A stated rate keeps its scope in a numbered note.
+    let notes = browser
+        .eval("[...document.querySelectorAll('#notes li')].map((li) => li.textContent)")
+        .await;
+    assert!(
+        notes.as_array().unwrap().contains(&json!(
+            "濮阳企业科协：报告所述覆盖率 95%，口径：高新技术企业。"
+        )),
+        "{notes}"
+    );
+    browser.screenshot("report.png", 1400).await;
+
+    let pdf = browser.print_to_pdf().await;
+    if let Some(dir) = std::env::var_os("COVERAGE_API_SCREENSHOTS") {
+        std::fs::write(std::path::Path::new(&dir).join("report.pdf"), &pdf).ok();
+    }
+    let pages = pages(&pdf);
+    let all = pages.concat();
+    assert!(
+        (1..=3).contains(&pages.len()),
+        "{} pages: {all}",
+        pages.len()
+    );
+    for (code, name, _, _) in crate::helpers::CITIES {
+        assert!(printed(&all, name), "{code} {name} is not printed: {all}");
+    }
+    let paragraph_zh = paragraph["zh"].as_str().unwrap_or_default();
+    for words in [
+        "河南省基层科协组织覆盖情况 · 2023年度",
+        "河南省科学技术协会",
+        "全省汇总",
+        paragraph_zh,
+    ] {
+        assert!(printed(&all, words), "{words} is not printed: {all}");
+    }
+    // Every page is numbered, of all of them.
+    for (i, page) in pages.iter().enumerate() {
+        let number = format!("第 {} 页 / 共 {} 页", i + 1, pages.len());
+        assert!(printed(page, &number), "{number}: {page}");
+    }
+    for control in ["打印", "总览", "EN"] {
+        assert!(!printed(&all, control), "{control} is printed: {all}");
+    }
+
+    // In English, the server's English paragraph.
+    browser.click("button[data-lang=\"en\"]").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('paragraph').textContent")
+            .await,
+        paragraph["en"]
+    );
+    browser.click("button[data-lang=\"zh\"]").await;
+    browser.assert_clean(&app.addr.to_string()).await;
+}
