@@ -837,6 +837,38 @@ async fn graphiql_renders_offline_runs_the_dashboard_query_and_receives_a_subscr
         event["data"]["coverageChanged"]["coverage"]["city"],
         json!({ "code": "410800", "name": "焦作" })
     );
+    // The other tabs run as shipped: the city's history, and the update, which the server
+    // refuses for its placeholder token (a header a browser sends: ASCII only).
+    for (tab, name, expected) in [
+        (1, "query CityHistory", "\"name\": \"焦作\""),
+        (3, "mutation UpdateCoverage", "UNAUTHENTICATED"),
+    ] {
+        browser
+            .eval(&format!(
+                "document.querySelectorAll('.graphiql-tab-button')[{tab}].click()"
+            ))
+            .await;
+        browser
+            .wait_for(
+                name,
+                &format!("document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue().includes('{name}')"),
+                LOAD,
+            )
+            .await;
+        // As above: a Run inside GraphiQL's debounce after a tab switch sends the previous
+        // tab's operation name; run again until the tab's own answer is shown.
+        let mut answered = false;
+        for _ in 0..10 {
+            browser.click(".graphiql-execute-button").await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let shown = browser.eval(result).await;
+            if shown.as_str().is_some_and(|text| text.contains(expected)) {
+                answered = true;
+                break;
+            }
+        }
+        assert!(answered, "the {name} tab answers with {expected}");
+    }
     let requests = browser.requests().await;
     let ws = format!("ws://{}/graphql/ws", app.addr);
     assert!(

@@ -97,8 +97,8 @@ subscription CoverageChanged {
 }
 `;
 
-const updateQuery = `# A city office's yearly figures. Put your token in the Headers editor below:
-#   { "Authorization": "Bearer cov_…" }
+const updateQuery = `# A city office's yearly figures. Put your session or token in the Headers editor below
+# in place of cov_PASTE_YOUR_TOKEN (as shipped, the server answers UNAUTHENTICATED).
 # Read the record's version first (the Dashboard tab) and send it as expectedVersion
 # (0 creates a record); a stale one answers VERSION_CONFLICT with the stored record.
 mutation UpdateCoverage($input: UpdateCoverageInput!) {
@@ -136,7 +136,7 @@ ReactDOM.createRoot(document.getElementById('graphiql')).render(
       { query: dashboardQuery },
       { query: historyQuery, variables: JSON.stringify({ code: '410800' }, null, 2) },
       { query: subscriptionQuery },
-      { query: updateQuery, variables: updateVariables, headers: '{\n  "Authorization": "Bearer cov_…"\n}' },
+      { query: updateQuery, variables: updateVariables, headers: '{\n  "Authorization": "Bearer cov_PASTE_YOUR_TOKEN"\n}' },
     ],
     defaultEditorToolsVisibility: true,
     isHeadersEditorEnabled: true,
