@@ -1,6 +1,7 @@
 //! The pages people use, served from files compiled into the binary (`web/pages/`): the live
 //! dashboard at `/`, the city-staff page at `/staff`, the province's review page at `/review`,
-//! the province's console at `/admin`, the printable yearly report at `/report`, GraphiQL at `GET /graphql` (served by [`super`] through
+//! the province's console at `/admin`, the printable yearly report at `/report`, a page per city at
+//! `/city/{code}`, GraphiQL at `GET /graphql` (served by [`super`] through
 //! [`graphiql`]) and their scripts, styles and vendored third-party
 //! bundles at `/assets/…` (`web/assets/`). Nothing is fetched from another origin: every page
 //! carries a `Content-Security-Policy` that says so. The pages are clients of the public GraphQL
@@ -87,6 +88,11 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route(
             "/report",
             get(|h: HeaderMap| serve(&PAGES, "/report.html", h, Some(PAGE_CSP))),
+        )
+        // One page for every city: it reads the code from its own address.
+        .route(
+            "/city/{code}",
+            get(|h: HeaderMap| serve(&PAGES, "/city.html", h, Some(PAGE_CSP))),
         )
         .route(
             "/assets/{*name}",

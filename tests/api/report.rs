@@ -151,3 +151,94 @@ async fn the_2023_report_prints_to_a4_pages_that_hold_every_city_the_summary_and
     browser.click("button[data-lang=\"zh\"]").await;
     browser.assert_clean(&app.addr.to_string()).await;
 }
+
+#[tokio::test]
+async fn a_city_page_shows_its_years_with_changes_sources_and_designations_linked_from_the_dashboard()
+ {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("city").await else {
+        return;
+    };
+    // Jiaozuo's enterprise figures for two years beside the report's: a change of 5 points.
+    let app = TestApp::spawn_outside_rounds().await;
+    let admin = app.admin_token().await;
+    for (period, branches, version) in [(2024, 200, 0), (2025, 220, 0)] {
+        let saved = app
+            .query_as(
+                Some(&admin),
+                "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) { userErrors { code } } }",
+                json!({ "input": { "cityCode": "410800", "branchType": "ENTERPRISE", "period": period,
+                    "branchCount": branches, "eligibleCount": 400, "expectedVersion": version,
+                    "source": format!("焦作市科协 {period} 年报") } }),
+            )
+            .await;
+        assert_eq!(
+            saved["data"]["updateCoverage"]["userErrors"],
+            json!([]),
+            "{saved}"
+        );
+    }
+    let load = crate::browser::LOAD;
+
+    // From the dashboard's table, at the year it shows.
+    browser.goto(&app.url("/?period=2025")).await;
+    let link = "#cities tr[data-city=\"410800\"] th.name a";
+    browser
+        .wait_for(
+            "the dashboard's table links the city",
+            &format!("document.querySelector('{link}') && document.querySelector('{link}').getAttribute('href') === '/city/410800?period=2025'"),
+            load,
+        )
+        .await;
+    browser.click(link).await;
+    browser
+        .wait_for(
+            "the city's page",
+            "document.body.dataset.state === 'ready'",
+            load,
+        )
+        .await;
+    let seen = browser
+        .eval(
+            "[document.getElementById('city-title').textContent, \
+              [...document.querySelectorAll('#history tbody tr')].map((tr) => tr.dataset.period), \
+              document.querySelector('#history tbody tr.marked').dataset.period, \
+              [...document.querySelectorAll('#history tbody tr')].map((tr) => [...tr.children].slice(1, 6).map((td) => td.textContent)), \
+              [...document.querySelectorAll('#designations li')].map((li) => li.textContent), \
+              [...document.querySelectorAll('#sources li')].map((li) => li.textContent)]",
+        )
+        .await;
+    assert_eq!(
+        seen,
+        json!([
+            "焦作 · 历年覆盖情况",
+            ["2025", "2024", "2023"],
+            "2025",
+            [
+                ["220", "400", "—", "55%[1]", "+5 个百分点"],
+                ["200", "400", "—", "50%[2]", "—"],
+                ["—", "—", "193", "—[3]", "—"]
+            ],
+            ["“科创中原”试点城市 (省级) · 起始年份 2023"],
+            [
+                "焦作市科协 2025 年报",
+                "焦作市科协 2024 年报",
+                "河南省科协九届七次全委会议工作报告（2024-03-22）: “其中焦作市新成立企业科协 193 家”"
+            ]
+        ])
+    );
+    browser.screenshot("city.png", 900).await;
+    // A code that is no city says so.
+    browser.goto(&app.url("/city/999999")).await;
+    assert_eq!(
+        browser
+            .wait_for(
+                "an unknown city",
+                "document.body.dataset.state === 'empty' && document.getElementById('status').textContent",
+                load,
+            )
+            .await,
+        "没有代码为 999999 的城市"
+    );
+    browser.assert_clean(&app.addr.to_string()).await;
+}

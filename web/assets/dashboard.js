@@ -75,6 +75,12 @@ const stopped = new Map(); // subscription id → the server's words for why it 
 
 const rateChart = echarts.init($('chart-rates'), null, { renderer: 'canvas' });
 const trendChart = echarts.init($('chart-trend'), null, { renderer: 'canvas' });
+// A city's bar opens its own page at the year shown.
+let charted = []; // the cities of the rate chart, in its order
+rateChart.on('click', (p) => {
+  const city = charted[p.dataIndex];
+  if (city) window.location.href = `/city/${city.code}?period=${data.summary.period}`;
+});
 window.addEventListener('resize', () => { rateChart.resize(); trendChart.resize(); });
 
 /** Reads everything again; a read asked for during one runs right after it. */
@@ -305,8 +311,12 @@ function drawTable(cells) {
     const tr = el('tr');
     tr.dataset.city = city.code;
     tr.append(el('td', 'code', city.code));
-    const name = el('th', 'name', Cov.cityName(city));
+    const name = el('th', 'name');
     name.scope = 'row';
+    // Each city's own page, at the year shown.
+    const link = el('a', null, Cov.cityName(city));
+    link.href = `/city/${city.code}?period=${data.summary.period}`;
+    name.append(link);
     tr.append(name);
     for (const type of types) {
       const r = record(city, type);
@@ -393,6 +403,7 @@ function drawPilots() {
 
 function drawCharts() {
   const cities = [...data.cities.nodes].sort((a, b) => (a.code < b.code ? 1 : -1));
+  charted = cities;
   const series = types.map((type) => ({
     name: Cov.t(type),
     type: 'bar',
