@@ -14,9 +14,12 @@ use super::error::coded;
 use super::loaders;
 use super::pilot::PilotDesignation;
 use super::revision::Revision;
+use super::summary::ProvinceReport;
 use crate::code::Code;
 use crate::events::{Event, Events};
-use crate::service::writes::snapshot::{CoverageSnapshot, DesignationSnapshot, ReturnSnapshot};
+use crate::service::writes::snapshot::{
+    CoverageSnapshot, DesignationSnapshot, ProvinceTotalSnapshot, ReturnSnapshot,
+};
 
 /// A coverage record as one write committed it, with that write's revision.
 pub struct CoverageChange {
@@ -71,6 +74,26 @@ impl PilotDesignationChange {
     /// Its city and programme are read when the event is sent, so their lists show the change.
     async fn designation(&self) -> PilotDesignation {
         PilotDesignation::new(self.designation.clone())
+    }
+
+    /// The write's revision.
+    async fn revision(&self) -> Revision {
+        Revision((*self.revision).clone())
+    }
+}
+
+/// A province-reported total as one write left it, with that write's revision.
+pub struct ProvinceTotalChange {
+    total: entity::province_total::Model,
+    revision: Arc<entity::revision::Model>,
+}
+
+/// A province-reported total as one write left it, with that write's revision.
+#[Object]
+impl ProvinceTotalChange {
+    /// The province's statement after the write.
+    async fn province_report(&self) -> ProvinceReport {
+        ProvinceReport::from(self.total.clone())
     }
 
     /// The write's revision.
@@ -165,6 +188,26 @@ impl Subscription {
             }
             Some(ReturnStatusChange {
                 city_return: ReturnSnapshot::read(revision.after.as_deref()?, revision.at)?,
+                revision: Arc::clone(revision),
+            })
+        }))
+    }
+
+    /// Every committed change of a province-reported total, optionally of one period.
+    async fn province_total_changed<'a>(
+        &self,
+        ctx: &Context<'a>,
+        #[graphql(desc = "Only this period's totals.")] period: Option<i32>,
+    ) -> Result<impl Stream<Item = Result<ProvinceTotalChange>> + 'a> {
+        Ok(Feed::new(ctx)?.stream(move |event| {
+            let Event::ProvinceTotal { revision } = event else {
+                return None;
+            };
+            if period.is_some_and(|p| revision.period != Some(p)) {
+                return None;
+            }
+            Some(ProvinceTotalChange {
+                total: ProvinceTotalSnapshot::read(revision.after.as_deref()?)?,
                 revision: Arc::clone(revision),
             })
         }))

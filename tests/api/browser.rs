@@ -340,8 +340,8 @@ async fn a_publication_through_the_api_appears_on_an_open_dashboard_within_two_s
             LOAD,
         )
         .await;
-    // Both of the page's subscriptions listen (the server's own gauge says so): a write made
-    // now is heard.
+    // The page's three subscriptions listen (the server's own gauge says so): a write made now
+    // is heard.
     let deadline = tokio::time::Instant::now() + LOAD;
     loop {
         let metrics = client
@@ -352,7 +352,7 @@ async fn a_publication_through_the_api_appears_on_an_open_dashboard_within_two_s
             .text()
             .await
             .unwrap();
-        if metrics.contains("coverage_api_event_subscribers 2") {
+        if metrics.contains("coverage_api_event_subscribers 3") {
             break;
         }
         assert!(
@@ -417,6 +417,28 @@ async fn a_publication_through_the_api_appears_on_an_open_dashboard_within_two_s
         )
         .await;
     assert_eq!(bar, json!(62.5));
+
+    // A correction of the province's own total reaches the open dashboard too.
+    let corrected = post(
+        "mutation($input: SetProvinceReportedTotalInput!) {
+            setProvinceReportedTotal(input: $input) { userErrors { code } } }",
+        json!({ "input": { "branchType": "ENTERPRISE", "period": 2023, "total": 930,
+                           "source": "corrected return", "expectedVersion": 1 } }),
+    )
+    .await;
+    assert_eq!(
+        corrected["data"]["setProvinceReportedTotal"]["userErrors"],
+        json!([]),
+        "{corrected}"
+    );
+    browser
+        .wait_for(
+            "the corrected province total on the open dashboard",
+            "window.stillTheSamePage === true && \
+             document.querySelector('[data-key=\"sum/ENTERPRISE/provinceTotal\"]').textContent === '930'",
+            Duration::from_secs(2),
+        )
+        .await;
 
     browser.assert_clean(&addr).await;
 }
@@ -919,8 +941,9 @@ async fn a_subscription_the_server_refuses_shows_its_words_and_the_page_still_fo
     let Some(mut browser) = Browser::start("refused").await else {
         return;
     };
-    // One operation per connection: the dashboard's second subscription (the pilots') is
-    // refused with TOO_MANY_SUBSCRIPTIONS (an event holding only the error, then `complete`).
+    // One operation per connection: the dashboard's other subscriptions (the pilots' and the
+    // province totals') are refused with TOO_MANY_SUBSCRIPTIONS (an event holding only the
+    // error, then `complete`), said once.
     let app = TestApp::spawn_outside_rounds_with(ServeArgs {
         max_subscriptions: 1,
         ..ServeArgs::default()
@@ -1100,7 +1123,7 @@ async fn the_dashboard_shows_a_websocket_error_and_subscribes_again_after_a_comp
         banner,
         "部分实时更新已停止: scripted: the pilots' subscription is refused (SCRIPTED)"
     );
-    // The completed coverage subscription is asked for again, and the page reads again (what
+    // The completed subscriptions (coverage, totals) are asked for again, and the page reads again (what
     // happened while it was not subscribed was not heard); the refused one is not asked again.
     browser
         .wait_for(
@@ -1118,7 +1141,13 @@ async fn the_dashboard_shows_a_websocket_error_and_subscribes_again_after_a_comp
         .collect();
     assert_eq!(
         asked,
-        ["DashboardCoverage", "DashboardPilots", "DashboardCoverage"]
+        [
+            "DashboardCoverage",
+            "DashboardPilots",
+            "DashboardTotals",
+            "DashboardCoverage",
+            "DashboardTotals"
+        ]
     );
     assert_eq!(
         browser

@@ -274,6 +274,47 @@ async fn designation_changes_are_granted_changed_and_revoked() {
 }
 
 #[tokio::test]
+async fn a_province_total_is_heard_when_it_is_set_for_the_period_asked() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let mut ws = listening(
+        &app,
+        Protocol::TransportWs,
+        "t",
+        "subscription { provinceTotalChanged(period: 2023) {
+            provinceReport { branchType period total source version }
+            revision { kind recordKey } } }",
+        json!({}),
+    )
+    .await;
+    let set = "mutation($input: SetProvinceReportedTotalInput!) {
+        setProvinceReportedTotal(input: $input) { userErrors { code } } }";
+    for input in [
+        // Another period's total is not this subscription's.
+        json!({ "branchType": "UNIVERSITY", "period": 2024, "total": 60, "source": "a test" }),
+        json!({ "branchType": "ENTERPRISE", "period": 2023, "total": 930, "source": "corrected",
+                "expectedVersion": 1 }),
+    ] {
+        let response = app
+            .query_as(Some(&token), set, json!({ "input": input }))
+            .await;
+        assert_eq!(
+            response["data"]["setProvinceReportedTotal"]["userErrors"],
+            json!([]),
+            "{response}"
+        );
+    }
+    assert_eq!(
+        ws.payload("t").await,
+        json!({ "data": { "provinceTotalChanged": {
+            "provinceReport": { "branchType": "ENTERPRISE", "period": 2023, "total": 930,
+                                "source": "corrected", "version": 2 },
+            "revision": { "kind": "PROVINCE_TOTAL", "recordKey": "ENTERPRISE/2023" } } } })
+    );
+    assert!(ws.silent_for(Duration::from_millis(300)).await);
+}
+
+#[tokio::test]
 async fn the_connection_init_token_is_the_connections_actor_and_mutations_need_post() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;

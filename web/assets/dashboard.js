@@ -51,6 +51,7 @@ ${CITY}`;
 const LIVE = {
   coverage: 'subscription DashboardCoverage { coverageChanged { coverage { id } } }',
   pilots: 'subscription DashboardPilots { pilotDesignationChanged { action } }',
+  totals: 'subscription DashboardTotals { provinceTotalChanged { provinceReport { total } } }',
 };
 
 const COLORS = { ENTERPRISE: '#1f5fa8', UNIVERSITY: '#a34a00', TOWNSHIP: '#2e7d32' };
@@ -527,7 +528,8 @@ Cov.live(LIVE, {
     // until the next connection asks again.
     stopped.set(id, Cov.describeErrors(errors));
     const banner = $('banner');
-    banner.textContent = `${Cov.t('liveStopped')}: ${[...stopped.values()].join('; ')}`;
+    // The same refusal of several subscriptions is said once.
+    banner.textContent = `${Cov.t('liveStopped')}: ${[...new Set(stopped.values())].join('; ')}`;
     banner.hidden = false;
   },
   lost() {

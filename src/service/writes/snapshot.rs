@@ -226,6 +226,22 @@ impl From<&province_total::Model> for ProvinceTotalSnapshot {
     }
 }
 
+impl ProvinceTotalSnapshot {
+    /// The province total a revision's JSON holds.
+    pub fn read(json: &str) -> Option<province_total::Model> {
+        let s: Self = serde_json::from_str(json).ok()?;
+        Some(province_total::Model {
+            branch_type: s.branch_type,
+            period: s.period,
+            total: s.total,
+            note: s.note,
+            source: s.source,
+            updated_at: s.updated_at,
+            version: s.version,
+        })
+    }
+}
+
 /// A round of the yearly return as a revision keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
