@@ -242,3 +242,73 @@ async fn a_city_page_shows_its_years_with_changes_sources_and_designations_linke
     );
     browser.assert_clean(&app.addr.to_string()).await;
 }
+
+/// Where the tooltip of every source in the dashboard's table falls outside the table's scrolling
+/// box (which would cut it off), as `code: [left, top, right, bottom]` of the overflow.
+const TOOLTIPS_OUTSIDE: &str = "(() => {
+  const out = [];
+  for (const fig of document.querySelectorAll('#cities tbody .fig[data-tip]')) {
+    // An unknown figure shows its tip on hover only; focus shows the same box, measurably.
+    const focusable = fig.hasAttribute('tabindex');
+    fig.tabIndex = 0;
+    fig.focus();
+    // Measured after the focus, which scrolls the page.
+    const wrap = document.getElementById('cities').closest('.table-wrap').getBoundingClientRect();
+    const box = fig.getBoundingClientRect();
+    const tip = getComputedStyle(fig, '::after');
+    const px = (v) => parseFloat(v) || 0;
+    const left = box.left + px(tip.left);
+    const top = box.top + px(tip.top);
+    const width = px(tip.width) + px(tip.paddingLeft) + px(tip.paddingRight);
+    const height = px(tip.height) + px(tip.paddingTop) + px(tip.paddingBottom);
+    if (left < wrap.left - 1 || left + width > wrap.right + 1 || top < wrap.top - 1 || top + height > wrap.bottom + 1) {
+      out.push(`${fig.closest('tr').dataset.city}: ${[left - wrap.left, top - wrap.top, wrap.right - left - width, wrap.bottom - top - height].map(Math.round)}`);
+    }
+    fig.blur();
+    if (!focusable) fig.removeAttribute('tabindex');
+  }
+  return out;
+})()";
+
+#[tokio::test]
+async fn the_dashboard_keeps_every_tooltip_inside_its_table_and_its_city_column_on_a_phone() {
+    let _one = crate::helpers::exclusive().await;
+    let Some(mut browser) = crate::webdriver::Browser::start("phone").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let load = crate::browser::LOAD;
+    browser.goto(&app.url("/?period=2023")).await;
+    browser
+        .wait_for("the dashboard", "document.body.dataset.state === 'ready'", load)
+        .await;
+    assert_eq!(browser.eval(TOOLTIPS_OUTSIDE).await, json!([]), "on a desktop");
+
+    browser.resize(390, 844).await;
+    browser.goto(&app.url("/?period=2023")).await;
+    browser
+        .wait_for("the dashboard on a phone", "document.body.dataset.state === 'ready'", load)
+        .await;
+    let name = "(() => { const wrap = document.querySelector('#cities').closest('.table-wrap'); \
+                 const th = document.querySelector('#cities tbody tr[data-city=\"410800\"] th.name'); \
+                 return [wrap.scrollWidth > wrap.clientWidth, \
+                         Math.round(th.getBoundingClientRect().left - wrap.getBoundingClientRect().left), \
+                         th.textContent]; })()";
+    let before = browser.eval(name).await;
+    browser
+        .exec(
+            "document.querySelector('#cities').closest('.table-wrap').scrollLeft = 600; return true;",
+            json!([]),
+        )
+        .await;
+    let after = browser.eval(name).await;
+    assert_eq!(before[0], json!(true), "the table scrolls sideways on a phone");
+    assert_eq!(
+        after, before,
+        "the city's name stays in place while the figures scroll"
+    );
+    browser.screenshot("phone.png", 844).await;
+    assert_eq!(browser.eval(TOOLTIPS_OUTSIDE).await, json!([]), "on a phone");
+    browser.resize(1366, 768).await;
+    browser.assert_clean(&app.addr.to_string()).await;
+}

@@ -285,8 +285,10 @@ function drawTable(cells) {
   const top = el('tr');
   const code = header(Cov.t('city'), 'name', null);
   code.rowSpan = 2;
+  code.classList.add('name');
   const codeOnly = header('#', 'code', null);
   codeOnly.rowSpan = 2;
+  codeOnly.classList.add('code');
   top.append(codeOnly, code);
   for (const type of types) {
     const th = el('th', 'group', Cov.t(type));
