@@ -124,15 +124,28 @@ fn report_response(status: StatusCode, problem: Problem) -> Response {
     (status, Json(report)).into_response()
 }
 
+/// A refusal of the caller or of what it names, in the report's format: the service's English
+/// words, and Chinese ones for the kind of refusal (the page shows the one of its language).
 fn app_error(err: AppError) -> Response {
-    let (status, code) = match &err {
-        AppError::NotFound(_) => (StatusCode::NOT_FOUND, Code::NotFound),
-        AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, Code::Unauthenticated),
-        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, Code::Forbidden),
+    let (status, code, zh) = match &err {
+        AppError::NotFound(_) => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "找不到所指的城市、年度或记录",
+        ),
+        AppError::Unauthenticated(_) => (
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated,
+            "请先登录：令牌或登录状态缺失、无效、已过期或已撤销",
+        ),
+        AppError::Forbidden(_) => (
+            StatusCode::FORBIDDEN,
+            Code::Forbidden,
+            "本账号无权进行此操作（市级账号只能处理本市数据）",
+        ),
         _ => return failure(&err),
     };
-    let message = err.to_string();
-    problem_response(status, code, message.clone(), message)
+    problem_response(status, code, err.to_string(), zh.to_owned())
 }
 
 fn busy(what_en: &str, what_zh: &str) -> Response {

@@ -267,6 +267,11 @@ async fn a_form_meets_the_import_s_bound_and_its_token_before_any_work() {
     assert_eq!(response.status(), 401);
     let report: Value = response.json().await.unwrap();
     assert_eq!(report["errors"][0]["code"], "UNAUTHENTICATED");
+    // The Chinese words are Chinese.
+    assert_eq!(
+        report["errors"][0]["message_zh"],
+        "请先登录：令牌或登录状态缺失、无效、已过期或已撤销"
+    );
     assert_eq!(stored(&app).await, before, "nothing changed");
 }
 
