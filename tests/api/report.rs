@@ -257,12 +257,15 @@ const TOOLTIPS_OUTSIDE: &str = "(() => {
     const box = fig.getBoundingClientRect();
     const tip = getComputedStyle(fig, '::after');
     const px = (v) => parseFloat(v) || 0;
-    const left = box.left + px(tip.left);
-    const top = box.top + px(tip.top);
+    // A fixed tooltip (a phone's) stands on the screen, not in the table.
+    const fixed = tip.position === 'fixed';
+    const within = fixed ? { left: 0, top: 0, right: innerWidth, bottom: innerHeight } : wrap;
+    const left = (fixed ? 0 : box.left) + px(tip.left);
+    const top = (fixed ? 0 : box.top) + px(tip.top);
     const width = px(tip.width) + px(tip.paddingLeft) + px(tip.paddingRight);
     const height = px(tip.height) + px(tip.paddingTop) + px(tip.paddingBottom);
-    if (left < wrap.left - 1 || left + width > wrap.right + 1 || top < wrap.top - 1 || top + height > wrap.bottom + 1) {
-      out.push(`${fig.closest('tr').dataset.city}: ${[left - wrap.left, top - wrap.top, wrap.right - left - width, wrap.bottom - top - height].map(Math.round)}`);
+    if (left < within.left - 1 || left + width > within.right + 1 || top < within.top - 1 || top + height > within.bottom + 1) {
+      out.push(`${fig.closest('tr').dataset.city}: ${[left - within.left, top - within.top, within.right - left - width, within.bottom - top - height].map(Math.round)}`);
     }
     fig.blur();
     if (!focusable) fig.removeAttribute('tabindex');
@@ -280,14 +283,26 @@ async fn the_dashboard_keeps_every_tooltip_inside_its_table_and_its_city_column_
     let load = crate::browser::LOAD;
     browser.goto(&app.url("/?period=2023")).await;
     browser
-        .wait_for("the dashboard", "document.body.dataset.state === 'ready'", load)
+        .wait_for(
+            "the dashboard",
+            "document.body.dataset.state === 'ready'",
+            load,
+        )
         .await;
-    assert_eq!(browser.eval(TOOLTIPS_OUTSIDE).await, json!([]), "on a desktop");
+    assert_eq!(
+        browser.eval(TOOLTIPS_OUTSIDE).await,
+        json!([]),
+        "on a desktop"
+    );
 
     browser.resize(390, 844).await;
     browser.goto(&app.url("/?period=2023")).await;
     browser
-        .wait_for("the dashboard on a phone", "document.body.dataset.state === 'ready'", load)
+        .wait_for(
+            "the dashboard on a phone",
+            "document.body.dataset.state === 'ready'",
+            load,
+        )
         .await;
     let name = "(() => { const wrap = document.querySelector('#cities').closest('.table-wrap'); \
                  const th = document.querySelector('#cities tbody tr[data-city=\"410800\"] th.name'); \
@@ -302,13 +317,21 @@ async fn the_dashboard_keeps_every_tooltip_inside_its_table_and_its_city_column_
         )
         .await;
     let after = browser.eval(name).await;
-    assert_eq!(before[0], json!(true), "the table scrolls sideways on a phone");
+    assert_eq!(
+        before[0],
+        json!(true),
+        "the table scrolls sideways on a phone"
+    );
     assert_eq!(
         after, before,
         "the city's name stays in place while the figures scroll"
     );
     browser.screenshot("phone.png", 844).await;
-    assert_eq!(browser.eval(TOOLTIPS_OUTSIDE).await, json!([]), "on a phone");
+    assert_eq!(
+        browser.eval(TOOLTIPS_OUTSIDE).await,
+        json!([]),
+        "on a phone"
+    );
     browser.resize(1366, 768).await;
     browser.assert_clean(&app.addr.to_string()).await;
 }

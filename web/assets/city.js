@@ -17,8 +17,6 @@ const QUERY = `query CityPage($code: ID!) {
   ${Cov.BRANCH_TYPES}
 }`;
 
-const COLORS = { ENTERPRISE: '#1f5fa8', UNIVERSITY: '#a34a00', TOWNSHIP: '#2e7d32' };
-
 let city = null;
 let types = [];
 const chart = echarts.init($('chart-history'), null, { renderer: 'canvas' });
@@ -141,33 +139,18 @@ function draw() {
   $('sources').replaceChildren(...sources.map((s) => el('li', null, s)));
 
   // The chart: the city's rate per type over the years (a stated rate marked *).
-  const lines = types.map((type) => ({
-    name: Cov.t(type),
-    type: 'line',
-    connectNulls: false,
-    itemStyle: { color: COLORS[type] },
-    data: periods.map((p) => {
-      const r = at(type, p);
-      return r && r.coverageRate != null
-        ? { value: Math.round(r.coverageRate * 1000) / 10, stated: r.rateIsStated }
-        : '-';
-    }),
-  }));
-  const any = lines.some((l) => l.data.some((v) => v !== '-'));
+  const any = Cov.drawYears(chart, periods, types, (type, p) => {
+    const r = at(type, p);
+    return r && r.coverageRate != null
+      ? { value: Math.round(r.coverageRate * 1000) / 10, stated: r.rateIsStated }
+      : '-';
+  }, {
+    trigger: 'item',
+    formatter: (p) => `${p.name} · ${p.seriesName}: ${p.data.value}%${p.data.stated ? ` (${Cov.t('stated')})` : ''}`,
+  });
   $('no-history').hidden = any;
   $('chart-history').hidden = !any;
-  if (any) {
-    chart.setOption({
-      aria: { enabled: true },
-      animation: false,
-      legend: { top: 0 },
-      grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
-      tooltip: { trigger: 'item', renderMode: 'richText', formatter: (p) => `${p.name} · ${p.seriesName}: ${p.data.value}%${p.data.stated ? ` (${Cov.t('stated')})` : ''}` },
-      xAxis: { type: 'category', data: periods.map(String) },
-      yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
-      series: lines,
-    }, true);
-  }
+  if (any) chart.resize();
 }
 
 Cov.initLang(draw);

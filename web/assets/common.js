@@ -617,6 +617,37 @@ export function figure(text, source) {
   return span;
 }
 
+/** The colour of each branch type in the charts. */
+export const COLORS = { ENTERPRISE: '#1f5fa8', UNIVERSITY: '#a34a00', TOWNSHIP: '#2e7d32' };
+
+/**
+ * Draws rates (0–100 %) over the years on `chart`: one line per branch type of `types`, each point
+ * `point(type, period)` ({ value, … } or '-'), with `tooltip` (ECharts' trigger and formatter).
+ * Returns whether any point was drawn; with none the chart is left as it was.
+ */
+export function drawYears(chart, periods, types, point, tooltip) {
+  const lines = types.map((type) => ({
+    name: t(type),
+    type: 'line',
+    connectNulls: false,
+    itemStyle: { color: COLORS[type] },
+    data: periods.map((p) => point(type, p)),
+  }));
+  const any = lines.some((l) => l.data.some((v) => v !== '-'));
+  if (!any) return false;
+  chart.setOption({
+    aria: { enabled: true },
+    animation: false,
+    legend: { top: 0 },
+    grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+    tooltip: { renderMode: 'richText', ...tooltip },
+    xAxis: { type: 'category', data: periods.map(String) },
+    yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
+    series: lines,
+  }, true);
+  return true;
+}
+
 const CHINA_TIME = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai',
   year: 'numeric',

@@ -54,7 +54,7 @@ const LIVE = {
   totals: 'subscription DashboardTotals { provinceTotalChanged { provinceReport { total } } }',
 };
 
-const COLORS = { ENTERPRISE: '#1f5fa8', UNIVERSITY: '#a34a00', TOWNSHIP: '#2e7d32' };
+const { COLORS } = Cov;
 
 /** The year a link asked for (`/?period=2024`), else null: the latest period with data. */
 function periodInUrl() {
@@ -436,35 +436,17 @@ function drawCharts() {
   }, true);
 
   const periods = trend.map((s) => s.period);
-  const lines = types.map((type) => ({
-    name: Cov.t(type),
-    type: 'line',
-    connectNulls: false,
-    itemStyle: { color: COLORS[type] },
-    data: trend.map((s) => {
-      const t = s.byType.find((b) => b.branchType === type);
-      // Each point says how many cities its rate is over (a year's published cities only).
-      return t && t.coverageRate != null
-        ? { value: Math.round(t.coverageRate * 1000) / 10, cities: t.citiesReporting }
-        : '-';
-    }),
-  }));
-  const any = lines.some((l) => l.data.some((v) => v !== '-'));
+  const any = Cov.drawYears(trendChart, periods, types, (type, period) => {
+    const year = trend.find((s) => s.period === period);
+    const t = year && year.byType.find((b) => b.branchType === type);
+    // Each point says how many cities its rate is over (a year's published cities only).
+    return t && t.coverageRate != null
+      ? { value: Math.round(t.coverageRate * 1000) / 10, cities: t.citiesReporting }
+      : '-';
+  }, { trigger: 'axis', formatter: trendTooltip });
   $('no-trend').hidden = any;
   $('chart-trend').hidden = !any;
-  if (any) {
-    trendChart.setOption({
-      aria: { enabled: true },
-      animation: false,
-      legend: { top: 0 },
-      grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
-      tooltip: { trigger: 'axis', renderMode: 'richText', formatter: trendTooltip },
-      xAxis: { type: 'category', data: periods.map(String) },
-      yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
-      series: lines,
-    }, true);
-    trendChart.resize();
-  }
+  if (any) trendChart.resize();
 }
 
 /** A trend year's tooltip: how complete the year's publication is, and each rate with the
