@@ -124,8 +124,7 @@ fn report_response(status: StatusCode, problem: Problem) -> Response {
     (status, Json(report)).into_response()
 }
 
-/// A refusal of the caller or of what it names, in the report's format: the service's English
-/// words, and Chinese ones for the kind of refusal (the page shows the one of its language).
+/// A refusal of the caller or of what it names, in the report's format and both languages.
 fn app_error(err: AppError) -> Response {
     let (status, code, zh) = match &err {
         AppError::NotFound(_) => (
