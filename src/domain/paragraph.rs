@@ -193,13 +193,23 @@ fn type_sentences(t: BranchType, year: &Year, previous: Option<&Year>) -> (Strin
             let d = total - before;
             if d > 0 {
                 z.push_str(&format!("，比上年增加{d}个"));
-                e.push_str(&format!(", {d} more than in {}", year.period - 1));
+                e.push_str(&format!(
+                    ", {d} more than in {}",
+                    year.period.saturating_sub(1)
+                ));
             } else if d < 0 {
                 z.push_str(&format!("，比上年减少{}个", -d));
-                e.push_str(&format!(", {} fewer than in {}", -d, year.period - 1));
+                e.push_str(&format!(
+                    ", {} fewer than in {}",
+                    -d,
+                    year.period.saturating_sub(1)
+                ));
             } else {
                 z.push_str("，与上年持平");
-                e.push_str(&format!(", as many as in {}", year.period - 1));
+                e.push_str(&format!(
+                    ", as many as in {}",
+                    year.period.saturating_sub(1)
+                ));
             }
         }
         zh.push(z);

@@ -214,7 +214,13 @@ pub async fn sign_in(
     input: SignIn<'_>,
 ) -> AppResult<Result<NewToken, Refused>> {
     let login = normal_login(input.login);
-    let mut keys = vec![AttemptKey::Login(login.clone())];
+    // A login longer than any account's names none: it is counted under the address only, so
+    // that what a stranger types never grows the table's keys.
+    let possible = login.chars().count() <= MAX_LOGIN_CHARS;
+    let mut keys: Vec<AttemptKey> = possible
+        .then(|| AttemptKey::Login(login.clone()))
+        .into_iter()
+        .collect();
     keys.extend(input.client.map(AttemptKey::Address));
     let now = crate::domain::now();
     if let Some(left) = accounts.attempts.wait(db, &keys, now).await? {
@@ -229,7 +235,7 @@ pub async fn sign_in(
             ),
         )));
     }
-    if input.password.chars().count() > MAX_PASSWORD_CHARS {
+    if !possible || input.password.chars().count() > MAX_PASSWORD_CHARS {
         // Never hashed (it bounds the work a request brings), but counted like any wrong one.
         accounts.attempts.failed(db, &keys, now).await?;
         return Ok(Err(wrong()));
@@ -249,7 +255,9 @@ pub async fn sign_in(
         metrics::counter!("coverage_api_sign_ins_total", "outcome" => "wrong").increment(1);
         return Ok(Err(wrong()));
     };
-    accounts.attempts.succeeded(db, &keys[0]).await?;
+    if let Some(key) = keys.first() {
+        accounts.attempts.succeeded(db, key).await?;
+    }
     if account.disabled_at.is_some() {
         metrics::counter!("coverage_api_sign_ins_total", "outcome" => "disabled").increment(1);
         return Ok(Err(refused(

@@ -11,7 +11,8 @@ use crate::error::AppResult;
 /// statements, whatever the number of cities: the cities, the published records of both years,
 /// the province's totals of both years.
 pub async fn coverage_paragraph(db: &impl ConnectionTrait, period: i32) -> AppResult<Paragraph> {
-    let years = [period - 1, period];
+    let before = period.saturating_sub(1);
+    let years = [before, period];
     let (cities, records, totals) = tokio::try_join!(
         city::Entity::find().all(db),
         public_record::Entity::find()
@@ -50,7 +51,7 @@ pub async fn coverage_paragraph(db: &impl ConnectionTrait, period: i32) -> AppRe
             .filter_map(|t| Some((t.branch_type, t.total?)))
             .collect(),
     };
-    let (previous, now) = (year(period - 1), year(period));
+    let (previous, now) = (year(before), year(period));
     let previous =
         (!previous.figures.is_empty() || !previous.totals.is_empty()).then_some(&previous);
     Ok(paragraph(&now, previous))

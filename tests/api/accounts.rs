@@ -298,6 +298,32 @@ async fn two_instances_on_one_database_count_the_same_wrong_sign_ins() {
     assert_eq!(left, ["address:127.0.0.1"], "the address's count stays");
 }
 
+#[tokio::test]
+async fn a_login_longer_than_any_account_s_is_a_wrong_sign_in_counted_under_the_address() {
+    let app = TestApp::spawn().await;
+    let long = "登".repeat(5_000);
+    let wrong = sign_in(&app, &long, "whatever-it-is", None).await;
+    assert_eq!(
+        wrong,
+        json!({ "session": null, "userErrors": [{ "field": ["input", "password"],
+            "code": "INVALID_CREDENTIALS", "message": "the login or the password is wrong",
+            "messageZh": "登录名或密码不正确" }] })
+    );
+    let keys: Vec<String> = app
+        .db
+        .conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.conn.get_database_backend(),
+            "SELECT key FROM sign_in_failures ORDER BY key",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "key").unwrap())
+        .collect();
+    assert_eq!(keys, ["address:127.0.0.1"]);
+}
+
 /// Sets a column of credential `secret`'s row (by its hash) to `value` (SQL).
 async fn set_credential(app: &TestApp, secret: &str, column: &str, value: &str) {
     // The hash is base64url: nothing in it needs quoting.

@@ -375,3 +375,19 @@ async fn the_paragraph_of_2023_says_what_the_report_states_in_both_languages() {
         } } } })
     );
 }
+
+/// The paragraph of the earliest year an `Int` can name says there is nothing: no year before it
+/// is reckoned (which would overflow).
+#[tokio::test]
+async fn the_paragraph_of_any_year_is_an_answer() {
+    let app = TestApp::spawn().await;
+    let answer = app
+        .query("{ summary(period: -2147483648) { paragraph { zh } } }")
+        .await;
+    assert_eq!(
+        answer,
+        json!({ "data": { "summary": { "paragraph": {
+            "zh": "各市尚未报送企业科协数据。各市尚未报送高校科协数据。各市尚未报送乡镇（街道）科协数据。"
+        } } } })
+    );
+}
