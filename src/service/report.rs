@@ -52,7 +52,8 @@ pub async fn coverage_paragraph(db: &impl ConnectionTrait, period: i32) -> AppRe
             .collect(),
     };
     let (previous, now) = (year(before), year(period));
-    let previous =
-        (!previous.figures.is_empty() || !previous.totals.is_empty()).then_some(&previous);
+    // The earliest year an Int names has no year before it.
+    let held = !previous.figures.is_empty() || !previous.totals.is_empty();
+    let previous = (before < period && held).then_some(&previous);
     Ok(paragraph(&now, previous))
 }
