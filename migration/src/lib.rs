@@ -16,6 +16,7 @@ mod m20261206_000003_publish;
 mod m20261206_000004_accounts;
 mod m20261206_000005_sign_in_failures;
 mod m20261206_000006_version_programs;
+mod m20261206_000007_bilingual_notes;
 
 pub use m20261203_000001_index_revisions_by_record::INDEX as REVISIONS_BY_RECORD_INDEX;
 pub use m20261203_000003_cover_summary_by_period::INDEX as SUMMARY_BY_PERIOD_INDEX;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_accounts::Migration),
             Box::new(m20261206_000005_sign_in_failures::Migration),
             Box::new(m20261206_000006_version_programs::Migration),
+            Box::new(m20261206_000007_bilingual_notes::Migration),
         ]
     }
 }

@@ -157,19 +157,22 @@ const DESIGNATIONS: [(&str, &str, Option<i32>); 6] = [
     ("410400", "HUISHI_HEZUO", None),
 ];
 
-/// Province-level statements: branch type, total, note, quote.
+/// Province-level statements: branch type, total, note, quote. A note is written "English
+/// (中文)", as a stated rate's scope is, so that each language's view shows its own part whole.
 const PROVINCE_TOTALS: [(BranchType, Option<i32>, &str, &str); 2] = [
     (
         BranchType::Enterprise,
         Some(927),
-        "enterprise branches at all levels; more than 300 more than in 2022 (较 2022 年新增 300 多家)",
+        "enterprise branches at all levels, more than 300 more than in 2022 (各级企业科协，较 2022 年新增 300 多家)",
         "全省各级企业科协达到 927 家，较 2022 年新增 300 多家",
     ),
     (
         BranchType::University,
         None,
-        "no total stated: more than 50 university, medical and research-institute branches newly \
-         established in 2023 (50 余个); public undergraduate universities basically all covered",
+        "no total stated: more than 50 university, medical and research-institute branches \
+         established in 2023, public undergraduate universities in the province basically all \
+         covered (未给出总数：全年建立高校、医疗卫生机构和科研院所科协 50 余个，基本实现公立省内本科院校\
+         科协组织全覆盖)",
         "全年建立高校、医疗卫生机构和科研院所科协 50 余个，基本实现公立省内本科院校科协组织全覆盖",
     ),
 ];

@@ -157,15 +157,22 @@ async fn the_dashboard_shows_the_18_cities_every_stated_figure_and_a_dash_where_
             "sum/TOWNSHIP/full": "平顶山 三门峡",
         })
     );
-    let total_tip = browser
-        .eval("document.querySelector('[data-key=\"sum/ENTERPRISE/provinceTotal\"] .fig').dataset.tip")
+    // The province's totals name their source and their note, the note wholly in the view's
+    // language (it is stored "English (中文)", as a stated rate's scope is).
+    let total_tips = browser
+        .eval("['ENTERPRISE', 'UNIVERSITY'].map((t) => document.querySelector(`[data-key=\"sum/${t}/provinceTotal\"] .fig`).dataset.tip)")
         .await;
-    assert!(
-        total_tip
-            .as_str()
-            .unwrap()
-            .contains("全省各级企业科协达到 927 家"),
-        "{total_tip}"
+    assert_eq!(
+        total_tips,
+        json!([
+            "来源: 河南省科协九届七次全委会议工作报告（2024-03-22）: “全省各级企业科协达到 927 家，较 2022 年新增 300 多家” \
+             · 各级企业科协，较 2022 年新增 300 多家",
+            format!(
+                "{NOT_STATED} · 河南省科协九届七次全委会议工作报告（2024-03-22）: “全年建立高校、医疗卫生机构和科研院所科协 \
+                 50 余个，基本实现公立省内本科院校科协组织全覆盖” · 未给出总数：全年建立高校、医疗卫生机构和科研院所科协 50 \
+                 余个，基本实现公立省内本科院校科协组织全覆盖"
+            ),
+        ])
     );
 
     // The pilot programmes with their members on record; unknown members and sizes are —.
@@ -244,7 +251,8 @@ async fn the_dashboard_shows_the_18_cities_every_stated_figure_and_a_dash_where_
         [...document.querySelectorAll('#summary h2')].map((h) => h.textContent),
         document.querySelector('tr[data-city=\"410800\"] th').textContent,
         document.querySelector('tr[data-city=\"410900\"] td[data-type=\"ENTERPRISE\"][data-field=\"coverageRate\"]').textContent,
-        document.querySelector('tr[data-city=\"410100\"] td[data-type=\"UNIVERSITY\"][data-field=\"branchCount\"] .fig').dataset.tip]";
+        document.querySelector('tr[data-city=\"410100\"] td[data-type=\"UNIVERSITY\"][data-field=\"branchCount\"] .fig').dataset.tip,
+        document.querySelector('[data-key=\"sum/ENTERPRISE/provinceTotal\"] .fig').dataset.tip.split(' · ').pop()]";
     let expected = json!([
         "en",
         "Coverage of the grassroots science-association branches in Henan",
@@ -255,7 +263,8 @@ async fn the_dashboard_shows_the_18_cities_every_stated_figure_and_a_dash_where_
         ],
         "Jiaozuo",
         "95%stated · scope: high-tech enterprises",
-        NOT_STATED
+        NOT_STATED,
+        "enterprise branches at all levels, more than 300 more than in 2022"
     ]);
     assert_eq!(browser.eval(english).await, expected);
     open_dashboard(&browser, &app).await;

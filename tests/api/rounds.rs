@@ -3,7 +3,7 @@
 //! save, an import), by anyone, and changes nothing; each step is a revision.
 
 use entity::Role;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_codes, token, user_errors};
@@ -286,6 +286,16 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
         ))
         .await
         .unwrap();
+    // That release's seeded notes, half English: the upgrade makes them wholly bilingual, and
+    // leaves a note an administrator wrote as it is.
+    old.conn
+        .execute_unprepared(
+            "UPDATE province_totals SET note = CASE branch_type \
+             WHEN 'ENTERPRISE' THEN 'enterprise branches at all levels; more than 300 more than \
+             in 2022 (较 2022 年新增 300 多家)' ELSE 'a note of the province''s own' END",
+        )
+        .await
+        .unwrap();
     let before = entity::revision::Entity::find()
         .all(&old.conn)
         .await
@@ -346,6 +356,31 @@ async fn the_audit_trail_of_the_previous_release_survives_the_upgrade_whole() {
         after[..before.len()],
         before[..],
         "every revision kept as it was"
+    );
+    let notes: Vec<_> = entity::province_total::Entity::find()
+        .order_by_asc(entity::province_total::Column::BranchType)
+        .all(&new.conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.branch_type, t.note))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                entity::BranchType::Enterprise,
+                Some(
+                    "enterprise branches at all levels, more than 300 more than in 2022 \
+                     (各级企业科协，较 2022 年新增 300 多家)"
+                        .into()
+                )
+            ),
+            (
+                entity::BranchType::University,
+                Some("a note of the province's own".into())
+            ),
+        ]
     );
 }
 

@@ -46,9 +46,9 @@ async fn the_province_report_keeps_its_words() {
         response,
         json!({ "data": { "summary": { "byType": [
             { "branchType": "ENTERPRISE", "provinceReport": { "total": 927,
-              "note": "enterprise branches at all levels; more than 300 more than in 2022 (较 2022 年新增 300 多家)" } },
+              "note": "enterprise branches at all levels, more than 300 more than in 2022 (各级企业科协，较 2022 年新增 300 多家)" } },
             { "branchType": "UNIVERSITY", "provinceReport": { "total": null,
-              "note": "no total stated: more than 50 university, medical and research-institute branches newly established in 2023 (50 余个); public undergraduate universities basically all covered" } },
+              "note": "no total stated: more than 50 university, medical and research-institute branches established in 2023, public undergraduate universities in the province basically all covered (未给出总数：全年建立高校、医疗卫生机构和科研院所科协 50 余个，基本实现公立省内本科院校科协组织全覆盖)" } },
             { "branchType": "TOWNSHIP", "provinceReport": null }
         ] } } })
     );

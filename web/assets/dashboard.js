@@ -233,7 +233,7 @@ function drawSummary(cells) {
     mark(cells, `sum/${s.branchType}/newBranches`, added);
     const total = el('dd');
     const report = s.provinceReport;
-    const reportSource = report ? [report.source, report.note].filter(Boolean).join(' · ') : null;
+    const reportSource = report ? [report.source, Cov.scope(report.note)].filter(Boolean).join(' · ') : null;
     total.append(Cov.figure(Cov.count(report ? report.total : null), reportSource));
     if (report && report.total == null && report.note) {
       total.lastChild.dataset.tip = `${Cov.NOT_STATED} · ${reportSource}`;
