@@ -42,6 +42,15 @@ fn printed(text: &str, words: &str) -> bool {
     })
 }
 
+/// 制表日期 as the report writes it for today in China Standard Time: 制表日期：2026年12月6日.
+fn made_on() -> String {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    chrono::Utc::now()
+        .with_timezone(&china)
+        .format("制表日期：%Y年%-m月%-d日")
+        .to_string()
+}
+
 #[tokio::test]
 async fn the_2023_report_prints_to_a4_pages_that_hold_every_city_the_summary_and_the_paragraph() {
     let _one = crate::helpers::exclusive().await;
@@ -50,6 +59,7 @@ async fn the_2023_report_prints_to_a4_pages_that_hold_every_city_the_summary_and
     };
     let app = TestApp::spawn().await;
     let load = crate::browser::LOAD;
+    let made_before = made_on();
     let answer = app
         .query("{ summary(period: 2023) { paragraph { zh en } } }")
         .await;
@@ -77,18 +87,25 @@ async fn the_2023_report_prints_to_a4_pages_that_hold_every_city_the_summary_and
             "[document.getElementById('report-title').textContent, \
               document.getElementById('issuer').textContent, \
               document.getElementById('as-of').textContent.startsWith('数据截至 20'), \
+              document.getElementById('made-on').textContent, \
               document.getElementById('paragraph').textContent, \
               document.querySelectorAll('#cities tbody tr').length, \
               document.querySelectorAll('#summary tbody tr').length, \
               [...document.querySelectorAll('#summary tbody tr')].map((tr) => [tr.children[4].textContent, tr.children[5].textContent])]",
         )
         .await;
+    // The day it is made, in China Standard Time, as running Chinese text writes a date.
+    let made = [made_before, made_on()]
+        .into_iter()
+        .find(|made| seen[3] == json!(made))
+        .unwrap_or_else(|| panic!("制表日期 is not today in China: {seen}"));
     assert_eq!(
         seen,
         json!([
             "河南省基层科协组织覆盖情况 · 2023年度",
             "河南省科学技术协会",
             true,
+            made,
             paragraph["zh"],
             18,
             3,
@@ -127,6 +144,7 @@ async fn the_2023_report_prints_to_a4_pages_that_hold_every_city_the_summary_and
         "河南省基层科协组织覆盖情况 · 2023年度",
         "河南省科学技术协会",
         "全省汇总",
+        &made,
         paragraph_zh,
     ] {
         assert!(printed(&all, words), "{words} is not printed: {all}");
@@ -140,13 +158,19 @@ async fn the_2023_report_prints_to_a4_pages_that_hold_every_city_the_summary_and
         assert!(!printed(&all, control), "{control} is printed: {all}");
     }
 
-    // In English, the server's English paragraph.
+    // In English, the server's English paragraph and the day as English writes it.
     browser.click("button[data-lang=\"en\"]").await;
-    assert_eq!(
-        browser
-            .eval("document.getElementById('paragraph').textContent")
-            .await,
-        paragraph["en"]
+    let english = browser
+        .eval("[document.getElementById('paragraph').textContent, document.getElementById('made-on').textContent]")
+        .await;
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let today = chrono::Utc::now().with_timezone(&china);
+    assert_eq!(english[0], paragraph["en"]);
+    assert!(
+        [today, today - chrono::Duration::days(1)]
+            .iter()
+            .any(|d| english[1] == json!(d.format("Made on %-d %B %Y").to_string())),
+        "{english}"
     );
     browser.click("button[data-lang=\"zh\"]").await;
     browser.assert_clean(&app.addr.to_string()).await;

@@ -31,7 +31,6 @@ const WORDS = {
     template: '下载本市填报模板（Excel）',
     importHelp: '填好后在下方上传：先检查，核对无误再写入本市草稿',
     notStated: '报告未给出 / not stated',
-    provinceTotal: '全省报告总数',
     sumOfCities: '各市合计',
     citiesReporting: '填报城市数',
     fullCoverage: '全覆盖',
@@ -48,7 +47,6 @@ const WORDS = {
     status: '状态',
     statedRate: '报告所述覆盖率',
     rateScope: '口径',
-    staffLink: '市科协填报',
     adminOnly: '此页面仅供省科协管理员使用',
     fixMarked: '请修改标出的栏目',
     adminTitle: '管理控制台',
@@ -125,7 +123,6 @@ const WORDS = {
     publishedCol: '已发布',
     actions: '操作',
     openReturn: '查看',
-    field: '指标',
     publishedFigure: '已发布',
     draftFigure: '本次填报',
     comment: '意见',
@@ -165,6 +162,7 @@ const WORDS = {
     reportTitle: '河南省基层科协组织覆盖情况 · {year}年度',
     asOf: '数据截至 {at}',
     asOfPublication: '数据截至 {at}（第 {n} 次发布）',
+    madeOn: '制表日期：{day}',
     reportParagraph: '覆盖情况综述',
     reportSummary: '全省汇总',
     reportCities: '各市覆盖情况',
@@ -255,7 +253,6 @@ const WORDS = {
     template: "Download the city's return (Excel)",
     importHelp: 'Upload it below when filled in: check it first, then write it to the draft',
     notStated: '报告未给出 / not stated',
-    provinceTotal: 'Province-reported total',
     sumOfCities: 'Sum of cities',
     citiesReporting: 'Cities reporting',
     fullCoverage: 'Full coverage',
@@ -272,7 +269,6 @@ const WORDS = {
     status: 'Status',
     statedRate: 'Stated rate',
     rateScope: 'Scope',
-    staffLink: 'City staff',
     adminOnly: 'This page is for province administrators',
     fixMarked: 'Correct the fields marked',
     adminTitle: 'Console',
@@ -349,7 +345,6 @@ const WORDS = {
     publishedCol: 'Published',
     actions: 'Actions',
     openReturn: 'Open',
-    field: 'Figure',
     publishedFigure: 'Published',
     draftFigure: 'This return',
     comment: 'Comment',
@@ -389,6 +384,7 @@ const WORDS = {
     reportTitle: 'Coverage of grassroots science associations in Henan · {year}',
     asOf: 'Figures as of {at}',
     asOfPublication: 'Figures as of {at} (publication {n})',
+    madeOn: 'Made on {day}',
     reportParagraph: 'Summary in words',
     reportSummary: 'Province summary',
     reportCities: 'Coverage by city',
@@ -574,7 +570,10 @@ export function cityName(city) {
   return lang === 'zh' ? city.name : city.nameEn;
 }
 
-/** A stated rate's scope ("high-tech enterprises (高新技术企业)") in the current language. */
+/**
+ * A stored text written in both languages, "English (中文)" (a stated rate's scope, a note on
+ * the province's total), in the current language; a text in another form is shown as it is.
+ */
 export function scope(text) {
   if (!text) return null;
   const m = /^(.*?)\s*\((.*)\)\s*$/.exec(text);
@@ -666,6 +665,19 @@ export function when(iso) {
   const parts = Object.fromEntries(CHINA_TIME.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
+
+/**
+ * A day in China Standard Time as running text says it: 2024年3月22日, or 22 March 2024 in
+ * English.
+ */
+export function day(date) {
+  const parts = Object.fromEntries(CHINA_TIME.formatToParts(date).map((p) => [p.type, p.value]));
+  const [y, m, d] = [parts.year, Number(parts.month), Number(parts.day)];
+  return lang === 'zh' ? `${y}年${m}月${d}日` : `${d} ${MONTHS[m - 1]} ${y}`;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September',
+  'October', 'November', 'December'];
 
 /** POST /graphql; resolves to the JSON response (data and errors), rejects on network failure. */
 export async function gql(query, variables, token) {

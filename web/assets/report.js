@@ -103,6 +103,7 @@ function draw() {
   $('report-title').textContent = Cov.t('reportTitle', { year: period });
   $('issuer').textContent = en ? data.issuer.nameEn : data.issuer.name;
   $('as-of').textContent = asOf();
+  $('made-on').textContent = Cov.t('madeOn', { day: Cov.day(new Date()) });
   const round = (data.rounds || []).find((r) => r.period === period);
   $('completeness').textContent = round
     ? `${Cov.t('published')} ${round.publishedCities}/${round.expectedCities} ${Cov.t('citiesUnit')}`
