@@ -331,3 +331,29 @@ fn the_map_of_the_source_tree_names_every_module() {
         "docs/layout.md does not name {missing:?}: add a line for each"
     );
 }
+
+/// The pages' words (`web/assets/common.js`, `WORDS`) name each key once per language: a second
+/// entry would silently win over the first, so one of two words for the same thing was dead.
+#[test]
+fn the_pages_words_name_each_key_once_per_language() {
+    let text = std::fs::read_to_string("web/assets/common.js").unwrap();
+    let words = &text[text.find("const WORDS").expect("WORDS in common.js")..];
+    let mut twice = Vec::new();
+    let mut language: Option<(&str, BTreeSet<&str>)> = None;
+    for line in words.lines() {
+        if line.starts_with("};") {
+            break;
+        }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(": {")) {
+            language = Some((name, BTreeSet::new()));
+        } else if let (Some((name, keys)), Some(entry)) = (&mut language, line.strip_prefix("    "))
+            && let Some((key, _)) = entry.split_once(':')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !keys.insert(key)
+        {
+            twice.push(format!("{name}.{key}"));
+        }
+    }
+    assert!(language.is_some(), "no language found in WORDS");
+    assert_eq!(twice, Vec::<String>::new(), "keys given twice");
+}

@@ -100,6 +100,28 @@ pub struct AccountPayload {
     user_errors: Vec<UserError>,
 }
 
+impl AccountPayload {
+    /// The account as a step left it.
+    fn done(account: account::Model) -> Self {
+        Self {
+            account: Some(Account(account)),
+            initial_password: None,
+            ended_sessions: None,
+            user_errors: Vec::new(),
+        }
+    }
+
+    /// The step's answer, or why it was refused.
+    fn of(outcome: std::result::Result<Self, impl Into<UserError>>) -> Self {
+        outcome.unwrap_or_else(|refused| Self {
+            account: None,
+            initial_password: None,
+            ended_sessions: None,
+            user_errors: vec![refused.into()],
+        })
+    }
+}
+
 /// A person's sign-in.
 #[derive(InputObject)]
 pub struct SignInInput {
@@ -262,23 +284,13 @@ impl AccountMutation {
         )
         .await
         .map_err(|e| to_graphql(&e))?;
-        Ok(match created {
-            Ok(new) => {
-                tracing::info!(login = %new.account.login, by = %by.name, "an account was created");
-                AccountPayload {
-                    initial_password: Some(new.password.clone()),
-                    account: Some(Account(new.account.clone())),
-                    ended_sessions: None,
-                    user_errors: Vec::new(),
-                }
+        Ok(AccountPayload::of(created.map(|new| {
+            tracing::info!(login = %new.account.login, by = %by.name, "an account was created");
+            AccountPayload {
+                initial_password: Some(new.password),
+                ..AccountPayload::done(new.account)
             }
-            Err(refused) => AccountPayload {
-                account: None,
-                initial_password: None,
-                ended_sessions: None,
-                user_errors: vec![refused.into()],
-            },
-        })
+        })))
     }
 
     /// Disables an account: no more sign-ins, and every session of it ends at once. ADMIN only.
@@ -291,23 +303,13 @@ impl AccountMutation {
         let disabled = accounts::disable(db(ctx)?, &input.login)
             .await
             .map_err(|e| to_graphql(&e))?;
-        Ok(match disabled {
-            Ok((account, ended)) => {
-                tracing::info!(login = %account.login, by = %by.name, ended, "an account was disabled");
-                AccountPayload {
-                    account: Some(Account(account)),
-                    initial_password: None,
-                    ended_sessions: Some(i32::try_from(ended).unwrap_or(i32::MAX)),
-                    user_errors: Vec::new(),
-                }
+        Ok(AccountPayload::of(disabled.map(|(account, ended)| {
+            tracing::info!(login = %account.login, by = %by.name, ended, "an account was disabled");
+            AccountPayload {
+                ended_sessions: Some(i32::try_from(ended).unwrap_or(i32::MAX)),
+                ..AccountPayload::done(account)
             }
-            Err(refused) => AccountPayload {
-                account: None,
-                initial_password: None,
-                ended_sessions: None,
-                user_errors: vec![refused.into()],
-            },
-        })
+        })))
     }
 }
 

@@ -166,8 +166,9 @@ impl ApiTokenMutation {
         #[graphql(desc = "The token's id.")] input: ApiTokenKeyInput,
     ) -> Result<ApiTokenPayload> {
         admin(actor(ctx)?).map_err(|e| to_graphql(&e))?;
-        let Ok(id) = input.id.parse::<i64>() else {
-            return Ok(token_refused(not_a_token(&input.id)));
+        let id = match input.stored_id() {
+            Ok(id) => id,
+            Err(refused) => return Ok(token_refused(refused)),
         };
         let rotated = tokens::rotate(db(ctx)?, id)
             .await
@@ -182,8 +183,9 @@ impl ApiTokenMutation {
         #[graphql(desc = "The token's id.")] input: ApiTokenKeyInput,
     ) -> Result<ApiTokenPayload> {
         admin(actor(ctx)?).map_err(|e| to_graphql(&e))?;
-        let Ok(id) = input.id.parse::<i64>() else {
-            return Ok(token_refused(not_a_token(&input.id)));
+        let id = match input.stored_id() {
+            Ok(id) => id,
+            Err(refused) => return Ok(token_refused(refused)),
         };
         let revoked = match tokens::revoke(db(ctx)?, id).await {
             Ok(token) => Ok((token, None)),
@@ -191,6 +193,13 @@ impl ApiTokenMutation {
             Err(err) => return Err(to_graphql(&err)),
         };
         Ok(answer(revoked))
+    }
+}
+
+impl ApiTokenKeyInput {
+    /// The id as stored, or the refusal of one that names no token.
+    fn stored_id(&self) -> std::result::Result<i64, UserError> {
+        self.id.parse().map_err(|_| not_a_token(&self.id))
     }
 }
 

@@ -181,30 +181,36 @@ pub struct ReturnKeyInput {
     pub expected_version: Option<i32>,
 }
 
+impl ReturnKeyInput {
+    /// `step` taken on the return this names.
+    fn step(self, step: Step) -> ReturnInput {
+        ReturnInput {
+            city_code: self.city_code.0,
+            period: self.period,
+            step,
+            expected_version: self.expected_version,
+        }
+    }
+}
+
 /// A return sent back, with what to fix.
 #[derive(InputObject, Debug, Clone)]
 pub struct SendBackReturnInput {
-    /// The city.
-    pub city_code: ID,
-    /// The period (year).
-    pub period: i32,
+    /// The return: its city, period and version as read.
+    #[graphql(flatten)]
+    pub key: ReturnKeyInput,
     /// What the city should fix (required, at most 2,000 characters; shown to the city).
     pub comment: String,
-    /// The return's version as read; absent skips the check.
-    pub expected_version: Option<i32>,
 }
 
 /// An approved return opened again, with why.
 #[derive(InputObject, Debug, Clone)]
 pub struct ReopenReturnInput {
-    /// The city.
-    pub city_code: ID,
-    /// The period (year).
-    pub period: i32,
+    /// The return: its city, period and version as read.
+    #[graphql(flatten)]
+    pub key: ReturnKeyInput,
     /// Why (required, at most 2,000 characters; shown to the city).
     pub reason: String,
-    /// The return's version as read; absent skips the check.
-    pub expected_version: Option<i32>,
 }
 
 /// The result of a step on a city's return.
@@ -233,12 +239,7 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return.")] input: ReturnKeyInput,
     ) -> Result<CityReturnPayload> {
-        let ReturnKeyInput {
-            city_code,
-            period,
-            expected_version,
-        } = input;
-        take(ctx, city_code, period, Step::Submit, expected_version).await
+        take(ctx, input.step(Step::Submit)).await
     }
 
     /// Sends a submitted return back to its city with what to fix. ADMIN only.
@@ -247,14 +248,10 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return, and why.")] input: SendBackReturnInput,
     ) -> Result<CityReturnPayload> {
-        let SendBackReturnInput {
-            city_code,
-            period,
-            comment,
-            expected_version,
-        } = input;
-        let taken = Step::SendBack { comment };
-        take(ctx, city_code, period, taken, expected_version).await
+        let step = Step::SendBack {
+            comment: input.comment,
+        };
+        take(ctx, input.key.step(step)).await
     }
 
     /// Approves a submitted return: it is locked until an administrator reopens it. ADMIN only.
@@ -263,12 +260,7 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return.")] input: ReturnKeyInput,
     ) -> Result<CityReturnPayload> {
-        let ReturnKeyInput {
-            city_code,
-            period,
-            expected_version,
-        } = input;
-        take(ctx, city_code, period, Step::Approve, expected_version).await
+        take(ctx, input.step(Step::Approve)).await
     }
 
     /// Opens an approved return again (back to DRAFT), saying why. ADMIN only.
@@ -277,31 +269,15 @@ impl ReturnMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which return, and why.")] input: ReopenReturnInput,
     ) -> Result<CityReturnPayload> {
-        let ReopenReturnInput {
-            city_code,
-            period,
-            reason,
-            expected_version,
-        } = input;
-        let taken = Step::Reopen { reason };
-        take(ctx, city_code, period, taken, expected_version).await
+        let step = Step::Reopen {
+            reason: input.reason,
+        };
+        take(ctx, input.key.step(step)).await
     }
 }
 
-/// Takes `step` on `city_code`'s return of `period`, checked against `expected_version`.
-async fn take(
-    ctx: &Context<'_>,
-    city_code: ID,
-    period: i32,
-    step: Step,
-    expected_version: Option<i32>,
-) -> Result<CityReturnPayload> {
-    let input = ReturnInput {
-        city_code: city_code.0,
-        period,
-        step,
-        expected_version,
-    };
+/// Takes a step on a city's return, as `input` says.
+async fn take(ctx: &Context<'_>, input: ReturnInput) -> Result<CityReturnPayload> {
     let outcome = writes::step_return(&db(ctx)?.conn, write_context(ctx)?, input)
         .await
         .gql()?;

@@ -54,6 +54,22 @@ export function wire(use) {
   });
 }
 
+/**
+ * A signed-in page's first read with `secret`: its `start` query (which asks for the viewer and
+ * a first page of cities), then every further page of cities by `moreCities`. Resolves to the
+ * first answer and all the cities (null without a viewer); rejects as `Cov.gql` does.
+ */
+export async function firstRead(start, moreCities, secret) {
+  const response = await Cov.gql(start, { first: Cov.PAGE }, secret);
+  if (!(response.data && response.data.viewer)) return { response, cities: null };
+  const cities = await Cov.allNodes(
+    response.data.cities,
+    (after) => Cov.gql(moreCities, { first: Cov.PAGE, after }, secret),
+    (more) => more.cities,
+  );
+  return { response, cities };
+}
+
 /** The form's fields, hidden once signed in and shown again after. */
 export function showForm(yes) {
   for (const id of ['login-label', 'password-label', 'token-label', 'sign-in']) $(id).hidden = !yes;

@@ -150,14 +150,7 @@ async function signIn(secret) {
   let response;
   let all;
   try {
-    response = await Cov.gql(START, { first: Cov.PAGE }, secret);
-    if (response.data && response.data.viewer) {
-      all = await Cov.allNodes(
-        response.data.cities,
-        (after) => Cov.gql(MORE_CITIES, { first: Cov.PAGE, after }, secret),
-        (more) => more.cities,
-      );
-    }
+    ({ response, cities: all } = await SignIn.firstRead(START, MORE_CITIES, secret));
   } catch (err) {
     if (err instanceof Cov.ServerError) tokenProblem(null, err.errors);
     else tokenProblem('errNetwork');
