@@ -3,8 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DatabaseArgs, ServeArgs};
-use crate::service::tokens;
+use crate::config::{DatabaseArgs, LogArgs, ServeArgs};
+use crate::service::{backup, tokens};
 use crate::{db, graphql, seed, server, telemetry};
 
 /// GraphQL API over the grassroots branch coverage of the Henan science association.
@@ -19,6 +19,8 @@ pub struct Cli {
     /// same after it, and `import` and `account` read theirs from here (or the environment).
     #[command(flatten)]
     serve: ServeArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 impl Cli {
@@ -76,6 +78,30 @@ enum Command {
         /// Headers and labels in English (default: Chinese).
         #[arg(long)]
         english: bool,
+    },
+    /// Take a consistent backup of the database into FILE while the server runs and writes:
+    /// one portable file with its format version, checksum and manifest, readable by its owner
+    /// only (it holds password and token hashes). Prints its header.
+    Backup {
+        /// The file to write.
+        file: std::path::PathBuf,
+    },
+    /// Restore the backup FILE into the empty database --database-url (either kind), after
+    /// checking all of it; a corrupt, truncated or newer-format file, another schema version or
+    /// a database with rows are refused and change nothing. Prints what was restored.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+    },
+    /// Copy the whole state of one database into another, empty one (SQLite to PostgreSQL and
+    /// back): a backup and its restore in one step. Prints what was copied.
+    Copy {
+        /// The database to copy.
+        #[arg(long)]
+        from: String,
+        /// The empty database to copy into.
+        #[arg(long)]
+        to: String,
     },
     /// Import a coverage sheet (XLSX, CSV or TSV) as an administrator on the server; its
     /// revisions name `cli` as the writer. Prints the report (JSON); exits 1 when the file has
@@ -370,22 +396,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Account { command } => {
-            telemetry::init();
+            telemetry::init(cli.log.log_format);
             account(&cli.database, &cli.serve, command).await
         }
         Command::Token { command } => {
-            telemetry::init();
+            telemetry::init(cli.log.log_format);
             token(&cli.database, command).await
         }
         Command::Migrate => {
-            telemetry::init();
+            telemetry::init(cli.log.log_format);
             let db = db::connect(&cli.database).await?;
             db::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::SeedSynthetic { cities, periods } => {
-            telemetry::init();
+            telemetry::init(cli.log.log_format);
             let db = db::connect(&cli.database).await?;
             db::migrate(&db).await?;
             let generated = seed::synthetic::generate(&db, cities, periods).await?;
@@ -400,18 +426,53 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             period,
             english,
         } => {
-            telemetry::init();
+            telemetry::init(cli.log.log_format);
             let db = server::prepare_database(&cli.database).await?;
             export_file(&db.conn, &out, period, english).await
         }
         Command::Import { file, dry_run } => {
-            telemetry::init();
+            telemetry::init(cli.log.log_format);
             let db = server::prepare_database(&cli.database).await?;
             import_file(&db, &cli.serve, &file, dry_run).await
         }
+        Command::Backup { file } => {
+            telemetry::init(cli.log.log_format);
+            let db = db::connect(&cli.database).await?;
+            let header = backup::write(&backup::take(&db.conn).await?, &file)?;
+            println!("{}", serde_json::to_string_pretty(&header)?);
+            Ok(())
+        }
+        Command::Restore { file } => {
+            telemetry::init(cli.log.log_format);
+            let read = backup::read(&file)?;
+            let db = db::connect(&cli.database).await?;
+            let restored = backup::restore(&read, &db.conn).await?;
+            println!("{}", serde_json::to_string_pretty(&restored)?);
+            Ok(())
+        }
+        Command::Copy { from, to } => {
+            telemetry::init(cli.log.log_format);
+            let args = |url: String| DatabaseArgs {
+                database_url: url,
+                database_max_connections: None,
+            };
+            let (from, to) = (args(from), args(to));
+            let (from, to) = (db::connect(&from).await?, db::connect(&to).await?);
+            let copied = backup::copy(&from.conn, &to.conn).await?;
+            println!("{}", serde_json::to_string_pretty(&copied)?);
+            Ok(())
+        }
         Command::Serve(serve) => {
-            telemetry::init();
+            telemetry::init(cli.log.log_format);
             let db = server::prepare_database(&cli.database).await?;
+            if let Some(secs) = serve.backup_every {
+                tokio::spawn(backup::schedule(
+                    db.conn.clone(),
+                    serve.backup_dir.clone(),
+                    std::time::Duration::from_secs(secs),
+                    usize::from(serve.backup_keep),
+                ));
+            }
             let listener = tokio::net::TcpListener::bind(serve.addr).await?;
             tracing::info!(addr = %listener.local_addr()?, "serving GraphQL at /graphql");
             let state = server::state(db, &serve);

@@ -25,6 +25,32 @@ pub struct DatabaseArgs {
     pub database_max_connections: Option<u32>,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// `text` for a terminal (the default), or `json`: one JSON object per line (time, level,
+    /// message, target, and the request's span: id, method, path, operation names, the
+    /// caller's kind and city; one `access` line per answer with its status and latency).
+    #[arg(
+        long,
+        env = "COVERAGE_API_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The forms of log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people at a terminal.
+    #[default]
+    Text,
+    /// For machines: one JSON object per line.
+    Json,
+}
+
 /// How the HTTP server behaves.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -272,6 +298,16 @@ pub struct ServeArgs {
     /// (comma-separated); every other name counts as `other`.
     #[arg(long, env = "COVERAGE_API_METRICS_OPERATIONS", value_delimiter = ',')]
     pub metrics_operations: Vec<String>,
+    /// Take a backup of the database every this many seconds into --backup-dir (off unless
+    /// given; `coverage-api backup FILE` takes one by hand).
+    #[arg(long, env = "COVERAGE_API_BACKUP_EVERY", value_parser = clap::value_parser!(u64).range(1..))]
+    pub backup_every: Option<u64>,
+    /// Where the server's own backups go (made if missing).
+    #[arg(long, env = "COVERAGE_API_BACKUP_DIR", default_value = "data/backups")]
+    pub backup_dir: std::path::PathBuf,
+    /// How many of its own backups the server keeps; the oldest beyond go.
+    #[arg(long, env = "COVERAGE_API_BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..))]
+    pub backup_keep: u16,
     /// Async runtime worker threads (default: one per core).
     #[arg(long, env = "COVERAGE_API_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,

@@ -172,6 +172,11 @@ async fn run(
             &message,
         );
     }
+    let operations: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r.operation_name.as_deref())
+        .collect();
+    middleware::record_operations(&operations);
     // The response cache (see `crate::cache`): a single anonymous operation, while change
     // events are heard. The generation is read before anything executes: an answer is stored
     // only if no commit came in between.
@@ -211,6 +216,7 @@ async fn run(
             return response;
         }
     };
+    middleware::record_caller(&actor);
     let mut cacheable = actor == Actor::Anonymous;
     let mut not_allowed = false;
     let mut responses = Vec::with_capacity(requests.len());

@@ -136,5 +136,52 @@ pub(super) fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
         request_id = %id,
         method = %request.method(),
         uri = %request.uri(),
+        operation = tracing::field::Empty,
+        actor = tracing::field::Empty,
+        city = tracing::field::Empty,
     )
+}
+
+/// The `access` line of every answer, in its request's span: status and latency.
+pub(super) fn access<B>(
+    response: &axum::http::Response<B>,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    tracing::info!(
+        target: "access",
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "answered"
+    );
+}
+
+/// Names the request's operations on its span.
+pub(super) fn record_operations(operations: &[&str]) {
+    if !operations.is_empty() {
+        tracing::Span::current().record("operation", operations.join(",").as_str());
+    }
+}
+
+/// Names the request's caller on its span: the kind of credential and role, and the city;
+/// never who, nor any secret.
+pub(super) fn record_caller(actor: &crate::domain::Actor) {
+    use crate::domain::Actor;
+    let span = tracing::Span::current();
+    let kind = match actor {
+        Actor::Anonymous => "anonymous",
+        Actor::Rejected => "rejected",
+        Actor::Token(token) => match (token.kind, token.role) {
+            (entity::CredentialKind::Session, entity::Role::Admin) => "session:admin",
+            (entity::CredentialKind::Session, _) => "session:city-staff",
+            (_, entity::Role::Admin) => "token:admin",
+            (_, _) => "token:city-staff",
+        },
+    };
+    span.record("actor", kind);
+    if let Actor::Token(token) = actor
+        && let Some(city) = &token.city_code
+    {
+        span.record("city", city.as_str());
+    }
 }

@@ -150,7 +150,11 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             (!limits.cors_origins.is_empty()).then(|| middleware::cors(&limits.cors_origins)),
         ))
         .layer(axum::middleware::from_fn(middleware::json_errors))
-        .layer(TraceLayer::new_for_http().make_span_with(middleware::span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(middleware::span)
+                .on_response(middleware::access),
+        )
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, middleware::RequestIds))
         .layer(axum::middleware::map_request(

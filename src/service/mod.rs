@@ -2,6 +2,7 @@
 //! transaction works as well as the pool). Business rules live here; GraphQL lives elsewhere.
 
 pub mod accounts;
+pub mod backup;
 pub mod cities;
 pub mod coverage;
 pub mod export;

@@ -527,17 +527,20 @@ impl FreshDatabase {
                     postgres: Some(PostgresDb { admin_url, name }),
                 }
             }
-            _ => {
-                let dir = std::env::temp_dir()
-                    .join(format!("coverage-api-test-{}-{label}", std::process::id()));
-                std::fs::remove_dir_all(&dir).ok();
-                let url = format!("sqlite://{}/coverage.db?mode=rwc", dir.display());
-                Self {
-                    url,
-                    dir: Some(dir),
-                    postgres: None,
-                }
-            }
+            _ => Self::sqlite(label),
+        }
+    }
+
+    /// A new empty SQLite file named after `label`, whatever the test run's database.
+    pub fn sqlite(label: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("coverage-api-test-{}-{label}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        let url = format!("sqlite://{}/coverage.db?mode=rwc", dir.display());
+        Self {
+            url,
+            dir: Some(dir),
+            postgres: None,
         }
     }
 }
@@ -574,6 +577,11 @@ fn drop_postgres(pg: PostgresDb) {
 
 /// The real binary serving `database_url` on a free port, and its address once it listens.
 pub fn spawn_binary(database_url: &str) -> (std::process::Child, String) {
+    spawn_binary_with(database_url, &[])
+}
+
+/// [`spawn_binary`] with more flags after `serve`.
+pub fn spawn_binary_with(database_url: &str, more: &[&str]) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coverage-api"))
         .env_remove("DATABASE_URL")
@@ -585,6 +593,7 @@ pub fn spawn_binary(database_url: &str) -> (std::process::Child, String) {
             "--database-url",
             database_url,
         ])
+        .args(more)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start the binary");
