@@ -53,12 +53,8 @@ async fn change(
 ) -> AppResult<DesignationOutcome> {
     let token = admin(ctx.actor)?;
     let errors = input.validate(At::INPUT, remove);
-    if !errors.is_empty() {
-        return Ok(Outcome::Refused(Refusal::new(errors)));
-    }
-    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, token.into()).await?;
-    let applied = apply(&mut uow, input, remove).await;
-    uow.finish(applied, At::INPUT).await
+    let apply = async |uow: &mut UnitOfWork<'_>| apply(uow, input, remove).await;
+    super::run(db, &ctx, token.into(), errors, apply).await
 }
 
 async fn apply(

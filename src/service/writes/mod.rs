@@ -235,6 +235,24 @@ pub struct UnitOfWork<'a> {
     changes: Vec<Change>,
 }
 
+/// One write by `writer`: refused with `errors` when there are any (nothing begins), else
+/// `apply` in a new unit of work, finished: committed and announced, or rolled back with its
+/// refusal.
+pub async fn run<T, C>(
+    db: &DatabaseConnection,
+    ctx: &WriteContext<'_>,
+    writer: Writer,
+    errors: Vec<UserError>,
+    apply: impl AsyncFnOnce(&mut UnitOfWork<'_>) -> Result<Result<T, Refusal<C>>, DbErr>,
+) -> AppResult<Outcome<T, C>> {
+    if !errors.is_empty() {
+        return Ok(Outcome::Refused(Refusal::new(errors)));
+    }
+    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, writer).await?;
+    let applied = apply(&mut uow).await;
+    uow.finish(applied, At::INPUT).await
+}
+
 impl<'a> UnitOfWork<'a> {
     /// Begins a write transaction for `writer`, announced through `events`. SQLite: takes the
     /// write lock at BEGIN, so a transaction that read never has to upgrade (which fails at once

@@ -36,12 +36,10 @@ pub async fn set_program(
         }
     }
     let errors = input.validate(At::INPUT);
-    if !errors.is_empty() {
-        return Ok(Outcome::Refused(Refusal::new(errors)));
-    }
-    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, token.into()).await?;
-    let applied = apply(&mut uow, input).await;
-    uow.finish(applied, At::INPUT).await
+    super::run(db, &ctx, token.into(), errors, async |uow| {
+        apply(uow, input).await
+    })
+    .await
 }
 
 async fn apply(

@@ -44,12 +44,11 @@ pub async fn publish(
     input: PublishInput,
 ) -> AppResult<Outcome<Published, round::Model>> {
     let token = admin(ctx.actor)?;
-    if let Some(error) = period_error(At::INPUT, input.period) {
-        return Ok(Outcome::Refused(Refusal::new(vec![error])));
-    }
-    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, token.into()).await?;
-    let applied = apply(&mut uow, input).await;
-    uow.finish(applied, At::INPUT).await
+    let errors = period_error(At::INPUT, input.period).into_iter().collect();
+    super::run(db, &ctx, token.into(), errors, async |uow| {
+        apply(uow, input).await
+    })
+    .await
 }
 
 async fn apply(

@@ -92,12 +92,10 @@ pub async fn step_round(
             ));
         }
     }
-    if !errors.is_empty() {
-        return Ok(Outcome::Refused(Refusal::new(errors)));
-    }
-    let mut uow = UnitOfWork::begin(db, ctx.events, ctx.request_id, token.into()).await?;
-    let applied = apply(&mut uow, input).await;
-    uow.finish(applied, At::INPUT).await
+    super::run(db, &ctx, token.into(), errors, async |uow| {
+        apply(uow, input).await
+    })
+    .await
 }
 
 /// The advisory lock's first key on PostgreSQL: with the period as its second, it orders a
