@@ -135,7 +135,8 @@ pub(super) fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
         "request",
         request_id = %id,
         method = %request.method(),
-        uri = %request.uri(),
+        // The path only: a query string may carry a GraphQL document with its values.
+        path = %request.uri().path(),
         operation = tracing::field::Empty,
         actor = tracing::field::Empty,
         city = tracing::field::Empty,

@@ -566,6 +566,16 @@ async fn json_logs_parse_line_by_line_and_carry_the_request_id() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+    // A query string is not logged: it may carry a document's values.
+    let by_get = reqwest::Client::new()
+        .get(format!(
+            "http://{addr}/graphql?query=%7B%20periods%20%7D%20%23a-personal-note-7731"
+        ))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_get.status(), 200);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let access = loop {
         let line = lines
@@ -577,6 +587,18 @@ async fn json_logs_parse_line_by_line_and_carry_the_request_id() {
             break parsed;
         }
     };
+    // Until the GET's own access line, so that every line it wrote has been seen.
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the GET's access line");
+        let parsed: Value = serde_json::from_str(&line).expect("a JSON line");
+        seen.push(line);
+        if parsed["target"] == "access" && parsed["span"]["method"] == "GET" {
+            assert_eq!(parsed["span"]["path"], "/graphql");
+            break;
+        }
+    }
     child.kill().ok();
     child.wait().ok();
     assert_eq!(access["level"], "INFO");
@@ -589,5 +611,9 @@ async fn json_logs_parse_line_by_line_and_carry_the_request_id() {
     assert_eq!(access["span"]["city"], "410800");
     for line in &seen {
         assert!(!line.contains(&staff), "a secret in the log: {line}");
+        assert!(
+            !line.contains("a-personal-note"),
+            "a query string in the log: {line}"
+        );
     }
 }

@@ -124,7 +124,13 @@ async fn once(
         .created_at
         .format("coverage-%Y%m%dT%H%M%SZ.backup");
     let path = dir.join(name.to_string());
-    let header = write(&backup, &path)?;
+    // Serialising and syncing a large file is blocking work: off the async workers.
+    let to = path.clone();
+    let written = tokio::task::spawn_blocking(move || write(&backup, &to)).await;
+    let header = written.map_err(|e| BackupError::Io {
+        path: path.display().to_string(),
+        error: std::io::Error::other(e),
+    })??;
     let mut ours: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
