@@ -318,3 +318,54 @@ async fn persisted_queries_miss_then_register_then_hit() {
         expected
     );
 }
+
+/// A body a little over the limit (as much as a reverse proxy with a slightly larger limit of
+/// its own passes on), sent whole before the answer is read, is taken whole and gets the 413 in
+/// full, five times over; a client that waits for `100 Continue` is refused before it sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_sent_whole_gets_its_413_not_a_reset_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let length = 256 * 1024 + 64 * 1024;
+    for round in 0..5 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let head = format!(
+            "POST /graphql HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+             content-length: {length}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // A proxy that cannot write the whole body answers 502, whatever came back.
+        let sent = stream.write_all(&vec![b' '; length]).await;
+        assert!(
+            sent.is_ok(),
+            "round {round}: the body could not be sent: {sent:?}"
+        );
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(read.is_ok(), "round {round}: {read:?} after {answer:?}");
+        assert!(
+            answer.starts_with("HTTP/1.1 413 "),
+            "round {round}: {answer}"
+        );
+        assert!(
+            answer.contains("PAYLOAD_TOO_LARGE"),
+            "round {round}: {answer}"
+        );
+    }
+
+    // With `expect: 100-continue` the refusal comes before the body is sent.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         expect: 100-continue\r\ncontent-length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut first = vec![0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut first))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let first = String::from_utf8_lossy(&first[..n]);
+    assert!(first.starts_with("HTTP/1.1 413 "), "{first}");
+}
