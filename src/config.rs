@@ -298,9 +298,9 @@ pub struct ServeArgs {
     /// (comma-separated); every other name counts as `other`.
     #[arg(long, env = "COVERAGE_API_METRICS_OPERATIONS", value_delimiter = ',')]
     pub metrics_operations: Vec<String>,
-    /// Take a backup of the database every this many seconds into --backup-dir (off unless
-    /// given; `coverage-api backup FILE` takes one by hand).
-    #[arg(long, env = "COVERAGE_API_BACKUP_EVERY", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Take a backup of the database every this many seconds (at most a year) into
+    /// --backup-dir (off unless given; `coverage-api backup FILE` takes one by hand).
+    #[arg(long, env = "COVERAGE_API_BACKUP_EVERY", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub backup_every: Option<u64>,
     /// Where the server's own backups go (made if missing).
     #[arg(long, env = "COVERAGE_API_BACKUP_DIR", default_value = "data/backups")]

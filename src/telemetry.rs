@@ -31,7 +31,9 @@ pub fn init(format: LogFormat) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            // Every span the line is in, outermost first: the request's among them even when a
+            // span of its own (a library's) is the current one.
+            .with_span_list(true)
             .try_init(),
     };
 }

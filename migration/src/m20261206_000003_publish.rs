@@ -213,7 +213,10 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        publish_as_loaded(db, chrono::Utc::now(), "upgrade").await
+        // At the precision both databases keep (PostgreSQL's microseconds), so that a copy of an
+        // upgraded SQLite database to PostgreSQL reads the same time back.
+        let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
+        publish_as_loaded(db, now, "upgrade").await
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {

@@ -285,7 +285,11 @@ impl AccountMutation {
         .await
         .map_err(|e| to_graphql(&e))?;
         Ok(AccountPayload::of(created.map(|new| {
-            tracing::info!(login = %new.account.login, by = %by.name, "an account was created");
+            tracing::info!(
+                account = new.account.id,
+                by_credential = by.id,
+                "an account was created"
+            );
             AccountPayload {
                 initial_password: Some(new.password),
                 ..AccountPayload::done(new.account)
@@ -304,7 +308,12 @@ impl AccountMutation {
             .await
             .map_err(|e| to_graphql(&e))?;
         Ok(AccountPayload::of(disabled.map(|(account, ended)| {
-            tracing::info!(login = %account.login, by = %by.name, ended, "an account was disabled");
+            tracing::info!(
+                account = account.id,
+                by_credential = by.id,
+                ended,
+                "an account was disabled"
+            );
             AccountPayload {
                 ended_sessions: Some(i32::try_from(ended).unwrap_or(i32::MAX)),
                 ..AccountPayload::done(account)

@@ -157,11 +157,22 @@ pub(super) fn access<B>(
     );
 }
 
-/// Names the request's operations on its span.
+/// Names the request's operations on its span: those that are GraphQL names of at most 64
+/// characters (what a client sends is logged only once it has a name's shape), `?` for others.
 pub(super) fn record_operations(operations: &[&str]) {
-    if !operations.is_empty() {
-        tracing::Span::current().record("operation", operations.join(",").as_str());
+    if operations.is_empty() {
+        return;
     }
+    let shaped = |name: &&str| {
+        name.len() <= 64
+            && name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
+            && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
+    };
+    let names: Vec<&str> = operations
+        .iter()
+        .map(|name| if shaped(name) { *name } else { "?" })
+        .collect();
+    tracing::Span::current().record("operation", names.join(",").as_str());
 }
 
 /// Names the request's caller on its span: the kind of credential and role, and the city;
@@ -185,4 +196,63 @@ pub(super) fn record_caller(actor: &crate::domain::Actor) {
     {
         span.record("city", city.as_str());
     }
+}
+
+/// The most of a refused body's bytes read into nothing before the refusal is sent: a reverse
+/// proxy passes a body on whole, and one whose own limit is a little above ours would find the
+/// connection reset under it and answer 502 instead of our 413.
+pub(super) const LINGER_BYTES: u64 = 1024 * 1024;
+
+/// How long a refused body is read into nothing at most.
+const LINGER_FOR: Duration = Duration::from_secs(5);
+
+/// Reads and drops up to `max` bytes of `body`, for at most [`LINGER_FOR`].
+pub(super) async fn discard(mut body: axum::body::Body, max: u64) {
+    use http_body_util::BodyExt;
+    let drain = async {
+        let mut read = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if read > max {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_FOR, drain).await;
+}
+
+/// The length a request declares for its body, when it declares one.
+pub(super) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Whether a body declared over `limit` is read into nothing before its refusal: when it is at
+/// most [`LINGER_BYTES`] over, and its client sends it without waiting for `100 Continue` (one
+/// that waits is refused before it sends anything).
+pub(super) fn lingers(headers: &HeaderMap, limit: u64) -> Option<u64> {
+    let declared = declared_length(headers)?;
+    let waits = headers
+        .get(axum::http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    (declared > limit && declared <= limit.saturating_add(LINGER_BYTES) && !waits)
+        .then_some(declared)
+}
+
+/// Before the body limit refuses a body declared over `limit` (413), reads it into nothing
+/// when [`lingers`] says so, so that its sender reads the refusal.
+pub(super) async fn read_refused_body(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(declared) = lingers(request.headers(), limit as u64) else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    discard(body, declared).await;
+    next.run(Request::from_parts(parts, axum::body::Body::empty()))
+        .await
 }

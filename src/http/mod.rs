@@ -132,6 +132,10 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         // GraphQLRequest streams the body, so axum's DefaultBodyLimit would not apply: limit the
         // body itself (413 when over).
         .layer(RequestBodyLimitLayer::new(limits.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.body_limit,
+            middleware::read_refused_body,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,

@@ -19,8 +19,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG,
-    RETRY_AFTER, VARY,
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, RETRY_AFTER, VARY,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +31,7 @@ use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
 
 use super::AppState;
+use super::middleware::discard;
 use super::upload::{self, Sent};
 use crate::auth;
 use crate::domain::Actor;
@@ -395,18 +395,17 @@ async fn import_coverage(
         }
     };
     let max = state.import.max_bytes;
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max as u64) {
+    if let Some(declared) = super::middleware::lingers(&parts.headers, max as u64) {
+        discard(body, declared).await;
+        return too_large(max);
+    }
+    if super::middleware::declared_length(&parts.headers).is_some_and(|n| n > max as u64) {
         return too_large(max);
     }
     let Ok(_permit) = Arc::clone(&state.sheets.imports).try_acquire_owned() else {
         // The sender is known and within the byte bound: its body is read into nothing (for a
         // few seconds at most), so that its client reads the 503 rather than a broken pipe.
-        discard(body, max).await;
+        discard(body, max as u64).await;
         return busy("imports", "导入");
     };
     let body = match Limited::new(body, max).collect().await {
@@ -471,23 +470,6 @@ async fn import_coverage(
         Err(err) => app_error(err),
     }
 }
-
-/// Reads and drops up to `max` bytes of `body`, for at most [`DISCARD_FOR`].
-async fn discard(mut body: Body, max: usize) {
-    let drain = async {
-        let mut read = 0usize;
-        while let Some(Ok(frame)) = body.frame().await {
-            read += frame.data_ref().map_or(0, |d| d.len());
-            if read > max {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DISCARD_FOR, drain).await;
-}
-
-/// How long a refused upload's body is read into nothing.
-const DISCARD_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// 413 in the import's report format.
 fn too_large(max: usize) -> Response {

@@ -80,6 +80,12 @@ pub(super) async fn graphql_ws(
         keepalive: state.ws_keepalive,
         idle: state.ws_idle,
     };
-    upgrade
-        .on_upgrade(move |socket| ws::serve(socket, protocol, executor, settings, (permit, slot)))
+    // The socket's life is a task of its own: it keeps the upgrade request's span (its id).
+    let span = tracing::Span::current();
+    upgrade.on_upgrade(move |socket| {
+        tracing::Instrument::instrument(
+            ws::serve(socket, protocol, executor, settings, (permit, slot)),
+            span,
+        )
+    })
 }

@@ -202,6 +202,21 @@ async fn a_city_page_shows_its_years_with_changes_sources_and_designations_linke
             "{saved}"
         );
     }
+    // A stated rate whose scope is not "English (中文)" is shown whole, in either language.
+    let township = app
+        .query_as(
+            Some(&admin),
+            "mutation($input: UpdateCoverageInput!) { updateCoverage(input: $input) { userErrors { code } } }",
+            json!({ "input": { "cityCode": "410800", "branchType": "TOWNSHIP", "period": 2025,
+                "statedRate": 0.9, "rateScope": "townships on the list (2024)", "expectedVersion": 0,
+                "source": "焦作市科协 2025 年报" } }),
+        )
+        .await;
+    assert_eq!(
+        township["data"]["updateCoverage"]["userErrors"],
+        json!([]),
+        "{township}"
+    );
     let load = crate::browser::LOAD;
 
     // From the dashboard's table, at the year it shows.
@@ -250,6 +265,12 @@ async fn a_city_page_shows_its_years_with_changes_sources_and_designations_linke
                 "河南省科协九届七次全委会议工作报告（2024-03-22）: “其中焦作市新成立企业科协 193 家”"
             ]
         ])
+    );
+    assert_eq!(
+        browser
+            .eval("[...document.querySelectorAll('#history td[title]')].map((td) => td.title)")
+            .await,
+        json!(["口径: townships on the list (2024)"])
     );
     browser.screenshot("city.png", 900).await;
     // A code that is no city says so.

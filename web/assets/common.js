@@ -572,14 +572,18 @@ export function cityName(city) {
 
 /**
  * A stored text written in both languages, "English (中文)" (a stated rate's scope, a note on
- * the province's total), in the current language; a text in another form is shown as it is.
+ * the province's total), in the current language; a text in another form (no Chinese in the
+ * brackets, or Chinese before them) is shown as it is.
  */
 export function scope(text) {
   if (!text) return null;
   const m = /^(.*?)\s*\((.*)\)\s*$/.exec(text);
-  if (!m) return text;
+  // Only English with its Chinese in brackets: "… (2024)" or a Chinese text stays whole.
+  if (!m || !CJK.test(m[2]) || CJK.test(m[1])) return text;
   return lang === 'zh' ? m[2] : m[1];
 }
+
+const CJK = /[\u3400-\u9fff]/;
 
 /** The element with this id. */
 export function $(id) {

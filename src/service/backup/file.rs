@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{Backup, BackupError, FORMAT, FORMAT_VERSION, Header, Tables, differs, take};
+use super::{
+    Backup, BackupError, FORMAT, FORMAT_VERSION, Header, Tables, check_schema, differs, take,
+};
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
     move |error| BackupError::Io {
@@ -84,11 +86,14 @@ pub fn read(path: &Path) -> Result<Backup, BackupError> {
         serde_json::from_slice(body).map_err(|e| BackupError::Unreadable(e.to_string()))?;
     let held = super::Manifest {
         tables: tables.counts(),
+        newest_revision: tables.revisions.iter().map(|r| r.id).max(),
         ..header.manifest.clone()
     };
     if let Some(error) = differs(&header.manifest, &held) {
         return Err(error);
     }
+    // Of another schema, no database of this release could take it: said before one is opened.
+    check_schema(&header)?;
     Ok(Backup { header, tables })
 }
 
@@ -117,35 +122,58 @@ async fn once(
     dir: &Path,
     keep: usize,
 ) -> Result<(PathBuf, Header), BackupError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let backup = take(db).await?;
     let name = backup
         .header
         .created_at
         .format("coverage-%Y%m%dT%H%M%SZ.backup");
     let path = dir.join(name.to_string());
-    // Serialising and syncing a large file is blocking work: off the async workers.
-    let to = path.clone();
-    let written = tokio::task::spawn_blocking(move || write(&backup, &to)).await;
-    let header = written.map_err(|e| BackupError::Io {
+    // Serialising, syncing and listing files is blocking work: off the async workers.
+    let (dir, to) = (dir.to_owned(), path.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let header = write(&backup, &to)?;
+        prune(&dir, &to, keep);
+        Ok::<_, BackupError>(header)
+    })
+    .await;
+    let header = done.map_err(|e| BackupError::Io {
         path: path.display().to_string(),
         error: std::io::Error::other(e),
     })??;
-    let mut ours: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io(dir))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("coverage-") && n.ends_with(".backup"))
-        })
-        .collect();
-    ours.sort();
-    let old = ours.len().saturating_sub(keep.max(1));
-    for stale in &ours[..old] {
-        if let Err(err) = std::fs::remove_file(stale) {
-            tracing::warn!(%err, path = %stale.display(), "could not remove an old backup");
+    Ok((path, header))
+}
+
+/// Keeps the newest `keep` of the server's backups in `dir` (by name, which is the time taken),
+/// and always `written`, the one just taken, whatever the clock did; removes what an
+/// interrupted write left (`.partial`).
+fn prune(dir: &Path, written: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut ours = Vec::new();
+    for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !name.starts_with("coverage-") {
+            continue;
+        }
+        if name.ends_with(".partial") {
+            remove(&path);
+        } else if name.ends_with(".backup") && path != written {
+            ours.push(path);
         }
     }
-    Ok((path, header))
+    ours.sort();
+    let old = ours.len().saturating_sub(keep.max(1) - 1);
+    for stale in ours.iter().take(old) {
+        remove(stale);
+    }
+}
+
+fn remove(path: &Path) {
+    if let Err(err) = std::fs::remove_file(path) {
+        tracing::warn!(%err, path = %path.display(), "could not remove an old backup");
+    }
 }

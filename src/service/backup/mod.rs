@@ -51,6 +51,8 @@ pub enum BackupError {
         stated: u64,
         found: u64,
     },
+    #[error("the backup's manifest names {stated} as its newest revision, and it holds {found}")]
+    NewestRevision { stated: String, found: String },
     #[error(
         "the backup was made at schema {backup}, and this release's schema is {ours}: restore it \
          with the release that made it (then start this release to migrate)"
@@ -106,7 +108,8 @@ pub struct Manifest {
     pub tables: BTreeMap<String, u64>,
     /// The newest revision's number (null in a database with none).
     pub newest_revision: Option<i64>,
-    /// Rows of `coverage_sums`, which the restore makes again from the published records.
+    /// Rows of `coverage_sums` that count something (a row of zeros, which a write may leave,
+    /// is the same as none), which the restore makes again from the published records.
     pub coverage_sums: u64,
 }
 
@@ -138,26 +141,30 @@ async fn coverage_sums(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM coverage_sums",
+            "SELECT COUNT(*) AS n FROM coverage_sums WHERE cities_with_data <> 0 \
+             OR cities_reporting <> 0 OR branch_count_sum <> 0 OR eligible_count_sum <> 0 \
+             OR new_branches_cities <> 0 OR new_branches_sum <> 0",
         ))
         .await?;
     let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
     Ok(u64::try_from(n).unwrap_or_default())
 }
 
+async fn newest_revision(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+    entity::revision::Entity::find()
+        .select_only()
+        .column(entity::revision::Column::Id)
+        .order_by_desc(entity::revision::Column::Id)
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}
+
 /// Takes a consistent snapshot of `db` while others write: every table is read in one
 /// transaction (PostgreSQL: repeatable read, read only; SQLite: one read transaction, which
 /// WAL keeps at one snapshot).
 pub async fn take(db: &sea_orm::DatabaseConnection) -> Result<Backup, BackupError> {
-    let applied = Migrator::get_applied_migrations_read_only(db).await?;
-    let found = applied
-        .last()
-        .map(|m| m.name().to_owned())
-        .unwrap_or_default();
-    let ours = our_schema();
-    if found != ours {
-        return Err(BackupError::SourceSchema { found, ours });
-    }
     let backend = db.get_database_backend();
     let txn = match backend {
         DbBackend::Postgres => {
@@ -169,6 +176,16 @@ pub async fn take(db: &sea_orm::DatabaseConnection) -> Result<Backup, BackupErro
         }
         _ => db.begin().await?,
     };
+    // The schema is read in the snapshot too: no migration comes between it and the rows.
+    let applied = Migrator::get_applied_migrations_read_only(&txn).await?;
+    let found = applied
+        .last()
+        .map(|m| m.name().to_owned())
+        .unwrap_or_default();
+    let ours = our_schema();
+    if found != ours {
+        return Err(BackupError::SourceSchema { found, ours });
+    }
     let tables = Tables::read(&txn).await?;
     let coverage_sums = coverage_sums(&txn).await?;
     txn.commit().await?;
@@ -201,13 +218,7 @@ pub async fn restore(
     backup: &Backup,
     db: &sea_orm::DatabaseConnection,
 ) -> Result<Manifest, BackupError> {
-    let ours = our_schema();
-    if backup.header.schema_version != ours {
-        return Err(BackupError::Schema {
-            backup: backup.header.schema_version.clone(),
-            ours,
-        });
-    }
+    check_schema(&backup.header)?;
     let applied = Migrator::get_applied_migrations_read_only(db).await?;
     if !applied.is_empty() && applied.len() != Migrator::migrations().len() {
         return Err(BackupError::OldSchema);
@@ -227,7 +238,7 @@ pub async fn restore(
     }
     let restored = Manifest {
         tables: tables::counts_in(&txn).await?.into_iter().collect(),
-        newest_revision: backup.header.manifest.newest_revision,
+        newest_revision: newest_revision(&txn).await?,
         coverage_sums: coverage_sums(&txn).await?,
     };
     if let Some(error) = differs(&backup.header.manifest, &restored) {
@@ -235,6 +246,18 @@ pub async fn restore(
     }
     txn.commit().await?;
     Ok(restored)
+}
+
+/// Whether this release can restore a backup of `header`'s schema: only of its own.
+pub(super) fn check_schema(header: &Header) -> Result<(), BackupError> {
+    let ours = our_schema();
+    if header.schema_version == ours {
+        return Ok(());
+    }
+    Err(BackupError::Schema {
+        backup: header.schema_version.clone(),
+        ours,
+    })
 }
 
 /// Copies the whole state of `from` into `to` (empty): a snapshot of one, restored into the
@@ -262,6 +285,13 @@ fn differs(stated: &Manifest, found: &Manifest) -> Option<BackupError> {
             table: table.to_owned(),
             stated,
             found,
+        })
+        .or_else(|| {
+            let named = |n: Option<i64>| n.map_or("none".to_owned(), |n| format!("number {n}"));
+            (stated.newest_revision != found.newest_revision).then(|| BackupError::NewestRevision {
+                stated: named(stated.newest_revision),
+                found: named(found.newest_revision),
+            })
         })
 }
 
