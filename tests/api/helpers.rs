@@ -610,8 +610,15 @@ pub fn spawn_binary_with(database_url: &str, more: &[&str]) -> (std::process::Ch
             break line[at + 5..].trim().to_owned();
         }
     };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining the log so the server never blocks on a full pipe; what went wrong in the
+    // server (a panic, an error) is passed on to the test's output, where a failure shows it.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("panicked") || line.contains("ERROR") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     (child, addr)
 }
 
