@@ -283,18 +283,7 @@ async fn two_instances_on_one_database_count_the_same_wrong_sign_ins() {
         .unwrap();
     let right = sign_in(other, "zhangsan", &once, Some("我的新密码-2024")).await;
     assert_eq!(right["userErrors"], json!([]), "{right}");
-    let left: Vec<String> = app
-        .db
-        .conn
-        .query_all_raw(sea_orm::Statement::from_string(
-            app.db.conn.get_database_backend(),
-            "SELECT key FROM sign_in_failures ORDER BY key",
-        ))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get("", "key").unwrap())
-        .collect();
+    let left = failure_keys(&app).await;
     assert_eq!(left, ["address:127.0.0.1"], "the address's count stays");
 }
 
@@ -309,18 +298,7 @@ async fn a_login_longer_than_any_account_s_is_a_wrong_sign_in_counted_under_the_
             "code": "INVALID_CREDENTIALS", "message": "the login or the password is wrong",
             "messageZh": "登录名或密码不正确" }] })
     );
-    let keys: Vec<String> = app
-        .db
-        .conn
-        .query_all_raw(sea_orm::Statement::from_string(
-            app.db.conn.get_database_backend(),
-            "SELECT key FROM sign_in_failures ORDER BY key",
-        ))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get("", "key").unwrap())
-        .collect();
+    let keys = failure_keys(&app).await;
     assert_eq!(keys, ["address:127.0.0.1"]);
 }
 
@@ -842,4 +820,19 @@ async fn every_refusal_of_an_account_or_a_token_stands_on_its_field_in_both_lang
               "messageZh": format!("年份须在 2000 到 {next_year} 之间，收到 1999") },
         ])
     );
+}
+
+/// The keys the sign-in failures are counted under, in order.
+async fn failure_keys(app: &TestApp) -> Vec<String> {
+    app.db
+        .conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.conn.get_database_backend(),
+            "SELECT key FROM sign_in_failures ORDER BY key",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "key").unwrap())
+        .collect()
 }
