@@ -172,11 +172,7 @@ async fn run(
             &message,
         );
     }
-    let operations: Vec<&str> = requests
-        .iter()
-        .filter_map(|r| r.operation_name.as_deref())
-        .collect();
-    middleware::record_operations(&operations);
+    middleware::record_operations(requests.iter().filter_map(|r| r.operation_name.as_deref()));
     // The response cache (see `crate::cache`): a single anonymous operation, while change
     // events are heard. The generation is read before anything executes: an answer is stored
     // only if no commit came in between.

@@ -159,8 +159,10 @@ pub(super) fn access<B>(
 
 /// Names the request's operations on its span: those that are GraphQL names of at most 64
 /// characters (what a client sends is logged only once it has a name's shape), `?` for others.
-pub(super) fn record_operations(operations: &[&str]) {
-    if operations.is_empty() {
+pub(super) fn record_operations<'a>(operations: impl Iterator<Item = &'a str>) {
+    let span = tracing::Span::current();
+    // Nothing is made for a span no log keeps (the default filter's, under load).
+    if span.is_disabled() {
         return;
     }
     let shaped = |name: &&str| {
@@ -169,10 +171,11 @@ pub(super) fn record_operations(operations: &[&str]) {
             && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
     };
     let names: Vec<&str> = operations
-        .iter()
-        .map(|name| if shaped(name) { *name } else { "?" })
+        .map(|name| if shaped(&name) { name } else { "?" })
         .collect();
-    tracing::Span::current().record("operation", names.join(",").as_str());
+    if !names.is_empty() {
+        span.record("operation", names.join(",").as_str());
+    }
 }
 
 /// Names the request's caller on its span: the kind of credential and role, and the city;
@@ -180,6 +183,9 @@ pub(super) fn record_operations(operations: &[&str]) {
 pub(super) fn record_caller(actor: &crate::domain::Actor) {
     use crate::domain::Actor;
     let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
     let kind = match actor {
         Actor::Anonymous => "anonymous",
         Actor::Rejected => "rejected",
