@@ -10,6 +10,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/coverage.db?mode=rwc";
 /// compressed forms (an 18-city dashboard answer is about 6 KiB, 1 KiB compressed).
 pub const DEFAULT_RESPONSE_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// The default bound on the published figures held in memory (`--memory-reads-max-bytes`).
+pub const DEFAULT_MEMORY_READS_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Default of `--metrics-max-pending-samples`: 4,096 samples of 8 bytes (about 40 KiB with the
 /// queues' block headers), drained every 700 or so dashboard requests.
 pub const DEFAULT_MAX_PENDING_SAMPLES: usize = 4_096;
@@ -136,6 +139,15 @@ pub struct ServeArgs {
         default_value_t = DEFAULT_RESPONSE_CACHE_BYTES
     )]
     pub response_cache_bytes: u64,
+    /// Bytes the published figures may take in memory, where reads of them are answered without
+    /// the database (read again whole after every commit); a larger set is read from the
+    /// database instead. 0 switches the memory off.
+    #[arg(
+        long,
+        env = "COVERAGE_API_MEMORY_READS_MAX_BYTES",
+        default_value_t = DEFAULT_MEMORY_READS_MAX_BYTES
+    )]
+    pub memory_reads_max_bytes: u64,
     /// Change events a subscriber may fall behind before it is dropped (close code 4008).
     #[arg(long, env = "COVERAGE_API_SUBSCRIBER_BUFFER", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub subscriber_buffer: u32,

@@ -119,17 +119,32 @@ pub struct Events {
 /// before computing it and serves it only while that generation is current, so nothing computed
 /// before a commit is served after it; the hub knows nothing of the stores.
 #[derive(Clone, Debug, Default)]
-pub struct Generation(Arc<AtomicU64>);
+pub struct Generation(Arc<GenerationInner>);
+
+#[derive(Debug, Default)]
+struct GenerationInner {
+    value: AtomicU64,
+    /// Wakes the one task that keeps a copy of the data in step (`service::memory`).
+    moved: tokio::sync::Notify,
+}
 
 impl Generation {
     /// The generation now.
     pub fn current(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.value.load(Ordering::SeqCst)
     }
 
     /// Something committed (or may have).
     pub(crate) fn advance(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.0.value.fetch_add(1, Ordering::SeqCst);
+        // A permit is kept when nobody waits, so no advance goes unnoticed.
+        self.0.moved.notify_one();
+    }
+
+    /// Resolves once the generation has moved on since the last call returned (at once when it
+    /// moved meanwhile). For one follower: a second would take the first's wake-ups.
+    pub async fn moved(&self) {
+        self.0.moved.notified().await;
     }
 }
 

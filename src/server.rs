@@ -41,7 +41,7 @@ pub async fn prepare_database(args: &DatabaseArgs) -> anyhow::Result<Database> {
 const PREPARE_LOCK_KEY: i64 = 0x00_63_6f_76;
 
 /// The application state for `db` under `args`; on PostgreSQL, also starts listening for the
-/// change events of every instance.
+/// change events of every instance; and starts keeping the published figures in memory.
 pub fn state(db: Database, args: &ServeArgs) -> AppState {
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
@@ -51,8 +51,10 @@ pub fn state(db: Database, args: &ServeArgs) -> AppState {
     let response_cache = ResponseCache::new(args.response_cache_bytes, events.generations());
     events::spawn_listener(&events, &db);
     let settings = SchemaSettings::from(args);
+    let api = Api::new(db.clone(), events.clone(), &settings);
+    api.memory.spawn(db.clone());
     AppState {
-        api: Api::new(db.clone(), events.clone(), &settings),
+        api,
         db,
         events,
         ws_connections: Arc::new(Semaphore::new(args.max_ws_connections)),

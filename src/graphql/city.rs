@@ -11,7 +11,7 @@ use super::error::GqlResultExt;
 use super::loaders::{CoverageKey, DesignatedProgram, HistoryKey};
 use super::node::NodeKey;
 use super::pilot::{PilotDesignation, PilotProgram};
-use super::{Limits, db, loaders};
+use super::{Limits, db, loaders, memory};
 use crate::domain::{BRANCH_TYPES, PageRequest};
 use crate::service::cities as svc;
 
@@ -69,6 +69,9 @@ impl City {
         if let Some(known) = self.known_programs() {
             return Ok(known.to_vec());
         }
+        if let Some(memory) = memory(ctx) {
+            return Ok(memory.programs(&self.model.code));
+        }
         Ok(loaders(ctx)?
             .programs_by_city
             .load_one(self.model.code.clone())
@@ -122,6 +125,10 @@ impl City {
         if let Some(known) = self.known_coverage((period, branch_type)) {
             return Ok(known.iter().cloned().map(Coverage::from).collect());
         }
+        if let Some(memory) = memory(ctx) {
+            let records = memory.coverage(&self.model.code, period, branch_type);
+            return Ok(records.into_iter().map(Coverage::from).collect());
+        }
         let key = CoverageKey {
             city_code: self.model.code.clone(),
             period,
@@ -146,6 +153,10 @@ impl City {
             BranchType,
         >,
     ) -> Result<Vec<Coverage>> {
+        if let Some(memory) = memory(ctx) {
+            let records = memory.history(&self.model.code, branch_type.map(Into::into));
+            return Ok(records.into_iter().map(Coverage::from).collect());
+        }
         let key = HistoryKey {
             city_code: self.model.code.clone(),
             branch_type: branch_type.map(Into::into),
@@ -292,9 +303,11 @@ impl CityQuery {
             period: o.period,
         });
         let along = along(ctx)?;
-        let page = svc::list(&db(ctx)?.conn, &filter, &order, page, &along)
-            .await
-            .gql()?;
+        let page = match memory(ctx) {
+            Some(memory) => memory.list(&filter, &order, page, &along),
+            None => svc::list(&db(ctx)?.conn, &filter, &order, page, &along).await,
+        }
+        .gql()?;
         Ok(CityConnection::from_page(page, |item| {
             City::with(item, &along)
         }))
@@ -306,6 +319,9 @@ impl CityQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Administrative code, e.g. 410800.")] code: ID,
     ) -> Result<Option<City>> {
+        if let Some(memory) = memory(ctx) {
+            return Ok(memory.city(&code).cloned().map(City::from));
+        }
         Ok(svc::get(&db(ctx)?.conn, &code).await.gql()?.map(City::from))
     }
 }

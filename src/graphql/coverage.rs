@@ -6,9 +6,9 @@ use entity::coverage_record;
 
 use super::city::City;
 use super::error::{GqlResultExt, to_graphql};
-use super::loaders;
 use super::node::NodeKey;
 use super::revision::Revision;
+use super::{loaders, memory};
 use crate::domain::coverage_rate;
 use crate::error::AppError;
 
@@ -90,6 +90,9 @@ impl Coverage {
 
     /// The city.
     async fn city(&self, ctx: &Context<'_>) -> Result<City> {
+        if let Some(city) = memory(ctx).and_then(|m| m.city(&self.0.city_code)) {
+            return Ok(City::from(city.clone()));
+        }
         loaders(ctx)?
             .city_by_code
             .load_one(self.0.city_code.clone())

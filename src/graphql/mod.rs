@@ -30,6 +30,7 @@ use async_graphql::{Context, MergedObject, Request, Response, Schema, Validation
 use crate::db::Database;
 use crate::domain::Actor;
 use crate::events::Events;
+use crate::service::memory::{Memory, Snapshot};
 pub use admission::DocumentStep;
 pub use admission::limits::{DocumentLimits, RequestInfo, Transport};
 pub use loaders::Loaders;
@@ -98,6 +99,8 @@ pub struct SchemaSettings {
     pub token_lifetimes: api_token::TokenLifetimes,
     /// Who issues the yearly report.
     pub issuer: summary::Issuer,
+    /// Bytes the published figures may take in memory; 0: none (see `service::memory`).
+    pub memory_reads_max_bytes: u64,
 }
 
 impl From<&crate::config::ServeArgs> for SchemaSettings {
@@ -138,6 +141,7 @@ impl From<&crate::config::ServeArgs> for SchemaSettings {
                 name: args.issuing_unit.clone(),
                 name_en: args.issuing_unit_en.clone(),
             },
+            memory_reads_max_bytes: args.memory_reads_max_bytes,
         }
     }
 }
@@ -192,7 +196,14 @@ pub struct Api {
     pub documents: Arc<DocumentStep>,
     /// The loaders every WebSocket operation shares (see `Loaders::uncached`).
     pub(crate) ws_loaders: Arc<Loaders>,
+    /// The published figures in memory, which queries read when they are current.
+    pub memory: Memory,
 }
+
+/// The snapshot of published figures one query reads (taken once, when it starts, so that its
+/// answer is of one commit), or `None`: the database. Mutations and subscriptions read the
+/// database: what they read must follow their own writes and later events.
+pub(crate) struct Reading(pub Option<Arc<crate::service::memory::Snapshot>>);
 
 impl Api {
     /// The schema over `db` and `events` with its document step.
@@ -211,7 +222,9 @@ impl Api {
             ValidationMode::Strict,
         );
         let types = admission::types::SchemaTypes::from_sdl(&schema.sdl());
+        let memory = Memory::new(&events, settings.memory_reads_max_bytes);
         Self {
+            memory,
             schema,
             remembered: build_schema(db.clone(), events, settings, accounts, ValidationMode::Fast),
             ws_loaders: Arc::new(Loaders::uncached(&db)),
@@ -258,12 +271,17 @@ impl Api {
         let (mut response, registration, refused) =
             match self.documents.prepare(&mut request, &info) {
                 Ok(registration) => {
+                    let reading = match info.operation_type.get() {
+                        Some(OperationType::Query) => self.memory.current(),
+                        _ => None,
+                    };
                     let response = self
                         .schema_for(&request, registration.as_ref())
                         .execute(
                             request
                                 .data(Arc::new(Loaders::new(&self.db)))
                                 .data(actor)
+                                .data(Reading(reading))
                                 .data(Arc::clone(&info)),
                         )
                         .await;
@@ -313,6 +331,11 @@ pub fn sdl() -> String {
 
 fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Database> {
     ctx.data::<Database>()
+}
+
+/// The snapshot this query reads, when it reads one (see [`Reading`]).
+fn memory<'a>(ctx: &Context<'a>) -> Option<&'a Snapshot> {
+    ctx.data_opt::<Reading>()?.0.as_deref()
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {

@@ -5,9 +5,9 @@ use entity::province_total;
 
 use super::city::City;
 use super::coverage::BranchType;
-use super::db;
 use super::error::GqlResultExt;
 use super::node::NodeKey;
+use super::{db, memory};
 use crate::service::{coverage as coverage_svc, report as report_svc, summary as svc};
 
 /// The province's coverage in one period.
@@ -186,9 +186,11 @@ impl SummaryQuery {
         #[graphql(desc = "The period (year); default: the latest period with data.")]
         period: Option<i32>,
     ) -> Result<CoverageSummary> {
-        Ok(CoverageSummary(
-            svc::summary(&db(ctx)?.conn, period).await.gql()?,
-        ))
+        let summary = match memory(ctx) {
+            Some(memory) => memory.summary(period),
+            None => svc::summary(&db(ctx)?.conn, period).await,
+        };
+        Ok(CoverageSummary(summary.gql()?))
     }
 
     /// Who issues the yearly report (the report page's issuing unit).
@@ -198,6 +200,9 @@ impl SummaryQuery {
 
     /// Every period (year) with data, oldest first.
     async fn periods(&self, ctx: &Context<'_>) -> Result<Vec<i32>> {
+        if let Some(memory) = memory(ctx) {
+            return Ok(memory.periods());
+        }
         coverage_svc::periods(&db(ctx)?.conn).await.gql()
     }
 }

@@ -7,6 +7,7 @@ pub mod cities;
 pub mod coverage;
 pub mod export;
 pub mod import;
+pub mod memory;
 pub mod passwords;
 pub mod pilots;
 pub mod publications;

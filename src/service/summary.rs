@@ -6,7 +6,8 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::{cities_from_json, coverage::latest_period, period_expr};
-use crate::domain::{BRANCH_TYPES, BranchType, ratio_of_sums};
+use crate::domain::summary::Sums;
+use crate::domain::{BRANCH_TYPES, BranchType};
 use crate::error::{AppError, AppResult};
 
 pub use crate::domain::summary::{Summary, TypeSummary};
@@ -104,32 +105,30 @@ pub async fn summary(db: &impl ConnectionTrait, period: Option<i32>) -> AppResul
     let by_type = BRANCH_TYPES
         .iter()
         .map(|&branch_type| {
-            let agg = aggregates.iter().find(|a| a.branch_type == branch_type);
-            let reporting = agg.map_or(0, |a| a.cities_reporting);
-            let (branch_sum, eligible_sum) = match agg {
-                Some(a) if reporting > 0 => (Some(a.branch_count_sum), Some(a.eligible_count_sum)),
-                _ => (None, None),
-            };
-            TypeSummary {
+            let sums = aggregates
+                .iter()
+                .find(|a| a.branch_type == branch_type)
+                .map(|a| Sums {
+                    cities_with_data: a.cities_with_data,
+                    cities_reporting: a.cities_reporting,
+                    branch_count_sum: a.branch_count_sum,
+                    eligible_count_sum: a.eligible_count_sum,
+                    new_branches_cities: a.new_branches_cities,
+                    new_branches_sum: a.new_branches_sum,
+                });
+            TypeSummary::of(
                 branch_type,
-                cities_with_data: agg.map_or(0, |a| a.cities_with_data),
-                cities_reporting: reporting,
-                branch_count_sum: branch_sum,
-                eligible_count_sum: eligible_sum,
-                new_branches_sum: agg
-                    .filter(|a| a.new_branches_cities > 0)
-                    .map(|a| a.new_branches_sum),
-                coverage_rate: ratio_of_sums(branch_sum, eligible_sum),
-                province_total: totals
+                sums.as_ref(),
+                totals
                     .iter()
                     .find(|t| t.branch_type == branch_type)
                     .cloned(),
-                full_coverage_cities: full_coverage
+                full_coverage
                     .iter_mut()
                     .find(|(t, _)| *t == branch_type)
                     .map(|(_, cities)| std::mem::take(cities))
                     .unwrap_or_default(),
-            }
+            )
         })
         .collect();
     Ok(Summary { period, by_type })

@@ -39,6 +39,8 @@ pub struct TestApp {
     pub response_cache: ResponseCache,
     /// The server's places for imports and exports, and its exports kept ready.
     pub sheets: coverage_api::http::Sheets,
+    /// The server's memory of published figures.
+    pub memory: coverage_api::service::memory::Memory,
     /// An HTTP client.
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -70,6 +72,8 @@ impl TestApp {
         seed::report::load_if_empty(&app.db.conn)
             .await
             .expect("load the report");
+        // Written beside the server, not through it: say so (see `insert_coverage`).
+        app.events.changed();
         app
     }
 
@@ -89,15 +93,22 @@ impl TestApp {
         migration::make_all_public(&app.db.conn)
             .await
             .expect("make it public");
+        app.events.changed();
         app
     }
 
     /// A server over a synthetic data set of `cities` cities and `periods` periods.
     pub async fn spawn_synthetic(cities: usize, periods: usize) -> Self {
-        let app = Self::spawn_empty().await;
+        Self::spawn_synthetic_with(cities, periods, ServeArgs::default()).await
+    }
+
+    /// [`TestApp::spawn_synthetic`] with these settings.
+    pub async fn spawn_synthetic_with(cities: usize, periods: usize, serve: ServeArgs) -> Self {
+        let app = Self::spawn_on(serve).await;
         seed::synthetic::generate(&app.db, cities, periods)
             .await
             .expect("generate");
+        app.events.changed();
         app
     }
 
@@ -107,6 +118,8 @@ impl TestApp {
         seed::report::load_if_empty(&app.db.conn)
             .await
             .expect("load the report");
+        // Written beside the server, not through it: say so (see `insert_coverage`).
+        app.events.changed();
         app
     }
 
@@ -161,6 +174,7 @@ impl TestApp {
         let events = state.events.clone();
         let response_cache = state.response_cache.clone();
         let sheets = state.sheets.clone();
+        let memory = state.api.memory.clone();
         // On PostgreSQL the instance is ready once it listens for change events.
         for _ in 0..500 {
             if events.is_listening() {
@@ -186,10 +200,41 @@ impl TestApp {
             events,
             response_cache,
             sheets,
+            memory,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             postgres,
         }
+    }
+
+    /// A server over the database at `url` (migrated here) with these settings; the database
+    /// is the caller's (a [`FreshDatabase`]).
+    pub async fn spawn_on_url(url: &str, serve: ServeArgs) -> Self {
+        let db = db::connect(&args(url)).await.expect("connect");
+        db::migrate(&db).await.expect("migrate");
+        Self::serve(db, serve, None).await
+    }
+
+    /// Waits until the memory of published figures is current and the data's generation has
+    /// stood still for a moment (on PostgreSQL a write's own notification moves it once more,
+    /// after the writer is answered).
+    pub async fn until_memory_current(&self) {
+        let mut still = 0;
+        let mut generation = self.events.generation();
+        for _ in 0..1000 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            let now = self.events.generation();
+            if now == generation && self.memory.current().is_some() {
+                still += 1;
+                if still == 10 {
+                    return;
+                }
+            } else {
+                still = 0;
+                generation = now;
+            }
+        }
+        panic!("the memory of published figures never became current");
     }
 
     /// Shuts the server down gracefully, as SIGTERM does.
@@ -381,6 +426,16 @@ impl Drop for TestApp {
         if let Some(pg) = self.postgres.take() {
             drop_postgres(pg);
         }
+    }
+}
+
+/// Settings whose reads all go to the database (no published figures in memory): for the
+/// tests that count the statements of the database's path, which serves whenever the memory is
+/// not current (after every write, until it is read again) and every mutation.
+pub fn database_reads() -> ServeArgs {
+    ServeArgs {
+        memory_reads_max_bytes: 0,
+        ..ServeArgs::default()
     }
 }
 

@@ -11,6 +11,7 @@ mod cache;
 mod cities;
 mod city;
 mod cli;
+mod cold_reads;
 mod conformance;
 mod connections;
 mod console;

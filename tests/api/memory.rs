@@ -16,9 +16,10 @@ async fn histogram_samples_are_drained_when_nobody_reads_the_metrics() {
     use coverage_api::metrics::{
         drains, max_pending_samples, pending_samples, renders, samples_recorded,
     };
+    // The database's path: each operation records a statement's sample too (see below).
     let app = TestApp::spawn_with(coverage_api::config::ServeArgs {
         metrics_operations: vec!["MemoryProbe".into()],
-        ..Default::default()
+        ..crate::helpers::database_reads()
     })
     .await;
     let max = max_pending_samples();

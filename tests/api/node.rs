@@ -7,7 +7,7 @@ use coverage_api::service::tokens;
 use entity::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{FreshDatabase, TestApp, binary_token, spawn_binary};
+use crate::helpers::{FreshDatabase, TestApp, binary_token, database_reads, spawn_binary};
 use crate::ws_client::{Protocol, WsClient};
 
 // The ids, written out: base64url (no padding) of the text in the comment. They are the same on
@@ -283,7 +283,7 @@ async fn nodes_takes_up_to_the_page_cap_of_100_ids_and_refuses_101() {
 
 #[tokio::test]
 async fn a_batch_of_nodes_costs_one_statement_per_kind_whatever_the_number_of_ids() {
-    let app = TestApp::spawn_synthetic(100, 1).await;
+    let app = TestApp::spawn_synthetic_with(100, 1, database_reads()).await;
     let query = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }";
     let id = |plain: String| {
         use base64::Engine as _;

@@ -1,7 +1,9 @@
 //! The DataLoader budget: the dashboard query costs the same few statements whatever the number
-//! of cities.
+//! of cities. These are the database's path (`database_reads`): with the published figures in
+//! memory, the reads they answer cost none (`cold_reads`), but the database serves every read
+//! while the memory is not current, and every mutation.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, database_reads};
 
 /// All cities (a page of up to 100) with their latest coverage and their programmes.
 pub const DASHBOARD: &str = "{ cities(first: 100) { totalCount nodes { code name nameEn kind \
@@ -21,7 +23,7 @@ async fn dashboard_statements(app: &TestApp) -> (u64, usize) {
 
 #[tokio::test]
 async fn the_dashboard_query_takes_one_statement_at_18_cities() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(database_reads()).await;
     let (statements, cities) = dashboard_statements(&app).await;
     assert_eq!(cities, 18);
     assert_eq!(statements, DASHBOARD_STATEMENTS);
@@ -29,7 +31,7 @@ async fn the_dashboard_query_takes_one_statement_at_18_cities() {
 
 #[tokio::test]
 async fn the_dashboard_query_takes_one_statement_at_1800_cities() {
-    let app = TestApp::spawn_synthetic(1800, 2).await;
+    let app = TestApp::spawn_synthetic_with(1800, 2, database_reads()).await;
     let (statements, cities) = dashboard_statements(&app).await;
     assert_eq!(cities, 100);
     assert_eq!(statements, DASHBOARD_STATEMENTS);
@@ -46,7 +48,7 @@ async fn the_dashboard_query_takes_one_statement_at_1800_cities() {
 async fn nested_programme_members_and_their_coverage_are_batched_too() {
     let _alone = crate::helpers::exclusive().await;
     // About 50 members per programme: a realistic size for an unpaged list.
-    let app = TestApp::spawn_synthetic(200, 2).await;
+    let app = TestApp::spawn_synthetic_with(200, 2, database_reads()).await;
     let query = "{ pilotPrograms { code cities { code coverage { coverageRate city { code } } history { period } } } }";
     // Five loaders (programmes, members, coverage, history, the records' cities) would be five
     // statements; unbatched, about 600. async-graphql batches by time window, and keys that
@@ -68,7 +70,7 @@ async fn nested_programme_members_and_their_coverage_are_batched_too() {
 
 #[tokio::test]
 async fn aliased_coverage_fields_with_different_arguments_each_get_their_own_figures() {
-    let app = TestApp::spawn_synthetic(30, 3).await;
+    let app = TestApp::spawn_synthetic_with(30, 3, database_reads()).await;
     let query = "{ cities(first: 2) { nodes { code \
         latest: coverage(branchType: TOWNSHIP) { period branchType } \
         older: coverage(period: 2021) { period } } \
@@ -100,7 +102,7 @@ async fn aliased_coverage_fields_with_different_arguments_each_get_their_own_fig
 #[tokio::test]
 async fn a_records_revisions_are_found_through_an_index_not_a_scan_of_the_history() {
     use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, TransactionTrait};
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(database_reads()).await;
     let backend = app.db.backend();
     let keys = vec![
         "410800/ENTERPRISE/2023".to_owned(),
@@ -155,7 +157,7 @@ fn row_text_column(backend: sea_orm::DbBackend) -> usize {
 #[tokio::test]
 async fn a_page_gives_each_city_the_children_its_own_query_gives() {
     use sea_orm::ConnectionTrait;
-    let app = TestApp::spawn_synthetic(40, 3).await;
+    let app = TestApp::spawn_synthetic_with(40, 3, database_reads()).await;
     // Rates whose shortest decimal needs 16 or 17 digits, and texts that JSON escapes.
     for sql in [
         "UPDATE public_records SET branch_count = NULL, eligible_count = NULL, \
@@ -230,10 +232,10 @@ async fn review_statements(app: &TestApp) -> (u64, usize) {
 
 #[tokio::test]
 async fn the_review_page_reads_a_round_in_the_same_few_statements_at_18_or_1200_cities() {
-    let small = TestApp::spawn().await;
+    let small = TestApp::spawn_with(database_reads()).await;
     let (at_18, returns) = review_statements(&small).await;
     assert_eq!(returns, 18);
-    let large = TestApp::spawn_synthetic(1200, 1).await;
+    let large = TestApp::spawn_synthetic_with(1200, 1, database_reads()).await;
     let (at_1200, returns) = review_statements(&large).await;
     assert_eq!(returns, 1200);
     assert_eq!(at_1200, at_18, "the statements do not grow with the cities");

@@ -8,7 +8,7 @@ mod sql;
 
 use super::{decode_error, json_items, json_rows};
 use crate::domain::{BranchType, CityKind, Page, PageRequest};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use sql::*;
 
 /// Which cities a list holds. Every condition given must hold.
@@ -31,6 +31,21 @@ pub struct CoverageThreshold {
     pub period: Option<i32>,
     /// The least rate, in [0, 1]. Cities with an unknown rate never pass.
     pub min_rate: f64,
+}
+
+impl CityFilter {
+    /// Refuses a filter no city could be measured against (whichever store answers).
+    pub(crate) fn check(&self) -> AppResult<()> {
+        match self.min_coverage {
+            Some(threshold) if !(0.0..=1.0).contains(&threshold.min_rate) => {
+                Err(AppError::BadUserInput(format!(
+                    "minCoverage.rate must be between 0 and 1, got {}",
+                    threshold.min_rate
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What a city list is sorted by.
@@ -57,6 +72,18 @@ pub struct CityOrder {
     pub branch_type: Option<BranchType>,
     /// For `BranchCount` and `CoverageRate`; the latest period with data when `None`.
     pub period: Option<i32>,
+}
+
+impl CityOrder {
+    /// The branch type whose figure orders the list: required by `BranchCount` and
+    /// `CoverageRate` (call it for those only).
+    pub(crate) fn figure_type(&self) -> AppResult<BranchType> {
+        self.branch_type.ok_or_else(|| {
+            AppError::BadUserInput(
+                "ordering by BRANCH_COUNT or COVERAGE_RATE needs orderBy.branchType".into(),
+            )
+        })
+    }
 }
 
 impl Default for CityOrder {

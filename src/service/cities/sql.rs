@@ -9,7 +9,7 @@ use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr};
 
 use super::*;
 use crate::domain::BranchType;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::service::{
     LATEST_PERIOD_SQL, decode_error, json_items, json_rows, period_expr, rate_sql,
 };
@@ -201,13 +201,8 @@ pub(super) fn filtered(filter: &CityFilter) -> AppResult<SelectStatement> {
             ),
         );
     }
+    filter.check()?;
     if let Some(threshold) = filter.min_coverage {
-        if !(0.0..=1.0).contains(&threshold.min_rate) {
-            return Err(AppError::BadUserInput(format!(
-                "minCoverage.rate must be between 0 and 1, got {}",
-                threshold.min_rate
-            )));
-        }
         join_coverage(
             &mut query,
             "filter_cov",
@@ -235,11 +230,7 @@ pub(super) fn order_keys(
             _ => Expr::col((city::Entity, city::Column::NameEn)),
         }),
         CityOrderField::BranchCount | CityOrderField::CoverageRate => {
-            let branch_type = order.branch_type.ok_or_else(|| {
-                AppError::BadUserInput(
-                    "ordering by BRANCH_COUNT or COVERAGE_RATE needs orderBy.branchType".into(),
-                )
-            })?;
+            let branch_type = order.figure_type()?;
             join_coverage(
                 query,
                 "order_cov",
