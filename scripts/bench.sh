@@ -8,15 +8,19 @@
 # (--response-cache-bytes 0); the dashboard page (100 of 1,800 cities) and the summary at 1,800
 # cities with the cache off; the dashboard on the build named by OLD_BIN (commit 4da9be1 in the
 # docs/performance.md); and the ceiling: examples/ceiling.rs answering the dashboard's own bytes, measured by
-# the same wrk. Also the server's peak memory (VmHWM) over its cache-on runs, at the default
-# cache size. wrk runs 2 threads after a 2 s warm-up; everything shares the machine's cores.
+# the same wrk; and the reference for reads the cache has not seen: examples/reference.rs,
+# async-graphql answering the same three queries from plain values in memory (the same engine,
+# no database), measured on each database's data right after this service's cache-off runs, with
+# each cache-off figure's ratio to it. Also the server's peak memory (VmHWM) over its cache-on
+# runs (default cache size) and over its cache-off runs. wrk runs 2 threads after a 2 s warm-up;
+# everything shares the machine's cores.
 #
 # With OLD_BIN and PAIRS=N, it then runs the dashboard with the cache off N times on each build in
 # turn (5 s each, after the warm-up), on each database, and prints each pair's ratio and their
 # median: this machine's speed drifts from minute to minute, so one pair can mislead.
 #
 # Environment: COVERAGE_API_BIN (default: this tree's release build), CEILING_BIN (default: this
-# tree's examples/ceiling), OLD_BIN (optional), OLD_NAME (its name in the output, default
+# tree's examples/ceiling), REFERENCE_BIN (default: this tree's examples/reference), OLD_BIN (optional), OLD_NAME (its name in the output, default
 # 4da9be1), OLD_ARGS (flags for it, e.g. "--response-cache-bytes 0" to compare an older build
 # that has the cache with the cache off on both sides), NEW_ARGS (this build's flags in the
 # pairs, default "--response-cache-bytes 0"), PAIRS (default 0), PG_ADMIN_URL,
@@ -36,10 +40,12 @@ if ! command -v wrk >/dev/null; then
 fi
 bin="${COVERAGE_API_BIN:-}"
 ceiling="${CEILING_BIN:-}"
-if [[ -z "$bin" || -z "$ceiling" ]]; then
-  cargo build --release --quiet --bin coverage-api --example ceiling
+reference="${REFERENCE_BIN:-}"
+if [[ -z "$bin" || -z "$ceiling" || -z "$reference" ]]; then
+  cargo build --release --quiet --bin coverage-api --example ceiling --example reference
   bin="${bin:-./target/release/coverage-api}"
   ceiling="${ceiling:-./target/release/examples/ceiling}"
+  reference="${reference:-./target/release/examples/reference}"
 fi
 old="${OLD_BIN:-}"
 old_name="${OLD_NAME:-4da9be1}"
@@ -130,6 +136,20 @@ ceiling_run() { # label
   stop
 }
 
+reference_run() { # backend database-url: the three requests on async-graphql over memory
+  "$reference" "127.0.0.1:$port" "$2" &
+  server=$!
+  for _ in $(seq 1 200); do
+    curl -fs -H 'content-type: application/json' -d '{"query":"{ periods: summary { period } }"}' "$url" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  check dashboard '"totalCount":18'; check history '"410800"'; check summary '"byType"'
+  measure "$1 dashboard, reference" dashboard
+  measure "$1 history, reference" history
+  measure "$1 summary, reference" summary
+  stop
+}
+
 # The ceiling first and last (the machine's load drifts): the ratios use the higher of the two.
 start "$bin" "$(database sqlite coverage_bench_bytes)"
 check dashboard '"totalCount":18'
@@ -138,6 +158,7 @@ stop
 ceiling_run "ceiling (fixed bytes: the dashboard's answer), first"
 
 memory=""
+memory_off=""
 for backend in sqlite postgres; do
   db="$(database "$backend" coverage_bench)"
   start "$bin" "$db"
@@ -151,7 +172,9 @@ for backend in sqlite postgres; do
   measure "$backend dashboard, cache off" dashboard
   measure "$backend history, cache off" history
   measure "$backend summary, cache off" summary
+  memory_off="$memory_off$backend $(peak) MiB; "
   stop
+  reference_run "$backend" "$db"
   if [[ -n "$old" ]]; then
     start "$old" "$(database "$backend" coverage_bench_old)" "${old_args[@]}"
     check dashboard '"totalCount":18'
@@ -192,6 +215,19 @@ awk -F'\t' '
     printf "SQLite ÷ PostgreSQL, dashboard, cache off = %.2f\n", off["sqlite"] / off["postgres"]
   }' name="$old_name" "$results"
 echo "server peak memory (VmHWM) over the cache-on runs: $memory"
+echo "server peak memory (VmHWM) over the cache-off runs: $memory_off"
+echo
+echo "| database | request | cache off | reference (async-graphql over memory) | ratio |"
+echo "|---|---|---:|---:|---:|"
+awk -F'\t' '
+  $1 ~ /^[a-z]+ [a-z]+, cache off$/ { split($1, w, " "); sub(",", "", w[2]); off[w[1] " " w[2]] = $2 }
+  $1 ~ /^[a-z]+ [a-z]+, reference$/ { split($1, w, " "); sub(",", "", w[2]); ref[w[1] " " w[2]] = $2 }
+  END {
+    for (k in ref) if (k in off) {
+      split(k, w, " ")
+      printf "| %s | %s | %\047.0f | %\047.0f | %.2f |\n", w[1], w[2], off[k], ref[k], off[k] / ref[k]
+    }
+  }' "$results" | sort
 
 if [[ -n "$old" && "$pairs" -gt 0 ]]; then
   echo

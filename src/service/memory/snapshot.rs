@@ -94,6 +94,7 @@ impl Snapshot {
         }
         for list in &mut by_city {
             list.sort_unstable_by_key(|r| (r.period, type_order(r.branch_type)));
+            list.shrink_to_fit();
         }
         periods.sort_unstable();
         periods.dedup();
@@ -406,13 +407,14 @@ impl Snapshot {
         Summary { period, by_type }
     }
 
-    /// An estimate of the bytes held: every value's size and what its strings hold.
+    /// An estimate of the bytes held: every value's size and what its strings hold, each
+    /// string's allocation rounded up to the allocator's 16-byte steps.
     fn weigh(&self) -> usize {
-        fn text(s: &str) -> usize {
-            s.len()
+        fn text(s: &String) -> usize {
+            s.capacity().next_multiple_of(16)
         }
         fn maybe(s: &Option<String>) -> usize {
-            s.as_deref().map_or(0, text)
+            s.as_ref().map_or(0, text)
         }
         fn city(c: &city::Model) -> usize {
             size_of::<city::Model>() + text(&c.code) + text(&c.name) + text(&c.name_en)
@@ -435,7 +437,14 @@ impl Snapshot {
                 + maybe(&p.source)
         }
         let cities: usize = self.cities.iter().map(|c| city(c) + 48).sum();
-        let records: usize = self.records.iter().flatten().map(record).sum();
+        let records: usize = self
+            .records
+            .iter()
+            .map(|list| {
+                list.iter().map(record).sum::<usize>()
+                    + (list.capacity() - list.len()) * size_of::<coverage_record::Model>()
+            })
+            .sum();
         let programs: usize = self.programs.iter().flatten().map(program).sum();
         let totals: usize = self
             .totals
