@@ -1,6 +1,8 @@
 //! The response cache: anonymous reads answered again without executing, and never with the
 //! figures from before an acknowledged write (on this instance) or a delivered event (another
-//! instance, PostgreSQL); what is never cached; the bound; ETag and 304; compression.
+//! instance, PostgreSQL); what is never cached; the bound; ETag and 304; compression. The servers
+//! read the database (`database_reads`): statements tell an execution from a hit (the memory of
+//! published figures answers without any; `cold_reads` tests it).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,7 +60,7 @@ async fn counted(app: &TestApp, query: &str, variables: Value) -> (u64, Value) {
 
 #[tokio::test]
 async fn a_repeated_anonymous_read_is_answered_from_the_cache_with_the_headers_of_the_first() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(database_reads()).await;
     let post = || {
         app.client
             .post(app.url("/graphql"))
@@ -130,7 +132,7 @@ pub(crate) fn urlencode(text: &str) -> String {
 
 #[tokio::test]
 async fn a_read_after_an_acknowledged_write_never_returns_the_figures_from_before_it() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(database_reads()).await;
     let admin = app.admin_token().await;
     assert_eq!(
         app.query(JIAOZUO_2024).await,
@@ -174,8 +176,8 @@ async fn a_write_through_another_instance_empties_the_cache_once_its_event_is_de
         eprintln!("two instances on one database need PostgreSQL: set TEST_DATABASE_URL");
         return;
     }
-    let a = TestApp::spawn().await;
-    let b = a.second_instance().await;
+    let a = TestApp::spawn_with(database_reads()).await;
+    let b = a.second_instance_with(database_reads()).await;
     let admin = a.admin_token().await;
     let mut ws = WsClient::connect(&b.addr.to_string(), Protocol::TransportWs, json!({})).await;
     ws.subscribe(
@@ -216,7 +218,7 @@ async fn a_write_through_another_instance_empties_the_cache_once_its_event_is_de
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_racing_32_writers_leaves_no_stale_answer_behind() {
-    let app = Arc::new(TestApp::spawn().await);
+    let app = Arc::new(TestApp::spawn_with(database_reads()).await);
     let admin = app.admin_token().await;
     let records: Vec<(&str, &str)> = CITIES
         .iter()
@@ -293,7 +295,6 @@ async fn a_read_racing_32_writers_leaves_no_stale_answer_behind() {
 
 #[tokio::test]
 async fn requests_with_a_token_mutations_errors_and_batches_are_never_cached() {
-    // Statements tell what was executed: the database's path (no memory of published figures).
     let app = TestApp::spawn_with(database_reads()).await;
     let admin = app.admin_token().await;
     for token in [Some(admin.as_str()), Some("not-a-token")] {
@@ -371,7 +372,7 @@ async fn the_cache_holds_no_more_than_its_bound() {
     let bound = 4 * 1024;
     let app = TestApp::spawn_with(ServeArgs {
         response_cache_bytes: bound,
-        ..ServeArgs::default()
+        ..database_reads()
     })
     .await;
     let mut stored = 0;
@@ -401,7 +402,7 @@ async fn the_cache_holds_no_more_than_its_bound() {
 
 #[tokio::test]
 async fn a_matching_if_none_match_is_answered_304_on_a_hit_and_on_a_miss() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(database_reads()).await;
     let url = format!(
         "/graphql?query={}",
         urlencode(SUMMARY_2024.replace("2024", "2023").as_str())
@@ -441,7 +442,7 @@ async fn a_matching_if_none_match_is_answered_304_on_a_hit_and_on_a_miss() {
 #[tokio::test]
 async fn compressed_answers_are_compressed_once_and_sent_again_as_they_are() {
     use std::io::Read;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(database_reads()).await;
     let identity = app
         .client
         .post(app.url("/graphql"))
@@ -513,7 +514,7 @@ async fn zero_bytes_switches_the_cache_off() {
 async fn with_cors_configured_hits_carry_the_cors_headers_too() {
     let app = TestApp::spawn_with(ServeArgs {
         cors_origins: vec!["https://dashboard.example".into()],
-        ..ServeArgs::default()
+        ..database_reads()
     })
     .await;
     let mut answers = Vec::new();

@@ -504,3 +504,111 @@ async fn every_public_read_from_memory_is_the_database_s_answer_over_the_report_
         "the published year is the memory's latest"
     );
 }
+
+#[tokio::test]
+async fn once_the_figures_are_in_memory_the_dashboard_reads_no_statement() {
+    let app = TestApp::spawn_with(ServeArgs {
+        response_cache_bytes: 0,
+        ..ServeArgs::default()
+    })
+    .await;
+    app.until_memory_current().await;
+    assert!(app.memory.bytes() > 0);
+    let (statements, answer) = app
+        .statements_during(app.query(crate::statements::DASHBOARD))
+        .await;
+    assert_eq!(answer["data"]["cities"]["totalCount"], 18, "{answer}");
+    assert_eq!(statements, 0);
+}
+
+#[tokio::test]
+async fn figures_larger_than_the_bound_are_not_kept_and_reads_go_to_the_database() {
+    // The report's figures take about 12 KB in memory.
+    let app = TestApp::spawn_with(ServeArgs {
+        response_cache_bytes: 0,
+        memory_reads_max_bytes: 4096,
+        ..ServeArgs::default()
+    })
+    .await;
+    for _ in 0..500 {
+        if app.memory.over_bound() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(app.memory.over_bound(), "the figures were read and weighed");
+    assert!(app.memory.current().is_none());
+    assert_eq!(app.memory.bytes(), 0);
+    let (statements, answer) = app
+        .statements_during(app.query(crate::statements::DASHBOARD))
+        .await;
+    assert_eq!(answer["data"]["cities"]["totalCount"], 18, "{answer}");
+    assert_eq!(statements, crate::statements::DASHBOARD_STATEMENTS);
+}
+
+/// Right after an acknowledged write (of a year outside the yearly return, public when saved),
+/// the instance that wrote never answers from the memory of
+/// before it (nor does it serve the database's answer only: it reads the new figures into memory
+/// again); a second instance on the same PostgreSQL database comes to the new figures once their
+/// event arrives and never goes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_right_after_an_acknowledged_write_never_answers_from_the_memory_before_it() {
+    let serve = ServeArgs {
+        response_cache_bytes: 0,
+        ..ServeArgs::default()
+    };
+    let app = TestApp::spawn_with(serve.clone()).await;
+    let admin = token(&app, "Province admin", Role::Admin, None).await;
+    let second = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(app.second_instance_with(serve).await),
+        _ => None,
+    };
+    let read = "{ city(code: \"410800\") { coverage(period: 2022, branchType: ENTERPRISE) { branchCount } } \
+                summary(period: 2022) { byType { branchCountSum } } }";
+    let figure = |answer: &Value| answer["data"]["city"]["coverage"][0]["branchCount"].clone();
+    for version in 1..=5 {
+        app.until_memory_current().await;
+        let before = app.query(read).await;
+        let input = json!({
+            "cityCode": "410800", "branchType": "ENTERPRISE", "period": 2022,
+            "branchCount": 100 + version, "eligibleCount": 1000, "source": "cold reads test",
+        });
+        write(
+            &app,
+            &admin,
+            "updateCoverage",
+            "UpdateCoverageInput",
+            "coverage { version }",
+            "coverage",
+            input,
+        )
+        .await;
+        let after = app.query(read).await;
+        assert_eq!(figure(&after), json!(100 + version), "{after}");
+        let sum = |a: &Value| a["data"]["summary"]["byType"][0]["branchCountSum"].as_i64();
+        if version > 1 {
+            assert_eq!(
+                sum(&after).zip(sum(&before)).map(|(a, b)| a - b),
+                Some(1),
+                "{before} {after}"
+            );
+        }
+        app.until_memory_current().await;
+        assert_eq!(
+            app.query(read).await,
+            after,
+            "the memory read again answers the same"
+        );
+        if let Some(b) = &second {
+            let mut tries = 0;
+            while figure(&b.query(read).await) != json!(100 + version) {
+                tries += 1;
+                assert!(tries < 500, "the second instance never heard the write");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            for _ in 0..20 {
+                assert_eq!(b.query(read).await, after, "the second instance went back");
+            }
+        }
+    }
+}

@@ -165,8 +165,13 @@ impl TestApp {
     /// Another instance on this app's database (PostgreSQL: two instances sharing one
     /// database, as behind a load balancer). The database is dropped with the first app.
     pub async fn second_instance(&self) -> Self {
+        self.second_instance_with(ServeArgs::default()).await
+    }
+
+    /// [`TestApp::second_instance`] with these settings.
+    pub async fn second_instance_with(&self, serve: ServeArgs) -> Self {
         let db = db::connect(&args(self.db.url())).await.expect("connect");
-        Self::serve(db, ServeArgs::default(), None).await
+        Self::serve(db, serve, None).await
     }
 
     async fn serve(db: Database, serve: ServeArgs, postgres: Option<PostgresDb>) -> Self {

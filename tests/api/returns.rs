@@ -520,7 +520,8 @@ async fn a_sheet_of_1200_cities_begins_every_city_s_return() {
 /// the same update in an open round's period reads the returns as well.
 #[tokio::test]
 async fn a_write_outside_any_round_reads_no_returns() {
-    let app = TestApp::spawn().await;
+    // Counted statements: no memory of published figures reading them again after each write.
+    let app = TestApp::spawn_with(crate::helpers::database_reads()).await;
     let admin = app.admin_token().await;
     let update = |period: i32, version: i32| {
         json!({ "input": { "cityCode": "410800", "branchType": "UNIVERSITY", "period": period,

@@ -85,6 +85,11 @@ impl Memory {
             .then_some(snapshot)
     }
 
+    /// Whether the last snapshot read was over the bound (and so not kept).
+    pub fn over_bound(&self) -> bool {
+        self.0.too_large.load(Ordering::Relaxed)
+    }
+
     /// The bytes the snapshot holds (0 when none is kept).
     pub fn bytes(&self) -> usize {
         self.0.snapshot.load().as_ref().map_or(0, |s| s.bytes())

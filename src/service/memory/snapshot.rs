@@ -147,17 +147,6 @@ impl Snapshot {
         self.position.get(code).map(|&i| &self.cities[i])
     }
 
-    /// The cities among `codes` that exist, by code (`service::cities::by_codes`).
-    pub fn cities(&self, codes: &[String]) -> Vec<city::Model> {
-        let mut found: Vec<city::Model> = codes
-            .iter()
-            .filter_map(|code| self.city(code).cloned())
-            .collect();
-        found.sort_unstable_by(|a, b| a.code.cmp(&b.code));
-        found.dedup_by(|a, b| a.code == b.code);
-        found
-    }
-
     /// `period`, or the latest period with data.
     fn period(&self, period: Option<i32>) -> Option<i32> {
         period.or(self.latest)
@@ -305,18 +294,6 @@ impl Snapshot {
             offset: page.offset,
             total,
         })
-    }
-
-    /// The cities among `codes` that exist, by code, each with what `along` asks for
-    /// (`service::cities::with_children`).
-    pub fn with_children(&self, codes: &[String], along: &Along) -> Vec<CityWith> {
-        let mut places: Vec<usize> = codes
-            .iter()
-            .filter_map(|code| self.position.get(code).copied())
-            .collect();
-        places.sort_unstable();
-        places.dedup();
-        places.into_iter().map(|i| self.with(i, along)).collect()
     }
 
     /// Whether city `i` passes `filter` (every condition given).
