@@ -1,8 +1,9 @@
 //! The response cache: anonymous reads answered again without executing, and never with the
 //! figures from before an acknowledged write (on this instance) or a delivered event (another
 //! instance, PostgreSQL); what is never cached; the bound; ETag and 304; compression. The servers
-//! read the database (`database_reads`): statements tell an execution from a hit (the memory of
-//! published figures answers without any; `cold_reads` tests it).
+//! read the database (`database_reads`) where statements tell an execution from a hit (the
+//! memory of published figures answers without any; `cold_reads` tests it); the race of readers
+//! and writers runs with both on, as in production.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -218,7 +219,8 @@ async fn a_write_through_another_instance_empties_the_cache_once_its_event_is_de
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_racing_32_writers_leaves_no_stale_answer_behind() {
-    let app = Arc::new(TestApp::spawn_with(database_reads()).await);
+    // The production default: the response cache and the memory of published figures both on.
+    let app = Arc::new(TestApp::spawn().await);
     let admin = app.admin_token().await;
     let records: Vec<(&str, &str)> = CITIES
         .iter()

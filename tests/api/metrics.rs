@@ -49,9 +49,10 @@ pub async fn metrics(app: &TestApp) -> Vec<(String, f64)> {
 
 #[tokio::test]
 async fn metrics_parse_and_move_with_requests_errors_statements_and_batches() {
+    // The database's path: the reads below must run statements for their counter to move.
     let app = TestApp::spawn_with(coverage_api::config::ServeArgs {
         metrics_operations: vec!["MetricsDashboard".into(), "MetricsBadCursor".into()],
-        ..Default::default()
+        ..crate::helpers::database_reads()
     })
     .await;
     named(

@@ -45,6 +45,10 @@ const SETTLE: Duration = Duration::from_millis(5);
 /// database).
 const RETRY: Duration = Duration::from_secs(1);
 
+/// The longest a read of the published figures may take before it is given up (and tried again
+/// after [`RETRY`]); meanwhile reads go to the database.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The instance's memory of published figures (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct Memory(Arc<Inner>);
@@ -101,7 +105,17 @@ impl Memory {
             return;
         }
         let memory = self.clone();
-        tokio::spawn(async move { memory.follow(db).await });
+        // Supervised: should the follower ever panic, reads go to the database (its snapshot
+        // goes stale with the next commit) until it is started again.
+        tokio::spawn(async move {
+            loop {
+                let follower = tokio::spawn(memory.clone().follow(db.clone()));
+                if let Err(err) = follower.await {
+                    tracing::error!(%err, "the follower of the published figures stopped; starting it again");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        });
     }
 
     async fn follow(self, db: Database) {
@@ -112,7 +126,14 @@ impl Memory {
             if self.0.events.is_listening() {
                 let generation = generations.current();
                 let started = std::time::Instant::now();
-                match read(&db, generation).await {
+                let read = tokio::time::timeout(READ_TIMEOUT, read(&db, generation))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(crate::error::AppError::Internal(
+                            "reading the published figures timed out".into(),
+                        ))
+                    });
+                match read {
                     Ok(snapshot) => {
                         tracing::debug!(
                             bytes = snapshot.bytes(),

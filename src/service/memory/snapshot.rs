@@ -267,7 +267,9 @@ impl Snapshot {
                     // Unknown figures last in either direction, ties by code (`sql::order_keys`).
                     let by_key = match (ka, kb) {
                         (Some(x), Some(y)) => {
-                            let o = x.partial_cmp(y).unwrap_or(Ordering::Equal);
+                            // Equal as in SQL (0 and -0 alike); a NaN (stored by hand on
+                            // PostgreSQL) after every number, as PostgreSQL sorts it.
+                            let o = x.partial_cmp(y).unwrap_or_else(|| x.total_cmp(y));
                             if order.descending { o.reverse() } else { o }
                         }
                         (Some(_), None) => Ordering::Less,
@@ -342,7 +344,14 @@ impl Snapshot {
             .ok_or_else(|| AppError::NotFound("there is no data for any period yet".into()))?;
         Ok(match self.summaries.get(&period) {
             Some(summary) => summary.clone(),
-            None => self.summarise(period),
+            // No record and no total of the period: nothing to count.
+            None => Summary {
+                period,
+                by_type: BRANCH_TYPES
+                    .iter()
+                    .map(|&t| TypeSummary::of(t, None, None, Vec::new()))
+                    .collect(),
+            },
         })
     }
 
