@@ -592,11 +592,17 @@ async fn figures_larger_than_the_bound_are_not_kept_and_reads_go_to_the_database
     assert!(app.memory.over_bound(), "the figures were read and weighed");
     assert!(app.memory.current().is_none());
     assert_eq!(app.memory.bytes(), 0);
-    let (statements, answer) = app
-        .statements_during(app.query(crate::statements::DASHBOARD))
-        .await;
-    assert_eq!(answer["data"]["cities"]["totalCount"], 18, "{answer}");
-    assert_eq!(statements, crate::statements::DASHBOARD_STATEMENTS);
+    // The database's one statement. A read of the figures still under way (the seed's, when the
+    // follower began before it) can only add to a try's count: the fewest of a few is the read's.
+    let mut fewest = u64::MAX;
+    for _ in 0..5 {
+        let (statements, answer) = app
+            .statements_during(app.query(crate::statements::DASHBOARD))
+            .await;
+        assert_eq!(answer["data"]["cities"]["totalCount"], 18, "{answer}");
+        fewest = fewest.min(statements);
+    }
+    assert_eq!(fewest, crate::statements::DASHBOARD_STATEMENTS);
 }
 
 /// Right after an acknowledged write (of a year outside the yearly return, public when saved),

@@ -148,12 +148,14 @@ impl Memory {
                         continue;
                     }
                 }
-                if generations.current() != generation {
-                    tokio::time::sleep(SETTLE).await;
-                    continue;
+                // Until the generation moves past the one just read: a wake-up kept from before
+                // the read (the commit it already holds) costs a look, not another read.
+                while generations.current() == generation {
+                    generations.moved().await;
                 }
+            } else {
+                generations.moved().await;
             }
-            generations.moved().await;
             tokio::time::sleep(SETTLE).await;
         }
     }
